@@ -175,7 +175,9 @@ type Endpoint interface {
 	// one, never a partial file. When op.Archive is set and the path holds a
 	// file, its current content is archived on the endpoint's own host
 	// before it is replaced or removed. Removing a directory requires it to
-	// be empty (of synced and excluded entries alike).
+	// be empty of everything but conflict copies (which [Archiver] archived
+	// when it made them, so they go with the directory); anything else in it,
+	// synced or excluded, makes the removal fail.
 	Apply(ctx context.Context, op Op, content io.Reader) error
 
 	// Close releases the endpoint's resources.

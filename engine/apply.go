@@ -1,0 +1,365 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"time"
+	"unicode/utf8"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/digest"
+)
+
+// applyRun carries one pair's plan through conflict settlement and apply.
+type applyRun struct {
+	e      *Engine
+	p      *pair
+	snaps  [2]zerosync.Snapshot
+	names  [2]string
+	rep    *zerosync.Report
+	merged map[string][]byte // content of merged files, by path
+	bodies map[zerosync.Digest][]byte
+	// journal and changed are filled by apply.
+	journal []Record
+	changed [2]bool
+}
+
+func (r *applyRun) endpoint(s zerosync.Side) zerosync.Endpoint {
+	if s == zerosync.Ours {
+		return r.e.local.Endpoint
+	}
+	return r.p.peer.Endpoint
+}
+
+// settle resolves one conflict and returns the actions that carry out the
+// resolution. The version that is not kept is saved first (conflict copy and
+// archive); if that fails, nothing is changed for the path.
+func (r *applyRun) settle(ctx context.Context, c zerosync.Conflict) ([]zerosync.Action, error) {
+	c.Hosts = r.names
+	c.Content = &conflictContent{r: r, c: c}
+	var (
+		res zerosync.Resolution
+		err error
+	)
+	if c.Ours != nil && c.Theirs != nil && c.Ours.Kind == zerosync.KindFile && c.Theirs.Kind == zerosync.KindFile {
+		res, err = r.e.resolver.Resolve(ctx, c)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			r.e.log.WarnContext(ctx, "resolver chain failed; keeping both", "path", c.Path, "err", err)
+			res = zerosync.Resolution{Keep: zerosync.VersionOurs, KeepOther: true, By: "keep-both", Note: "resolvers failed: " + err.Error()}
+		}
+	} else {
+		res = structural(c)
+	}
+
+	var want *zerosync.Entry
+	keep := zerosync.Ours
+	if res.Keep == zerosync.VersionTheirs {
+		keep = zerosync.Theirs
+	}
+	sides := [2]*zerosync.Entry{c.Ours, c.Theirs}
+	if res.Merged != nil {
+		mode := res.Mode.Perm()
+		if mode == 0 {
+			mode = 0o644
+			if c.Ours != nil {
+				mode = c.Ours.Mode.Perm()
+			}
+		}
+		want = &zerosync.Entry{Kind: zerosync.KindFile, Mode: mode, Size: int64(len(res.Merged)), Digest: digest.Sum(res.Merged), ModTime: time.Now()}
+		r.merged[c.Path] = res.Merged
+		if int64(len(res.Merged)) <= r.e.bodyLimit {
+			r.bodies[want.Digest] = res.Merged
+		}
+	} else {
+		want = sides[keep]
+		if want == nil {
+			keep = keep.Other()
+			want = sides[keep]
+		}
+	}
+
+	cr := zerosync.ConflictReport{Conflict: c, Resolution: res}
+	if res.KeepOther && res.Merged == nil {
+		if lose := sides[keep.Other()]; lose != nil && lose.Kind != zerosync.KindDir && !lose.SameContent(want) {
+			cp, err := r.keepCopy(ctx, c.Path, keep.Other(), *lose)
+			if err != nil {
+				return nil, fmt.Errorf("keeping the %s version: %w", r.names[keep.Other()], err)
+			}
+			cr.CopyPath = cp
+		}
+	}
+	if res.KeepOther {
+		id, err := r.p.store.AddReview(ctx, ReviewItem{Time: time.Now(), Path: c.Path, Base: c.Base, Ours: c.Ours, Theirs: c.Theirs,
+			Hosts: r.names, CopyPath: cr.CopyPath, Note: res.Note})
+		if err != nil {
+			return nil, fmt.Errorf("queue for review: %w", err)
+		}
+		r.e.log.InfoContext(ctx, "conflict queued for review", "path", c.Path, "id", id, "copy", cr.CopyPath)
+	}
+	r.rep.Conflicts = append(r.rep.Conflicts, cr)
+	r.e.emit(zerosync.Event{Kind: zerosync.EventConflict, Peer: r.p.peer.Name, Conflict: &cr})
+	r.journal = append(r.journal, Record{Time: time.Now(), Path: c.Path, Op: "conflict", Digest: want.Digest, By: res.By, Note: res.Note})
+
+	var acts []zerosync.Action
+	d := &decision{merged: want, from: keep, reason: "conflict settled by " + res.By}
+	for _, side := range []zerosync.Side{zerosync.Ours, zerosync.Theirs} {
+		acts = appendOps(acts, side, d, c.Path, c.Base, sides[side])
+	}
+	// Whatever is replaced here was never seen by the other side.
+	for i := range acts {
+		if acts[i].Old != nil && acts[i].Old.Kind != zerosync.KindDir {
+			acts[i].Archive = true
+		}
+	}
+	return acts, nil
+}
+
+// structural settles a conflict between different kinds of entry, or between
+// symlinks: a directory wins (what it holds may be new), otherwise ours; the
+// other version is kept beside it.
+func structural(c zerosync.Conflict) zerosync.Resolution {
+	keep := zerosync.VersionOurs
+	if c.Theirs != nil && c.Theirs.Kind == zerosync.KindDir && (c.Ours == nil || c.Ours.Kind != zerosync.KindDir) {
+		keep = zerosync.VersionTheirs
+	}
+	return zerosync.Resolution{Keep: keep, KeepOther: true, By: "structure", Note: "different kinds of entry; both kept"}
+}
+
+// keepCopy saves side's version of path as a conflict copy on our side.
+func (r *applyRun) keepCopy(ctx context.Context, path string, side zerosync.Side, e zerosync.Entry) (string, error) {
+	ar, ok := r.e.local.Endpoint.(zerosync.Archiver)
+	if !ok {
+		return "", nil // the archive flag on the overwrite keeps it instead
+	}
+	var content io.Reader
+	if e.Kind == zerosync.KindFile {
+		rc, err := r.endpoint(side).Open(ctx, path)
+		if err != nil {
+			return "", err
+		}
+		defer rc.Close()
+		content = rc
+	}
+	return ar.KeepConflict(ctx, path, e, content, r.names[side])
+}
+
+// apply runs the actions in order and returns both sides as they now are.
+// A failed action is a problem; actions beneath a path that failed are still
+// tried, and fail on their own.
+func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosync.Snapshot {
+	final := [2]zerosync.Snapshot{maps.Clone(r.snaps[0]), maps.Clone(r.snaps[1])}
+	if len(acts) == 0 {
+		return final
+	}
+	// Files whose bytes a side already has at another path can be copied
+	// there instead of sent (a rename, a duplicate). Those copies, and the
+	// new directories they need, go before the removals so that the source
+	// is still there.
+	byDigest := [2]map[zerosync.Digest]string{{}, {}}
+	for side, s := range r.snaps {
+		for p, e := range s {
+			if e.Kind == zerosync.KindFile && e.Size > 0 {
+				byDigest[side][e.Digest] = p
+			}
+		}
+	}
+	removed := map[[2]string]bool{}
+	for _, a := range acts {
+		if a.New == nil {
+			removed[[2]string{a.Side.String(), a.Path}] = true
+		}
+	}
+	var early, rest []zerosync.Action
+	newDirs := [2]map[string]bool{{}, {}}
+	for _, a := range acts {
+		hoist := false
+		if a.Old == nil && a.New != nil && !removed[[2]string{a.Side.String(), a.Path}] {
+			parent := zerosync.Parent(a.Path)
+			pe := r.snaps[a.Side].Get(parent)
+			parentOK := parent == "" || newDirs[a.Side][parent] || (pe != nil && pe.Kind == zerosync.KindDir && !removed[[2]string{a.Side.String(), parent}])
+			switch {
+			case !parentOK:
+			case a.New.Kind == zerosync.KindDir:
+				hoist = true
+				newDirs[a.Side][a.Path] = true
+			case a.New.Kind == zerosync.KindFile:
+				_, hoist = byDigest[a.Side][a.New.Digest]
+			}
+		}
+		if hoist {
+			early = append(early, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	for _, a := range append(early, rest...) {
+		if ctx.Err() != nil {
+			return final
+		}
+		n, err := r.applyOne(ctx, a, byDigest[a.Side])
+		r.rep.Bytes += n
+		if err != nil {
+			r.e.problem(r.rep, r.p.peer.Name, zerosync.Problem{Path: a.Path, Side: a.Side, Err: err})
+			continue
+		}
+		if a.New == nil {
+			delete(final[a.Side], a.Path)
+		} else {
+			final[a.Side][a.Path] = *a.New
+		}
+		r.changed[a.Side] = true
+		r.rep.Applied = append(r.rep.Applied, a)
+		r.e.emit(zerosync.Event{Kind: zerosync.EventApplied, Peer: r.p.peer.Name, Action: &a})
+		rec := Record{Time: time.Now(), Path: a.Path, Side: a.Side, Note: a.Reason}
+		switch {
+		case a.New == nil:
+			rec.Op = "remove"
+		case a.Old == nil:
+			rec.Op, rec.Digest = "create", a.New.Digest
+		default:
+			rec.Op, rec.Digest = "update", a.New.Digest
+		}
+		r.journal = append(r.journal, rec)
+	}
+	return final
+}
+
+// applyOne carries out one action and returns the bytes it moved.
+func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zerosync.Digest]string) (int64, error) {
+	target := r.endpoint(a.Side)
+	if a.New == nil || a.New.Kind != zerosync.KindFile {
+		return 0, target.Apply(ctx, a.Op, nil)
+	}
+	if m, ok := r.merged[a.Path]; ok {
+		return 0, target.Apply(ctx, a.Op, bytes.NewReader(m))
+	}
+	if src, ok := have[a.New.Digest]; ok && src != a.Path {
+		if cp, ok := target.(zerosync.Copier); ok {
+			err := cp.Copy(ctx, src, a.Op)
+			if err == nil {
+				return 0, nil
+			}
+			if errors.Is(err, zerosync.ErrChanged) {
+				return 0, err
+			}
+			r.e.log.DebugContext(ctx, "local copy failed; sending", "path", a.Path, "src", src, "err", err)
+		}
+	}
+	rc, err := r.endpoint(a.From).Open(ctx, a.Path)
+	if err != nil {
+		return 0, fmt.Errorf("read from %s: %w", r.names[a.From], err)
+	}
+	defer rc.Close()
+	cr := &countReader{r: rc}
+	var in io.Reader = cr
+	var body *bytes.Buffer
+	if a.New.Size <= r.e.bodyLimit {
+		body = bytes.NewBuffer(make([]byte, 0, a.New.Size))
+		in = io.TeeReader(cr, body)
+	}
+	if err := target.Apply(ctx, a.Op, in); err != nil {
+		return cr.n, err
+	}
+	if body != nil && looksText(body.Bytes()) {
+		r.bodies[a.New.Digest] = body.Bytes()
+	}
+	return cr.n, nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// looksText reports whether b is worth keeping as a merge base: valid UTF-8
+// with no NUL byte in its first 8 KiB.
+func looksText(b []byte) bool {
+	head := b[:min(len(b), 8<<10)]
+	return bytes.IndexByte(head, 0) < 0 && utf8.Valid(head[:len(head)-utf8Incomplete(head)])
+}
+
+// utf8Incomplete returns how many trailing bytes of b form an incomplete
+// rune, cut by the 8 KiB window.
+func utf8Incomplete(b []byte) int {
+	for i := 1; i <= 3 && i <= len(b); i++ {
+		if utf8.RuneStart(b[len(b)-i]) {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				return i
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// conflictContent reads the versions of a conflicted file.
+type conflictContent struct {
+	r *applyRun
+	c zerosync.Conflict
+}
+
+func (cc *conflictContent) ReadVersion(ctx context.Context, v zerosync.Version, limit int64) ([]byte, error) {
+	var (
+		e    *zerosync.Entry
+		side zerosync.Side
+	)
+	switch v {
+	case zerosync.VersionBase:
+		e = cc.c.Base
+		if e == nil || e.Kind != zerosync.KindFile {
+			return nil, zerosync.ErrNoBase
+		}
+		if e.Size > limit {
+			return nil, fmt.Errorf("%w: base of %s is %d bytes", zerosync.ErrTooLarge, cc.c.Path, e.Size)
+		}
+		b, ok, err := cc.r.p.store.Body(ctx, e.Digest)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, zerosync.ErrNoBase
+		}
+		return b, nil
+	case zerosync.VersionOurs:
+		e, side = cc.c.Ours, zerosync.Ours
+	case zerosync.VersionTheirs:
+		e, side = cc.c.Theirs, zerosync.Theirs
+	default:
+		return nil, fmt.Errorf("unknown version %d", v)
+	}
+	if e == nil || e.Kind != zerosync.KindFile {
+		return nil, fmt.Errorf("%s version of %s is not a file", side, cc.c.Path)
+	}
+	if e.Size > limit {
+		return nil, fmt.Errorf("%w: %s version of %s is %d bytes", zerosync.ErrTooLarge, side, cc.c.Path, e.Size)
+	}
+	rc, err := cc.r.endpoint(side).Open(ctx, cc.c.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: %s version of %s grew past %d bytes", zerosync.ErrTooLarge, side, cc.c.Path, limit)
+	}
+	if digest.Sum(b) != e.Digest {
+		return nil, fmt.Errorf("%s version of %s: %w (changed since scan)", side, cc.c.Path, zerosync.ErrDigestMismatch)
+	}
+	return b, nil
+}

@@ -1,0 +1,325 @@
+// Package engine builds a [zerosync.Engine]: it scans pairs of trees,
+// reconciles them against their last common state ([Reconcile]), settles
+// conflicts with a resolver chain, applies the plan through the endpoints and
+// records the new common state.
+//
+// # Topology
+//
+// An engine has one tree of its own (the hub) and one or more peers (the
+// spokes); each (hub, peer) pair keeps its own common state. A cycle syncs
+// the pairs in order, and when a later pair changed the hub, the earlier pairs
+// are synced again in the same cycle, so a change from one spoke reaches every
+// other spoke in one cycle.
+//
+// # Safety
+//
+// A missing root is an error, an emptied root is an error ([zerosync.ErrRootEmpty]),
+// and a plan deleting more than a share of a tree stops with
+// [zerosync.ErrMassDeletion] until [Engine.ConfirmDeletions] is called. Peer
+// snapshots are validated before use. The common state moves only for paths
+// whose writes the endpoints confirmed.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/merge"
+)
+
+// Peer is a tree with a name for reports, logs and conflict copies.
+type Peer struct {
+	Name     string
+	Endpoint zerosync.Endpoint
+}
+
+// Engine syncs one tree of its own with one or more peers. It satisfies
+// [zerosync.Engine]. Its methods are safe for concurrent use; cycles never
+// overlap.
+type Engine struct {
+	name      string
+	local     Peer
+	pairs     []*pair
+	differ    zerosync.Differ
+	resolver  zerosync.Resolver
+	filter    Filter
+	log       *slog.Logger
+	sources   []zerosync.Source
+	watch     bool
+	observer  func(zerosync.Event)
+	delShare  float64
+	delMin    int
+	bodyLimit int64
+	statePath string
+	volatile  bool
+	closeDB   func() error
+
+	cycle sync.Mutex // held for a whole cycle
+
+	mu      sync.Mutex
+	status  zerosync.Status
+	confirm bool
+	wake    chan struct{}
+}
+
+type pair struct {
+	peer  Peer
+	store store
+	base  zerosync.Snapshot // cached; nil until loaded
+}
+
+// Option configures an Engine.
+type Option func(*Engine) error
+
+// WithName names the engine; it names the default state file.
+func WithName(name string) Option {
+	return func(e *Engine) error {
+		if name == "" {
+			return errors.New("engine: empty name")
+		}
+		e.name = name
+		return nil
+	}
+}
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(e *Engine) error {
+		if l == nil {
+			return errors.New("engine: nil logger")
+		}
+		e.log = l
+		return nil
+	}
+}
+
+// WithDiffer replaces the three-way differ.
+func WithDiffer(d zerosync.Differ) Option {
+	return func(e *Engine) error { e.differ = d; return nil }
+}
+
+// WithResolvers sets the resolver chain, asked in order. An archive-and-review
+// resolver ([merge.KeepBoth]) is always appended as the last link, so a chain
+// that passes never loses a version.
+func WithResolvers(rs ...zerosync.Resolver) Option {
+	return func(e *Engine) error {
+		for _, r := range rs {
+			if r == nil {
+				return errors.New("engine: nil resolver")
+			}
+		}
+		e.resolver = merge.Chain(append(rs, merge.KeepBoth(zerosync.VersionOurs))...)
+		return nil
+	}
+}
+
+// WithFilter sets which paths are synced.
+func WithFilter(f Filter) Option {
+	return func(e *Engine) error { e.filter = f; return nil }
+}
+
+// WithSource adds a source that triggers cycles while [Engine.Run] runs.
+func WithSource(s zerosync.Source) Option {
+	return func(e *Engine) error {
+		if s == nil {
+			return errors.New("engine: nil source")
+		}
+		e.sources = append(e.sources, s)
+		return nil
+	}
+}
+
+// WithWatch makes [Engine.Run] watch every endpoint that can watch
+// ([zerosync.Watcher]); it is on by default.
+func WithWatch(on bool) Option {
+	return func(e *Engine) error { e.watch = on; return nil }
+}
+
+// WithObserver receives every event, synchronously, from the goroutine doing
+// the work: it must return quickly.
+func WithObserver(f func(zerosync.Event)) Option {
+	return func(e *Engine) error { e.observer = f; return nil }
+}
+
+// WithDeleteLimit stops a cycle whose plan deletes more than share (0..1] of
+// a side's synced paths, when that is at least min paths. The default is half
+// the tree and at least 10 paths.
+func WithDeleteLimit(share float64, min int) Option {
+	return func(e *Engine) error {
+		if share <= 0 || share > 1 || min < 0 {
+			return fmt.Errorf("engine: delete limit share %v min %d out of range", share, min)
+		}
+		e.delShare, e.delMin = share, min
+		return nil
+	}
+}
+
+// WithBodyLimit sets the largest text file whose common version is kept as
+// the base of three-way merges; the default is 1 MiB.
+func WithBodyLimit(n int64) Option {
+	return func(e *Engine) error {
+		if n < 0 {
+			return errors.New("engine: negative body limit")
+		}
+		e.bodyLimit = n
+		return nil
+	}
+}
+
+// WithStatePath keeps the state database at path; the default is
+// $XDG_STATE_HOME/zerosync/<name>.db.
+func WithStatePath(path string) Option {
+	return func(e *Engine) error { e.statePath = path; return nil }
+}
+
+// WithVolatileState keeps state in memory only: every start is a first
+// sync. Meant for tests and examples.
+func WithVolatileState() Option {
+	return func(e *Engine) error { e.volatile = true; return nil }
+}
+
+// New builds an engine syncing local with each of peers.
+func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
+	e := &Engine{
+		name:      "default",
+		local:     local,
+		differ:    ThreeWay{},
+		resolver:  merge.Chain(merge.Identical(), merge.KeepBoth(zerosync.VersionOurs)),
+		log:       slog.New(slog.DiscardHandler),
+		watch:     true,
+		delShare:  0.5,
+		delMin:    10,
+		bodyLimit: 1 << 20,
+		wake:      make(chan struct{}, 1),
+	}
+	for _, o := range opts {
+		if err := o(e); err != nil {
+			return nil, err
+		}
+	}
+	if local.Endpoint == nil {
+		return nil, errors.New("engine: nil local endpoint")
+	}
+	if len(peers) == 0 {
+		return nil, errors.New("engine: no peers")
+	}
+	if local.Name == "" {
+		local.Name = "local"
+		e.local = local
+	}
+	names := map[string]bool{local.Name: true}
+	for i, p := range peers {
+		if p.Endpoint == nil {
+			return nil, fmt.Errorf("engine: peer %d has a nil endpoint", i)
+		}
+		if p.Name == "" {
+			p.Name = fmt.Sprintf("peer%d", i+1)
+		}
+		if names[p.Name] {
+			return nil, fmt.Errorf("engine: two trees named %q", p.Name)
+		}
+		names[p.Name] = true
+		e.pairs = append(e.pairs, &pair{peer: p})
+	}
+	if err := e.openState(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close releases the state database. It does not close the endpoints.
+func (e *Engine) Close() error {
+	if e.closeDB != nil {
+		return e.closeDB()
+	}
+	return nil
+}
+
+// Pause stops syncing until Resume; a cycle under way finishes first.
+func (e *Engine) Pause() {
+	e.mu.Lock()
+	e.status.Paused = true
+	e.mu.Unlock()
+}
+
+// Resume undoes Pause and runs a cycle soon if [Engine.Run] is active.
+func (e *Engine) Resume() {
+	e.mu.Lock()
+	e.status.Paused = false
+	e.mu.Unlock()
+	e.kick()
+}
+
+// ConfirmDeletions lets the next cycle apply a plan that the delete limit
+// stopped.
+func (e *Engine) ConfirmDeletions() {
+	e.mu.Lock()
+	e.confirm = true
+	e.mu.Unlock()
+	e.kick()
+}
+
+// Status returns the engine's current state.
+func (e *Engine) Status() zerosync.Status {
+	e.mu.Lock()
+	st := e.status
+	e.mu.Unlock()
+	n := 0
+	for _, p := range e.pairs {
+		if items, err := p.store.Reviews(context.Background()); err == nil {
+			n += len(items)
+		}
+	}
+	st.Review = n
+	return st
+}
+
+// Reviews returns the conflicts waiting for a person, for every peer.
+func (e *Engine) Reviews(ctx context.Context) (map[string][]ReviewItem, error) {
+	out := map[string][]ReviewItem{}
+	for _, p := range e.pairs {
+		items, err := p.store.Reviews(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(items) > 0 {
+			out[p.peer.Name] = items
+		}
+	}
+	return out, nil
+}
+
+// Journal returns the changes applied with a peer after sequence number
+// after, at most limit of them (0: all).
+func (e *Engine) Journal(ctx context.Context, peer string, after uint64, limit int) ([]Record, error) {
+	for _, p := range e.pairs {
+		if p.peer.Name == peer {
+			return p.store.Journal(ctx, after, limit)
+		}
+	}
+	return nil, fmt.Errorf("engine: no peer named %q", peer)
+}
+
+func (e *Engine) emit(ev zerosync.Event) {
+	if e.observer == nil {
+		return
+	}
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	e.observer(ev)
+}
+
+func (e *Engine) kick() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+var _ zerosync.Engine = (*Engine)(nil)

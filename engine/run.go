@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/zerosync/zerosync"
+)
+
+// Run syncs once, then again whenever a source says something may have
+// changed, until ctx is cancelled; it returns ctx's error. Sources are the
+// ones given with [WithSource] plus, unless [WithWatch](false), every
+// endpoint that can watch. Hints that arrive during a cycle are folded into
+// one more cycle. A failed cycle is retried with backoff (1 s doubling to
+// 1 min) while sources stay quiet. A source that fails is logged and
+// reported as an EventError; the others go on.
+func (e *Engine) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		e.mu.Lock()
+		e.status.Running = false
+		e.mu.Unlock()
+	}()
+	e.mu.Lock()
+	e.status.Running = true
+	e.mu.Unlock()
+
+	for _, src := range e.allSources() {
+		wg.Go(func() {
+			err := src.Watch(ctx, func(zerosync.Hint) { e.kick() })
+			if err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "source stopped", "err", err)
+				e.emit(zerosync.Event{Kind: zerosync.EventError, Err: err})
+			}
+		})
+	}
+
+	backoff := time.Duration(0)
+	var retry *time.Timer
+	defer func() {
+		if retry != nil {
+			retry.Stop()
+		}
+	}()
+	e.kick()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-e.wake:
+		}
+		_, err := e.SyncOnce(ctx)
+		switch {
+		case err == nil, errors.Is(err, zerosync.ErrPaused):
+			backoff = 0
+		case ctx.Err() != nil:
+			return ctx.Err()
+		default:
+			backoff = min(max(2*backoff, time.Second), time.Minute)
+			if retry != nil {
+				retry.Stop()
+			}
+			retry = time.AfterFunc(backoff, e.kick)
+		}
+	}
+}
+
+func (e *Engine) allSources() []zerosync.Source {
+	srcs := append([]zerosync.Source(nil), e.sources...)
+	if !e.watch {
+		return srcs
+	}
+	if w, ok := e.local.Endpoint.(zerosync.Watcher); ok {
+		srcs = append(srcs, w)
+	}
+	for _, p := range e.pairs {
+		if w, ok := p.peer.Endpoint.(zerosync.Watcher); ok {
+			srcs = append(srcs, w)
+		}
+	}
+	return srcs
+}
+
+// Every is a [zerosync.Source] that asks for a full cycle every d, as a
+// safety net beside a watcher or on its own.
+func Every(d time.Duration) zerosync.Source {
+	return every(d)
+}
+
+type every time.Duration
+
+func (d every) Watch(ctx context.Context, notify func(zerosync.Hint)) error {
+	if d <= 0 {
+		return errors.New("engine: schedule interval must be positive")
+	}
+	t := time.NewTicker(time.Duration(d))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			notify(zerosync.Hint{Full: true, Reason: "schedule"})
+		}
+	}
+}
