@@ -1,0 +1,164 @@
+package watch
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/zerosync/zerosync"
+)
+
+// delivery is a hint and the fake time it was delivered, relative to the
+// start of the test.
+type delivery struct {
+	at   time.Duration
+	hint zerosync.Hint
+}
+
+// driveBatcher runs a batcher the way [watcher.run] does, inside a synctest
+// bubble: paths sent on the returned channel are touched, and the timer
+// fires the batcher. It returns the channel and a function that stops the
+// loop and returns every delivery.
+func driveBatcher(t *testing.T, window time.Duration, echo func(string) bool) (chan<- string, func() []delivery) {
+	t.Helper()
+	t0 := time.Now()
+	in := make(chan string)
+	ctx, cancel := context.WithCancel(t.Context())
+	var got []delivery
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b := newBatcher(window, echo, func(h zerosync.Hint) {
+			got = append(got, delivery{time.Since(t0), h})
+		})
+		defer b.stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case p := <-in:
+				b.touch(p, time.Now())
+			case <-b.C():
+				b.fire()
+			}
+		}
+	}()
+	return in, func() []delivery {
+		cancel()
+		<-done
+		return got
+	}
+}
+
+func TestBatcherDeliversAtDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		in <- "a"
+		time.Sleep(10 * ms)
+		got := stop()
+		if len(got) != 1 || got[0].at != 3*ms {
+			t.Fatalf("deliveries = %+v; want one at 3ms", got)
+		}
+		wantPaths(t, got[0].hint.Paths, "a")
+		if got[0].hint.Reason != "watch" || got[0].hint.Full {
+			t.Errorf("hint = %+v; want Reason watch, not Full", got[0].hint)
+		}
+	})
+}
+
+func TestBatcherBurstGivesOneHint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		for range 100 { // 100 events 20µs apart: 2ms of activity
+			in <- "burst"
+			time.Sleep(20 * time.Microsecond)
+		}
+		time.Sleep(10 * ms)
+		got := stop()
+		if len(got) != 1 {
+			t.Fatalf("deliveries = %+v; want one", got)
+		}
+		wantPaths(t, got[0].hint.Paths, "burst")
+		// The last event was at 99*20µs; the hint comes one window later.
+		if want := 99*20*time.Microsecond + 3*ms; got[0].at != want {
+			t.Errorf("delivered at %v; want %v", got[0].at, want)
+		}
+	})
+}
+
+func TestBatcherBatchesReadyPaths(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		in <- "z"
+		in <- "a"
+		in <- "z"
+		time.Sleep(1 * ms)
+		in <- "late"
+		time.Sleep(10 * ms)
+		got := stop()
+		if len(got) != 2 {
+			t.Fatalf("deliveries = %+v; want two", got)
+		}
+		if got[0].at != 3*ms || got[1].at != 4*ms {
+			t.Errorf("delivered at %v and %v; want 3ms and 4ms", got[0].at, got[1].at)
+		}
+		wantPaths(t, got[0].hint.Paths, "a", "z")
+		wantPaths(t, got[1].hint.Paths, "late")
+	})
+}
+
+func TestBatcherRestartedPathWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		in <- "a"
+		time.Sleep(2 * ms)
+		in <- "b"
+		in <- "a" // a now due at 5ms; the timer set for 3ms finds nothing ready
+		time.Sleep(10 * ms)
+		got := stop()
+		if len(got) != 1 || got[0].at != 5*ms {
+			t.Fatalf("deliveries = %+v; want one at 5ms", got)
+		}
+		wantPaths(t, got[0].hint.Paths, "a", "b")
+	})
+}
+
+func TestBatcherEchoDrops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var asked []string
+		echo := func(p string) bool {
+			asked = append(asked, p)
+			return p == "mine" || p == "mine2"
+		}
+		in, stop := driveBatcher(t, 3*ms, echo)
+		in <- "mine"
+		in <- "theirs"
+		time.Sleep(10 * ms)
+		in <- "mine"
+		in <- "mine2" // an all-echo batch: no hint at all
+		time.Sleep(10 * ms)
+		got := stop()
+		if len(got) != 1 {
+			t.Fatalf("deliveries = %+v; want one", got)
+		}
+		wantPaths(t, got[0].hint.Paths, "theirs")
+		if len(asked) != 4 {
+			t.Errorf("Echo asked about %q; want each ready path once", asked)
+		}
+	})
+}
+
+func TestBatcherIdleTimerStaysQuiet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		in <- "a"
+		time.Sleep(time.Hour)
+		in <- "b"
+		time.Sleep(time.Hour)
+		got := stop()
+		if len(got) != 2 || got[0].at != 3*ms || got[1].at != time.Hour+3*ms {
+			t.Fatalf("deliveries = %+v; want a at 3ms and b at 1h3ms", got)
+		}
+	})
+}
