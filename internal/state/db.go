@@ -1,0 +1,176 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// formatVersion is the layout of buckets this package writes. [Open]
+// refuses a file with another layout, so an older binary never misreads a
+// newer file.
+const formatVersion = "1"
+
+// Names of the top-level buckets and keys.
+var (
+	bucketMeta  = []byte("zerosync") // database-wide metadata
+	bucketPairs = []byte("pairs")    // one nested bucket per pair
+	keyFormat   = []byte("format")
+)
+
+// DB is one state database file, holding the state of any number of pairs.
+// It is safe for concurrent use; writes are serialised, reads run in
+// parallel with them.
+type DB struct {
+	bolt *bbolt.DB
+	log  *slog.Logger
+	path string
+}
+
+// Open opens the state database at path, creating it (mode 0600) and its
+// parent directories (mode 0700) when they are missing. Only one open
+// handle may hold a file at a time, even within one process: when another
+// holds it for longer than the lock timeout (see [WithLockTimeout]), Open
+// fails with an error wrapping [ErrLocked] instead of waiting forever. A
+// file that is not a state database is an error wrapping [ErrCorrupt] or
+// [ErrFormat].
+func Open(path string, opts ...Option) (*DB, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("state: open: %w", err)
+		}
+	}
+	if path == "" {
+		return nil, fmt.Errorf("state: open: %w: empty path", ErrInvalid)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("state: open: %w", err)
+	}
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:      cfg.lockTimeout,
+		FreelistType: bbolt.FreelistMapType,
+	})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("state: open %s: %w after %v", path, ErrLocked, cfg.lockTimeout)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("state: open %s: %w: %w", path, ErrCorrupt, err)
+	case err != nil:
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	db := &DB{bolt: b, log: cfg.log.With("db", path), path: path}
+	if err := db.init(); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	db.log.Debug("state opened")
+	return db, nil
+}
+
+// init creates the top-level buckets of a new file and checks the format of
+// an existing one.
+func (db *DB) init() error {
+	return db.bolt.Update(func(tx *bbolt.Tx) error {
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		switch f := m.Get(keyFormat); {
+		case f == nil:
+			if err := m.Put(keyFormat, []byte(formatVersion)); err != nil {
+				return err
+			}
+		case string(f) != formatVersion:
+			return fmt.Errorf("%w %q (this version reads %q)", ErrFormat, f, formatVersion)
+		}
+		_, err = tx.CreateBucketIfNotExists(bucketPairs)
+		return err
+	})
+}
+
+// Close releases the file and its lock, waiting for transactions under way
+// to finish. Calls after Close fail with an error wrapping [ErrClosed];
+// closing again does nothing.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("state: close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Path returns the file name the database was opened with.
+func (db *DB) Path() string { return db.path }
+
+// Pairs returns the IDs of the pairs that have state, in byte order.
+func (db *DB) Pairs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketPairs).ForEach(func(k, _ []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: pairs: %w", err)
+	}
+	return ids, nil
+}
+
+// view runs fn in a read transaction, unless ctx is already done.
+func (db *DB) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return boltErr(db.bolt.View(fn))
+}
+
+// update runs fn in a write transaction, unless ctx is already done. The
+// transaction commits, durably, only when fn returns nil.
+func (db *DB) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return boltErr(db.bolt.Update(fn))
+}
+
+func boltErr(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// DefaultDir returns the directory for state databases:
+// $XDG_STATE_HOME/zerosync when XDG_STATE_HOME is set to an absolute path,
+// else ~/.local/state/zerosync. It does not create the directory.
+func DefaultDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "zerosync"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("state: no state directory: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "zerosync"), nil
+}
+
+// DefaultPath returns the file of the state database called name in
+// [DefaultDir]: <dir>/<name>.db. The name must be a plain file name.
+func DefaultPath(name string) (string, error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return "", fmt.Errorf("state: %w: database name %q", ErrInvalid, name)
+	}
+	dir, err := DefaultDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, name+".db"), nil
+}
