@@ -49,20 +49,35 @@ type decision struct {
 // created. A side's entry that is replaced or removed is archived when its
 // content differs from the base, that is when the other side never saw it.
 func Reconcile(base, ours, theirs zerosync.Snapshot) zerosync.Plan {
-	decisions := make(map[string]*decision, max(len(ours), len(theirs)))
-	add := func(p string) {
-		if _, ok := decisions[p]; !ok {
-			decisions[p] = decide(base.Get(p), ours.Get(p), theirs.Get(p))
+	decisions := make(map[string]*decision)
+	look := func(p string, a zerosync.Entry, inA bool, b zerosync.Entry, inB bool) {
+		o, inO := base[p]
+		// Most paths are the same everywhere: settle them with lookups only.
+		if inA && inB && inO && a.Same(&b) && a.Same(&o) {
+			return
+		}
+		decisions[p] = decide(ptr(o, inO), ptr(a, inA), ptr(b, inB))
+	}
+	for p, a := range ours {
+		b, inB := theirs[p]
+		look(p, a, true, b, inB)
+	}
+	for p, b := range theirs {
+		if _, ok := ours[p]; !ok {
+			look(p, zerosync.Entry{}, false, b, true)
 		}
 	}
-	for p := range ours {
-		add(p)
-	}
-	for p := range theirs {
-		add(p)
-	}
 	for p := range base {
-		add(p)
+		if _, ok := decisions[p]; ok {
+			continue
+		}
+		if _, ok := ours[p]; ok {
+			continue
+		}
+		if _, ok := theirs[p]; !ok {
+			// Deleted on both sides (or hidden by a filter).
+			decisions[p] = &decision{}
+		}
 	}
 	keepParents(decisions, base, ours, theirs)
 
@@ -75,17 +90,19 @@ func Reconcile(base, ours, theirs zerosync.Snapshot) zerosync.Plan {
 			continue
 		}
 		o := base.Get(p)
-		for _, side := range []zerosync.Side{zerosync.Ours, zerosync.Theirs} {
-			snap := ours
-			if side == zerosync.Theirs {
-				snap = theirs
-			}
-			plan.Actions = appendOps(plan.Actions, side, d, p, o, snap.Get(p))
-		}
+		plan.Actions = appendOps(plan.Actions, zerosync.Ours, d, p, o, ours.Get(p))
+		plan.Actions = appendOps(plan.Actions, zerosync.Theirs, d, p, o, theirs.Get(p))
 	}
 	SortActions(plan.Actions)
 	slices.SortFunc(plan.Conflicts, func(a, b zerosync.Conflict) int { return strings.Compare(a.Path, b.Path) })
 	return plan
+}
+
+func ptr(e zerosync.Entry, ok bool) *zerosync.Entry {
+	if !ok {
+		return nil
+	}
+	return &e
 }
 
 func decide(o, a, b *zerosync.Entry) *decision {
@@ -147,8 +164,7 @@ func keepParents(ds map[string]*decision, base, ours, theirs zerosync.Snapshot) 
 			checked[dir] = true
 			pd := ds[dir]
 			if pd == nil {
-				// A parent absent on both sides cannot happen with valid
-				// snapshots; nothing to do.
+				// The same directory on every side: nothing to keep.
 				break
 			}
 			switch {
