@@ -375,3 +375,31 @@ func TestNewValidates(t *testing.T) {
 	assert.Error(t, err)
 	assert.True(t, errors.Is(fmt.Errorf("x: %w", zerosync.ErrPass), zerosync.ErrPass))
 }
+
+func TestStatePersistsAcrossRestarts(t *testing.T) {
+	path := t.TempDir() + "/state.db"
+	a, b := memory.New(), memory.New()
+	open := func() *engine.Engine {
+		e, err := engine.New(engine.Peer{Name: "a", Endpoint: a}, []engine.Peer{{Name: "b", Endpoint: b}}, engine.WithStatePath(path))
+		require.NoError(t, err)
+		return e
+	}
+	e := open()
+	require.NoError(t, a.WriteFile("x", []byte("1"), 0o644))
+	require.NoError(t, a.WriteFile("y", []byte("2"), 0o644))
+	syncOK(t, e)
+	require.NoError(t, e.Close())
+
+	// With the common state remembered, a deletion is a deletion, not a
+	// file the other side "created".
+	require.NoError(t, b.Remove("x"))
+	e = open()
+	defer e.Close()
+	syncOK(t, e)
+	assert.Equal(t, map[string]string{"y": "2"}, a.Contents())
+	recs, err := e.Journal(context.Background(), "b", 0, 0)
+	require.NoError(t, err)
+	require.Len(t, recs, 3)
+	assert.Equal(t, "remove", recs[2].Op)
+	assert.EqualValues(t, 3, recs[2].Seq)
+}

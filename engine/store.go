@@ -5,9 +5,9 @@ import (
 	"maps"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/state"
 )
 
 // store is the engine's view of one pair's durable state. The default is
@@ -24,34 +24,13 @@ type store interface {
 }
 
 // commit is one durable step of a pair's state.
-type commit struct {
-	Base    map[string]*zerosync.Entry // nil value deletes
-	Bodies  map[zerosync.Digest][]byte
-	Journal []Record
-}
+type commit = state.Change
 
 // Record is one journal entry: a change the engine applied.
-type Record struct {
-	Seq    uint64
-	Time   time.Time
-	Path   string
-	Side   zerosync.Side
-	Op     string
-	Digest zerosync.Digest
-	By     string
-	Note   string
-}
+type Record = state.Record
 
 // ReviewItem is a conflict waiting for a person.
-type ReviewItem struct {
-	ID                 uint64
-	Time               time.Time
-	Path               string
-	Base, Ours, Theirs *zerosync.Entry
-	Hosts              [2]string
-	CopyPath           string
-	Note               string
-}
+type ReviewItem = state.ReviewItem
 
 type memStore struct {
 	mu      sync.Mutex
