@@ -27,4 +27,3 @@ func (e *Engine) openDB() error {
 	}
 	return nil
 }
-
