@@ -159,6 +159,9 @@ func (m *Endpoint) Apply(ctx context.Context, op zerosync.Op, content io.Reader)
 			return m.perr("apply", op.Path, err)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return m.perr("apply", op.Path, err)
+	}
 	return m.commit(op, data)
 }
 
