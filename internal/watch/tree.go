@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -40,7 +39,7 @@ func (w *watcher) watchTree(ctx context.Context, rel string, report bool) error 
 		}
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
-				w.log.WarnContext(ctx, "cannot list directory; not watched", "path", r, "err", err)
+				w.log.WarnContext(ctx, "cannot list directory; its subdirectories are not watched", "path", r, "err", err)
 			}
 			return nil
 		}
@@ -70,7 +69,7 @@ func (w *watcher) watchDir(ctx context.Context, rel, abs string) error {
 	err := w.add(abs)
 	switch {
 	case err == nil:
-		w.dirs[rel] = struct{}{}
+		w.dirs.Add(rel)
 		return nil
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 		return filepath.SkipDir
@@ -78,7 +77,7 @@ func (w *watcher) watchDir(ctx context.Context, rel, abs string) error {
 		w.log.WarnContext(ctx, "cannot watch directory", "path", rel, "err", err)
 		return filepath.SkipDir
 	}
-	if lerr := limitError(abs, len(w.dirs), err); lerr != nil {
+	if lerr := limitError(abs, w.dirs.Len(), err); lerr != nil {
 		return lerr
 	}
 	return fmt.Errorf("watch %s: %w", abs, err)
@@ -88,22 +87,14 @@ func (w *watcher) watchDir(ctx context.Context, rel, abs string) error {
 // does nothing when rel is not a watched directory. Errors from inotify are
 // ignored: the kernel has already dropped the watch of a deleted directory.
 func (w *watcher) unwatch(rel string) {
-	if _, ok := w.dirs[rel]; !ok {
-		return
-	}
-	prefix := rel + "/"
-	for d := range w.dirs {
-		if d == rel || rel == "" || strings.HasPrefix(d, prefix) {
-			delete(w.dirs, d)
-			_ = w.remove(w.abs(d))
-		}
+	for _, d := range w.dirs.RemoveTree(rel) {
+		_ = w.remove(w.abs(d))
 	}
 }
 
 // unwatchAll drops every watch.
 func (w *watcher) unwatchAll() {
-	for d := range w.dirs {
-		delete(w.dirs, d)
+	for _, d := range w.dirs.RemoveAll() {
 		_ = w.remove(w.abs(d))
 	}
 }

@@ -69,8 +69,8 @@ type watcher struct {
 	// add and remove reach fs; tests replace them to inject failures.
 	add    func(abs string) error
 	remove func(abs string) error
-	// dirs holds the watched directories, relative to root ("" is root).
-	dirs map[string]struct{}
+	// dirs holds the watched directories.
+	dirs *dirSet
 }
 
 // newWatcher checks its arguments and the root, and opens the inotify
@@ -111,7 +111,7 @@ func newWatcher(root string, opts Options, notify func(zerosync.Hint)) (*watcher
 		batch:  newBatcher(window, opts.Echo, notify),
 		add:    fw.Add,
 		remove: fw.Remove,
-		dirs:   make(map[string]struct{}),
+		dirs:   newDirSet(),
 	}, nil
 }
 
@@ -151,7 +151,7 @@ func (w *watcher) run(ctx context.Context) error {
 	if err := w.watchTree(ctx, "", false); err != nil {
 		return err
 	}
-	w.log.DebugContext(ctx, "watching", "dirs", len(w.dirs))
+	w.log.DebugContext(ctx, "watching", "dirs", w.dirs.Len())
 	if w.ready != nil {
 		w.ready()
 	}
