@@ -1,0 +1,217 @@
+//go:build linux
+
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zerosync/zerosync"
+)
+
+// archiveStamp names the folder of one archiving, in UTC.
+const archiveStamp = "20060102T150405.000000000Z"
+
+// openArchive opens (creating it) the archive directory.
+func (e *Endpoint) openArchive(rootfd int) (int, error) {
+	if e.archiveAbs == "" {
+		return mkdirAllAt(rootfd, e.archiveRel, 0o700)
+	}
+	if err := os.MkdirAll(e.archiveAbs, 0o700); err != nil {
+		return -1, err
+	}
+	return openatRetry(unix.AT_FDCWD, e.archiveAbs, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+}
+
+// archive keeps the file name in dirfd as <archive>/<stamp>/<p>: a hard
+// link when the archive is on the same file system, a copy otherwise. It
+// returns the archived path relative to the archive directory, and syncs
+// the archive before returning, so the content survives a crash that
+// follows.
+func (e *Endpoint) archive(rootfd, dirfd int, name, p string) (string, error) {
+	afd, err := e.openArchive(rootfd)
+	if err != nil {
+		return "", fmt.Errorf("open archive: %w", err)
+	}
+	defer unix.Close(afd)
+	dir, base := splitPath(p)
+	stamp := time.Now().UTC().Format(archiveStamp)
+	for i := 0; ; i++ {
+		sub := stamp
+		if i > 0 {
+			sub = fmt.Sprintf("%s-%d", stamp, i)
+		}
+		rel := sub
+		if dir != "" {
+			rel += "/" + dir
+		}
+		dfd, err := mkdirAllAt(afd, rel, 0o700)
+		if err != nil {
+			return "", fmt.Errorf("archive %s: %w", rel, err)
+		}
+		err = unix.Linkat(dirfd, name, dfd, base, 0)
+		if err != nil && !errnoIs(err, unix.EEXIST) && !errnoIs(err, unix.ENOENT) {
+			// Another file system, or links refused: copy the bytes.
+			err = copyFileAt(dirfd, name, dfd, base)
+		}
+		if err == nil {
+			err = fsyncDir(dfd)
+		}
+		unix.Close(dfd)
+		switch {
+		case err == nil:
+			e.log.Info("archived", "path", p, "as", joinPath(rel, base))
+			return joinPath(rel, base), nil
+		case errnoIs(err, unix.EEXIST) && i < 100:
+			continue
+		}
+		return "", fmt.Errorf("archive %s: %w", p, err)
+	}
+}
+
+// copyFileAt copies the regular file (or symlink, as a symlink) name in
+// srcfd to a new file name in dstfd, synced.
+func copyFileAt(srcfd int, name string, dstfd int, dst string) error {
+	var st unix.Stat_t
+	if err := lstatAt(srcfd, name, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		t, err := readlinkAt(srcfd, name)
+		if err != nil {
+			return err
+		}
+		return unix.Symlinkat(t, dstfd, dst)
+	}
+	in, err := openatRetry(srcfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	src := os.NewFile(uintptr(in), name)
+	defer src.Close()
+	if err := unix.Fstat(in, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return errNotRegular
+	}
+	out, err := openatRetry(dstfd, dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW, uint32(st.Mode&0o777))
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(out), dst)
+	defer f.Close()
+	if _, err := io.Copy(f, src); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// KeepConflict writes content (e's bytes, checked against e's size and
+// digest) as a conflict copy beside path, named
+// <base>.zs-conflict-<UTC stamp>-<note><ext> with the note reduced to
+// letters, digits, '-', '_' and '.', and archives it under path. A symlink
+// entry makes a symlink copy. The copy's name is reserved, so it is never
+// synced; it returns the copy's path.
+func (e *Endpoint) KeepConflict(ctx context.Context, p string, ent zerosync.Entry, content io.Reader, note string) (string, error) {
+	cp, err := e.keepConflict(ctx, p, ent, content, note)
+	if err != nil {
+		return "", e.perr("keep", p, err)
+	}
+	return cp, nil
+}
+
+func (e *Endpoint) keepConflict(ctx context.Context, p string, ent zerosync.Entry, content io.Reader, note string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := zerosync.CheckPath(p); err != nil {
+		return "", err
+	}
+	if err := validEntry(&ent); err != nil {
+		return "", err
+	}
+	if ent.Kind == zerosync.KindDir {
+		return "", fmt.Errorf("%w: a conflict copy is a file or a symlink", errInvalidEntry)
+	}
+	rootfd, err := e.openRoot()
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(rootfd)
+	dir, name := splitPath(p)
+	pfd, err := openDir(rootfd, dir)
+	if err != nil {
+		return "", parentErr(dir, err)
+	}
+	defer unix.Close(pfd)
+	var t *tempFile
+	if ent.Kind == zerosync.KindFile {
+		t, err = e.receive(ctx, pfd, dir, &ent, content)
+	} else {
+		t, err = e.newTemp(pfd, dir, func(n string) error { return unix.Symlinkat(ent.Target, pfd, n) })
+	}
+	if err != nil {
+		return "", err
+	}
+	defer t.discard()
+	stamp := time.Now().UTC().Format("20060102-150405.000")
+	for i := 0; ; i++ {
+		cname := conflictName(name, stamp, note, i)
+		err := renameNoReplace(pfd, t.name, cname)
+		if errnoIs(err, unix.EEXIST) && i < 1000 {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		t.done()
+		if _, err := e.archive(rootfd, pfd, cname, p); err != nil {
+			return "", err
+		}
+		if err := fsyncDir(pfd); err != nil {
+			return "", err
+		}
+		return joinPath(dir, cname), nil
+	}
+}
+
+// conflictName returns the name of the i-th conflict copy of base made at
+// stamp with note, at most [zerosync.MaxNameLen] bytes long.
+func conflictName(base, stamp, note string, i int) string {
+	ext := path.Ext(base)
+	if ext == base || len(ext) > 16 {
+		ext = ""
+	}
+	stem := strings.TrimSuffix(base, ext)
+	clean := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, note)
+	if len(clean) > 40 {
+		clean = clean[:40]
+	}
+	tail := zerosync.ConflictMarker + stamp + "-" + clean
+	if i > 0 {
+		tail += fmt.Sprintf("-%d", i)
+	}
+	tail += ext
+	if over := len(stem) + len(tail) - zerosync.MaxNameLen; over > 0 {
+		cut := len(stem) - over
+		for cut > 0 && !utf8.RuneStart(stem[cut]) {
+			cut--
+		}
+		stem = stem[:cut]
+	}
+	return stem + tail
+}

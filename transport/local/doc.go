@@ -1,0 +1,41 @@
+// Package local is a directory on this host as a [zerosync.Endpoint], with
+// the optional abilities [zerosync.Copier], [zerosync.Archiver] and
+// [zerosync.Watcher]. It is Linux only: it relies on openat2(2) and the
+// other *at system calls.
+//
+// # Confinement
+//
+// Every path comes from a peer and is checked with [zerosync.CheckPath]
+// before use. Its parent directory is then opened relative to the root with
+// openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so no component may be a
+// symlink or lead outside the root, and the last component is handled on
+// that directory's descriptor (openat with O_NOFOLLOW|O_EXCL, renameat2,
+// unlinkat, mkdirat, symlinkat, linkat); permission bits and times are set
+// on the open file, never by path afterwards. [os.Root] alone would not do:
+// it keeps paths beneath the root but follows symlinks that stay inside it.
+// Reads refuse symlinks too. Symlinks are synced as links, never followed.
+//
+// # Atomic apply
+//
+// A file is written to a temp file (".zs-tmp-<random>") in its target
+// directory while it is hashed, capped at the declared size, checked against
+// the declared size and digest, given its mode and time, synced, and renamed
+// into place after a last check that the path still holds what the op
+// expects; then the directory is synced. A crash leaves the old file or the
+// new one, and at worst a temp file, which the next scan removes.
+//
+// # Stat cache
+//
+// A scan hashes a file only when its fingerprint (size, modification and
+// change times in nanoseconds, inode, mode) moved since it was last hashed,
+// or when it was modified less than a second before it was hashed (two
+// edits within one tick of the file system's clock could leave the same
+// fingerprint). [WithStatCache] persists the cache between processes.
+//
+// # Archive
+//
+// Content replaced or removed by an op with [zerosync.Op.Archive] set, and
+// every conflict copy, is kept as <archive>/<UTC stamp>/<path>, by default
+// beneath the root's reserved .zerosync folder, where keeping it is a hard
+// link.
+package local

@@ -1,0 +1,200 @@
+//go:build linux
+
+package local
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/digest"
+	"github.com/zerosync/zerosync/transport/transporttest"
+)
+
+// newRoot returns an empty directory for a root, inside a test directory
+// that also has room beside it (for sentinels outside the root).
+func newRoot(t testing.TB) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { makeWritable(filepath.Dir(root)) })
+	return root
+}
+
+// makeWritable lets the test directory's cleanup remove what tests made
+// read-only.
+func makeWritable(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+}
+
+// newEndpoint returns an endpoint over a fresh root, closed at the end of
+// the test.
+func newEndpoint(t testing.TB, opts ...Option) (*Endpoint, string) {
+	t.Helper()
+	root := newRoot(t)
+	e, err := New(root, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, root
+}
+
+// harness is the conformance suite's view of an endpoint over root.
+func harness(t *testing.T, e *Endpoint, root string) transporttest.Harness {
+	abs := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
+	return transporttest.Harness{
+		Endpoint: e,
+		WriteFile: func(p string, data []byte, mode fs.FileMode) error {
+			if err := os.MkdirAll(filepath.Dir(abs(p)), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(abs(p), data, mode); err != nil {
+				return err
+			}
+			return os.Chmod(abs(p), mode)
+		},
+		Mkdir: func(p string, mode fs.FileMode) error {
+			if err := os.MkdirAll(abs(p), 0o755); err != nil {
+				return err
+			}
+			return os.Chmod(abs(p), mode)
+		},
+		Symlink: func(target, p string) error {
+			if err := os.MkdirAll(filepath.Dir(abs(p)), 0o755); err != nil {
+				return err
+			}
+			return os.Symlink(target, abs(p))
+		},
+		RemoveAll: func(p string) error { return os.RemoveAll(abs(p)) },
+		ReadFile: func(p string) ([]byte, error) {
+			fi, err := os.Lstat(abs(p))
+			if err != nil {
+				return nil, err
+			}
+			if !fi.Mode().IsRegular() {
+				return nil, errors.New("not a regular file")
+			}
+			return os.ReadFile(abs(p))
+		},
+		Lstat: func(p string) (*zerosync.Entry, error) { return lstatEntry(abs(p)) },
+		Archived: func(p string) ([][]byte, error) {
+			return archived(filepath.Join(root, zerosync.StateDirName, "archive"), p)
+		},
+		HideRoot: func() (func() error, error) {
+			hidden := root + ".hidden"
+			if err := os.Rename(root, hidden); err != nil {
+				return nil, err
+			}
+			return func() error { return os.Rename(hidden, root) }, nil
+		},
+	}
+}
+
+// lstatEntry describes a path as a scan should, digest included; nil when
+// absent.
+func lstatEntry(abs string) (*zerosync.Entry, error) {
+	fi, err := os.Lstat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &zerosync.Entry{ModTime: fi.ModTime()}
+	switch {
+	case fi.Mode().IsRegular():
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, err
+		}
+		e.Kind, e.Mode, e.Size, e.Digest = zerosync.KindFile, fi.Mode().Perm(), fi.Size(), digest.Sum(b)
+	case fi.IsDir():
+		e.Kind, e.Mode = zerosync.KindDir, fi.Mode().Perm()
+	case fi.Mode()&fs.ModeSymlink != 0:
+		t, err := os.Readlink(abs)
+		if err != nil {
+			return nil, err
+		}
+		e.Kind, e.Target = zerosync.KindSymlink, t
+	default:
+		return nil, errors.New("unsupported file type " + fi.Mode().String())
+	}
+	return e, nil
+}
+
+// archived returns every content kept in the archive directory for p.
+func archived(archive, p string) ([][]byte, error) {
+	stamps, err := os.ReadDir(archive)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, s := range stamps {
+		b, err := os.ReadFile(filepath.Join(archive, s.Name(), filepath.FromSlash(p)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// tempFiles lists the temp files beneath root, wherever they are.
+func tempFiles(t testing.TB, root string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), zerosync.TempPrefix) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+func writeFile(t testing.TB, p string, data []byte, mode fs.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func expectBytes(t testing.TB, p string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s holds %q, want %q", p, got, want)
+	}
+}
+
+func fileEntry(data []byte, mode fs.FileMode) *zerosync.Entry {
+	return &zerosync.Entry{Kind: zerosync.KindFile, Mode: mode, Size: int64(len(data)), Digest: digest.Sum(data)}
+}

@@ -1,0 +1,102 @@
+//go:build linux
+
+package local
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Option configures an [Endpoint]; see [New].
+type Option func(*config) error
+
+type config struct {
+	name       string
+	log        *slog.Logger
+	statCache  string
+	workers    int
+	archiveDir string
+	debounce   time.Duration
+}
+
+// WithName names the endpoint in errors ([zerosync.PathError.Host]) and
+// logs. The default is "local".
+func WithName(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return errors.New("empty name")
+		}
+		c.name = name
+		return nil
+	}
+}
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithStatCache persists the stat cache (the digests of files whose size,
+// modification and change times, inode and mode did not move) in file, so a
+// new process starts warm. The file is read by [New] (a missing, corrupt or
+// foreign file means a cold start, never an error) and written atomically
+// after a scan that changed the cache and by [Endpoint.Close]. Keep it
+// outside the root or beneath a reserved name (such as the root's
+// .zerosync folder), or it is synced like any file. Without this option the
+// cache lives in memory only.
+func WithStatCache(file string) Option {
+	return func(c *config) error {
+		if file == "" {
+			return errors.New("empty stat cache file name")
+		}
+		c.statCache = file
+		return nil
+	}
+}
+
+// WithHashWorkers sets how many files a scan hashes at once; the default is
+// the number of usable CPUs, at most 4.
+func WithHashWorkers(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > 256 {
+			return errors.New("hash workers must be between 1 and 256")
+		}
+		c.workers = n
+		return nil
+	}
+}
+
+// WithArchiveDir sets the directory that keeps content replaced or removed
+// with [zerosync.Op.Archive], and conflict copies, as
+// dir/<UTC stamp>/<path>. The default, <root>/.zerosync/archive, is on the
+// root's file system, so archiving is a hard link. A directory elsewhere
+// may be on another file system, where archiving copies. A directory inside
+// the root must lie beneath a reserved name, or its content would be synced.
+func WithArchiveDir(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return errors.New("empty archive directory")
+		}
+		c.archiveDir = dir
+		return nil
+	}
+}
+
+// WithDebounce sets the quiet window of [Endpoint.Watch]: a path is reported
+// once no event touched it for d. Zero keeps the watcher's default.
+func WithDebounce(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errors.New("negative debounce")
+		}
+		c.debounce = d
+		return nil
+	}
+}
