@@ -572,3 +572,27 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func digestKey(d zerosync.Digest) []byte { return d[:] }
+
+func TestQuickValidPathAgreesWithValidPath(t *testing.T) {
+	for _, p := range []string{
+		"a", "a/b", "a/b/c.txt", ".hidden", "a/.b", "...", "a/..b", "..a", "ünï/名前",
+		strings.Repeat("n", zerosync.MaxNameLen), strings.Repeat("a/", zerosync.MaxPathLen/2-1) + "z",
+		"", "/", "/a", "a/", "a//b", ".", "..", "a/.", "a/..", "./a", "../a", "a/./b", "a\x00b",
+		strings.Repeat("n", zerosync.MaxNameLen+1), strings.Repeat("a/", zerosync.MaxPathLen/2) + "z",
+	} {
+		checkQuickValid(t, p)
+	}
+}
+
+func FuzzQuickValidPath(f *testing.F) {
+	for _, p := range []string{"a/b", "a/../b", "a//b", "./x", "x/", "\x00"} {
+		f.Add(p)
+	}
+	f.Fuzz(checkQuickValid)
+}
+
+func checkQuickValid(t *testing.T, p string) {
+	if quick, err := quickValidPath(p), zerosync.ValidPath(p); quick != (err == nil) {
+		t.Errorf("quickValidPath(%q) = %v, ValidPath = %v", p, quick, err)
+	}
+}
