@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -58,13 +60,18 @@ func Open(path string, opts ...Option) (*DB, error) {
 		Timeout:      cfg.lockTimeout,
 		FreelistType: bbolt.FreelistMapType,
 	})
+	var pathErr *fs.PathError
+	var errno syscall.Errno
 	switch {
+	case err == nil:
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("state: open %s: %w after %v", path, ErrLocked, cfg.lockTimeout)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
-		return nil, fmt.Errorf("state: open %s: %w: %w", path, ErrCorrupt, err)
-	case err != nil:
+	case errors.As(err, &pathErr), errors.As(err, &errno):
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	default:
+		// Everything else bbolt reports is about the file's content:
+		// invalid meta pages, a bad checksum, a truncated file.
+		return nil, fmt.Errorf("state: open %s: %w: %w", path, ErrCorrupt, err)
 	}
 	db := &DB{bolt: b, log: cfg.log.With("db", path), path: path}
 	if err := db.init(); err != nil {
@@ -76,22 +83,26 @@ func Open(path string, opts ...Option) (*DB, error) {
 }
 
 // init creates the top-level buckets of a new file and checks the format of
-// an existing one.
+// an existing one. A bbolt file of some other program is left untouched.
 func (db *DB) init() error {
 	return db.bolt.Update(func(tx *bbolt.Tx) error {
-		m, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		switch f := m.Get(keyFormat); {
-		case f == nil:
+		m := tx.Bucket(bucketMeta)
+		if m == nil {
+			if k, _ := tx.Cursor().First(); k != nil {
+				return fmt.Errorf("%w: a bbolt file of another program (it has bucket %q)", ErrFormat, k)
+			}
+			var err error
+			if m, err = tx.CreateBucket(bucketMeta); err != nil {
+				return err
+			}
 			if err := m.Put(keyFormat, []byte(formatVersion)); err != nil {
 				return err
 			}
-		case string(f) != formatVersion:
+		}
+		if f := m.Get(keyFormat); string(f) != formatVersion {
 			return fmt.Errorf("%w %q (this version reads %q)", ErrFormat, f, formatVersion)
 		}
-		_, err = tx.CreateBucketIfNotExists(bucketPairs)
+		_, err := tx.CreateBucketIfNotExists(bucketPairs)
 		return err
 	})
 }

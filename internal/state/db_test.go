@@ -81,15 +81,65 @@ func TestOpenRejectsBadArguments(t *testing.T) {
 }
 
 func TestOpenRejectsForeignFiles(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "notes.db")
-	if err := os.WriteFile(path, bytes.Repeat([]byte("not a database\n"), 1000), 0o600); err != nil {
+	for _, size := range []int{1, 4096, 15000} {
+		path := filepath.Join(t.TempDir(), "notes.db")
+		text := bytes.Repeat([]byte("not a database\n"), size/15+1)[:size]
+		if err := os.WriteFile(path, text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if db, err := Open(path); !errors.Is(err, ErrCorrupt) {
+			if err == nil {
+				db.Close()
+			}
+			t.Errorf("Open of a text file of %d bytes: %v, want ErrCorrupt", size, err)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, text) {
+			t.Errorf("Open changed a text file of %d bytes", size)
+		}
+	}
+
+	// A bbolt database of another program is refused and left alone.
+	path := filepath.Join(t.TempDir(), "other.db")
+	other, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if db, err := Open(path); !errors.Is(err, ErrCorrupt) {
+	err = other.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucket([]byte("theirs"))
+		return err
+	})
+	other.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db, err := Open(path); !errors.Is(err, ErrFormat) {
 		if err == nil {
 			db.Close()
 		}
-		t.Fatalf("Open of a text file: %v, want ErrCorrupt", err)
+		t.Fatalf("Open of another program's database: %v, want ErrFormat", err)
+	}
+	other, err = bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta) != nil || tx.Bucket(bucketPairs) != nil {
+			t.Errorf("Open added buckets to another program's database")
+		}
+		return nil
+	})
+}
+
+func TestOpenOfADirectoryIsNotCorruption(t *testing.T) {
+	// A directory where the file should be is an OS error, not corruption.
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path)
+	if err == nil || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open of a directory: %v, want a plain error", err)
 	}
 }
 
