@@ -297,6 +297,13 @@ func TestBodiesDedupAndPrune(t *testing.T) {
 	mustCommit(t, p, Change{Base: map[string]*zerosync.Entry{"d.txt": nil}})
 	hasBody(false, "file deleted")
 
+	// The body of an empty file is a body like any other.
+	mustCommit(t, p, Change{Base: map[string]*zerosync.Entry{"empty": file("", 0o644)}, Bodies: map[zerosync.Digest][]byte{sum(""): nil}})
+	if got, ok, err := p.Body(ctx, sum("")); err != nil || !ok || len(got) != 0 {
+		t.Errorf("empty body: %q, %v, %v", got, ok, err)
+	}
+	mustCommit(t, p, Change{Base: map[string]*zerosync.Entry{"empty": nil}})
+
 	// Only files refer to bodies; nothing else keeps one alive.
 	if k := keys(t, p, bucketRefs); len(k) != 1 { // "other"
 		t.Errorf("refs = %x, want one", k)
