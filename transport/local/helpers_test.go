@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/digest"
 	"github.com/zerosync/zerosync/transport/transporttest"
@@ -198,3 +200,16 @@ func expectBytes(t testing.TB, p string, want []byte) {
 func fileEntry(data []byte, mode fs.FileMode) *zerosync.Entry {
 	return &zerosync.Entry{Kind: zerosync.KindFile, Mode: mode, Size: int64(len(data)), Digest: digest.Sum(data)}
 }
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newBytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+func mkfifo(p string) error { return unix.Mkfifo(p, 0o644) }
+
+func closeFD(fd int) { unix.Close(fd) }
