@@ -230,6 +230,18 @@ type Archiver interface {
 	KeepConflict(ctx context.Context, path string, e Entry, content io.Reader, note string) (copyPath string, err error)
 }
 
+// ConflictStore is an optional ability of an [Endpoint] that is an
+// [Archiver]: reading back and removing the conflict copies it made, so a
+// person's decision on a queued conflict can be applied. copyPath is a path
+// KeepConflict returned; any other path is refused.
+type ConflictStore interface {
+	// OpenConflict returns the content of a conflict copy that is a file.
+	OpenConflict(ctx context.Context, copyPath string) (io.ReadCloser, error)
+	// RemoveConflict removes a conflict copy; its content stays in the
+	// archive. A copy already gone is not an error.
+	RemoveConflict(ctx context.Context, copyPath string) error
+}
+
 // Source tells the engine that a tree may have changed. The engine starts
 // Watch once, in a goroutine it owns, and cancels ctx to stop it. Watch
 // calls notify from one goroutine at a time, as often as it likes; notify

@@ -96,8 +96,12 @@ func (r *applyRun) settle(ctx context.Context, c zerosync.Conflict) ([]zerosync.
 		}
 	}
 	if res.KeepOther {
-		id, err := r.p.store.AddReview(ctx, ReviewItem{Time: time.Now(), Path: c.Path, Base: c.Base, Ours: c.Ours, Theirs: c.Theirs,
-			Hosts: r.names, CopyPath: cr.CopyPath, Note: res.Note})
+		it := ReviewItem{Time: time.Now(), Path: c.Path, Base: c.Base, Ours: c.Ours, Theirs: c.Theirs,
+			Hosts: r.names, CopyPath: cr.CopyPath, Note: res.Note, Archive: map[string]string{"kept": keep.String()}}
+		if b, err := c.Content.ReadVersion(ctx, zerosync.VersionBase, r.e.bodyLimit); err == nil {
+			it.BaseBody = b
+		}
+		id, err := r.p.store.AddReview(ctx, it)
 		if err != nil {
 			return nil, fmt.Errorf("queue for review: %w", err)
 		}

@@ -297,12 +297,11 @@ func (e *Engine) Reviews(ctx context.Context) (map[string][]ReviewItem, error) {
 // Journal returns the changes applied with a peer after sequence number
 // after, at most limit of them (0: all).
 func (e *Engine) Journal(ctx context.Context, peer string, after uint64, limit int) ([]Record, error) {
-	for _, p := range e.pairs {
-		if p.peer.Name == peer {
-			return p.store.Journal(ctx, after, limit)
-		}
+	p, err := e.pairNamed(peer)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("engine: no peer named %q", peer)
+	return p.store.Journal(ctx, after, limit)
 }
 
 func (e *Engine) emit(ev zerosync.Event) {

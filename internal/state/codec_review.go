@@ -17,7 +17,8 @@ const (
 	reviewHasBase   = 1 << 1
 	reviewHasOurs   = 1 << 2
 	reviewHasTheirs = 1 << 3
-	reviewFlags     = reviewHasTime | reviewHasBase | reviewHasOurs | reviewHasTheirs
+	reviewHasBody   = 1 << 4
+	reviewFlags     = reviewHasTime | reviewHasBase | reviewHasOurs | reviewHasTheirs | reviewHasBody
 )
 
 // checkReview reports whether it can be encoded: strings within their
@@ -57,6 +58,9 @@ func checkReview(it *ReviewItem) error {
 			return err
 		}
 	}
+	if len(it.BaseBody) > MaxBodySize {
+		return fmt.Errorf("review base body of %d bytes is over the limit of %d: %w", len(it.BaseBody), MaxBodySize, zerosync.ErrTooLarge)
+	}
 	return nil
 }
 
@@ -72,6 +76,7 @@ func checkReview(it *ReviewItem) error {
 //	copy path string
 //	archive   uvarint count, then key and value strings in key order
 //	note      string
+//	base body string (reviewHasBody)
 func appendReview(b []byte, it *ReviewItem) []byte {
 	enc := encoder{b: b}
 	var flags uint8
@@ -86,6 +91,9 @@ func appendReview(b []byte, it *ReviewItem) []byte {
 	}
 	if it.Theirs != nil {
 		flags |= reviewHasTheirs
+	}
+	if len(it.BaseBody) > 0 {
+		flags |= reviewHasBody
 	}
 	enc.u8(reviewVersion)
 	enc.u8(flags)
@@ -107,6 +115,9 @@ func appendReview(b []byte, it *ReviewItem) []byte {
 		enc.str(it.Archive[k])
 	}
 	enc.str(it.Note)
+	if flags&reviewHasBody != 0 {
+		enc.str(string(it.BaseBody))
+	}
 	return enc.b
 }
 
@@ -157,6 +168,12 @@ func decodeReview(b []byte) (ReviewItem, error) {
 		}
 	}
 	it.Note = d.str("note", maxNoteLen)
+	if flags&reviewHasBody != 0 && d.err == nil {
+		it.BaseBody = []byte(d.str("base body", MaxBodySize))
+		if d.err == nil && len(it.BaseBody) == 0 {
+			d.fail("empty base body flagged")
+		}
+	}
 	if err := d.end(); err != nil {
 		return ReviewItem{}, err
 	}

@@ -19,7 +19,7 @@ func sampleReviews() []ReviewItem {
 	return []ReviewItem{
 		{},
 		{Time: mtime, Path: "f", Base: file("b", 0o644), Ours: file("o", 0o600), Theirs: symlink("t"),
-			Hosts: [2]string{"one", "two"}, CopyPath: "f.zs-conflict-two", Archive: map[string]string{"theirs": "x"}, Note: "kept both"},
+			Hosts: [2]string{"one", "two"}, CopyPath: "f.zs-conflict-two", Archive: map[string]string{"theirs": "x"}, Note: "kept both", BaseBody: []byte("base\n")},
 		{Path: "d", Theirs: dir(0o755), Archive: many, Note: strings.Repeat("n", maxNoteLen)},
 	}
 }
@@ -57,7 +57,7 @@ func TestDecodeReviewRejectsDamage(t *testing.T) {
 		want string
 	}{
 		{"version", []byte{7, 0, 0, 0, 0, 0, 0, 0}, "version 7"},
-		{"flags", []byte{reviewVersion, 0x10, 0, 0, 0, 0, 0, 0}, "flags"},
+		{"flags", []byte{reviewVersion, 0x20, 0, 0, 0, 0, 0, 0}, "flags"},
 		{"entry kind", []byte{reviewVersion, reviewHasBase, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, "kind 0"},
 		// A count of a billion archive entries must be refused before any
 		// map is made.

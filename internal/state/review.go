@@ -27,6 +27,11 @@ type ReviewItem struct {
 	// back as nil.
 	Archive map[string]string
 	Note    string
+	// BaseBody is the content of the base version, when it was known: the
+	// common ancestor the three-way view of the conflict shows. The base
+	// moves on when the conflict is settled in the tree, so the review
+	// keeps its own copy.
+	BaseBody []byte
 }
 
 // AddReview appends it to the pair's review queue and returns the ID it

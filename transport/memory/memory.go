@@ -26,10 +26,11 @@ import (
 )
 
 var (
-	_ zerosync.Endpoint = (*Endpoint)(nil)
-	_ zerosync.Copier   = (*Endpoint)(nil)
-	_ zerosync.Archiver = (*Endpoint)(nil)
-	_ zerosync.Watcher  = (*Endpoint)(nil)
+	_ zerosync.Endpoint      = (*Endpoint)(nil)
+	_ zerosync.Copier        = (*Endpoint)(nil)
+	_ zerosync.Archiver      = (*Endpoint)(nil)
+	_ zerosync.ConflictStore = (*Endpoint)(nil)
+	_ zerosync.Watcher       = (*Endpoint)(nil)
 )
 
 // Endpoint is an in-memory tree. The zero value is not usable; call [New].
@@ -305,6 +306,43 @@ func (m *Endpoint) KeepConflict(ctx context.Context, p string, e zerosync.Entry,
 	m.keep(p, n, "conflict: "+note)
 	m.nodes[cp] = n
 	return cp, nil
+}
+
+// conflictCopy checks that cp names a conflict copy the endpoint holds.
+func (m *Endpoint) conflictCopy(cp string) (*node, error) {
+	if err := zerosync.ValidPath(cp); err != nil {
+		return nil, m.perr("conflict", cp, err)
+	}
+	base := cp[strings.LastIndexByte(cp, '/')+1:]
+	if !strings.Contains(base, zerosync.ConflictMarker) || zerosync.IsReserved(zerosync.Parent(cp)) {
+		return nil, m.perr("conflict", cp, fmt.Errorf("%w: not a conflict copy", zerosync.ErrInvalidPath))
+	}
+	return m.nodes[cp], nil
+}
+
+// OpenConflict returns the content of a conflict copy.
+func (m *Endpoint) OpenConflict(ctx context.Context, cp string) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, err := m.conflictCopy(cp)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil || n.e.Kind != zerosync.KindFile {
+		return nil, m.perr("conflict", cp, fs.ErrNotExist)
+	}
+	return io.NopCloser(bytes.NewReader(n.data)), nil
+}
+
+// RemoveConflict removes a conflict copy.
+func (m *Endpoint) RemoveConflict(ctx context.Context, cp string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.conflictCopy(cp); err != nil {
+		return err
+	}
+	delete(m.nodes, cp)
+	return nil
 }
 
 // ConflictName returns the name of a conflict copy of p: the base name, the

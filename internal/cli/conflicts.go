@@ -1,0 +1,242 @@
+// Package cli holds the commands every example binary offers beside its
+// sync loop: reviewing conflicts, and the like.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/pmezard/go-difflib/difflib"
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
+)
+
+// Streams are a command's standard streams. Interactive says whether In is
+// a person at a terminal; [StdStreams] fills it in.
+type Streams struct {
+	In          io.Reader
+	Out, Err    io.Writer
+	Interactive bool
+}
+
+// StdStreams returns the process's streams.
+func StdStreams() Streams {
+	fi, err := os.Stdin.Stat()
+	return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Interactive: err == nil && fi.Mode()&os.ModeCharDevice != 0}
+}
+
+const conflictsUsage = `usage: conflicts list
+       conflicts show ID
+       conflicts apply (--ours | --theirs | --merged FILE) [--non-interactive] [--force] ID...
+
+ID is PEER#N as list prints it, or N when the engine has one peer.
+apply writes the chosen version into this host's tree, removes the
+conflict copy and the queue entry, and syncs so every side has it.
+  --non-interactive  do not ask before each file (needed without a terminal)
+  --force            apply even if the file changed since the conflict was queued`
+
+// Conflicts runs the conflicts command with args (after the word
+// "conflicts").
+func Conflicts(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
+	if len(args) == 0 {
+		return errors.New(conflictsUsage)
+	}
+	switch args[0] {
+	case "list":
+		return list(ctx, e, s)
+	case "show":
+		if len(args) != 2 {
+			return errors.New(conflictsUsage)
+		}
+		return show(ctx, e, args[1], s)
+	case "apply":
+		return apply(ctx, e, args[1:], s)
+	}
+	return fmt.Errorf("unknown subcommand %q\n%s", args[0], conflictsUsage)
+}
+
+func list(ctx context.Context, e *engine.Engine, s Streams) error {
+	all, err := e.Reviews(ctx)
+	if err != nil {
+		return err
+	}
+	peers := make([]string, 0, len(all))
+	for p := range all {
+		peers = append(peers, p)
+	}
+	slices.Sort(peers)
+	if len(peers) == 0 {
+		fmt.Fprintln(s.Out, "no conflicts waiting for review")
+		return nil
+	}
+	w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tPATH\tQUEUED\tKEPT\tOTHER VERSION")
+	for _, p := range peers {
+		for _, it := range all[p] {
+			fmt.Fprintf(w, "%s#%d\t%s\t%s\t%s\t%s\n", p, it.ID, it.Path, it.Time.Local().Format("2006-01-02 15:04:05"), it.Archive["kept"], orDash(it.CopyPath))
+		}
+	}
+	return w.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// parseID reads PEER#N, or N when there is one peer.
+func parseID(ctx context.Context, e *engine.Engine, id string) (string, uint64, error) {
+	peer, num, ok := strings.Cut(id, "#")
+	if !ok {
+		num, peer = id, ""
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil {
+		return "", 0, fmt.Errorf("bad conflict id %q: want PEER#N", id)
+	}
+	if peer == "" {
+		all, err := e.Reviews(ctx)
+		if err != nil {
+			return "", 0, err
+		}
+		var owners []string
+		for p, items := range all {
+			for _, it := range items {
+				if it.ID == n {
+					owners = append(owners, p)
+				}
+			}
+		}
+		if len(owners) != 1 {
+			return "", 0, fmt.Errorf("conflict id %q is ambiguous or unknown: write PEER#N as list prints it", id)
+		}
+		peer = owners[0]
+	}
+	return peer, n, nil
+}
+
+func show(ctx context.Context, e *engine.Engine, id string, s Streams) error {
+	peer, n, err := parseID(ctx, e, id)
+	if err != nil {
+		return err
+	}
+	it, err := e.Review(ctx, peer, n)
+	if err != nil {
+		return err
+	}
+	base, cur, other, err := e.ReviewContent(ctx, peer, n)
+	if err != nil {
+		return err
+	}
+	kept, aside := it.Hosts[0], it.Hosts[1]
+	if it.Archive["kept"] == zerosync.Theirs.String() {
+		kept, aside = aside, kept
+	}
+	fmt.Fprintf(s.Out, "conflict %s#%d: %s\n", peer, n, it.Path)
+	fmt.Fprintf(s.Out, "queued %s; in the tree: %s's version; kept aside: %s's version", it.Time.Local().Format("2006-01-02 15:04:05"), kept, aside)
+	if it.CopyPath != "" {
+		fmt.Fprintf(s.Out, " (%s)", it.CopyPath)
+	}
+	fmt.Fprintf(s.Out, "\n%s\n", it.Note)
+	if base != nil {
+		diff(s.Out, "base", kept+" (in the tree)", base, cur)
+		diff(s.Out, "base", aside+" (kept aside)", base, other)
+	} else {
+		fmt.Fprintln(s.Out, "(no common base is known)")
+		diff(s.Out, kept+" (in the tree)", aside+" (kept aside)", cur, other)
+	}
+	return nil
+}
+
+func diff(w io.Writer, fromName, toName string, from, to []byte) {
+	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(string(from)), B: difflib.SplitLines(string(to)),
+		FromFile: fromName, ToFile: toName, Context: 3,
+	})
+	if text == "" {
+		text = fmt.Sprintf("(%s and %s are the same)\n", fromName, toName)
+	}
+	fmt.Fprint(w, text)
+}
+
+func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
+	fs := flag.NewFlagSet("conflicts apply", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	ours := fs.Bool("ours", false, "")
+	theirs := fs.Bool("theirs", false, "")
+	merged := fs.String("merged", "", "")
+	nonInteractive := fs.Bool("non-interactive", false, "")
+	force := fs.Bool("force", false, "")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v\n%s", err, conflictsUsage)
+	}
+	picked := 0
+	for _, b := range []bool{*ours, *theirs, *merged != ""} {
+		if b {
+			picked++
+		}
+	}
+	if picked != 1 || fs.NArg() == 0 {
+		return errors.New(conflictsUsage)
+	}
+	if !*nonInteractive && !s.Interactive {
+		return errors.New("conflicts apply: standard input is not a terminal; add --non-interactive to apply without asking")
+	}
+	ch := engine.Choice{Keep: zerosync.VersionOurs, Force: *force}
+	what := "ours"
+	switch {
+	case *theirs:
+		ch.Keep, what = zerosync.VersionTheirs, "theirs"
+	case *merged != "":
+		b, err := os.ReadFile(*merged)
+		if err != nil {
+			return err
+		}
+		ch.Merged, what = b, "the merged file "+*merged
+	}
+	in := bufio.NewReader(s.In)
+	applied := 0
+	for _, id := range fs.Args() {
+		peer, n, err := parseID(ctx, e, id)
+		if err != nil {
+			return err
+		}
+		it, err := e.Review(ctx, peer, n)
+		if err != nil {
+			return err
+		}
+		if !*nonInteractive {
+			fmt.Fprintf(s.Out, "%s: keep %s? [y/N] ", it.Path, what)
+			answer, _ := in.ReadString('\n')
+			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+				fmt.Fprintln(s.Out, "skipped")
+				continue
+			}
+		}
+		if err := e.SettleReview(ctx, peer, n, ch); err != nil {
+			return err
+		}
+		applied++
+		fmt.Fprintf(s.Out, "%s#%d %s: kept %s\n", peer, n, it.Path, what)
+	}
+	if applied == 0 {
+		return nil
+	}
+	rep, err := e.SyncOnce(ctx)
+	if err != nil {
+		return fmt.Errorf("applied, but the sync that carries it failed: %w", err)
+	}
+	fmt.Fprintf(s.Out, "synced: %d change(s) applied\n", len(rep.Applied))
+	return nil
+}
