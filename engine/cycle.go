@@ -114,6 +114,16 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, local *zerosync.Snapshot
 	base := applyFilter(p.base, e.filter)
 	snaps := [2]zerosync.Snapshot{applyFilter(*local, e.filter), applyFilter(theirsAll, e.filter)}
 	names := [2]string{e.local.Name, p.peer.Name}
+	for _, v := range e.views {
+		vp := &ViewPair{Names: names, Endpoints: [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}, Base: base, Ours: snaps[0], Theirs: snaps[1]}
+		if err := v.View(ctx, vp); err != nil {
+			return false, fmt.Errorf("view: %w", err)
+		}
+		base, snaps[0], snaps[1] = vp.Base, vp.Ours, vp.Theirs
+		for _, pr := range vp.Problems {
+			e.problem(rep, p.peer.Name, pr)
+		}
+	}
 
 	if !confirm {
 		for side, s := range snaps {

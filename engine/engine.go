@@ -48,6 +48,7 @@ type Engine struct {
 	differ    zerosync.Differ
 	resolver  zerosync.Resolver
 	filter    Filter
+	views     []View
 	log       *slog.Logger
 	sources   []zerosync.Source
 	watch     bool
@@ -121,6 +122,18 @@ func WithResolvers(rs ...zerosync.Resolver) Option {
 // WithFilter sets which paths are synced.
 func WithFilter(f Filter) Option {
 	return func(e *Engine) error { e.filter = f; return nil }
+}
+
+// WithView adds a [View]: a per-cycle narrowing of what a pair sees, such
+// as git-aware sync.
+func WithView(v View) Option {
+	return func(e *Engine) error {
+		if v == nil {
+			return errors.New("engine: nil view")
+		}
+		e.views = append(e.views, v)
+		return nil
+	}
 }
 
 // WithSource adds a source that triggers cycles while [Engine.Run] runs.

@@ -403,3 +403,42 @@ func TestStatePersistsAcrossRestarts(t *testing.T) {
 	assert.Equal(t, "remove", recs[2].Op)
 	assert.EqualValues(t, 3, recs[2].Seq)
 }
+
+// holdBack is a View that hides one folder from both sides while held.
+type holdBack struct {
+	dir  string
+	held bool
+}
+
+func (h *holdBack) View(ctx context.Context, p *engine.ViewPair) error {
+	if !h.held {
+		return nil
+	}
+	cut := func(s zerosync.Snapshot) zerosync.Snapshot {
+		out := zerosync.Snapshot{}
+		for k, v := range s {
+			if k != h.dir && !strings.HasPrefix(k, h.dir+"/") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	p.Base, p.Ours, p.Theirs = cut(p.Base), cut(p.Ours), cut(p.Theirs)
+	p.Problems = append(p.Problems, zerosync.Problem{Path: h.dir, Err: errors.New("held back")})
+	return nil
+}
+
+func TestViewHoldsBack(t *testing.T) {
+	v := &holdBack{dir: "repo", held: true}
+	e, a, b := pairOf(t, engine.WithView(v))
+	require.NoError(t, a.WriteFile("repo/main.go", []byte("package main"), 0o644))
+	require.NoError(t, a.WriteFile("notes", []byte("n"), 0o644))
+	rep, err := e.SyncOnce(context.Background())
+	require.NoError(t, err)
+	require.Len(t, rep.Problems, 1)
+	assert.Equal(t, map[string]string{"notes": "n"}, b.Contents())
+
+	v.held = false
+	syncOK(t, e)
+	assert.Equal(t, a.Contents(), b.Contents())
+}

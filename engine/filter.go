@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -114,4 +115,27 @@ func applyFilter(s zerosync.Snapshot, f Filter) zerosync.Snapshot {
 		}
 	}
 	return out
+}
+
+// View narrows what a pair sees in a cycle, with both sides in hand: a path
+// it takes out of Base, Ours and Theirs is invisible to the cycle (never
+// created, changed or deleted), as with a [Filter], but a View can decide
+// from both trees at once and from what lies outside them (a repository's
+// HEAD, a rebase under way). Views run after the filter, in the order
+// given, once per pair per cycle, from the engine's goroutine.
+type View interface {
+	View(ctx context.Context, p *ViewPair) error
+}
+
+// ViewPair is what a [View] sees and changes. The snapshots are the
+// engine's: replace them with new maps rather than changing them in place.
+type ViewPair struct {
+	// Names and Endpoints of the two sides, ours first.
+	Names     [2]string
+	Endpoints [2]zerosync.Endpoint
+	Base      zerosync.Snapshot
+	Ours      zerosync.Snapshot
+	Theirs    zerosync.Snapshot
+	// Problems the view wants reported (a repository held back, and why).
+	Problems []zerosync.Problem
 }
