@@ -112,15 +112,20 @@ func (a *applier) file(content io.Reader) error {
 		return err
 	}
 	defer t.discard()
+	fd := int(t.f.Fd())
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	a.e.rememberRename(a.op.Path, &st)
 	if err := a.replace(t.name); err != nil {
+		a.e.forgetEcho(a.op.Path)
 		return err
 	}
 	t.done()
-	// Rename changed the file's ctime: fingerprint it where it now is.
-	var st unix.Stat_t
-	if err := unix.Fstat(int(t.f.Fd()), &st); err == nil {
-		fp := fingerprintOf(&st)
-		a.e.cache.store(a.op.Path, fp, a.op.New.Digest, time.Now())
+	// The rename changed the file's ctime: fingerprint it where it is now.
+	if err := unix.Fstat(fd, &st); err == nil {
+		a.e.cache.store(a.op.Path, fingerprintOf(&st), a.op.New.Digest, time.Now())
 		a.e.remember(a.op.Path, &st)
 	}
 	return nil
@@ -134,7 +139,13 @@ func (a *applier) symlink() error {
 		return err
 	}
 	defer t.discard()
+	var st unix.Stat_t
+	if err := lstatAt(a.dirfd, t.name, &st); err != nil {
+		return err
+	}
+	a.e.rememberRename(a.op.Path, &st)
 	if err := a.replace(t.name); err != nil {
+		a.e.forgetEcho(a.op.Path)
 		return err
 	}
 	t.done()
@@ -203,10 +214,11 @@ func (a *applier) mkdir() error {
 		if got := fs.FileMode(st.Mode).Perm(); got != a.op.Old.Mode.Perm() {
 			return fmt.Errorf("%w: expected %s, found dir %o", zerosync.ErrChanged, a.op.Old, got)
 		}
+		a.e.putEcho(a.op.Path, echo{dir: true, ino: st.Ino, mode: unix.S_IFDIR | perm})
 		if err := unix.Fchmod(fd, perm); err != nil {
+			a.e.forgetEcho(a.op.Path)
 			return err
 		}
-		a.e.rememberAt(a.dirfd, a.name, a.op.Path)
 		return nil
 	}
 	if a.op.Old != nil {
@@ -226,7 +238,9 @@ func (a *applier) mkdir() error {
 	if err := a.ctx.Err(); err != nil {
 		return err
 	}
+	a.e.putEcho(a.op.Path, echo{dir: true, mode: unix.S_IFDIR | perm})
 	if err := unix.Mkdirat(a.dirfd, a.name, 0o700); err != nil {
+		a.e.forgetEcho(a.op.Path)
 		if errnoIs(err, unix.EEXIST) {
 			return fmt.Errorf("%w: the path appeared meanwhile", zerosync.ErrChanged)
 		}
@@ -252,10 +266,14 @@ func (a *applier) remove() error {
 	if err := a.archive(cur); err != nil {
 		return err
 	}
+	a.e.rememberGone(a.op.Path)
 	if cur.Kind == zerosync.KindDir {
 		err = a.e.rmdir(a.dirfd, a.dir, a.name)
 	} else {
 		err = unix.Unlinkat(a.dirfd, a.name, 0)
+	}
+	if err != nil {
+		a.e.forgetEcho(a.op.Path)
 	}
 	if errnoIs(err, unix.ENOENT) {
 		return fmt.Errorf("%w: removed meanwhile", zerosync.ErrChanged)
@@ -264,7 +282,6 @@ func (a *applier) remove() error {
 		return err
 	}
 	a.e.cache.forget(a.op.Path)
-	a.e.rememberGone(a.op.Path)
 	return fsyncDir(a.dirfd)
 }
 

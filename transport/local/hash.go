@@ -44,7 +44,7 @@ func (e *Endpoint) hashFD(ctx context.Context, fd int) (zerosync.Digest, fingerp
 			return zerosync.Digest{}, fingerprint{}, errNotRegular
 		}
 		before := fingerprintOf(&st)
-		d, n, err := hashAt(ctx, fd, buf)
+		d, n, err := hashAt(ctx, fd, buf, before.size)
 		if err != nil {
 			return zerosync.Digest{}, fingerprint{}, err
 		}
@@ -59,9 +59,10 @@ func (e *Endpoint) hashFD(ctx context.Context, fd int) (zerosync.Digest, fingerp
 	return zerosync.Digest{}, fingerprint{}, errUnstable
 }
 
-// hashAt reads fd from offset 0 to its end and returns the digest and the
-// length read.
-func hashAt(ctx context.Context, fd int, buf []byte) (zerosync.Digest, int64, error) {
+// hashAt reads fd from offset 0 to its end, or to size bytes when it is
+// that long (the caller's second fstat catches a file that grew), and
+// returns the digest and the length read.
+func hashAt(ctx context.Context, fd int, buf []byte, size int64) (zerosync.Digest, int64, error) {
 	var (
 		h   *digest.Hasher
 		n   int   // bytes waiting in buf
@@ -83,6 +84,9 @@ func hashAt(ctx context.Context, fd int, buf []byte) (zerosync.Digest, int64, er
 		}
 		n += k
 		off += int64(k)
+		if off == size && n < len(buf) {
+			break
+		}
 		if n == len(buf) {
 			if h == nil {
 				h = hasherPool.Get().(*digest.Hasher)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,31 +51,45 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	defer unix.Close(rootfd)
 
 	e.mu.Lock()
-	hint := e.lastScan
+	hint := e.lastScan / e.workers
 	e.mu.Unlock()
-	s := &scanner{
-		e:      e,
-		ctx:    ctx,
-		rootfd: rootfd,
-		snap:   make(zerosync.Snapshot, hint),
-		next:   make(map[string]cached, hint),
-		jobs:   make(chan hashJob, 1024),
-		buf:    make([]byte, 64<<10),
-	}
+	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan string, 1024)}
+	s.cond = sync.NewCond(&s.mu)
+	s.push("")
 	cachedBefore := e.cache.len()
+
+	parts := make([]*part, e.workers)
 	results := make([][]hashResult, e.workers)
-	var wg sync.WaitGroup
+	var walkers, hashers sync.WaitGroup
 	for i := range e.workers {
-		wg.Go(func() { results[i] = s.hashWorker() })
+		parts[i] = &part{
+			snap: make(zerosync.Snapshot, hint),
+			next: make(map[string]cached, hint),
+			buf:  make([]byte, 32<<10),
+		}
+		walkers.Go(func() { s.walker(parts[i]) })
+		hashers.Go(func() { results[i] = s.hashWorker() })
 	}
-	walkErr := s.walk(rootfd, "")
+	walkers.Wait()
 	close(s.jobs)
-	wg.Wait()
-	if walkErr != nil {
-		return nil, nil, walkErr
+	hashers.Wait()
+	if s.err != nil {
+		return nil, nil, s.err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
+	}
+
+	// Merge into the largest part.
+	slices.SortFunc(parts, func(a, b *part) int { return len(b.snap) - len(a.snap) })
+	snap, next, probs := parts[0].snap, parts[0].next, parts[0].probs
+	hits, dropped := parts[0].hits, parts[0].dropped
+	for _, p := range parts[1:] {
+		maps.Copy(snap, p.snap)
+		maps.Copy(next, p.next)
+		probs = append(probs, p.probs...)
+		hits += p.hits
+		dropped = append(dropped, p.dropped...)
 	}
 	fresh := 0
 	now := time.Now()
@@ -81,48 +97,59 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 		for _, r := range rs {
 			switch {
 			case r.err == nil:
-				s.snap[r.path] = r.entry
+				snap[r.path] = r.entry
 				if e.cache.trusted(r.fp, now) {
-					s.next[r.path] = cached{r.fp, r.entry.Digest}
+					next[r.path] = cached{r.fp, r.entry.Digest}
 					fresh++
 				}
-			case errnoIs(r.err, unix.ENOENT), errnoIs(r.err, unix.ELOOP), errors.Is(r.err, errNotRegular):
+			case errnoIs(r.err, unix.ENOENT), errnoIs(r.err, unix.ELOOP), errnoIs(r.err, unix.ENOTDIR), errors.Is(r.err, errNotRegular):
 				// Removed or replaced since the walk saw it: the next
 				// scan sees what took its place.
 			default:
-				s.problem(r.path, r.err)
+				probs = append(probs, problem(r.path, r.err))
 			}
 		}
 	}
+	dropTrees(snap, dropped)
+	slices.SortFunc(probs, func(a, b zerosync.Problem) int { return strings.Compare(a.Path, b.Path) })
+
 	if err := e.stillRoot(); err != nil {
 		return nil, nil, err
 	}
-	e.cache.replace(s.next, fresh > 0 || s.hits != cachedBefore)
+	e.cache.replace(next, fresh > 0 || hits != cachedBefore)
 	if err := e.saveCache(); err != nil {
 		e.log.WarnContext(ctx, "stat cache not saved", "err", err)
 	}
 	e.mu.Lock()
-	e.lastScan = len(s.snap)
+	e.lastScan = len(snap)
 	e.mu.Unlock()
-	return s.snap, s.probs, nil
+	return snap, probs, nil
 }
 
-// scanner carries one scan. The walk runs in one goroutine and owns snap,
-// next, probs and buf; hash workers return their results.
+// scanner carries one scan: a few walkers share a stack of directories to
+// list, each keeping what it finds in its own part; files the stat cache
+// does not know go to the hash workers.
 type scanner struct {
 	e      *Endpoint
 	ctx    context.Context
 	rootfd int
-	snap   zerosync.Snapshot
-	next   map[string]cached // the stat cache after this scan
-	hits   int               // files whose digest came from the cache
-	probs  []zerosync.Problem
-	jobs   chan hashJob
-	buf    []byte
+	jobs   chan string // files to hash
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	dirs    []string // directories waiting to be listed
+	pending int      // directories pushed and not yet listed to the end
+	err     error    // what stopped the scan
 }
 
-type hashJob struct {
-	path string
+// part is one walker's findings.
+type part struct {
+	snap    zerosync.Snapshot
+	next    map[string]cached // entries of the stat cache after this scan
+	hits    int               // files whose digest came from the cache
+	probs   []zerosync.Problem
+	dropped []string // directories that could not be listed
+	buf     []byte
 }
 
 type hashResult struct {
@@ -132,59 +159,128 @@ type hashResult struct {
 	err   error
 }
 
-func (s *scanner) problem(p string, err error) {
-	s.probs = append(s.probs, zerosync.Problem{Path: p, Err: fmt.Errorf("scan: %w", err)})
+func problem(p string, err error) zerosync.Problem {
+	return zerosync.Problem{Path: p, Err: fmt.Errorf("scan: %w", err)}
 }
 
-// walk lists the directory open at dirfd, whose path is dir, and everything
-// beneath it.
-func (s *scanner) walk(dirfd int, dir string) error {
+func (s *scanner) push(dir string) {
+	s.mu.Lock()
+	s.dirs = append(s.dirs, dir)
+	s.pending++
+	s.cond.Signal()
+	s.mu.Unlock()
+}
+
+// take returns the next directory to list; false when the walk is over.
+func (s *scanner) take() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.dirs) == 0 && s.pending > 0 && s.err == nil {
+		s.cond.Wait()
+	}
+	if len(s.dirs) == 0 || s.err != nil {
+		return "", false
+	}
+	dir := s.dirs[len(s.dirs)-1]
+	s.dirs = s.dirs[:len(s.dirs)-1]
+	return dir, true
+}
+
+func (s *scanner) done() {
+	s.mu.Lock()
+	s.pending--
+	if s.pending == 0 {
+		s.cond.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+func (s *scanner) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *scanner) walker(p *part) {
+	for {
+		dir, ok := s.take()
+		if !ok {
+			return
+		}
+		if err := s.list(p, dir); err != nil {
+			s.fail(err)
+		}
+		s.done()
+	}
+}
+
+// list reads the directory dir: files, symlinks and directories go into p,
+// directories also onto the stack, uncached files to the hash workers.
+func (s *scanner) list(p *part, dir string) error {
 	if err := s.ctx.Err(); err != nil {
 		return err
 	}
-	names, err := readNames(dirfd, s.buf, nil)
+	dirfd := s.rootfd
+	if dir != "" {
+		fd, err := openDir(s.rootfd, dir)
+		if err != nil {
+			// Gone or replaced since its parent was listed: what took its
+			// place is seen next scan. Anything else is a problem.
+			if !errnoIs(err, unix.ENOENT) && !errnoIs(err, unix.ENOTDIR) && !errnoIs(err, unix.ELOOP) {
+				p.probs = append(p.probs, problem(dir, err))
+			}
+			p.dropped = append(p.dropped, dir)
+			return nil
+		}
+		defer unix.Close(fd)
+		dirfd = fd
+	}
+	names, err := readNames(dirfd, p.buf, nil)
 	if err != nil {
 		if dir == "" {
 			return err
 		}
-		s.dropTree(dir)
-		s.problem(dir, err)
+		p.probs = append(p.probs, problem(dir, err))
+		p.dropped = append(p.dropped, dir)
 		return nil
 	}
 	for _, name := range names {
-		p := joinPath(dir, name)
+		path := joinPath(dir, name)
 		if zerosync.ReservedName(name) {
-			s.reserved(dirfd, p, name)
+			s.reserved(dirfd, path, name)
 			continue
 		}
-		if len(p) > zerosync.MaxPathLen {
-			s.problem(p, fmt.Errorf("path longer than %d bytes", zerosync.MaxPathLen))
+		if len(path) > zerosync.MaxPathLen {
+			p.probs = append(p.probs, problem(path, fmt.Errorf("path longer than %d bytes", zerosync.MaxPathLen)))
 			continue
 		}
 		var st unix.Stat_t
 		if err := lstatAt(dirfd, name, &st); err != nil {
 			if !errnoIs(err, unix.ENOENT) {
-				s.problem(p, err)
+				p.probs = append(p.probs, problem(path, err))
 			}
 			continue
 		}
 		ent, ok := entryOf(&st)
 		if !ok {
-			s.problem(p, fmt.Errorf("%w: a %s is never synced", errors.ErrUnsupported, kindName(st.Mode)))
+			p.probs = append(p.probs, problem(path, fmt.Errorf("%w: a %s is never synced", errors.ErrUnsupported, kindName(st.Mode))))
 			continue
 		}
 		switch ent.Kind {
 		case zerosync.KindFile:
 			fp := fingerprintOf(&st)
-			if d, ok := s.e.cache.lookup(p, fp); ok {
+			if d, ok := s.e.cache.lookup(path, fp); ok {
 				ent.Digest = d
-				s.snap[p] = ent
-				s.next[p] = cached{fp, d}
-				s.hits++
+				p.snap[path] = ent
+				p.next[path] = cached{fp, d}
+				p.hits++
 				continue
 			}
 			select {
-			case s.jobs <- hashJob{p}:
+			case s.jobs <- path:
 			case <-s.ctx.Done():
 				return s.ctx.Err()
 			}
@@ -192,39 +288,37 @@ func (s *scanner) walk(dirfd int, dir string) error {
 			t, err := readlinkAt(dirfd, name)
 			if err != nil {
 				if !errnoIs(err, unix.ENOENT) && !errnoIs(err, unix.EINVAL) {
-					s.problem(p, err)
+					p.probs = append(p.probs, problem(path, err))
 				}
 				continue
 			}
 			ent.Target = t
-			s.snap[p] = ent
+			p.snap[path] = ent
 		case zerosync.KindDir:
-			fd, err := openatRetry(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
-			if err != nil {
-				if !errnoIs(err, unix.ENOENT) && !errnoIs(err, unix.ENOTDIR) && !errnoIs(err, unix.ELOOP) {
-					s.problem(p, err)
-				}
-				continue
-			}
-			s.snap[p] = ent
-			err = s.walk(fd, p)
-			unix.Close(fd)
-			if err != nil {
-				return err
-			}
+			p.snap[path] = ent
+			s.push(path)
 		}
 	}
 	return nil
 }
 
-// dropTree removes dir and everything beneath it from the snapshot: a
-// directory that could not be listed is reported as a problem, not as empty.
-func (s *scanner) dropTree(dir string) {
-	delete(s.snap, dir)
-	prefix := dir + "/"
-	for p := range s.snap {
-		if strings.HasPrefix(p, prefix) {
-			delete(s.snap, p)
+// dropTrees removes the directories in dropped and everything beneath them
+// from the snapshot: a directory that could not be listed is a problem, not
+// an empty directory.
+func dropTrees(snap zerosync.Snapshot, dropped []string) {
+	if len(dropped) == 0 {
+		return
+	}
+	gone := map[string]bool{}
+	for _, d := range dropped {
+		gone[d] = true
+	}
+	for p := range snap {
+		for q := p; q != ""; q = zerosync.Parent(q) {
+			if gone[q] {
+				delete(snap, p)
+				break
+			}
 		}
 	}
 }
@@ -254,12 +348,12 @@ func (s *scanner) reserved(dirfd int, p, name string) {
 // hashWorker hashes the files the walk could not find in the stat cache.
 func (s *scanner) hashWorker() []hashResult {
 	var out []hashResult
-	for j := range s.jobs {
+	for p := range s.jobs {
 		if s.ctx.Err() != nil {
 			continue // drain
 		}
-		r := hashResult{path: j.path}
-		r.entry, r.fp, r.err = s.hash(j.path)
+		r := hashResult{path: p}
+		r.entry, r.fp, r.err = s.hash(p)
 		out = append(out, r)
 	}
 	return out
@@ -289,14 +383,11 @@ func (s *scanner) hash(p string) (zerosync.Entry, fingerprint, error) {
 	}, fp, nil
 }
 
-// readNames lists the directory open at dirfd (without "." and ".."),
-// appending to names; buf is scratch space.
+// readNames lists the directory freshly opened at dirfd (without "." and
+// ".."), appending to names; buf is scratch space.
 func readNames(dirfd int, buf []byte, names []string) ([]string, error) {
 	if buf == nil {
 		buf = make([]byte, 16<<10)
-	}
-	if _, err := unix.Seek(dirfd, 0, 0); err != nil {
-		return nil, err
 	}
 	for {
 		n, err := unix.Getdents(dirfd, buf)

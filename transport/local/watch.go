@@ -49,15 +49,18 @@ func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error 
 // within milliseconds, so an older memory is one whose event was lost.
 const echoTTL = 10 * time.Second
 
-// echo is what an own write left at a path.
+// echo is what an own write leaves at a path. An apply records it before
+// the change becomes visible (the watcher may look at once) with what it
+// cannot know yet left out, and completes it afterwards.
 type echo struct {
-	gone         bool
-	dir          bool
-	ino          uint64
-	size         int64
-	mtime, ctime int64
-	mode         uint32
-	at           time.Time
+	gone  bool
+	dir   bool
+	ino   uint64 // 0: not known yet (a directory about to be made)
+	size  int64
+	mtime int64
+	ctime int64 // -1: not known yet (a rename is about to change it)
+	mode  uint32
+	at    time.Time
 }
 
 func echoOf(st *unix.Stat_t) echo {
@@ -76,16 +79,23 @@ func echoOf(st *unix.Stat_t) echo {
 // count.
 func (ec echo) matches(st *unix.Stat_t) bool {
 	now := echoOf(st)
-	if ec.dir {
-		return now.dir && now.ino == ec.ino && now.mode == ec.mode
+	if ec.ino != 0 && now.ino != ec.ino || now.mode != ec.mode || now.dir != ec.dir {
+		return false
 	}
-	now.at = ec.at
-	return now == ec
+	if ec.dir {
+		return true
+	}
+	return now.size == ec.size && now.mtime == ec.mtime && (ec.ctime == -1 || now.ctime == ec.ctime)
 }
 
 // remember records what an own write left at p, when a watcher runs.
-func (e *Endpoint) remember(p string, st *unix.Stat_t) {
+func (e *Endpoint) remember(p string, st *unix.Stat_t) { e.putEcho(p, echoOf(st)) }
+
+// rememberRename records, before a rename puts it at p, the file or
+// symlink st describes.
+func (e *Endpoint) rememberRename(p string, st *unix.Stat_t) {
 	ec := echoOf(st)
+	ec.ctime = -1
 	e.putEcho(p, ec)
 }
 
@@ -97,7 +107,7 @@ func (e *Endpoint) rememberAt(dirfd int, name, p string) {
 	}
 }
 
-// rememberGone records that an own write removed p.
+// rememberGone records that an own write is removing p.
 func (e *Endpoint) rememberGone(p string) { e.putEcho(p, echo{gone: true}) }
 
 func (e *Endpoint) putEcho(p string, ec echo) {
@@ -115,6 +125,13 @@ func (e *Endpoint) putEcho(p string, ec echo) {
 		}
 	}
 	e.echoes[p] = ec
+}
+
+// forgetEcho drops what was recorded for p, after an apply failed.
+func (e *Endpoint) forgetEcho(p string) {
+	e.mu.Lock()
+	delete(e.echoes, p)
+	e.mu.Unlock()
 }
 
 // isEcho reports whether the change the watcher saw at p is an own write
