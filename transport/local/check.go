@@ -79,58 +79,51 @@ func kindName(mode uint32) string {
 	return fmt.Sprintf("file of type %#o", mode&unix.S_IFMT)
 }
 
-// current describes the path p, which is name in dirfd. The digest of a file
-// is filled in only when need says so (it may cost a read of the file); the
-// fingerprint is that of the file the digest belongs to.
-func (e *Endpoint) current(ctx context.Context, dirfd int, name, p string, need bool) (*zerosync.Entry, fingerprint, error) {
+// current describes the path p, which is name in dirfd. A file's digest is
+// filled in (which may cost a read of the file) only when want is a file
+// with the same permission bits: otherwise the two differ anyway.
+func (e *Endpoint) current(ctx context.Context, dirfd int, name, p string, want *zerosync.Entry) (*zerosync.Entry, error) {
 	var st unix.Stat_t
 	if err := lstatAt(dirfd, name, &st); err != nil {
 		if errnoIs(err, unix.ENOENT) {
-			return nil, fingerprint{}, nil
+			return nil, nil
 		}
-		return nil, fingerprint{}, err
+		return nil, err
 	}
 	cur, ok := entryOf(&st)
 	if !ok {
-		return nil, fingerprint{}, fmt.Errorf("%w: the path holds a %s", zerosync.ErrChanged, kindName(st.Mode))
+		return nil, fmt.Errorf("%w: the path holds a %s", zerosync.ErrChanged, kindName(st.Mode))
 	}
-	fp := fingerprintOf(&st)
 	switch cur.Kind {
 	case zerosync.KindSymlink:
 		t, err := readlinkAt(dirfd, name)
 		if err != nil {
-			return nil, fp, err
+			return nil, err
 		}
 		cur.Target = t
 	case zerosync.KindFile:
-		if !need {
+		if want == nil || want.Kind != zerosync.KindFile || want.Mode.Perm() != cur.Mode {
 			break
 		}
-		d, hfp, err := e.digestOf(ctx, dirfd, name, p, fp)
+		d, fp, err := e.digestOf(ctx, dirfd, name, p, fingerprintOf(&st))
 		if err != nil {
-			return nil, fp, err
+			return nil, err
 		}
-		cur.Digest, fp = d, hfp
-		cur.Mode, cur.Size = fs.FileMode(hfp.mode).Perm(), hfp.size
-		cur.ModTime = time.Unix(0, hfp.mtime)
+		cur.Digest = d
+		cur.Mode, cur.Size, cur.ModTime = fsPerm(fp.mode), fp.size, time.Unix(0, fp.mtime)
 	}
-	return &cur, fp, nil
+	return &cur, nil
 }
 
 // check returns the current entry of p (name in dirfd) when it matches old
 // (nil: absent); otherwise an error wrapping [zerosync.ErrChanged].
 func (e *Endpoint) check(ctx context.Context, dirfd int, name, p string, old *zerosync.Entry) (*zerosync.Entry, error) {
-	// A file's digest matters only when everything cheaper agrees.
-	var st unix.Stat_t
-	need := old != nil && old.Kind == zerosync.KindFile &&
-		lstatAt(dirfd, name, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG &&
-		fs.FileMode(st.Mode).Perm() == old.Mode.Perm()
-	cur, _, err := e.current(ctx, dirfd, name, p, need)
+	cur, err := e.current(ctx, dirfd, name, p, old)
 	if err != nil {
 		if errors.Is(err, zerosync.ErrChanged) {
 			return nil, err
 		}
-		if errnoIs(err, unix.ENOENT) || errors.Is(err, errNotRegular) || errnoIs(err, unix.ELOOP) {
+		if errnoIs(err, unix.ENOENT) || errors.Is(err, errNotRegular) || errnoIs(err, unix.ELOOP) || errnoIs(err, unix.EINVAL) {
 			// Replaced while it was looked at.
 			return nil, fmt.Errorf("%w: %w", zerosync.ErrChanged, err)
 		}
