@@ -97,7 +97,14 @@ func Parent(p string) string {
 // to live beneath a symlink or a file); entries are well-formed. The error
 // is a *[PathError] naming the first bad path in sorted order.
 func (s Snapshot) Validate() error {
-	for _, p := range s.Paths() {
+	return s.ValidatePaths(s.Paths())
+}
+
+// ValidatePaths is [Snapshot.Validate] for some paths of s only (each must
+// be in s), with their parents looked up in s: the check of a snapshot
+// patched with a partial rescan.
+func (s Snapshot) ValidatePaths(paths []string) error {
+	for _, p := range paths {
 		e := s[p]
 		if err := CheckPath(p); err != nil {
 			return &PathError{Op: "validate", Path: p, Err: err}

@@ -208,6 +208,15 @@ func (op Op) String() string {
 	return fmt.Sprintf("update %s (%s -> %s)", op.Path, op.Old, op.New)
 }
 
+// PathScanner is an optional ability of an [Endpoint]: rescanning only some
+// paths, so a cycle driven by a watcher costs what changed, not the size of
+// the tree. The result holds, for each path, its entry when present and, for
+// a directory, everything beneath it; absent paths are absent from it, and
+// so are the paths' parents. Problems are as for Scan.
+type PathScanner interface {
+	ScanPaths(ctx context.Context, paths []string) (Snapshot, []Problem, error)
+}
+
 // Copier is an optional ability of an [Endpoint]: making a file from content
 // it already holds at another path (a rename seen as delete + create), so the
 // bytes need not cross the wire. Copy follows the rules of Apply; op.New must
@@ -218,7 +227,10 @@ type Copier interface {
 
 // Watcher is an optional ability of an [Endpoint]: telling when its tree may
 // have changed by something other than the endpoint's own Apply. A Watcher is
-// a [Source].
+// a [Source]. Once its watch is in place it sends Hint{Full: true, Reason:
+// "ready"}; from then on it names every path that changes (a new directory
+// with what it holds), or asks for a full rescan when it may have missed
+// something. The engine then rescans only the paths named.
 type Watcher interface {
 	Source
 }

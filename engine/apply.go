@@ -23,9 +23,9 @@ type applyRun struct {
 	rep    *zerosync.Report
 	merged map[string][]byte // content of merged files, by path
 	bodies map[zerosync.Digest][]byte
-	// journal and changed are filled by apply.
+	// journal and failed are filled by apply.
 	journal []Record
-	changed [2]bool
+	failed  []string
 }
 
 func (r *applyRun) endpoint(s zerosync.Side) zerosync.Endpoint {
@@ -211,6 +211,7 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 		r.rep.Bytes += n
 		if err != nil {
 			r.e.problem(r.rep, r.p.peer.Name, zerosync.Problem{Path: a.Path, Side: a.Side, Err: err})
+			r.failed = append(r.failed, a.Path)
 			continue
 		}
 		if a.New == nil {
@@ -218,7 +219,6 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 		} else {
 			final[a.Side][a.Path] = *a.New
 		}
-		r.changed[a.Side] = true
 		r.rep.Applied = append(r.rep.Applied, a)
 		r.e.emit(zerosync.Event{Kind: zerosync.EventApplied, Peer: r.p.peer.Name, Action: &a})
 		rec := Record{Time: time.Now(), Path: a.Path, Side: a.Side, Note: a.Reason}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/zerosync/zerosync"
@@ -14,6 +15,11 @@ import (
 // failures are Problems in the report; the error reports what stopped a pair
 // (a missing root, a mass deletion, a hostile snapshot), naming the peer.
 // Other pairs go on.
+//
+// A tree whose live watcher reported its changes (while [Engine.Run] runs)
+// is rescanned only where it changed, and a pair reconciles only those
+// paths; otherwise, and whenever a watcher may have missed something, the
+// tree is scanned and reconciled whole.
 func (e *Engine) SyncOnce(ctx context.Context) (zerosync.Report, error) {
 	e.cycle.Lock()
 	defer e.cycle.Unlock()
@@ -27,31 +33,52 @@ func (e *Engine) SyncOnce(ctx context.Context) (zerosync.Report, error) {
 	}
 	e.emit(zerosync.Event{Kind: zerosync.EventCycleStart, Time: rep.Start})
 
-	var (
-		local zerosync.Snapshot
-		errs  []error
-		todo  = e.pairs
-	)
-	for pass := 0; pass < 2 && len(todo) > 0; pass++ {
-		last := -1
-		for i, p := range todo {
-			changed, err := e.syncPair(ctx, p, &local, confirm, &rep)
+	changed, all, err := e.ours.refresh(ctx, e, zerosync.Ours, &rep)
+	if err != nil {
+		for _, p := range e.pairs {
+			p.full = true
+		}
+		return e.finish(rep, err)
+	}
+	for _, p := range e.pairs {
+		p.note(changed, all)
+	}
+	var errs []error
+	for pass := 0; pass < 2; pass++ {
+		for _, p := range e.pairs {
+			if pass > 0 && !p.again {
+				continue
+			}
+			p.again = false
+			err := e.syncPair(ctx, p, confirm, &rep)
 			if err != nil {
+				p.full = true // try everything again next time
 				if ctx.Err() != nil {
 					return e.finish(rep, ctx.Err())
 				}
-				errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
-				e.log.WarnContext(ctx, "pair stopped", "peer", p.peer.Name, "err", err)
-			}
-			if changed {
-				last = i
+				if pass == 0 {
+					errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
+					e.log.WarnContext(ctx, "pair stopped", "peer", p.peer.Name, "err", err)
+				}
 			}
 		}
-		// Pairs before the last one that changed our tree have not seen
-		// that change yet.
-		todo = todo[:max(last, 0)]
 	}
 	return e.finish(rep, errors.Join(errs...))
+}
+
+// note records that our tree changed at paths (or everywhere) since this pair
+// last looked.
+func (p *pair) note(paths []string, all bool) {
+	if all {
+		p.full = true
+		return
+	}
+	if len(paths) > 0 && p.pending == nil {
+		p.pending = map[string]bool{}
+	}
+	for _, q := range paths {
+		p.pending[q] = true
+	}
 }
 
 func (e *Engine) finish(rep zerosync.Report, err error) (zerosync.Report, error) {
@@ -90,34 +117,44 @@ func (e *Engine) problem(rep *zerosync.Report, peer string, pr zerosync.Problem)
 	e.emit(zerosync.Event{Kind: zerosync.EventProblem, Peer: peer, Problem: &pr})
 }
 
-// syncPair syncs our tree with one peer. local is our tree's snapshot, scanned
-// on first use and kept up to date with what this pair wrote to it.
-func (e *Engine) syncPair(ctx context.Context, p *pair, local *zerosync.Snapshot, confirm bool, rep *zerosync.Report) (changedOurs bool, err error) {
-	if *local == nil {
-		s, err := e.scan(ctx, e.local, zerosync.Ours, rep)
-		if err != nil {
-			return false, err
-		}
-		*local = s
-	}
-	theirsAll, err := e.scan(ctx, p.peer, zerosync.Theirs, rep)
+// syncPair syncs our tree with one peer: the whole trees, or only the paths
+// that changed on either side since the pair last synced.
+func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zerosync.Report) error {
+	changed, all, err := p.peer.refresh(ctx, e, zerosync.Theirs, rep)
 	if err != nil {
-		return false, err
+		return err
 	}
+	p.note(changed, all)
 	if p.base == nil {
 		b, err := p.store.Base(ctx)
 		if err != nil {
-			return false, fmt.Errorf("load state: %w", err)
+			return fmt.Errorf("load state: %w", err)
 		}
-		p.base = b
+		p.base, p.full = b, true
 	}
-	base := applyFilter(p.base, e.filter)
-	snaps := [2]zerosync.Snapshot{applyFilter(*local, e.filter), applyFilter(theirsAll, e.filter)}
+	if e.ours.snap == nil {
+		return fmt.Errorf("our tree %s is not scanned", e.local.Name)
+	}
+	// Views decide from whole trees (a repository's HEAD moves everything
+	// in it), so a pair with views always reconciles in full.
+	full := p.full || len(e.views) > 0
+	if !full && len(p.pending) == 0 {
+		return nil
+	}
+	var in map[string]bool
+	base, ours, theirs := p.base, e.ours.snap, p.peer.snap
+	if !full {
+		in = scope(slices.Collect(maps.Keys(p.pending)), base, ours, theirs)
+		base, ours, theirs = restrict(base, in), restrict(ours, in), restrict(theirs, in)
+	}
+	p.full, p.pending = false, nil
 	names := [2]string{e.local.Name, p.peer.Name}
+	base = applyFilter(base, e.filter)
+	snaps := [2]zerosync.Snapshot{applyFilter(ours, e.filter), applyFilter(theirs, e.filter)}
 	for _, v := range e.views {
 		vp := &ViewPair{Names: names, Endpoints: [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}, Base: base, Ours: snaps[0], Theirs: snaps[1]}
 		if err := v.View(ctx, vp); err != nil {
-			return false, fmt.Errorf("view: %w", err)
+			return fmt.Errorf("view: %w", err)
 		}
 		base, snaps[0], snaps[1] = vp.Base, vp.Ours, vp.Theirs
 		for _, pr := range vp.Problems {
@@ -126,30 +163,36 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, local *zerosync.Snapshot
 	}
 
 	if !confirm {
-		for side, s := range snaps {
-			if len(s) == 0 && len(base) > 0 {
-				return false, fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
-					zerosync.ErrRootEmpty, names[side], len(base))
+		sizes := [2]int{len(e.ours.snap), len(p.peer.snap)}
+		if full {
+			sizes = [2]int{len(snaps[0]), len(snaps[1])}
+		}
+		for side, n := range sizes {
+			if n == 0 && len(p.base) > 0 {
+				return fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
+					zerosync.ErrRootEmpty, names[side], len(p.base))
 			}
 		}
 	}
 
 	plan := e.differ.Reconcile(base, snaps[0], snaps[1])
 	if !confirm {
-		if err := e.checkDeletions(plan, len(base), names); err != nil {
-			return false, err
+		if err := e.checkDeletions(plan, len(p.base), names); err != nil {
+			return err
 		}
 	}
 
 	run := &applyRun{e: e, p: p, snaps: snaps, names: names, rep: rep, merged: map[string][]byte{}, bodies: map[zerosync.Digest][]byte{}}
 	acts := plan.Actions
+	var retry []string
 	for _, c := range plan.Conflicts {
 		more, err := run.settle(ctx, c)
 		if err != nil {
 			if ctx.Err() != nil {
-				return false, ctx.Err()
+				return ctx.Err()
 			}
 			e.problem(rep, p.peer.Name, zerosync.Problem{Path: c.Path, Side: zerosync.Theirs, Err: fmt.Errorf("conflict not settled: %w", err)})
+			retry = append(retry, c.Path)
 			continue
 		}
 		acts = append(acts, more...)
@@ -157,8 +200,9 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, local *zerosync.Snapshot
 	SortActions(acts)
 	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return err
 	}
+	retry = append(retry, run.failed...)
 
 	// The common state moves to whatever both sides now agree on.
 	c := commit{Base: map[string]*zerosync.Entry{}, Bodies: run.bodies, Journal: run.journal}
@@ -186,30 +230,56 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, local *zerosync.Snapshot
 	}
 	if len(c.Base) > 0 || len(c.Journal) > 0 {
 		if err := p.store.Commit(ctx, c); err != nil {
-			return false, fmt.Errorf("save state: %w", err)
+			p.base = nil // reload what the store holds
+			return fmt.Errorf("save state: %w", err)
 		}
-		nb := maps.Clone(p.base)
 		for path, en := range c.Base {
 			if en == nil {
-				delete(nb, path)
+				delete(p.base, path)
 			} else {
-				nb[path] = *en
+				p.base[path] = *en
 			}
 		}
-		p.base = nb
 	}
-	if run.changed[zerosync.Ours] {
-		// Keep the paths the filter hid, and take what we wrote.
-		nl := maps.Clone(*local)
-		for path := range snaps[0] {
-			if _, ok := final[0][path]; !ok {
-				delete(nl, path)
+	// Our tree and theirs now hold what was written; the paths the filter
+	// or a view hid are left as they were.
+	wrote := patch(e.ours.snap, snaps[0], final[0])
+	patch(p.peer.snap, snaps[1], final[1])
+	if len(wrote) > 0 {
+		for _, q := range e.pairs {
+			if q != p {
+				q.note(wrote, false)
+				q.again = true
 			}
 		}
-		maps.Copy(nl, final[0])
-		*local = nl
 	}
-	return run.changed[zerosync.Ours], nil
+	if len(retry) > 0 {
+		// Failed paths are retried next cycle even if nothing hints them.
+		p.note(retry, false)
+	}
+	return nil
+}
+
+// patch makes cache hold final where it held before, and returns the paths
+// that changed.
+func patch(cache, before, final zerosync.Snapshot) []string {
+	var changed []string
+	for path, old := range before {
+		if now, ok := final[path]; !ok {
+			delete(cache, path)
+			changed = append(changed, path)
+		} else if !now.Same(&old) {
+			cache[path] = now
+			changed = append(changed, path)
+		}
+	}
+	for path, now := range final {
+		if _, ok := before[path]; !ok {
+			cache[path] = now
+			changed = append(changed, path)
+		}
+	}
+	return changed
 }
 
 // checkDeletions stops a plan that removes too much of either side.

@@ -44,6 +44,7 @@ type Peer struct {
 type Engine struct {
 	name      string
 	local     Peer
+	ours      *tree
 	pairs     []*pair
 	differ    zerosync.Differ
 	resolver  zerosync.Resolver
@@ -68,10 +69,19 @@ type Engine struct {
 	wake    chan struct{}
 }
 
+// pair is our tree and one peer's, with their common state.
 type pair struct {
-	peer  Peer
+	peer  *tree
 	store store
-	base  zerosync.Snapshot // cached; nil until loaded
+	base  zerosync.Snapshot // engine-owned cache; nil until loaded
+	// full asks the next cycle to reconcile everything; pending lists the
+	// paths to reconcile otherwise (changed on our side by a watcher or by
+	// another pair, or failed last time).
+	full    bool
+	pending map[string]bool
+	// again: another pair changed our tree after this one synced in this
+	// cycle, so it syncs once more.
+	again bool
 }
 
 // Option configures an Engine.
@@ -237,8 +247,9 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("engine: two trees named %q", p.Name)
 		}
 		names[p.Name] = true
-		e.pairs = append(e.pairs, &pair{peer: p})
+		e.pairs = append(e.pairs, &pair{peer: &tree{Peer: p}, full: true})
 	}
+	e.ours = &tree{Peer: e.local}
 	if err := e.openState(); err != nil {
 		return nil, err
 	}

@@ -30,15 +30,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.status.Running = true
 	e.mu.Unlock()
 
-	for _, src := range e.allSources() {
-		wg.Go(func() {
-			err := src.Watch(ctx, func(zerosync.Hint) { e.kick() })
-			if err != nil && ctx.Err() == nil {
-				e.log.ErrorContext(ctx, "source stopped", "err", err)
-				e.emit(zerosync.Event{Kind: zerosync.EventError, Err: err})
-			}
-		})
-	}
+	e.startSources(ctx, &wg)
 
 	backoff := time.Duration(0)
 	var retry *time.Timer
@@ -70,20 +62,41 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-func (e *Engine) allSources() []zerosync.Source {
-	srcs := append([]zerosync.Source(nil), e.sources...)
-	if !e.watch {
-		return srcs
-	}
-	if w, ok := e.local.Endpoint.(zerosync.Watcher); ok {
-		srcs = append(srcs, w)
-	}
+// startSources runs every source in its own goroutine until ctx ends,
+// routing hints to the trees they speak for.
+func (e *Engine) startSources(ctx context.Context, wg *sync.WaitGroup) {
+	trees := []*tree{e.ours}
 	for _, p := range e.pairs {
-		if w, ok := p.peer.Endpoint.(zerosync.Watcher); ok {
-			srcs = append(srcs, w)
+		trees = append(trees, p.peer)
+	}
+	watch := func(src zerosync.Source, notify func(zerosync.Hint), stopped func()) {
+		wg.Go(func() {
+			err := src.Watch(ctx, notify)
+			if stopped != nil {
+				stopped()
+			}
+			if err != nil && ctx.Err() == nil {
+				e.log.ErrorContext(ctx, "source stopped", "err", err)
+				e.emit(zerosync.Event{Kind: zerosync.EventError, Err: err})
+			}
+		})
+	}
+	for _, src := range e.sources {
+		// A schedule or other source speaks for every tree.
+		watch(src, func(h zerosync.Hint) {
+			for _, t := range trees {
+				t.hint(zerosync.Hint{Full: true, Reason: h.Reason})
+			}
+			e.kick()
+		}, nil)
+	}
+	if e.watch {
+		for _, t := range trees {
+			if w, ok := t.Endpoint.(zerosync.Watcher); ok {
+				watch(w, func(h zerosync.Hint) { t.hint(h); e.kick() }, t.unwatch)
+			}
 		}
 	}
-	return srcs
 }
 
 // Every is a [zerosync.Source] that asks for a full cycle every d, as a

@@ -30,23 +30,40 @@ var (
 	_ zerosync.Copier        = (*Endpoint)(nil)
 	_ zerosync.Archiver      = (*Endpoint)(nil)
 	_ zerosync.ConflictStore = (*Endpoint)(nil)
+	_ zerosync.PathScanner   = (*Endpoint)(nil)
 	_ zerosync.Watcher       = (*Endpoint)(nil)
 )
 
-// Endpoint is an in-memory tree. The zero value is not usable; call [New].
-// All methods are safe for concurrent use.
+// Endpoint is an in-memory tree, or one handle on a tree shared with other
+// handles ([Endpoint.Handle]). The zero value is not usable; call [New]. All
+// methods are safe for concurrent use.
 type Endpoint struct {
-	name string
+	*shared
+	name   string
+	id     int // which handle: writes through it do not wake its own watchers
+	closed bool
+}
 
+// shared is the tree behind every handle.
+type shared struct {
 	mu       sync.Mutex
 	nodes    map[string]*node
 	archive  []Archived
 	missing  bool
 	clock    time.Time
-	watchers map[int]chan zerosync.Hint
+	watchers map[int]watcher
 	nextW    int
-	closed   bool
+	handles  int
 }
+
+type watcher struct {
+	owner  int
+	notify func(zerosync.Hint)
+}
+
+// person is the owner of edits made through the person-side methods: they
+// wake every watcher.
+const person = -1
 
 type node struct {
 	e    zerosync.Entry
@@ -72,20 +89,34 @@ func WithName(name string) Option { return func(e *Endpoint) { e.name = name } }
 
 // WithClock sets the start of the endpoint's logical clock, used for
 // modification times; each edit advances it by a millisecond.
-func WithClock(t time.Time) Option { return func(e *Endpoint) { e.clock = t } }
+func WithClock(t time.Time) Option { return func(e *Endpoint) { e.shared.clock = t } }
 
 // New returns an empty tree.
 func New(opts ...Option) *Endpoint {
 	e := &Endpoint{
-		name:     "memory",
-		nodes:    map[string]*node{},
-		clock:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-		watchers: map[int]chan zerosync.Hint{},
+		name: "memory",
+		shared: &shared{
+			nodes:    map[string]*node{},
+			clock:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+			watchers: map[int]watcher{},
+			handles:  1,
+		},
 	}
 	for _, o := range opts {
 		o(e)
 	}
 	return e
+}
+
+// Handle returns another endpoint on the same tree, as a second process
+// opening the same directory: what one handle applies wakes the watchers of
+// the others, never its own.
+func (m *Endpoint) Handle() *Endpoint {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := m.handles
+	m.handles++
+	return &Endpoint{shared: m.shared, name: m.name, id: id}
 }
 
 // Name returns the endpoint's name.
@@ -114,6 +145,38 @@ func (m *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	for p, n := range m.nodes {
 		if !zerosync.IsReserved(p) {
 			s[p] = n.e
+		}
+	}
+	return s, nil, nil
+}
+
+// ScanPaths returns the entries at and beneath paths.
+func (m *Endpoint) ScanPaths(ctx context.Context, paths []string) (zerosync.Snapshot, []zerosync.Problem, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.missing {
+		return nil, nil, m.perr("scan", ".", zerosync.ErrRootMissing)
+	}
+	s := zerosync.Snapshot{}
+	for _, p := range paths {
+		if err := zerosync.CheckPath(p); err != nil {
+			return nil, nil, m.perr("scan", p, err)
+		}
+		n, ok := m.nodes[p]
+		if !ok {
+			continue
+		}
+		s[p] = n.e
+		if n.e.Kind == zerosync.KindDir {
+			prefix := p + "/"
+			for q, c := range m.nodes {
+				if strings.HasPrefix(q, prefix) && !zerosync.IsReserved(q) {
+					s[q] = c.e
+				}
+			}
 		}
 	}
 	return s, nil, nil
@@ -228,6 +291,7 @@ func (m *Endpoint) commit(op zerosync.Op, data []byte) error {
 			}
 		}
 	}
+	defer m.touchedBy(m.id, op.Path)
 	if op.New == nil {
 		delete(m.nodes, op.Path)
 		return nil
@@ -368,27 +432,23 @@ func ConflictName(p string, t time.Time, note string) string {
 }
 
 // Watch notifies of edits made through the person-side methods
-// ([Endpoint.WriteFile] and friends), never of Apply.
+// ([Endpoint.WriteFile] and friends) and of changes applied through other
+// handles, never of this handle's own Apply. notify is called
+// synchronously from the editing goroutine, under the endpoint's lock, so
+// when an edit returns its hint has been delivered; notify must not call
+// back into the endpoint.
 func (m *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error {
-	ch := make(chan zerosync.Hint, 64)
 	m.mu.Lock()
 	id := m.nextW
 	m.nextW++
-	m.watchers[id] = ch
+	m.watchers[id] = watcher{owner: m.id, notify: notify}
+	notify(zerosync.Hint{Full: true, Reason: "ready"})
 	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		delete(m.watchers, id)
-		m.mu.Unlock()
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case h := <-ch:
-			notify(h)
-		}
-	}
+	<-ctx.Done()
+	m.mu.Lock()
+	delete(m.watchers, id)
+	m.mu.Unlock()
+	return ctx.Err()
 }
 
 // Close marks the endpoint closed; later applies fail.
@@ -399,13 +459,14 @@ func (m *Endpoint) Close() error {
 	return nil
 }
 
-// touched tells watchers about a person's edit; m.mu is held.
-func (m *Endpoint) touched(paths ...string) {
-	h := zerosync.Hint{Paths: paths, Reason: "watch"}
-	for _, ch := range m.watchers {
-		select {
-		case ch <- h:
-		default: // a full queue means a rescan is pending anyway
+// touched tells watchers about a change made by owner (a handle, or
+// person); m.mu is held.
+func (m *Endpoint) touched(paths ...string) { m.touchedBy(person, paths...) }
+
+func (m *Endpoint) touchedBy(owner int, paths ...string) {
+	for _, w := range m.watchers {
+		if owner == person || w.owner != owner {
+			w.notify(zerosync.Hint{Paths: paths, Reason: "watch"})
 		}
 	}
 }
@@ -464,6 +525,7 @@ func (m *Endpoint) mkdirAll(dir string) error {
 		return err
 	}
 	m.nodes[dir] = &node{e: zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755, ModTime: m.now()}}
+	m.touched(dir)
 	return nil
 }
 

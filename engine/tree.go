@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/zerosync/zerosync"
+)
+
+// tree is the engine's knowledge of one endpoint's tree between cycles: the
+// last snapshot, and what a live watcher said changed since.
+type tree struct {
+	Peer
+	snap zerosync.Snapshot // engine-owned; nil until the first scan
+
+	mu      sync.Mutex
+	watched bool            // a live watcher reports every change
+	full    bool            // the next scan must be a full one
+	dirty   map[string]bool // paths hinted since the last scan
+}
+
+// hint records what a source said about this tree.
+func (t *tree) hint(h zerosync.Hint) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if h.Full || len(h.Paths) == 0 {
+		t.full = true
+		if h.Reason == "ready" {
+			t.watched = true
+		}
+		return
+	}
+	if t.dirty == nil {
+		t.dirty = map[string]bool{}
+	}
+	for _, p := range h.Paths {
+		t.dirty[p] = true
+	}
+}
+
+// unwatch records that the tree's watcher stopped.
+func (t *tree) unwatch() {
+	t.mu.Lock()
+	t.watched, t.full = false, true
+	t.mu.Unlock()
+}
+
+// markFull asks for a full scan next time.
+func (t *tree) markFull() {
+	t.mu.Lock()
+	t.full = true
+	t.mu.Unlock()
+}
+
+// refresh brings t.snap up to date. It returns the paths that may have
+// changed, or all=true after a full scan.
+func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *zerosync.Report) (changed []string, all bool, err error) {
+	t.mu.Lock()
+	full := t.full || t.snap == nil || !t.watched
+	dirty := t.dirty
+	t.full, t.dirty = false, nil
+	t.mu.Unlock()
+
+	ps, canPartial := t.Endpoint.(zerosync.PathScanner)
+	if full || !canPartial {
+		s, err := e.scan(ctx, t.Peer, side, rep)
+		if err != nil {
+			t.markFull()
+			return nil, false, err
+		}
+		t.snap = s
+		return nil, true, nil
+	}
+	if len(dirty) == 0 {
+		return nil, false, nil
+	}
+	paths := slices.Sorted(maps.Keys(dirty))
+	// A hinted path under another hinted directory is covered by it.
+	paths = slices.DeleteFunc(paths, func(p string) bool {
+		for d := zerosync.Parent(p); d != ""; d = zerosync.Parent(d) {
+			if dirty[d] {
+				return true
+			}
+		}
+		return false
+	})
+	for _, p := range paths {
+		if err := zerosync.ValidPath(p); err != nil {
+			t.markFull()
+			return nil, false, fmt.Errorf("watcher of %s: %w", t.Name, err)
+		}
+	}
+	sub, probs, err := ps.ScanPaths(ctx, paths)
+	if err != nil {
+		t.markFull()
+		return nil, false, fmt.Errorf("scan %s: %w", t.Name, err)
+	}
+	for _, pr := range probs {
+		pr.Side = side
+		e.problem(rep, t.Name, pr)
+	}
+	touched := map[string]bool{}
+	for _, p := range paths {
+		touched[p] = true
+		if old, ok := t.snap[p]; ok && old.Kind == zerosync.KindDir {
+			for _, q := range descendants(t.snap, p) {
+				touched[q] = true
+			}
+		}
+	}
+	for p := range sub {
+		touched[p] = true
+	}
+	for p := range touched {
+		if e, ok := sub[p]; ok {
+			t.snap[p] = e
+		} else {
+			delete(t.snap, p)
+		}
+	}
+	changed = slices.Sorted(maps.Keys(touched))
+	var present []string
+	for _, p := range changed {
+		if _, ok := t.snap[p]; ok {
+			present = append(present, p)
+		} else if orphans := descendants(t.snap, p); len(orphans) > 0 {
+			present = append(present, orphans...)
+		}
+	}
+	if err := t.snap.ValidatePaths(present); err != nil {
+		// The hints and the tree disagree (events raced, or one was
+		// lost): scan it whole, now.
+		e.log.DebugContext(ctx, "partial scan inconsistent; scanning in full", "tree", t.Name, "err", err)
+		s, err := e.scan(ctx, t.Peer, side, rep)
+		if err != nil {
+			t.snap = nil
+			t.markFull()
+			return nil, false, err
+		}
+		t.snap = s
+		return nil, true, nil
+	}
+	return changed, false, nil
+}
+
+// descendants returns the paths of s strictly beneath dir. It walks the
+// whole map: directories are rarely the subject of a hint.
+func descendants(s zerosync.Snapshot, dir string) []string {
+	var out []string
+	prefix := dir + "/"
+	for p := range s {
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// scope is the part of three snapshots that a cycle reconciles: the given
+// paths, their ancestors, and everything beneath those of them that are
+// directories on any side.
+func scope(paths []string, snaps ...zerosync.Snapshot) map[string]bool {
+	in := make(map[string]bool, len(paths)*2)
+	for _, p := range paths {
+		if in[p] {
+			continue
+		}
+		in[p] = true
+		for d := zerosync.Parent(p); d != "" && !in[d]; d = zerosync.Parent(d) {
+			in[d] = true
+		}
+		for _, s := range snaps {
+			if e, ok := s[p]; ok && e.Kind == zerosync.KindDir {
+				for _, q := range descendants(s, p) {
+					in[q] = true
+				}
+			}
+		}
+	}
+	return in
+}
+
+// restrict returns the entries of s within in.
+func restrict(s zerosync.Snapshot, in map[string]bool) zerosync.Snapshot {
+	out := make(zerosync.Snapshot, len(in))
+	for p := range in {
+		if e, ok := s[p]; ok {
+			out[p] = e
+		}
+	}
+	return out
+}
