@@ -96,19 +96,30 @@ func (e *Engine) finish(rep zerosync.Report, err error) (zerosync.Report, error)
 }
 
 // scan reads one side and checks what it says.
-func (e *Engine) scan(ctx context.Context, t Peer, side zerosync.Side, rep *zerosync.Report) (zerosync.Snapshot, error) {
+func (e *Engine) scan(ctx context.Context, t *tree, side zerosync.Side, rep *zerosync.Report) (zerosync.Snapshot, error) {
 	s, probs, err := t.Endpoint.Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", t.Name, err)
 	}
-	for _, pr := range probs {
-		pr.Side = side
-		e.problem(rep, t.Name, pr)
-	}
+	t.unsure = map[string]bool{}
+	e.scanProblems(t, side, probs, rep)
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("refusing the tree reported by %s: %w", t.Name, err)
 	}
 	return s, nil
+}
+
+// scanProblems reports what a scan could not read, and remembers those
+// paths: a path missing from a scan because it could not be read is not a
+// deletion.
+func (e *Engine) scanProblems(t *tree, side zerosync.Side, probs []zerosync.Problem, rep *zerosync.Report) {
+	for _, pr := range probs {
+		pr.Side = side
+		e.problem(rep, t.Name, pr)
+		if pr.Path != "" && pr.Path != "." {
+			t.unsure[pr.Path] = true
+		}
+	}
 }
 
 func (e *Engine) problem(rep *zerosync.Report, peer string, pr zerosync.Problem) {
@@ -148,6 +159,10 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		base, ours, theirs = restrict(base, in), restrict(ours, in), restrict(theirs, in)
 	}
 	p.full, p.pending = false, nil
+	if len(e.ours.unsure)+len(p.peer.unsure) > 0 {
+		// What a side could not read stays as it was, on both sides.
+		base, ours, theirs = hide(base, e.ours.unsure, p.peer.unsure), hide(ours, e.ours.unsure, p.peer.unsure), hide(theirs, e.ours.unsure, p.peer.unsure)
+	}
 	names := [2]string{e.local.Name, p.peer.Name}
 	base = applyFilter(base, e.filter)
 	snaps := [2]zerosync.Snapshot{applyFilter(ours, e.filter), applyFilter(theirs, e.filter)}

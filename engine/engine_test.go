@@ -454,3 +454,49 @@ func TestViewHoldsBack(t *testing.T) {
 	syncOK(t, e)
 	assert.Equal(t, a.Contents(), b.Contents())
 }
+
+// unreadable hides some paths from scans and reports them as problems, as
+// a directory does with files it cannot read.
+type unreadable struct {
+	*memory.Endpoint
+	paths map[string]bool
+}
+
+func (u *unreadable) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem, error) {
+	s, _, err := u.Endpoint.Scan(ctx)
+	var probs []zerosync.Problem
+	for p := range s {
+		for q := p; q != ""; q = zerosync.Parent(q) {
+			if u.paths[q] {
+				delete(s, p)
+				if q == p {
+					probs = append(probs, zerosync.Problem{Path: p, Err: errors.New("permission denied")})
+				}
+				break
+			}
+		}
+	}
+	return s, probs, err
+}
+
+func TestUnreadableIsNotDeleted(t *testing.T) {
+	a, b := memory.New(), memory.New()
+	u := &unreadable{Endpoint: a, paths: map[string]bool{}}
+	e, err := engine.New(engine.Peer{Name: "a", Endpoint: u}, []engine.Peer{{Name: "b", Endpoint: b}}, engine.WithVolatileState())
+	require.NoError(t, err)
+	require.NoError(t, a.WriteFile("secret/key", []byte("k"), 0o600))
+	require.NoError(t, a.WriteFile("notes", []byte("n"), 0o644))
+	syncOK(t, e)
+	require.Len(t, b.Contents(), 3)
+
+	u.paths["secret"] = true // now unreadable on a
+	rep, err := e.SyncOnce(context.Background())
+	require.NoError(t, err)
+	require.Len(t, rep.Problems, 1)
+	assert.Empty(t, rep.Applied, "an unreadable folder is not a deleted one")
+	assert.Equal(t, "k", b.Contents()["secret/key"])
+
+	delete(u.paths, "secret")
+	syncOK(t, e)
+	assert.Equal(t, a.Contents(), b.Contents())
+}

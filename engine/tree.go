@@ -16,6 +16,9 @@ import (
 type tree struct {
 	Peer
 	snap zerosync.Snapshot // engine-owned; nil until the first scan
+	// unsure are paths the last scans could not read: they are neither
+	// present nor deleted.
+	unsure map[string]bool
 
 	mu      sync.Mutex
 	watched bool            // a live watcher reports every change
@@ -67,7 +70,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 
 	ps, canPartial := t.Endpoint.(zerosync.PathScanner)
 	if full || !canPartial {
-		s, err := e.scan(ctx, t.Peer, side, rep)
+		s, err := e.scan(ctx, t, side, rep)
 		if err != nil {
 			t.markFull()
 			return nil, false, err
@@ -99,10 +102,6 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 		t.markFull()
 		return nil, false, fmt.Errorf("scan %s: %w", t.Name, err)
 	}
-	for _, pr := range probs {
-		pr.Side = side
-		e.problem(rep, t.Name, pr)
-	}
 	touched := map[string]bool{}
 	for _, p := range paths {
 		touched[p] = true
@@ -115,6 +114,12 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 	for p := range sub {
 		touched[p] = true
 	}
+	for p := range t.unsure {
+		if touched[p] {
+			delete(t.unsure, p)
+		}
+	}
+	e.scanProblems(t, side, probs, rep)
 	for p := range touched {
 		if e, ok := sub[p]; ok {
 			t.snap[p] = e
@@ -135,7 +140,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 		// The hints and the tree disagree (events raced, or one was
 		// lost): scan it whole, now.
 		e.log.DebugContext(ctx, "partial scan inconsistent; scanning in full", "tree", t.Name, "err", err)
-		s, err := e.scan(ctx, t.Peer, side, rep)
+		s, err := e.scan(ctx, t, side, rep)
 		if err != nil {
 			t.snap = nil
 			t.markFull()
@@ -189,6 +194,27 @@ func restrict(s zerosync.Snapshot, in map[string]bool) zerosync.Snapshot {
 	out := make(zerosync.Snapshot, len(in))
 	for p := range in {
 		if e, ok := s[p]; ok {
+			out[p] = e
+		}
+	}
+	return out
+}
+
+// hide returns s without the paths in any of the sets, and what lies
+// beneath them.
+func hide(s zerosync.Snapshot, sets ...map[string]bool) zerosync.Snapshot {
+	out := make(zerosync.Snapshot, len(s))
+	for p, e := range s {
+		hidden := false
+		for q := p; q != "" && !hidden; q = zerosync.Parent(q) {
+			for _, set := range sets {
+				if set[q] {
+					hidden = true
+					break
+				}
+			}
+		}
+		if !hidden {
 			out[p] = e
 		}
 	}
