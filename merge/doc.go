@@ -10,4 +10,23 @@
 // KeepBoth never passes, so nothing is lost whatever comes before it: the
 // version not kept becomes a conflict copy, is archived, and waits in the
 // review queue.
+//
+// # Resolvers
+//
+//   - [Identical]: both versions hold the same data.
+//   - [Diff3]: a line merge of text files whose changes do not overlap, as
+//     diff3 and git do it.
+//   - [Union]: both sides only appended (shell history); both additions
+//     are kept.
+//   - [PreferNewer] and [PreferHost]: one version is kept by modification
+//     time or by host, the other as a conflict copy.
+//   - [Route] with [Match]: each path goes to the resolver its
+//     gitignore-style pattern names.
+//   - [KeepBoth]: both versions kept; it never passes.
+//   - Package [github.com/zerosync/zerosync/merge/ai] (opt-in): a language
+//     model merges, and its answer is checked before it is used.
+//
+// A chain that uses them all, first to last:
+//
+//	Identical -> Route(...) -> Diff3 -> ai -> KeepBoth
 package merge
