@@ -319,6 +319,13 @@ func FuzzDiff3(f *testing.F) {
 		got, err := merge3(ctx, []byte(base), []byte(ours), []byte(theirs), diffWork)
 		switch {
 		case errors.Is(err, errOverlap):
+		case errors.Is(err, errTooFar):
+			// Only versions this long can be too far apart: below, the
+			// effort bound allows as many edits as there are lines.
+			if n := len(splitLines([]byte(base))) + max(len(splitLines([]byte(ours))), len(splitLines([]byte(theirs)))); n*n <= diffWork {
+				t.Fatalf("merge3: %v for %d lines", err, n)
+			}
+			return
 		case err != nil:
 			t.Fatalf("merge3: %v", err)
 		default:

@@ -50,7 +50,7 @@ func New(opts ...Option) (*Resolver, error) {
 		}
 	}
 	if cfg.apiKey == "" {
-		cfg.apiKey = os.Getenv(APIKeyEnv)
+		cfg.apiKey = strings.TrimSpace(os.Getenv(APIKeyEnv))
 	}
 	if cfg.base == nil {
 		cfg.base = merge.StoredBase(cfg.max)
