@@ -50,13 +50,46 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	}
 	defer unix.Close(rootfd)
 
+	cachedBefore := e.cache.len()
+	res, err := e.walk(ctx, rootfd, func(s *scanner, _ *part) error {
+		s.push("")
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, next, probs := res.snap, res.next, res.probs
+	if err := e.stillRoot(); err != nil {
+		return nil, nil, err
+	}
+	e.cache.replace(next, res.fresh > 0 || res.hits != cachedBefore)
+	if err := e.saveCache(); err != nil {
+		e.log.WarnContext(ctx, "stat cache not saved", "err", err)
+	}
+	e.mu.Lock()
+	e.lastScan = len(snap)
+	e.mu.Unlock()
+	return snap, probs, nil
+}
+
+// walkResult is what a walk found.
+type walkResult struct {
+	snap        zerosync.Snapshot
+	next        map[string]cached // stat cache entries for the files found
+	probs       []zerosync.Problem
+	hits, fresh int
+}
+
+// walk runs a scan: seed puts the first entries into a part and the first
+// directories onto the stack (from the calling goroutine, before the
+// walkers start); walkers list directories, hash workers hash what the stat
+// cache does not know.
+func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p *part) error) (walkResult, error) {
 	e.mu.Lock()
 	hint := e.lastScan / e.workers
 	e.mu.Unlock()
 	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan string, 1024)}
 	s.cond = sync.NewCond(&s.mu)
-	s.push("")
-	cachedBefore := e.cache.len()
 
 	parts := make([]*part, e.workers)
 	results := make([][]hashResult, e.workers)
@@ -67,17 +100,22 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 			next: make(map[string]cached, hint),
 			buf:  make([]byte, 32<<10),
 		}
-		walkers.Go(func() { s.walker(parts[i]) })
 		hashers.Go(func() { results[i] = s.hashWorker() })
+	}
+	if err := seed(s, parts[0]); err != nil {
+		s.fail(err)
+	}
+	for i := range e.workers {
+		walkers.Go(func() { s.walker(parts[i]) })
 	}
 	walkers.Wait()
 	close(s.jobs)
 	hashers.Wait()
 	if s.err != nil {
-		return nil, nil, s.err
+		return walkResult{}, s.err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return walkResult{}, err
 	}
 
 	// Merge into the largest part.
@@ -112,18 +150,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	}
 	dropTrees(snap, dropped)
 	slices.SortFunc(probs, func(a, b zerosync.Problem) int { return strings.Compare(a.Path, b.Path) })
-
-	if err := e.stillRoot(); err != nil {
-		return nil, nil, err
-	}
-	e.cache.replace(next, fresh > 0 || hits != cachedBefore)
-	if err := e.saveCache(); err != nil {
-		e.log.WarnContext(ctx, "stat cache not saved", "err", err)
-	}
-	e.mu.Lock()
-	e.lastScan = len(snap)
-	e.mu.Unlock()
-	return snap, probs, nil
+	return walkResult{snap: snap, next: next, probs: probs, hits: hits, fresh: fresh}, nil
 }
 
 // scanner carries one scan: a few walkers share a stack of directories to
@@ -253,51 +280,61 @@ func (s *scanner) list(p *part, dir string) error {
 			s.reserved(dirfd, path, name)
 			continue
 		}
-		if len(path) > zerosync.MaxPathLen {
-			p.probs = append(p.probs, problem(path, fmt.Errorf("path longer than %d bytes", zerosync.MaxPathLen)))
-			continue
+		if err := s.visit(p, dirfd, path, name); err != nil {
+			return err
 		}
-		var st unix.Stat_t
-		if err := lstatAt(dirfd, name, &st); err != nil {
-			if !errnoIs(err, unix.ENOENT) {
+	}
+	return nil
+}
+
+// visit records the entry name in dirfd (at path): files, symlinks and
+// directories go into p, directories also onto the stack, uncached files to
+// the hash workers.
+func (s *scanner) visit(p *part, dirfd int, path, name string) error {
+	if len(path) > zerosync.MaxPathLen {
+		p.probs = append(p.probs, problem(path, fmt.Errorf("path longer than %d bytes", zerosync.MaxPathLen)))
+		return nil
+	}
+	var st unix.Stat_t
+	if err := lstatAt(dirfd, name, &st); err != nil {
+		if !errnoIs(err, unix.ENOENT) {
+			p.probs = append(p.probs, problem(path, err))
+		}
+		return nil
+	}
+	ent, ok := entryOf(&st)
+	if !ok {
+		p.probs = append(p.probs, problem(path, fmt.Errorf("%w: a %s is never synced", errors.ErrUnsupported, kindName(st.Mode))))
+		return nil
+	}
+	switch ent.Kind {
+	case zerosync.KindFile:
+		fp := fingerprintOf(&st)
+		if d, ok := s.e.cache.lookup(path, fp); ok {
+			ent.Digest = d
+			p.snap[path] = ent
+			p.next[path] = cached{fp, d}
+			p.hits++
+			return nil
+		}
+		select {
+		case s.jobs <- path:
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+	case zerosync.KindSymlink:
+		t, err := readlinkAt(dirfd, name)
+		if err != nil {
+			if !errnoIs(err, unix.ENOENT) && !errnoIs(err, unix.EINVAL) {
 				p.probs = append(p.probs, problem(path, err))
 			}
-			continue
+			return nil
 		}
-		ent, ok := entryOf(&st)
-		if !ok {
-			p.probs = append(p.probs, problem(path, fmt.Errorf("%w: a %s is never synced", errors.ErrUnsupported, kindName(st.Mode))))
-			continue
-		}
-		switch ent.Kind {
-		case zerosync.KindFile:
-			fp := fingerprintOf(&st)
-			if d, ok := s.e.cache.lookup(path, fp); ok {
-				ent.Digest = d
-				p.snap[path] = ent
-				p.next[path] = cached{fp, d}
-				p.hits++
-				continue
-			}
-			select {
-			case s.jobs <- path:
-			case <-s.ctx.Done():
-				return s.ctx.Err()
-			}
-		case zerosync.KindSymlink:
-			t, err := readlinkAt(dirfd, name)
-			if err != nil {
-				if !errnoIs(err, unix.ENOENT) && !errnoIs(err, unix.EINVAL) {
-					p.probs = append(p.probs, problem(path, err))
-				}
-				continue
-			}
-			ent.Target = t
-			p.snap[path] = ent
-		case zerosync.KindDir:
-			p.snap[path] = ent
-			s.push(path)
-		}
+		ent.Target = t
+		p.snap[path] = ent
+	case zerosync.KindDir:
+		p.snap[path] = ent
+		s.push(path)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -308,4 +309,35 @@ func writeAtomic(file string, data []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// merge installs what a partial scan of the paths in scope found: entries
+// in next replace or join the cache; cached files within scope (a scanned
+// path or beneath it) that the scan did not find are dropped.
+func (c *statCache) merge(next map[string]cached, scope []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range scope {
+		if _, ok := next[p]; !ok {
+			if _, ok := c.m[p]; ok {
+				delete(c.m, p)
+				c.dirty = true
+			}
+		}
+		prefix := p + "/"
+		for q := range c.m {
+			if strings.HasPrefix(q, prefix) {
+				if _, ok := next[q]; !ok {
+					delete(c.m, q)
+					c.dirty = true
+				}
+			}
+		}
+	}
+	for p, v := range next {
+		if old, ok := c.m[p]; !ok || old != v {
+			c.m[p] = v
+			c.dirty = true
+		}
+	}
 }

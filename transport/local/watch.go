@@ -18,7 +18,8 @@ var _ zerosync.Watcher = (*Endpoint)(nil)
 
 // Watch reports changes beneath the root made by anything but this
 // endpoint's own Apply, Copy and KeepConflict, until ctx is done; see
-// [zerosync.Source]. It watches with inotify, debounced by [WithDebounce];
+// [zerosync.Source] and [zerosync.Watcher]: once every directory is watched
+// it sends the "ready" hint. It watches with inotify, debounced by [WithDebounce];
 // lost events become a hint for a full rescan. A change this endpoint
 // made itself is dropped as long as the path still holds exactly what it
 // wrote (same inode, size and times), so the engine's writes do not come
@@ -38,7 +39,8 @@ func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error 
 		}
 		e.mu.Unlock()
 	}()
-	err := watch.Run(ctx, e.root, watch.Options{Debounce: e.debounce, Logger: e.log, Echo: e.isEcho}, notify)
+	ready := func() { notify(zerosync.Hint{Full: true, Reason: "ready"}) }
+	err := watch.Run(ctx, e.root, watch.Options{Debounce: e.debounce, Logger: e.log, Echo: e.isEcho, Ready: ready}, notify)
 	if err != nil && ctx.Err() == nil {
 		return e.perr("watch", ".", err)
 	}

@@ -80,6 +80,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"concurrency", concurrencyCases},
 		{"context", contextCases},
 		{"root", rootCases},
+		{"scanpaths", scanPathsCases},
+		{"conflicts", conflictStoreCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
