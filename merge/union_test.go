@@ -10,7 +10,7 @@ import (
 )
 
 func TestUnionMerges(t *testing.T) {
-	hist := "ls\ncd /tmp\n"
+	hist := "ls\ncd src\n"
 	for _, tt := range []struct {
 		name, base, ours, theirs, want string
 	}{
@@ -38,11 +38,11 @@ func TestUnionEmptyResultIsMerged(t *testing.T) {
 }
 
 func TestUnionPasses(t *testing.T) {
-	hist := "ls\ncd /tmp\n"
+	hist := "ls\ncd src\n"
 	for _, tt := range []struct {
 		name, base, ours, theirs, why string
 	}{
-		{"ours edited", hist, "ls -l\ncd /tmp\nmake\n", hist + "x\n", "ours did not only append"},
+		{"ours edited", hist, "ls -l\ncd src\nmake\n", hist + "x\n", "ours did not only append"},
 		{"theirs truncated", hist, hist + "x\n", "ls\n", "theirs did not only append"},
 		{"base without final newline", "ls", "ls\nmake\n", "ls\nvim\n", "line break"},
 		{"both unterminated", hist, hist + "a", hist + "b", "line break"},
