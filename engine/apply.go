@@ -26,6 +26,15 @@ type applyRun struct {
 	// journal and failed are filled by apply.
 	journal []Record
 	failed  []string
+	// again: something changed under our feet; another cycle should follow.
+	again bool
+}
+
+func (r *applyRun) tree(s zerosync.Side) *tree {
+	if s == zerosync.Ours {
+		return r.e.ours
+	}
+	return r.p.peer
 }
 
 func (r *applyRun) endpoint(s zerosync.Side) zerosync.Endpoint {
@@ -210,8 +219,16 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 		n, err := r.applyOne(ctx, a, byDigest[a.Side])
 		r.rep.Bytes += n
 		if err != nil {
-			r.e.problem(r.rep, r.p.peer.Name, zerosync.Problem{Path: a.Path, Side: a.Side, Err: err})
 			r.failed = append(r.failed, a.Path)
+			if errors.Is(err, zerosync.ErrChanged) {
+				// Changed under our feet after the scan: nothing was
+				// written; look again at once.
+				r.e.log.InfoContext(ctx, "changed since scan; rescanning", "peer", r.p.peer.Name, "path", a.Path, "side", a.Side)
+				r.tree(a.Side).hint(zerosync.Hint{Paths: []string{a.Path}, Reason: "changed"})
+				r.again = true
+				continue
+			}
+			r.e.problem(r.rep, r.p.peer.Name, zerosync.Problem{Path: a.Path, Side: a.Side, Err: err})
 			continue
 		}
 		if a.New == nil {

@@ -272,6 +272,9 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		// Failed paths are retried next cycle even if nothing hints them.
 		p.note(retry, false)
 	}
+	if run.again {
+		e.kick()
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -499,4 +500,42 @@ func TestUnreadableIsNotDeleted(t *testing.T) {
 	delete(u.paths, "secret")
 	syncOK(t, e)
 	assert.Equal(t, a.Contents(), b.Contents())
+}
+
+// stale returns an old snapshot once, as a scan that raced an edit would.
+type stale struct {
+	*memory.Endpoint
+	old zerosync.Snapshot
+}
+
+func (s *stale) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem, error) {
+	if s.old != nil {
+		old := s.old
+		s.old = nil
+		return old, nil, nil
+	}
+	return s.Endpoint.Scan(ctx)
+}
+
+func TestChangedUnderOurFeet(t *testing.T) {
+	a, b := memory.New(), memory.New()
+	sa := &stale{Endpoint: a}
+	e, err := engine.New(engine.Peer{Name: "a", Endpoint: sa}, []engine.Peer{{Name: "b", Endpoint: b}}, engine.WithVolatileState())
+	require.NoError(t, err)
+	require.NoError(t, a.WriteFile("f", []byte("base"), 0o644))
+	syncOK(t, e)
+
+	sa.old, _, _ = a.Scan(context.Background())
+	require.NoError(t, a.WriteFile("f", []byte("ours, after the scan"), 0o644))
+	require.NoError(t, b.WriteFile("f", []byte("theirs"), 0o644))
+	rep := syncOK(t, e) // sees only theirs changed; the write to a is refused
+	assert.Empty(t, rep.Applied)
+	got, _ := a.ReadFile("f")
+	assert.Equal(t, "ours, after the scan", string(got), "never overwritten")
+
+	rep = syncOK(t, e)
+	require.Len(t, rep.Conflicts, 1, "the next cycle sees both edits")
+	got, _ = b.ReadFile("f")
+	assert.Equal(t, "ours, after the scan", string(got))
+	assert.Contains(t, strings.Join(slices.Collect(maps.Values(a.Contents())), "|"), "ours")
 }
