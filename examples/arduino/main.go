@@ -1,0 +1,33 @@
+// Command arduino keeps Arduino and other microcontroller projects the same
+// on the hosts that edit and flash them: sketches, headers, libraries,
+// without build output.
+//
+//	arduino --root ~/Arduino --peer bench=/mnt/bench/Arduino run
+package main
+
+import (
+	"time"
+
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/cli"
+)
+
+func main() { newApp().Main() }
+
+// newApp describes the engine.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:        "arduino",
+		Summary:     "microcontroller projects on every host that edits or flashes them",
+		DefaultRoot: "~/Arduino",
+		Exclude:     []string{"build/", ".pio/", "*.hex", "*.elf", "*.bin", "*.o", ".vscode/ipch/"},
+		Rescan:      time.Minute,
+		Options: func(env *cli.Env) ([]engine.Option, error) {
+			rs, err := cli.Resolvers(env.Log)
+			if err != nil {
+				return nil, err
+			}
+			return []engine.Option{engine.WithResolvers(rs...)}, nil
+		},
+	}
+}

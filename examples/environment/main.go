@@ -1,0 +1,44 @@
+// Command environment keeps a shell environment identical on every host:
+// .bashrc, .bash_aliases, helper scripts in ~/bin, editor and tool
+// configuration. It watches for edits and rescans every 15 s as a safety
+// net. Shell history files are merged by union: both hosts' new lines are
+// kept.
+//
+//	environment --peer server=/mnt/server/home/me run
+package main
+
+import (
+	"time"
+
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/merge"
+)
+
+func main() { newApp().Main() }
+
+// newApp describes the engine.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:        "environment",
+		Summary:     "dotfiles on every host, within seconds of an edit",
+		DefaultRoot: "~/",
+		Include: []string{
+			"/.bashrc", "/.bash_aliases", "/.bash_utils", "/.bash_profile", "/.profile", "/.bash_history",
+			"/.inputrc", "/.vimrc", "/.tmux.conf", "/.gitconfig", "/bin/", "/.config/nvim/",
+		},
+		Exclude: []string{"*.swp", "*~"},
+		Rescan:  15 * time.Second,
+		Options: func(env *cli.Env) ([]engine.Option, error) {
+			history, err := merge.Route(merge.Match(".bash_history", merge.Union()))
+			if err != nil {
+				return nil, err
+			}
+			rs, err := cli.Resolvers(env.Log, history)
+			if err != nil {
+				return nil, err
+			}
+			return []engine.Option{engine.WithResolvers(rs...)}, nil
+		},
+	}
+}

@@ -1,0 +1,32 @@
+// Command scripts keeps a scripts folder the same on every host, exec bits
+// included.
+//
+//	scripts --root ~/scripts --peer server=/srv/scripts run
+package main
+
+import (
+	"time"
+
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/cli"
+)
+
+func main() { newApp().Main() }
+
+// newApp describes the engine.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:        "scripts",
+		Summary:     "a scripts folder on every host",
+		DefaultRoot: "~/scripts",
+		Exclude:     []string{"*.log", "__pycache__/", "*.pyc", ".venv/", "*.swp"},
+		Rescan:      time.Minute,
+		Options: func(env *cli.Env) ([]engine.Option, error) {
+			rs, err := cli.Resolvers(env.Log)
+			if err != nil {
+				return nil, err
+			}
+			return []engine.Option{engine.WithResolvers(rs...)}, nil
+		},
+	}
+}

@@ -1,0 +1,9 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/zerosync/zerosync/internal/cli/clitest"
+)
+
+func TestSmoke(t *testing.T) { clitest.Smoke(t, newApp()) }

@@ -1,0 +1,32 @@
+// Command wsl-linux syncs a whole working folder both ways between a WSL
+// instance and a Linux host, leaving out caches and build output.
+//
+//	wsl-linux --root ~/work --peer linux=/mnt/linux/home/me/work run
+package main
+
+import (
+	"time"
+
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/cli"
+)
+
+func main() { newApp().Main() }
+
+// newApp describes the engine.
+func newApp() *cli.App {
+	return &cli.App{
+		Name:        "wsl-linux",
+		Summary:     "full two-way sync of a working folder between WSL and Linux",
+		DefaultRoot: "~/work",
+		Exclude:     []string{".cache/", "node_modules/", "__pycache__/", "*.pyc", "target/", "build/", "dist/", "*.tmp", "*.swp", ".Trash-*/", "Zone.Identifier", "*:Zone.Identifier"},
+		Rescan:      time.Minute,
+		Options: func(env *cli.Env) ([]engine.Option, error) {
+			rs, err := cli.Resolvers(env.Log)
+			if err != nil {
+				return nil, err
+			}
+			return []engine.Option{engine.WithResolvers(rs...)}, nil
+		},
+	}
+}

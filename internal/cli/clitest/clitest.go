@@ -1,0 +1,84 @@
+// Package clitest smoke-tests the example engines' command lines.
+package clitest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zerosync/zerosync/internal/cli"
+)
+
+// candidates are files one of which every example engine syncs.
+var candidates = map[string]string{
+	".bashrc":             "export EDITOR=vim\n",
+	"tools/run.sh":        "#!/bin/sh\necho run\n",
+	"app.groovy":          "definition(name: \"app\")\n",
+	"sketch/sketch.ino":   "void setup() {}\nvoid loop() {}\n",
+	"index.html":          "<h1>hello</h1>\n",
+	"notes/readme.md":     "# notes\n",
+	"node_modules/x/y.js": "excluded by most\n",
+}
+
+// Smoke runs an example engine's commands on two temporary folders: once
+// must carry at least one file across and never alter one; plan must then
+// have nothing to do; status, pause, resume and conflicts list must work.
+func Smoke(t *testing.T, app *cli.App) {
+	t.Helper()
+	tmp := t.TempDir()
+	root, peer := filepath.Join(tmp, "root"), filepath.Join(tmp, "peer")
+	for p, c := range candidates {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(peer, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		s := cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
+		all := append([]string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", app.Name+".db")}, args...)
+		if err := app.Run(context.Background(), all, s); err != nil {
+			t.Fatalf("%s %v: %v\n%s", app.Name, args, err, out.String())
+		}
+		return out.String()
+	}
+	out := run("once")
+	copied := 0
+	for p, c := range candidates {
+		b, err := os.ReadFile(filepath.Join(peer, p))
+		if err != nil {
+			continue
+		}
+		if string(b) != c {
+			t.Errorf("%s: peer holds %q, want %q", p, b, c)
+		}
+		copied++
+	}
+	if copied == 0 {
+		t.Fatalf("once synced nothing:\n%s", out)
+	}
+	if out := run("plan"); !strings.Contains(out, "0 change(s), 0 conflict(s)") {
+		t.Errorf("plan after a sync has work:\n%s", out)
+	}
+	if out := run("status"); !strings.Contains(out, "paused: false") {
+		t.Errorf("status:\n%s", out)
+	}
+	run("pause")
+	if out := run("status"); !strings.Contains(out, "paused: true") {
+		t.Errorf("status after pause:\n%s", out)
+	}
+	run("resume")
+	if out := run("conflicts", "list"); !strings.Contains(out, "no conflicts") {
+		t.Errorf("conflicts list:\n%s", out)
+	}
+}
