@@ -113,7 +113,9 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 		peers = append(peers, Peer{Name: name, Location: loc})
 		return nil
 	})
-	fs.Usage = func() { fmt.Fprintf(s.Err, "%s: %s\n\nusage: %s [flags] command\n\n%s\n%s", a.Name, a.Summary, a.Name, sharedUsage, a.ownUsage()) }
+	fs.Usage = func() {
+		fmt.Fprintf(s.Err, "%s: %s\n\nusage: %s [flags] command\n\n%s\n%s", a.Name, a.Summary, a.Name, sharedUsage, a.ownUsage())
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
