@@ -1,0 +1,526 @@
+package remote
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+
+	"github.com/zerosync/zerosync"
+)
+
+// signature is the list of block sums of a file of size bytes cut into
+// blocks of blockSize bytes (the last may be shorter).
+type signature struct {
+	size      int64
+	blockSize int
+	sums      []blockSum
+}
+
+func (s *signature) count() int64 { return blockCount(s.size, s.blockSize) }
+
+// sigsPerFrame is the number of block sums a signatures frame carries.
+const sigsPerFrame = chunkBudget / sigLen
+
+// sign computes the block sums of the size bytes of r, block size bs, and
+// hands them to emit in batches of at most sigsPerFrame, with the index of
+// the first. A file of no bytes is one call with no sums.
+func sign(ctx context.Context, r io.ReaderAt, size int64, bs int, emit func(first int64, sums []blockSum) error) error {
+	n := blockCount(size, bs)
+	if n == 0 {
+		return emit(0, nil)
+	}
+	buf := make([]byte, bs)
+	sums := make([]blockSum, 0, min(n, sigsPerFrame))
+	first := int64(0)
+	for k := range n {
+		if k%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		off := k * int64(bs)
+		l := min(int64(bs), size-off)
+		if m, err := r.ReadAt(buf[:l], off); int64(m) < l {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("read block %d of %d: %w", k, n, err)
+		}
+		sums = append(sums, sumOf(buf[:l]))
+		if len(sums) == cap(sums) || k == n-1 {
+			if err := emit(first, sums); err != nil {
+				return err
+			}
+			first = k + 1
+			sums = sums[:0]
+		}
+	}
+	return nil
+}
+
+// encodeSigs encodes a signatures frame: block size, file size, index of
+// the first sum, then the sums (weak checksum little-endian, strong hash).
+func encodeSigs(bs int, size, first int64, sums []blockSum) []byte {
+	var e encoder
+	e.uvarint(uint64(bs))
+	e.uvarint(uint64(size))
+	e.uvarint(uint64(first))
+	for _, s := range sums {
+		e.b = binary.LittleEndian.AppendUint32(e.b, s.weak)
+		e.raw(s.strong[:])
+	}
+	return e.b
+}
+
+// sigCollector gathers the signatures frames of one file, checking that
+// they agree with each other and come in order, and that the signature
+// stays within maxBlocks.
+type sigCollector struct {
+	sig     signature
+	started bool
+}
+
+// add decodes one frame and reports whether the signature is complete.
+func (c *sigCollector) add(b []byte) (done bool, err error) {
+	d := newDecoder("signatures", b)
+	bs := d.uvarint("block size")
+	size := d.uvarint("file size")
+	first := d.uvarint("first block")
+	if d.err != nil {
+		return false, d.err
+	}
+	switch {
+	case bs < minBlock || bs > maxBlock:
+		d.fail("block size %d out of range [%d, %d]", bs, minBlock, maxBlock)
+	case size > maxFileSize:
+		d.fail("file size %d exceeds the limit of %d", size, uint64(maxFileSize))
+	case blockCount(int64(size), int(bs)) > maxBlocks:
+		d.fail("%d blocks exceed the limit of %d", blockCount(int64(size), int(bs)), maxBlocks)
+	case c.started && (int(bs) != c.sig.blockSize || int64(size) != c.sig.size):
+		d.fail("block size %d and file size %d differ from the first frame's %d and %d", bs, size, c.sig.blockSize, c.sig.size)
+	case first != uint64(len(c.sig.sums)):
+		d.fail("frame starts at block %d, expected %d", first, len(c.sig.sums))
+	case len(d.b)%sigLen != 0:
+		d.fail("%d bytes of sums are not a whole number of %d-byte sums", len(d.b), sigLen)
+	}
+	if d.err != nil {
+		return false, d.err
+	}
+	if !c.started {
+		c.started = true
+		c.sig.blockSize, c.sig.size = int(bs), int64(size)
+	}
+	n := int64(len(d.b) / sigLen)
+	total := c.sig.count()
+	if int64(len(c.sig.sums))+n > total {
+		return false, protoErr("signatures: more than the %d blocks of a %d-byte file", total, size)
+	}
+	for i := range n {
+		p := d.b[i*sigLen:]
+		s := blockSum{weak: binary.LittleEndian.Uint32(p)}
+		copy(s.strong[:], p[4:sigLen])
+		c.sig.sums = append(c.sig.sums, s)
+	}
+	return int64(len(c.sig.sums)) == total, nil
+}
+
+// sigIndex finds the blocks of a signature by weak checksum. Full-length
+// blocks are chained in a hash table, with a bit filter in front of it
+// that turns most lookups of bytes that match nothing into one memory
+// access; a shorter last block is matched only at the end of a stream.
+type sigIndex struct {
+	sig    *signature
+	bs     int
+	full   int64 // full-length blocks: 0 to full-1
+	head   map[uint32]int32
+	next   []int32
+	filter []uint64
+	shift  uint
+	// tail is the index of the short last block, or -1.
+	tail    int64
+	tailLen int
+}
+
+func newIndex(sig *signature) *sigIndex {
+	x := &sigIndex{sig: sig, bs: sig.blockSize, full: sig.size / int64(sig.blockSize), tail: -1}
+	if r := int(sig.size % int64(sig.blockSize)); r != 0 {
+		x.tail, x.tailLen = x.full, r
+	}
+	nbits := max(uint(bits.Len64(uint64(x.full)*16)), 16)
+	x.filter = make([]uint64, 1<<(nbits-6))
+	x.shift = 64 - nbits
+	x.head = make(map[uint32]int32, x.full)
+	x.next = make([]int32, x.full)
+	for k := x.full - 1; k >= 0; k-- {
+		w := sig.sums[k].weak
+		x.filter[x.slot(w)/64] |= 1 << (x.slot(w) % 64)
+		if h, ok := x.head[w]; ok {
+			x.next[k] = h
+		} else {
+			x.next[k] = -1
+		}
+		x.head[w] = int32(k)
+	}
+	return x
+}
+
+func (x *sigIndex) slot(w uint32) uint64 { return (uint64(w) * 0x9e3779b97f4a7c15) >> x.shift }
+
+// match returns the full-length block whose sums are w and those of
+// window, or -1. It tries hint first (the block after the last match), so
+// runs of copied blocks stay runs.
+func (x *sigIndex) match(w uint32, window []byte, hint int64) int64 {
+	if s := x.slot(w); x.filter[s/64]&(1<<(s%64)) == 0 {
+		return -1
+	}
+	var strong [strongLen]byte
+	known := false
+	if hint >= 0 && hint < x.full && x.sig.sums[hint].weak == w {
+		strong, known = strongOf(window), true
+		if x.sig.sums[hint].strong == strong {
+			return hint
+		}
+	}
+	k, ok := x.head[w]
+	if !ok {
+		return -1
+	}
+	for ; k >= 0; k = x.next[k] {
+		if !known {
+			strong, known = strongOf(window), true
+		}
+		if x.sig.sums[k].strong == strong {
+			return int64(k)
+		}
+	}
+	return -1
+}
+
+// matchTail reports whether p is the short last block.
+func (x *sigIndex) matchTail(p []byte) bool {
+	return x.tail >= 0 && len(p) == x.tailLen && x.sig.sums[x.tail] == sumOf(p)
+}
+
+// Delta instructions. A delta frame is a sequence of them; a file is
+// rebuilt by carrying them out in order.
+const (
+	opCopy    = 1 // uvarint first block, uvarint number of blocks: copy from the base
+	opLiteral = 2 // uvarint length (1 to maxLiteral), bytes: new data
+	// maxLiteral bounds one literal.
+	maxLiteral = 64 << 10
+	// deltaBudget is the size at which a delta frame is sent.
+	deltaBudget = 64 << 10
+	// readAhead is how much of the new content makeDelta reads at once.
+	readAhead = 256 << 10
+)
+
+// deltaSink encodes delta instructions into frames: consecutive copies
+// become one run, literals are cut at maxLiteral, and a frame is handed to
+// send once it holds deltaBudget bytes. The payload passed to send is
+// reused afterwards.
+type deltaSink struct {
+	e            encoder
+	start, count int64 // pending run of copied blocks; count 0: none
+	send         func([]byte) error
+	// literal and copied count the bytes of each kind, for logs.
+	literal, copied int64
+	bs              int64
+}
+
+func (s *deltaSink) copyBlock(k int64, n int) error {
+	s.copied += int64(n)
+	if s.count > 0 && s.start+s.count == k {
+		s.count++
+		return nil
+	}
+	s.endRun()
+	s.start, s.count = k, 1
+	return s.maybeSend()
+}
+
+func (s *deltaSink) endRun() {
+	if s.count > 0 {
+		s.e.u8(opCopy)
+		s.e.uvarint(uint64(s.start))
+		s.e.uvarint(uint64(s.count))
+		s.count = 0
+	}
+}
+
+func (s *deltaSink) lit(p []byte) error {
+	for len(p) > 0 {
+		s.endRun()
+		n := min(len(p), maxLiteral)
+		s.e.u8(opLiteral)
+		s.e.uvarint(uint64(n))
+		s.e.raw(p[:n])
+		s.literal += int64(n)
+		p = p[n:]
+		if err := s.maybeSend(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *deltaSink) maybeSend() error {
+	if len(s.e.b) < deltaBudget {
+		return nil
+	}
+	return s.sendNow()
+}
+
+func (s *deltaSink) sendNow() error {
+	err := s.send(s.e.b)
+	s.e.b = s.e.b[:0]
+	return err
+}
+
+// flush sends what is pending.
+func (s *deltaSink) flush() error {
+	s.endRun()
+	if len(s.e.b) == 0 {
+		return nil
+	}
+	return s.sendNow()
+}
+
+// makeDelta reads r to its end and writes to sink the instructions that
+// rebuild it from the file x describes: a copy for every block of r found
+// in the index (at any offset, found by rolling the weak checksum one byte
+// at a time), literals for the rest. It returns the bytes read from r.
+func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (int64, error) {
+	L := x.bs
+	buf := make([]byte, 0, 2*(maxLiteral+L)+readAhead)
+	var (
+		total    int64
+		pos, lit int // the window starts at pos; pending literal bytes at lit
+		eof      bool
+		a, b     uint32
+		have     bool // a and b are the sums of buf[pos:pos+L]
+		last     = int64(-2)
+	)
+	fill := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if lit > 0 {
+			n := copy(buf, buf[lit:])
+			buf = buf[:n]
+			pos -= lit
+			lit = 0
+		}
+		for !eof && len(buf) < cap(buf) {
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			total += int64(n)
+			if errors.Is(err, io.EOF) {
+				eof = true
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if len(buf)-pos > L {
+				break
+			}
+		}
+		return nil
+	}
+	for {
+		if len(buf)-pos <= L && !eof {
+			if err := fill(); err != nil {
+				return total, err
+			}
+			continue
+		}
+		if len(buf)-pos < L {
+			break
+		}
+		if !have {
+			a, b = weakSums(buf[pos : pos+L])
+			have = true
+		}
+		if k := x.match(weakOf(a, b), buf[pos:pos+L], last+1); k >= 0 {
+			if err := sink.lit(buf[lit:pos]); err != nil {
+				return total, err
+			}
+			if err := sink.copyBlock(k, L); err != nil {
+				return total, err
+			}
+			pos += L
+			lit, have, last = pos, false, k
+			continue
+		}
+		if len(buf)-pos == L {
+			break // the stream ended and its last window matched nothing
+		}
+		a, b = roll(a, b, L, buf[pos], buf[pos+L])
+		pos++
+		if pos-lit >= maxLiteral {
+			if err := sink.lit(buf[lit:pos]); err != nil {
+				return total, err
+			}
+			lit = pos
+		}
+	}
+	end := len(buf)
+	if tp := end - x.tailLen; x.tail >= 0 && tp >= pos && x.matchTail(buf[tp:end]) {
+		if err := sink.lit(buf[lit:tp]); err != nil {
+			return total, err
+		}
+		if err := sink.copyBlock(x.tail, x.tailLen); err != nil {
+			return total, err
+		}
+		lit = end
+	}
+	if err := sink.lit(buf[lit:end]); err != nil {
+		return total, err
+	}
+	return total, sink.flush()
+}
+
+// deltaOp is one decoded instruction: a run of blocks to copy, or literal
+// bytes.
+type deltaOp struct {
+	copy         bool
+	start, count int64
+	lit          []byte
+}
+
+// deltaOp decodes one instruction against a base of nblocks blocks.
+func (d *decoder) deltaOp(nblocks int64) deltaOp {
+	switch code := d.u8("instruction"); {
+	case d.err != nil:
+	case code == opCopy:
+		start := d.uvarint("copy start")
+		count := d.uvarint("copy count")
+		if d.err == nil && (count == 0 || start >= uint64(nblocks) || count > uint64(nblocks)-start) {
+			d.fail("copy of blocks %d+%d from a base of %d blocks", start, count, nblocks)
+		}
+		return deltaOp{copy: true, start: int64(start), count: int64(count)}
+	case code == opLiteral:
+		p := d.bytes("literal", maxLiteral)
+		if d.err == nil && len(p) == 0 {
+			d.fail("empty literal")
+		}
+		return deltaOp{lit: p}
+	default:
+		d.fail("unknown instruction %d", code)
+	}
+	return deltaOp{}
+}
+
+// decodeDelta decodes a whole delta frame, calling fn for each instruction.
+func decodeDelta(b []byte, nblocks int64, fn func(deltaOp) error) error {
+	d := newDecoder("delta", b)
+	for len(d.b) > 0 && d.err == nil {
+		op := d.deltaOp(nblocks)
+		if d.err != nil {
+			break
+		}
+		if err := fn(op); err != nil {
+			return err
+		}
+	}
+	return d.end()
+}
+
+// deltaReader rebuilds content from a base and delta frames: it is the
+// reader an Apply (on the agent) or the caller of OpenDelta (on the
+// client) reads the new content from. It yields at most limit bytes (the
+// declared size; -1: unknown) and checks at the end that it yielded
+// exactly that many.
+type deltaReader struct {
+	base     io.ReaderAt
+	baseSize int64
+	bs       int64
+	nblocks  int64
+	limit    int64
+	// next returns the payload of the next delta frame, or io.EOF when
+	// the delta is complete.
+	next func() ([]byte, error)
+
+	d                *decoder
+	copyOff, copyEnd int64
+	lit              []byte
+	n                int64
+	err              error
+}
+
+func newDeltaReader(base io.ReaderAt, sig *signature, limit int64, next func() ([]byte, error)) *deltaReader {
+	return &deltaReader{base: base, baseSize: sig.size, bs: int64(sig.blockSize), nblocks: sig.count(), limit: limit, next: next}
+}
+
+// errDeltaSize wraps both ErrProtocol and ErrDigestMismatch: a delta that
+// does not yield the declared size is a lie about the content.
+func errDeltaSize(format string, args ...any) error {
+	return fmt.Errorf("%w: %w: %s", ErrProtocol, zerosync.ErrDigestMismatch, fmt.Sprintf(format, args...))
+}
+
+func (r *deltaReader) Read(p []byte) (int, error) {
+	for {
+		if r.err != nil {
+			return 0, r.err
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		if len(r.lit) > 0 {
+			n := copy(p, r.lit)
+			r.lit = r.lit[n:]
+			return n, nil
+		}
+		if r.copyOff < r.copyEnd {
+			k := int(min(int64(len(p)), r.copyEnd-r.copyOff))
+			n, err := r.base.ReadAt(p[:k], r.copyOff)
+			r.copyOff += int64(n)
+			if n < k {
+				if err == nil || errors.Is(err, io.EOF) {
+					err = io.ErrUnexpectedEOF
+				}
+				r.err = fmt.Errorf("read the base at %d: %w", r.copyOff, err)
+				return n, r.err
+			}
+			return n, nil
+		}
+		if r.d == nil || len(r.d.b) == 0 {
+			b, err := r.next()
+			if errors.Is(err, io.EOF) {
+				if r.limit >= 0 && r.n != r.limit {
+					r.err = errDeltaSize("delta yields %d bytes, %d were declared", r.n, r.limit)
+				} else {
+					r.err = io.EOF
+				}
+				continue
+			}
+			if err != nil {
+				r.err = err
+				continue
+			}
+			r.d = newDecoder("delta", b)
+			continue
+		}
+		op := r.d.deltaOp(r.nblocks)
+		if r.d.err != nil {
+			r.err = r.d.err
+			continue
+		}
+		var size int64
+		if op.copy {
+			r.copyOff = op.start * r.bs
+			r.copyEnd = min((op.start+op.count)*r.bs, r.baseSize)
+			size = r.copyEnd - r.copyOff
+		} else {
+			r.lit = op.lit
+			size = int64(len(op.lit))
+		}
+		r.n += size
+		if r.limit >= 0 && r.n > r.limit {
+			r.err = errDeltaSize("delta yields more than the %d bytes declared", r.limit)
+		}
+	}
+}

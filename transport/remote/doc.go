@@ -1,0 +1,106 @@
+// Package remote serves a [zerosync.Endpoint] over a byte stream and
+// reaches it from the other end: the protocol of the zerosync agent, which
+// runs on a remote host (over an SSH exec channel, say) and serves its
+// local directories to an engine elsewhere.
+//
+// The agent calls [Serve] with the connection and a function that opens
+// the endpoint for a root (typically local.New). The engine's side calls
+// [Dial] on the same connection, then [Client.Endpoint] for each root; the
+// returned [Endpoint] is an ordinary [zerosync.Endpoint] with the optional
+// abilities [zerosync.Copier], [zerosync.Archiver], [zerosync.Watcher] and
+// [DeltaOpener]. The connection is any [io.ReadWriteCloser]: an SSH
+// channel, a pipe to a child process, a net.Pipe in tests.
+//
+// # Handshake
+//
+// Each side first writes the 8 bytes "zerosync". The client then sends a
+// hello frame (the protocol versions it speaks, its version string, the
+// capabilities it offers: zstd compression, delta transfer) and the agent
+// answers with the version both will speak (the highest they share) and
+// the capabilities both offer, or with version 0 and the range it speaks,
+// which ends the connection with a *[VersionError] on both sides. The
+// magic and the hello frames keep their layout in every protocol version.
+//
+// # Frames
+//
+// After the magic everything is frames: a 4-byte big-endian length, then a
+// type byte, a stream id (uvarint) and the payload. The length is checked
+// against the receiver's limit ([WithMaxFrame]) before anything is
+// allocated; no side sends a frame over 144 KiB. Type bit 0x80 marks a
+// payload compressed with zstd (its length as a uvarint, then one zstd
+// frame, never expanding past the limit); content, scans and deltas are
+// compressed when both sides agreed and a payload shrinks by an eighth or
+// more, and a stream whose data does not compress stops trying for a while.
+//
+// Payloads are hand-written binary: uvarints, length-prefixed strings and
+// fixed-size digests, like the state database's codec. Every length and
+// count is checked against a limit and against the bytes left before
+// anything is allocated, and every decoder is fuzzed. A generated codec
+// (protobuf, msgpack) would add a dependency and a schema step for a dozen
+// small messages without taking away the limit checks, which are the part
+// that matters with an untrusted peer.
+//
+// # Streams
+//
+// Each request opens a stream (ids chosen by the client, never reused),
+// and everything about it carries the stream's id, so many requests are in
+// flight at once (at most 128) and frames of different streams
+// interleave: content travels in chunks of 128 KiB, and a large transfer
+// never holds up a small one. Each stream and direction has a window of
+// 1 MiB, returned by window frames as the receiver consumes; a peer that
+// sends past it is cut off. A client call whose context ends sends a cancel
+// frame; the agent cancels the context of that request's work.
+//
+// Requests and what follows them (client frames, then agent frames):
+//
+//	open-root   root                    result (handle, abilities) | error
+//	close-root  handle                  result | error
+//	scan        handle, generation      scan-chunk* scan-end | error
+//	open        handle, path            open-ok (size) data* end | error
+//	apply       handle, op; data* end   result | error
+//	apply-delta handle, op; delta* end  signatures+ ... result | error
+//	open-delta  handle, path; signatures+
+//	                                    open-ok (size) delta* end | error
+//	copy        handle, source, op      result | error
+//	keep        handle, path, entry, note; data* end
+//	                                    result (copy path) | error
+//	watch       handle                  hint* error (until cancelled)
+//
+// An error frame carries the error's text and which sentinel errors it
+// wrapped (those of package zerosync, fs.ErrNotExist and a few others), so
+// errors.Is works across the wire ([RemoteError]). A goaway frame on stream
+// 0 says why a side closes the connection.
+//
+// # Scans
+//
+// The agent scans with its own endpoint, stat cache included, and sends the
+// snapshot as sorted paths with prefix compression and binary entries. It
+// numbers the snapshots it sends and keeps the last; a client that holds
+// that generation gets only the changes since (see [Endpoint.Scan]), so a
+// scan of an unchanged tree moves a few dozen bytes however large the tree.
+//
+// # Delta transfer
+//
+// Updates of large files move as deltas in both directions, as in rsync:
+// the side holding the old content sends block signatures (a rolling weak
+// checksum and 8 bytes of a BLAKE3 hash per block, the block size about
+// the square root of the file's size, from 2 KiB to 64 KiB); the side
+// holding the new content finds those blocks in it at any offset and sends
+// copy and literal instructions. Pushing ([Endpoint.Apply] of an update),
+// the agent rebuilds the new content from its old file and the
+// instructions and hands it to its endpoint's Apply, which checks size and
+// digest and writes atomically as for any content. Pulling
+// ([Endpoint.OpenDelta]), the client rebuilds it from content it holds.
+//
+// # Trust
+//
+// Neither side trusts the other. The agent checks every path with
+// [zerosync.CheckPath] before its endpoint sees it and cuts content off
+// past its declared size; its endpoint confines and verifies every write.
+// The client checks paths before sending them, validates every snapshot it
+// receives ([zerosync.Snapshot.Validate]), checks content read against the
+// declared size and content sent against its declared size and digest, and
+// caps the entries of a snapshot ([WithMaxEntries]). A peer that breaks the
+// protocol is disconnected with an error wrapping [ErrProtocol] that says
+// what was wrong.
+package remote

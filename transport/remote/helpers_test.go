@@ -1,0 +1,246 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/digest"
+	"github.com/zerosync/zerosync/transport/local"
+	"github.com/zerosync/zerosync/transport/transporttest"
+)
+
+// newRoot returns an empty directory for a root, inside a test directory
+// that has room beside it for a sentinel outside the root.
+func newRoot(t testing.TB) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		filepath.WalkDir(filepath.Dir(root), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+	})
+	return root
+}
+
+// openLocal is the agent's open function in tests: a local endpoint.
+func openLocal(ctx context.Context, root string) (zerosync.Endpoint, error) {
+	return local.New(root)
+}
+
+// conn is one client connection to an agent serving over net.Pipe.
+type conn struct {
+	c     *Client
+	serve chan error // Serve's result
+}
+
+// connect starts an agent serving open over net.Pipe and dials it. The
+// connection is closed at the end of the test, and Serve must then return
+// nil.
+func connect(t testing.TB, open func(context.Context, string) (zerosync.Endpoint, error), sopts []Option, copts ...Option) *conn {
+	t.Helper()
+	a, b := net.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	serve := make(chan error, 1)
+	go func() { serve <- Serve(ctx, b, open, sopts...) }()
+	c, err := Dial(t.Context(), a, copts...)
+	if err != nil {
+		cancel()
+		t.Fatalf("Dial: %v", err)
+	}
+	cn := &conn{c: c, serve: serve}
+	t.Cleanup(func() {
+		defer cancel()
+		c.Close()
+		select {
+		case err := <-serve:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("Serve did not return after the client hung up")
+		}
+	})
+	return cn
+}
+
+// endpoint opens root through the connection; it is closed at the end of
+// the test.
+func (cn *conn) endpoint(t testing.TB, root string) *Endpoint {
+	t.Helper()
+	ep, err := cn.c.Endpoint(t.Context(), root)
+	if err != nil {
+		t.Fatalf("Endpoint %s: %v", root, err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	return ep
+}
+
+// remoteLocal serves a fresh local root and returns the client's endpoint
+// for it, the connection, and the root.
+func remoteLocal(t testing.TB, copts ...Option) (*Endpoint, *conn, string) {
+	t.Helper()
+	root := newRoot(t)
+	cn := connect(t, openLocal, nil, copts...)
+	return cn.endpoint(t, root), cn, root
+}
+
+// harness is the conformance suite's view of an endpoint over root.
+func harness(ep zerosync.Endpoint, root string) transporttest.Harness {
+	abs := func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }
+	return transporttest.Harness{
+		Endpoint: ep,
+		WriteFile: func(p string, data []byte, mode fs.FileMode) error {
+			if err := os.MkdirAll(filepath.Dir(abs(p)), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(abs(p), data, mode); err != nil {
+				return err
+			}
+			return os.Chmod(abs(p), mode)
+		},
+		Mkdir: func(p string, mode fs.FileMode) error {
+			if err := os.MkdirAll(abs(p), 0o755); err != nil {
+				return err
+			}
+			return os.Chmod(abs(p), mode)
+		},
+		Symlink: func(target, p string) error {
+			if err := os.MkdirAll(filepath.Dir(abs(p)), 0o755); err != nil {
+				return err
+			}
+			return os.Symlink(target, abs(p))
+		},
+		RemoveAll: func(p string) error { return os.RemoveAll(abs(p)) },
+		ReadFile: func(p string) ([]byte, error) {
+			fi, err := os.Lstat(abs(p))
+			if err != nil {
+				return nil, err
+			}
+			if !fi.Mode().IsRegular() {
+				return nil, errors.New("not a regular file")
+			}
+			return os.ReadFile(abs(p))
+		},
+		Lstat: func(p string) (*zerosync.Entry, error) { return lstatEntry(abs(p)) },
+		Archived: func(p string) ([][]byte, error) {
+			return archived(filepath.Join(root, zerosync.StateDirName, "archive"), p)
+		},
+		HideRoot: func() (func() error, error) {
+			hidden := root + ".hidden"
+			if err := os.Rename(root, hidden); err != nil {
+				return nil, err
+			}
+			return func() error { return os.Rename(hidden, root) }, nil
+		},
+	}
+}
+
+// lstatEntry describes a path as a scan should, digest included; nil when
+// absent.
+func lstatEntry(abs string) (*zerosync.Entry, error) {
+	fi, err := os.Lstat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &zerosync.Entry{ModTime: fi.ModTime()}
+	switch {
+	case fi.Mode().IsRegular():
+		b, err := os.ReadFile(abs)
+		if err != nil {
+			return nil, err
+		}
+		e.Kind, e.Mode, e.Size, e.Digest = zerosync.KindFile, fi.Mode().Perm(), fi.Size(), digest.Sum(b)
+	case fi.IsDir():
+		e.Kind, e.Mode = zerosync.KindDir, fi.Mode().Perm()
+	case fi.Mode()&fs.ModeSymlink != 0:
+		t, err := os.Readlink(abs)
+		if err != nil {
+			return nil, err
+		}
+		e.Kind, e.Target = zerosync.KindSymlink, t
+	default:
+		return nil, errors.New("unsupported file type " + fi.Mode().String())
+	}
+	return e, nil
+}
+
+// archived returns every content kept in the archive directory for p.
+func archived(archive, p string) ([][]byte, error) {
+	stamps, err := os.ReadDir(archive)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for _, s := range stamps {
+		b, err := os.ReadFile(filepath.Join(archive, s.Name(), filepath.FromSlash(p)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func fileEntry(data []byte, mode fs.FileMode) *zerosync.Entry {
+	return &zerosync.Entry{Kind: zerosync.KindFile, Mode: mode, Size: int64(len(data)), Digest: digest.Sum(data)}
+}
+
+func writeFile(t testing.TB, p string, data []byte, mode fs.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func expectBytes(t testing.TB, p string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s holds %d bytes (%s), want %d (%s)", p, len(got), digest.Sum(got).Short(), len(want), digest.Sum(want).Short())
+	}
+}
+
+// pattern returns n deterministic bytes that differ with seed and do not
+// compress.
+func pattern(n int, seed uint64) []byte {
+	b := make([]byte, n)
+	x := seed*0x9e3779b97f4a7c15 + 1
+	for i := 0; i < n; i += 8 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		for j := 0; j < 8 && i+j < n; j++ {
+			b[i+j] = byte(x >> (8 * j))
+		}
+	}
+	return b
+}

@@ -1,0 +1,158 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// Option configures [Serve] and [Dial]. Options that only matter to one
+// side are accepted, and ignored, by the other.
+type Option func(*config) error
+
+type config struct {
+	log        *slog.Logger
+	maxFrame   int
+	compress   bool
+	delta      bool
+	deltaMin   int64
+	version    string
+	name       string
+	maxEntries int
+	// protoMin and protoMax are the protocol versions this side speaks;
+	// tests change them to check the handshake.
+	protoMin, protoMax int
+}
+
+// Defaults and bounds of the options.
+const (
+	// DefaultMaxFrame is the default of [WithMaxFrame].
+	DefaultMaxFrame = 1 << 20
+	minMaxFrame     = 256 << 10
+	maxMaxFrame     = 64 << 20
+	// DefaultDeltaMinSize is the default of [WithDeltaMinSize].
+	DefaultDeltaMinSize = 128 << 10
+	// DefaultMaxEntries is the default of [WithMaxEntries].
+	DefaultMaxEntries = 4 << 20
+)
+
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		log:        slog.New(slog.DiscardHandler),
+		maxFrame:   DefaultMaxFrame,
+		compress:   true,
+		delta:      true,
+		deltaMin:   DefaultDeltaMinSize,
+		name:       "remote",
+		maxEntries: DefaultMaxEntries,
+		protoMin:   ProtocolVersion,
+		protoMax:   ProtocolVersion,
+	}
+	for _, o := range opts {
+		if o == nil {
+			return c, errors.New("remote: nil option")
+		}
+		if err := o(&c); err != nil {
+			return c, fmt.Errorf("remote: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithMaxFrame sets the largest frame this side accepts, in bytes, between
+// 256 KiB and 64 MiB; the default is [DefaultMaxFrame]. A longer frame from
+// the peer is a protocol violation, refused before anything is allocated for
+// it. Frames this side sends stay below 256 KiB whatever the setting, so
+// peers with different settings always understand each other.
+func WithMaxFrame(n int) Option {
+	return func(c *config) error {
+		if n < minMaxFrame || n > maxMaxFrame {
+			return fmt.Errorf("max frame %d out of range [%d, %d]", n, minMaxFrame, maxMaxFrame)
+		}
+		c.maxFrame = n
+		return nil
+	}
+}
+
+// WithCompression offers (true, the default) or refuses zstd compression of
+// content, scans and deltas. It is used when both sides offer it.
+func WithCompression(on bool) Option {
+	return func(c *config) error {
+		c.compress = on
+		return nil
+	}
+}
+
+// WithDelta offers (true, the default) or refuses delta transfer of large
+// files. It is used when both sides offer it.
+func WithDelta(on bool) Option {
+	return func(c *config) error {
+		c.delta = on
+		return nil
+	}
+}
+
+// WithDeltaMinSize sets, on the client, the size from which an update of a
+// file the agent already has is sent as a delta: both the old and the new
+// content must be at least n bytes. The default is [DefaultDeltaMinSize].
+func WithDeltaMinSize(n int64) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("delta minimum size %d is not positive", n)
+		}
+		c.deltaMin = n
+		return nil
+	}
+}
+
+// WithVersion sets the version string this side announces in the handshake
+// (the agent's release, say), at most 256 printable bytes. The client reads
+// the agent's with [Client.Agent].
+func WithVersion(v string) Option {
+	return func(c *config) error {
+		if len(v) > maxVersionLen || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return fmt.Errorf("version %q is longer than %d bytes or holds control characters", cut(v, 64), maxVersionLen)
+		}
+		c.version = v
+		return nil
+	}
+}
+
+// WithName names the client's endpoints in errors ([zerosync.PathError]
+// Host) and logs; the default is "remote". A transport names them after the
+// host they reach.
+func WithName(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return errors.New("empty name")
+		}
+		c.name = name
+		return nil
+	}
+}
+
+// WithMaxEntries caps, on the client, the number of entries a scan may
+// report; a larger snapshot is refused as a protocol violation, so a
+// hostile agent cannot make the client hold an unbounded tree. The default
+// is [DefaultMaxEntries].
+func WithMaxEntries(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("max entries %d is not positive", n)
+		}
+		c.maxEntries = n
+		return nil
+	}
+}

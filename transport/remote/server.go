@@ -1,0 +1,548 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/zerosync/zerosync"
+)
+
+// maxRoots bounds the roots one connection may hold open.
+const maxRoots = 64
+
+// Serve speaks the protocol on conn, as the agent, until the client hangs
+// up or ctx ends; it closes conn before it returns. open builds the
+// endpoint for a root the client asks for (an agent passes a function
+// calling local.New, after checking the root is one it is willing to
+// serve); Serve closes every endpoint it opened before it returns.
+//
+// Serve trusts nothing the client sends: every frame length is checked
+// before it is read, every count and length in a message before anything is
+// allocated for it, every path with [zerosync.CheckPath] before the
+// endpoint sees it, and content is cut off past its declared size. A
+// client that breaks the protocol is told why (a goaway frame) and
+// disconnected; Serve then returns an error wrapping [ErrProtocol] that says
+// what was wrong. A failed request is not a broken protocol: its error goes
+// back to the client and the connection carries on.
+//
+// Serve returns nil when the client hung up, ctx.Err() when ctx ended, a
+// *[VersionError] when the two sides share no protocol version, and
+// otherwise the error that ended the connection.
+func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.Context, root string) (zerosync.Endpoint, error), opts ...Option) error {
+	defer conn.Close()
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return err
+	}
+	if open == nil {
+		return errors.New("remote: Serve needs an open function")
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	h, err := serverHandshake(conn, &cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("remote: handshake: %w", err)
+	}
+	var comp *compressor
+	if h.caps&capZstd != 0 {
+		if comp, err = newCompressor(cfg.maxFrame); err != nil {
+			return fmt.Errorf("remote: %w", err)
+		}
+	}
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s := &server{
+		m:     newMux(conn, true, &cfg, comp),
+		cfg:   cfg,
+		open:  open,
+		log:   cfg.log.With("client", h.version),
+		ctx:   hctx,
+		caps:  h.caps,
+		roots: map[uint64]*served{},
+	}
+	s.log.Debug("client connected", "protocol", min(h.max, cfg.protoMax), "compression", h.caps&capZstd != 0, "delta", h.caps&capDelta != 0)
+	err = s.m.readLoop(s.request)
+	s.m.fail(err)
+	cancel()
+	s.wg.Wait()
+	s.closeRoots()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, errHangup):
+		s.log.Debug("client hung up")
+		return nil
+	}
+	s.log.Warn("connection ended", "err", err)
+	return fmt.Errorf("remote: %w", err)
+}
+
+type server struct {
+	m    *mux
+	cfg  config
+	open func(context.Context, string) (zerosync.Endpoint, error)
+	log  *slog.Logger
+	ctx  context.Context
+	caps uint64
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	roots    map[uint64]*served
+	nextRoot uint64
+}
+
+// served is an endpoint the client opened.
+type served struct {
+	ep   zerosync.Endpoint
+	root string
+	mu   sync.Mutex
+	scan scanState
+}
+
+// request starts the work of a new stream. It runs on the reading
+// goroutine: it only checks and registers the stream and starts a
+// goroutine for the work.
+func (s *server) request(f frame) error {
+	req, err := decodeRequest(f.typ, f.payload)
+	if err != nil {
+		return fmt.Errorf("stream %d: %w", f.id, err)
+	}
+	if (f.typ == tApplyDelta || f.typ == tOpenDelta) && s.caps&capDelta == 0 {
+		return protoErr("stream %d: %s request, but delta transfer was not agreed", f.id, f.typ)
+	}
+	s.m.mu.Lock()
+	if _, dup := s.m.streams[f.id]; dup {
+		s.m.mu.Unlock()
+		return protoErr("stream %d is already in use", f.id)
+	}
+	if len(s.m.streams) >= maxStreams {
+		s.m.mu.Unlock()
+		return protoErr("more than %d streams in flight", maxStreams)
+	}
+	st := newStream(s.m, f.id)
+	st.unacked = costOf(f.payload)
+	ctx, cancel := context.WithCancel(s.ctx)
+	st.cancelFunc = cancel
+	s.m.streams[f.id] = st
+	s.m.mu.Unlock()
+	s.wg.Go(func() {
+		defer cancel()
+		defer s.m.remove(st)
+		err := s.handle(ctx, st, req)
+		if err == nil || ctx.Err() != nil {
+			return // done, or the client gave up on the stream
+		}
+		s.log.Debug("request failed", "stream", st.id, "request", req.typ.String(), "err", err)
+		if err := st.send(ctx, tError, encodeError(err), false); err != nil {
+			s.log.Debug("error not delivered", "stream", st.id, "err", err)
+		}
+	})
+	return nil
+}
+
+// handle does the work of one request and sends its answer; an error it
+// returns is sent as the stream's error frame.
+func (s *server) handle(ctx context.Context, st *stream, req request) error {
+	if req.typ == tOpenRoot {
+		return s.openRoot(ctx, st, req.root)
+	}
+	s.mu.Lock()
+	r := s.roots[req.handle]
+	s.mu.Unlock()
+	if r == nil {
+		return fmt.Errorf("no open root has handle %d", req.handle)
+	}
+	switch req.typ {
+	case tCloseRoot:
+		return s.closeRoot(ctx, st, req.handle)
+	case tScan:
+		return s.scan(ctx, st, r, req.since)
+	case tOpen:
+		return s.openFile(ctx, st, r, req.path)
+	case tApply:
+		return s.apply(ctx, st, r, req.op)
+	case tApplyDelta:
+		return s.applyDelta(ctx, st, r, req.op)
+	case tOpenDelta:
+		return s.openDelta(ctx, st, r, req.path)
+	case tCopy:
+		return s.copy(ctx, st, r, req.src, req.op)
+	case tKeep:
+		return s.keep(ctx, st, r, req)
+	case tWatch:
+		return s.watch(ctx, st, r)
+	}
+	return fmt.Errorf("%w: %s is not a request", ErrProtocol, req.typ)
+}
+
+func (s *server) openRoot(ctx context.Context, st *stream, root string) error {
+	if root == "" || strings.IndexByte(root, 0) >= 0 {
+		return fmt.Errorf("%w: root %q", zerosync.ErrInvalidPath, root)
+	}
+	s.mu.Lock()
+	n := len(s.roots)
+	s.mu.Unlock()
+	if n >= maxRoots {
+		return fmt.Errorf("%w: more than %d roots open on one connection", zerosync.ErrTooLarge, maxRoots)
+	}
+	ep, err := s.open(ctx, root)
+	if err != nil {
+		return err
+	}
+	if ep == nil {
+		return fmt.Errorf("no endpoint for root %q", root)
+	}
+	var abl uint64
+	if _, ok := ep.(zerosync.Copier); ok {
+		abl |= ablCopier
+	}
+	if _, ok := ep.(zerosync.Archiver); ok {
+		abl |= ablArchiver
+	}
+	if _, ok := ep.(zerosync.Watcher); ok {
+		abl |= ablWatcher
+	}
+	s.mu.Lock()
+	s.nextRoot++
+	h := s.nextRoot
+	s.roots[h] = &served{ep: ep, root: root}
+	s.mu.Unlock()
+	s.log.Debug("root opened", "root", root, "handle", h)
+	return st.send(ctx, tResult, openRootResult{handle: h, abilities: abl}.encode(), false)
+}
+
+func (s *server) closeRoot(ctx context.Context, st *stream, h uint64) error {
+	s.mu.Lock()
+	r := s.roots[h]
+	delete(s.roots, h)
+	s.mu.Unlock()
+	if r == nil {
+		return fmt.Errorf("no open root has handle %d", h)
+	}
+	if err := r.ep.Close(); err != nil {
+		return err
+	}
+	return st.send(ctx, tResult, nil, false)
+}
+
+// closeRoots closes every endpoint still open, when the connection ends.
+func (s *server) closeRoots() {
+	s.mu.Lock()
+	roots := s.roots
+	s.roots = map[uint64]*served{}
+	s.mu.Unlock()
+	for _, r := range roots {
+		if err := r.ep.Close(); err != nil {
+			s.log.Warn("close endpoint", "root", r.root, "err", err)
+		}
+	}
+}
+
+func (s *server) scan(ctx context.Context, st *stream, r *served, since uint64) error {
+	snap, probs, err := r.ep.Scan(ctx)
+	if err != nil {
+		return err
+	}
+	if snap == nil {
+		return errors.New("the endpoint returned no snapshot")
+	}
+	r.mu.Lock()
+	var changes []change
+	base := uint64(0)
+	if since != 0 && since == r.scan.gen && r.scan.last != nil {
+		changes, base = diffSnap(r.scan.last, snap), since
+	} else {
+		changes = allChanges(snap)
+	}
+	r.scan.gen++
+	gen := r.scan.gen
+	r.scan.last = snap
+	r.mu.Unlock()
+
+	var enc snapEncoder
+	for _, c := range changes {
+		if err := checkChange(c); err != nil {
+			return fmt.Errorf("the endpoint reported an entry the wire cannot carry: %w", err)
+		}
+		enc.add(c)
+		if enc.full() {
+			if err := st.send(ctx, tScanChunk, enc.take(base), true); err != nil {
+				return err
+			}
+		}
+	}
+	if enc.n > 0 {
+		if err := st.send(ctx, tScanChunk, enc.take(base), true); err != nil {
+			return err
+		}
+	}
+	end := scanEnd{gen: gen, base: base, count: uint64(len(changes)), problems: probs}
+	return st.send(ctx, tScanEnd, end.encode(), true)
+}
+
+// sizeOf returns the size of an opened file, or -1 when it cannot tell.
+func sizeOf(rc io.Reader) int64 {
+	if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			return fi.Size()
+		}
+	}
+	if s, ok := rc.(interface{ Size() int64 }); ok {
+		return s.Size()
+	}
+	return -1
+}
+
+func (s *server) openFile(ctx context.Context, st *stream, r *served, p string) error {
+	if err := zerosync.CheckPath(p); err != nil {
+		return err
+	}
+	rc, err := r.ep.Open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	size := sizeOf(rc)
+	if err := st.send(ctx, tOpenOK, encodeOpenOK(size), false); err != nil {
+		return err
+	}
+	var src io.Reader = rc
+	if size >= 0 {
+		// A file that grew since it was measured shows as one byte too
+		// many; the client refuses it.
+		src = io.LimitReader(rc, size+1)
+	}
+	if _, err := sendContent(ctx, st, src); err != nil {
+		return err
+	}
+	return st.send(ctx, tEnd, nil, false)
+}
+
+// sendContent sends everything r yields as data frames of at most
+// chunkSize bytes and returns the number of bytes sent.
+func sendContent(ctx context.Context, st *stream, r io.Reader) (int64, error) {
+	buf := make([]byte, chunkSize)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			if err := st.send(ctx, tData, buf[:n], true); err != nil {
+				return total, err
+			}
+			total += int64(n)
+		}
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return total, nil
+		case err != nil:
+			return total, err
+		}
+	}
+}
+
+// contentReader is the content of an apply or keep-conflict as the
+// endpoint reads it: the data frames of the stream up to its end frame,
+// cut off past limit bytes.
+type contentReader struct {
+	ctx   context.Context
+	st    *stream
+	limit int64
+	n     int64
+	buf   []byte
+	err   error
+}
+
+func (c *contentReader) Read(p []byte) (int, error) {
+	for len(c.buf) == 0 {
+		if c.err != nil {
+			return 0, c.err
+		}
+		f, err := c.st.next(c.ctx)
+		if err != nil {
+			c.err = err
+			continue
+		}
+		switch f.typ {
+		case tData:
+			c.buf = f.payload
+			if c.n += int64(len(f.payload)); c.n > c.limit {
+				c.buf, c.err = nil, fmt.Errorf("%w: the client sends more than the %d bytes it declared", zerosync.ErrDigestMismatch, c.limit)
+			}
+		case tEnd:
+			c.err = io.EOF
+		case tError:
+			re, err := decodeError(f.payload)
+			if err != nil {
+				c.err = err
+			} else {
+				c.err = fmt.Errorf("the client gave up: %w", re)
+			}
+		default:
+			c.err = protoErr("%s frame in content", f.typ)
+		}
+	}
+	n := copy(p, c.buf)
+	c.buf = c.buf[n:]
+	return n, nil
+}
+
+func (s *server) apply(ctx context.Context, st *stream, r *served, op zerosync.Op) error {
+	if err := zerosync.CheckPath(op.Path); err != nil {
+		return err
+	}
+	var content io.Reader
+	if op.New != nil && op.New.Kind == zerosync.KindFile {
+		content = &contentReader{ctx: ctx, st: st, limit: op.New.Size}
+	}
+	if err := r.ep.Apply(ctx, op, content); err != nil {
+		return err
+	}
+	return st.send(ctx, tResult, nil, false)
+}
+
+// applyDelta applies an update whose new content comes as a delta against
+// the file the path holds: the agent sends the signatures of that file,
+// the client answers with delta frames, and the endpoint's own Apply reads
+// the content rebuilt from the old file and the delta, and checks it as it
+// checks any content. When the path cannot serve as a base (missing,
+// another size than op.Old says, not seekable), the signatures are empty
+// and the delta is all literal.
+func (s *server) applyDelta(ctx context.Context, st *stream, r *served, op zerosync.Op) error {
+	if err := zerosync.CheckPath(op.Path); err != nil {
+		return err
+	}
+	sig := &signature{blockSize: minBlock}
+	var base io.ReaderAt
+	if rc, err := r.ep.Open(ctx, op.Path); err == nil {
+		defer rc.Close()
+		ra, ok := rc.(io.ReaderAt)
+		if size := sizeOf(rc); ok && size == op.Old.Size && deltaFits(size) {
+			base, sig.size, sig.blockSize = ra, size, blockSizeFor(size)
+		}
+	}
+	err := sign(ctx, base, sig.size, sig.blockSize, func(first int64, sums []blockSum) error {
+		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.size, first, sums), false)
+	})
+	if err != nil {
+		return err
+	}
+	dr := newDeltaReader(base, sig, op.New.Size, func() ([]byte, error) {
+		f, err := st.next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		switch f.typ {
+		case tDelta:
+			return f.payload, nil
+		case tEnd:
+			return nil, io.EOF
+		case tError:
+			re, err := decodeError(f.payload)
+			if err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("the client gave up: %w", re)
+		}
+		return nil, protoErr("%s frame in a delta", f.typ)
+	})
+	if err := r.ep.Apply(ctx, op, dr); err != nil {
+		return err
+	}
+	return st.send(ctx, tResult, nil, false)
+}
+
+// openDelta sends a file as a delta against content the client holds: the
+// client's signatures come first, then the agent answers with the size of
+// the file and the delta.
+func (s *server) openDelta(ctx context.Context, st *stream, r *served, p string) error {
+	if err := zerosync.CheckPath(p); err != nil {
+		return err
+	}
+	var col sigCollector
+	for done := false; !done; {
+		f, err := st.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch f.typ {
+		case tSigs:
+			if done, err = col.add(f.payload); err != nil {
+				return err
+			}
+		case tError:
+			return errors.New("the client gave up")
+		default:
+			return protoErr("%s frame among signatures", f.typ)
+		}
+	}
+	rc, err := r.ep.Open(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	size := sizeOf(rc)
+	if err := st.send(ctx, tOpenOK, encodeOpenOK(size), false); err != nil {
+		return err
+	}
+	var src io.Reader = rc
+	if size >= 0 {
+		src = io.LimitReader(rc, size+1)
+	}
+	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }}
+	if _, err := makeDelta(ctx, newIndex(&col.sig), src, sink); err != nil {
+		return err
+	}
+	s.log.Debug("delta sent", "path", p, "literal", sink.literal, "copied", sink.copied)
+	return st.send(ctx, tEnd, nil, false)
+}
+
+func (s *server) copy(ctx context.Context, st *stream, r *served, src string, op zerosync.Op) error {
+	if err := zerosync.CheckPath(src); err != nil {
+		return err
+	}
+	if err := zerosync.CheckPath(op.Path); err != nil {
+		return err
+	}
+	cp, ok := r.ep.(zerosync.Copier)
+	if !ok {
+		return fmt.Errorf("copy: %w", errors.ErrUnsupported)
+	}
+	if err := cp.Copy(ctx, src, op); err != nil {
+		return err
+	}
+	return st.send(ctx, tResult, nil, false)
+}
+
+func (s *server) keep(ctx context.Context, st *stream, r *served, req request) error {
+	if err := zerosync.CheckPath(req.path); err != nil {
+		return err
+	}
+	ar, ok := r.ep.(zerosync.Archiver)
+	if !ok {
+		return fmt.Errorf("keep a conflict copy: %w", errors.ErrUnsupported)
+	}
+	var content io.Reader
+	if req.entry.Kind == zerosync.KindFile {
+		content = &contentReader{ctx: ctx, st: st, limit: req.entry.Size}
+	}
+	cp, err := ar.KeepConflict(ctx, req.path, *req.entry, content, req.note)
+	if err != nil {
+		return err
+	}
+	if len(cp) > maxWirePath {
+		return fmt.Errorf("the endpoint named a conflict copy of %d bytes", len(cp))
+	}
+	return st.send(ctx, tResult, encodeKeepResult(cp), false)
+}

@@ -1,0 +1,181 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// stream is one request and everything that follows it, on either side.
+// Frames from the peer are queued by the mux's reading goroutine and taken
+// by one consumer with next; frames to the peer go out with send, which
+// waits for flow-control credit.
+type stream struct {
+	m  *mux
+	id uint64
+
+	// cancelFunc stops the agent's work for the stream; nil on the client.
+	cancelFunc context.CancelFunc
+
+	mu       sync.Mutex
+	q        []frame
+	qcost    int
+	unacked  int  // cost consumed and not yet credited back
+	peerDone bool // the peer sent its terminal frame
+	avail    int  // cost this side may still send
+	wake     chan struct{}
+	credited chan struct{}
+	finished chan struct{} // closed when the peer is done
+
+	cs compressState // used by the sending goroutine only
+}
+
+func newStream(m *mux, id uint64) *stream {
+	return &stream{
+		m:        m,
+		id:       id,
+		avail:    streamWindow,
+		wake:     make(chan struct{}, 1),
+		credited: make(chan struct{}, 1),
+		finished: make(chan struct{}),
+	}
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// push queues a frame from the peer. It is called by the reading goroutine
+// only and never blocks.
+func (s *stream) push(f frame, terminal bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.peerDone {
+		return protoErr("%s frame on stream %d after its end", f.typ, s.id)
+	}
+	c := costOf(f.payload)
+	if s.qcost+s.unacked+c > streamWindow {
+		return protoErr("%s frame overruns the flow-control window of stream %d", f.typ, s.id)
+	}
+	s.q = append(s.q, f)
+	s.qcost += c
+	if terminal {
+		s.peerDone = true
+		close(s.finished)
+	}
+	signal(s.wake)
+	return nil
+}
+
+// next returns the next frame from the peer, waiting for it. Consuming a
+// frame earns the peer credit, which is sent back in batches.
+func (s *stream) next(ctx context.Context) (frame, error) {
+	for {
+		s.mu.Lock()
+		if len(s.q) > 0 {
+			f := s.q[0]
+			s.q[0] = frame{}
+			s.q = s.q[1:]
+			c := costOf(f.payload)
+			s.qcost -= c
+			var grant int
+			if !s.peerDone {
+				s.unacked += c
+				if s.unacked >= streamWindow/4 {
+					grant, s.unacked = s.unacked, 0
+				}
+			}
+			s.mu.Unlock()
+			if grant > 0 {
+				if err := s.m.write(tWindow, s.id, encodeWindow(grant), nil); err != nil {
+					return frame{}, err
+				}
+			}
+			return f, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+			return frame{}, ctx.Err()
+		case <-s.m.done:
+			// Frames that arrived before the end are still delivered.
+			s.mu.Lock()
+			empty := len(s.q) == 0
+			s.mu.Unlock()
+			if empty {
+				return frame{}, s.m.deadErr()
+			}
+		}
+	}
+}
+
+// credit adds credit the peer granted. Called by the reading goroutine.
+func (s *stream) credit(n int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.avail+n > streamWindow {
+		return protoErr("credit of %d bytes on stream %d goes beyond its window", n, s.id)
+	}
+	s.avail += n
+	signal(s.credited)
+	return nil
+}
+
+// errPeerDone is what send returns on the client when the agent has
+// already answered: whatever is left to send is not wanted.
+var errPeerDone = errors.New("the agent has answered")
+
+// send writes one frame on the stream once the window allows it.
+// compressible payloads may be compressed. On the client, send gives up
+// with errPeerDone as soon as the agent has answered.
+func (s *stream) send(ctx context.Context, typ ftype, payload []byte, compressible bool) error {
+	c := costOf(payload)
+	for {
+		s.mu.Lock()
+		if s.avail >= c {
+			s.avail -= c
+			s.mu.Unlock()
+			break
+		}
+		s.mu.Unlock()
+		var finished <-chan struct{}
+		if !s.m.server {
+			finished = s.finished
+		}
+		select {
+		case <-s.credited:
+		case <-finished:
+			return errPeerDone
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.m.done:
+			return s.m.deadErr()
+		}
+	}
+	var cs *compressState
+	if compressible {
+		cs = &s.cs
+	}
+	return s.m.write(typ, s.id, payload, cs)
+}
+
+// done reports whether the peer has sent its terminal frame.
+func (s *stream) done() bool {
+	select {
+	case <-s.finished:
+		return true
+	default:
+		return false
+	}
+}
+
+// cancel stops the agent's work for the stream.
+func (s *stream) cancel() {
+	if s.cancelFunc != nil {
+		s.cancelFunc()
+	}
+}
