@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -22,6 +23,7 @@ type applyRun struct {
 	names  [2]string
 	rep    *zerosync.Report
 	merged map[string][]byte // content of merged files, by path
+	mu     sync.Mutex        // guards bodies while a batch runs
 	bodies map[zerosync.Digest][]byte
 	// journal and failed are filled by apply.
 	journal []Record
@@ -212,11 +214,57 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 			rest = append(rest, a)
 		}
 	}
-	for _, a := range append(early, rest...) {
+	// Consecutive actions that make or replace files and symlinks do not
+	// depend on each other (the directories they need come earlier in the
+	// order), so they run together: the file system commits their syncs as
+	// a group, and a remote endpoint pipelines them. Everything else runs
+	// alone, in order.
+	order := append(early, rest...)
+	for i := 0; i < len(order); {
+		j := i + 1
+		if leaf(order[i]) {
+			for j < len(order) && leaf(order[j]) {
+				j++
+			}
+		}
 		if ctx.Err() != nil {
 			return final
 		}
-		n, err := r.applyOne(ctx, a, byDigest[a.Side])
+		r.batch(ctx, order[i:j], byDigest, final)
+		i = j
+	}
+	return final
+}
+
+// leaf reports whether a makes or replaces a file or a symlink.
+func leaf(a zerosync.Action) bool {
+	return a.New != nil && a.New.Kind != zerosync.KindDir && (a.Old == nil || a.Old.Kind == a.New.Kind)
+}
+
+// batch applies independent actions, up to the engine's parallelism at
+// once, then records their outcomes in order.
+func (r *applyRun) batch(ctx context.Context, acts []zerosync.Action, byDigest [2]map[zerosync.Digest]string, final [2]zerosync.Snapshot) {
+	type result struct {
+		n   int64
+		err error
+	}
+	results := make([]result, len(acts))
+	if len(acts) == 1 {
+		results[0].n, results[0].err = r.applyOne(ctx, acts[0], byDigest[acts[0].Side])
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, r.e.parallel)
+		for i, a := range acts {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				results[i].n, results[i].err = r.applyOne(ctx, a, byDigest[a.Side])
+			})
+		}
+		wg.Wait()
+	}
+	for i, a := range acts {
+		n, err := results[i].n, results[i].err
 		r.rep.Bytes += n
 		if err != nil {
 			r.failed = append(r.failed, a.Path)
@@ -249,7 +297,6 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 		}
 		r.journal = append(r.journal, rec)
 	}
-	return final
 }
 
 // applyOne carries out one action and returns the bytes it moved.
@@ -289,7 +336,9 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 		return cr.n, err
 	}
 	if body != nil && looksText(body.Bytes()) {
+		r.mu.Lock()
 		r.bodies[a.New.Digest] = body.Bytes()
+		r.mu.Unlock()
 	}
 	return cr.n, nil
 }

@@ -57,6 +57,7 @@ type Engine struct {
 	delShare  float64
 	delMin    int
 	bodyLimit int64
+	parallel  int
 	statePath string
 	volatile  bool
 	closeDB   func() error
@@ -194,6 +195,19 @@ func WithBodyLimit(n int64) Option {
 	}
 }
 
+// WithParallel sets how many independent file writes a cycle runs at once
+// (8 by default): writes to a disk sync in groups, writes to a remote host
+// are pipelined.
+func WithParallel(n int) Option {
+	return func(e *Engine) error {
+		if n < 1 {
+			return fmt.Errorf("engine: parallelism %d out of range", n)
+		}
+		e.parallel = n
+		return nil
+	}
+}
+
 // WithStatePath keeps the state database at path; the default is
 // $XDG_STATE_HOME/zerosync/<name>.db.
 func WithStatePath(path string) Option {
@@ -218,6 +232,7 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 		delShare:  0.5,
 		delMin:    10,
 		bodyLimit: 1 << 20,
+		parallel:  8,
 		wake:      make(chan struct{}, 1),
 	}
 	for _, o := range opts {

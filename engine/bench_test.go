@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/transport/local"
+)
+
+// benchPair makes two synced directories of n files (1 KiB each, 100 per
+// folder) and an engine over them.
+func benchPair(b *testing.B, n int) (*Engine, string, string) {
+	b.Helper()
+	tmp := b.TempDir()
+	da, db := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	content := make([]byte, 1024)
+	for i := range n {
+		dir := filepath.Join(da, fmt.Sprintf("d%03d", i/100))
+		if i%100 == 0 {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				b.Fatal(err)
+			}
+		}
+		content[0], content[1] = byte(i), byte(i>>8)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%05d.txt", i)), content, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	os.Mkdir(db, 0o755)
+	a, err := local.New(da, local.WithStatCache(filepath.Join(tmp, "a.cache")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bb, err := local.New(db, local.WithStatCache(filepath.Join(tmp, "b.cache")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(); bb.Close() })
+	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: bb}}, WithStatePath(filepath.Join(tmp, "state.db")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	if _, err := e.SyncOnce(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return e, da, db
+}
+
+// BenchmarkSyncNoopFull is a cycle with nothing changed and no watcher:
+// both trees are scanned (warm stat caches) and reconciled whole.
+func BenchmarkSyncNoopFull10k(b *testing.B) {
+	e, _, _ := benchPair(b, 10_000)
+	for b.Loop() {
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || rep.Changed() {
+			b.Fatal(err, rep.Changed())
+		}
+	}
+}
+
+// watched marks both trees as reported by a live watcher, as Run does once
+// the watchers are ready, so cycles take only what hints name.
+func watched(e *Engine) {
+	for _, t := range []*tree{e.ours, e.pairs[0].peer} {
+		t.hint(zerosync.Hint{Full: true, Reason: "ready"})
+	}
+}
+
+// BenchmarkSyncNoopWatched is a cycle of a running engine when its watchers
+// reported nothing.
+func BenchmarkSyncNoopWatched10k(b *testing.B) {
+	e, _, _ := benchPair(b, 10_000)
+	watched(e)
+	e.SyncOnce(context.Background()) // the full rescan after "ready"
+	for b.Loop() {
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || rep.Changed() {
+			b.Fatal(err, rep.Changed())
+		}
+	}
+}
+
+// BenchmarkSync10EditsWatched is a running engine's cycle after ten small
+// files were edited on one side and its watcher named them: rescan,
+// reconcile, transfer and commit of ten files (the watcher's own debounce
+// is not included).
+func BenchmarkSync10EditsWatched10k(b *testing.B) {
+	e, da, _ := benchPair(b, 10_000)
+	watched(e)
+	e.SyncOnce(context.Background())
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		round++
+		var paths []string
+		for i := range 10 {
+			p := fmt.Sprintf("d%03d/f%05d.txt", i*7, i*700)
+			if err := os.WriteFile(filepath.Join(da, filepath.FromSlash(p)), fmt.Appendf(nil, "edit %d of %d", round, i), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			paths = append(paths, p)
+		}
+		e.ours.hint(zerosync.Hint{Paths: paths})
+		b.StartTimer()
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || len(rep.Applied) != 10 {
+			b.Fatalf("%v: %d applied", err, len(rep.Applied))
+		}
+	}
+}
