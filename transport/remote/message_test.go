@@ -143,8 +143,22 @@ func TestRequestRefuses(t *testing.T) {
 		{"long-path", tOpen, bad(tOpen, func(e *encoder) { e.uvarint(1); e.str(strings.Repeat("p", maxWirePath+1)) }), "path: length 4097"},
 		{"no-entries", tApply, bad(tApply, func(e *encoder) { e.uvarint(1); e.str("f"); e.u8(0) }), "neither an old nor a new entry"},
 		{"unknown-flags", tApply, bad(tApply, func(e *encoder) { e.uvarint(1); e.str("f"); e.u8(0x80) }), "unknown flags"},
-		{"unknown-kind", tApply, bad(tApply, func(e *encoder) { e.uvarint(1); e.str("f"); e.u8(opHasNew); e.u8(9); e.uvarint(0); e.time(time.Unix(0, 0)) }), "unknown kind 9"},
-		{"mode-bits", tApply, bad(tApply, func(e *encoder) { e.uvarint(1); e.str("f"); e.u8(opHasNew); e.u8(2); e.uvarint(uint64(fs.ModeSetuid | 0o755)); e.time(time.Unix(0, 0)) }), "beyond permissions"},
+		{"unknown-kind", tApply, bad(tApply, func(e *encoder) {
+			e.uvarint(1)
+			e.str("f")
+			e.u8(opHasNew)
+			e.u8(9)
+			e.uvarint(0)
+			e.time(time.Unix(0, 0))
+		}), "unknown kind 9"},
+		{"mode-bits", tApply, bad(tApply, func(e *encoder) {
+			e.uvarint(1)
+			e.str("f")
+			e.u8(opHasNew)
+			e.u8(2)
+			e.uvarint(uint64(fs.ModeSetuid | 0o755))
+			e.time(time.Unix(0, 0))
+		}), "beyond permissions"},
 		{"huge-size", tApply, bad(tApply, func(e *encoder) {
 			e.uvarint(1)
 			e.str("f")
@@ -155,7 +169,15 @@ func TestRequestRefuses(t *testing.T) {
 			e.uvarint(1 << 63)
 			e.raw(make([]byte, 32))
 		}), "file size"},
-		{"bad-nanos", tApply, bad(tApply, func(e *encoder) { e.uvarint(1); e.str("f"); e.u8(opHasNew); e.u8(2); e.uvarint(0o755); e.varint(0); e.uvarint(nanosPerSec) }), "nanoseconds"},
+		{"bad-nanos", tApply, bad(tApply, func(e *encoder) {
+			e.uvarint(1)
+			e.str("f")
+			e.u8(opHasNew)
+			e.u8(2)
+			e.uvarint(0o755)
+			e.varint(0)
+			e.uvarint(nanosPerSec)
+		}), "nanoseconds"},
 		{"nul-target", tApply, bad(tApply, func(e *encoder) {
 			e.uvarint(1)
 			e.str("f")

@@ -161,7 +161,14 @@ func TestSnapDecoderRefuses(t *testing.T) {
 			chunk(3, func(e *encoder) { e.uvarint(1); entry(e, 0, "a") }),
 			chunk(4, func(e *encoder) { e.uvarint(1); entry(e, 0, "b") }),
 		}, "based on generation 4"},
-		{"bad-kind", [][]byte{chunk(0, func(e *encoder) { e.uvarint(1); e.uvarint(0); e.str("a"); e.u8(7); e.uvarint(0); e.time(time.Unix(0, 0)) })}, "unknown kind"},
+		{"bad-kind", [][]byte{chunk(0, func(e *encoder) {
+			e.uvarint(1)
+			e.uvarint(0)
+			e.str("a")
+			e.u8(7)
+			e.uvarint(0)
+			e.time(time.Unix(0, 0))
+		})}, "unknown kind"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
