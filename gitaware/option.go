@@ -1,0 +1,104 @@
+package gitaware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+)
+
+// Option configures a [Project]; see [New].
+type Option func(*Project) error
+
+// WithStateDir keeps the project's state in dir, created if missing: the
+// mode (so every process using the same directory follows [Project.SetMode])
+// and, for [Project.History], the history repositories. Keep it outside every
+// synced tree. Without it the mode lives in memory only.
+func WithStateDir(dir string) Option {
+	return func(p *Project) error {
+		if dir == "" {
+			return errors.New("gitaware: empty state directory")
+		}
+		p.stateDir = dir
+		return nil
+	}
+}
+
+// WithMode sets the mode a project starts with when its state directory
+// holds none; the default is [ModeGitOnly].
+func WithMode(m Mode) Option {
+	return func(p *Project) error {
+		if !m.Valid() {
+			return fmt.Errorf("gitaware: invalid mode %d", m)
+		}
+		p.mode = m
+		return nil
+	}
+}
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Project) error {
+		if l == nil {
+			return errors.New("gitaware: nil logger")
+		}
+		p.log = l
+		return nil
+	}
+}
+
+// WithIgnore adds gitignore-syntax patterns that overrule git's ignore rules
+// in every repository, relative to each repository's top: "!.env.local"
+// syncs a file git ignores, "*.bak" keeps a file from crossing although git
+// does not ignore it. For a path, the pattern matching the path itself, or
+// else its deepest directory, decides; the last such pattern wins. Tracked
+// files are synced whatever the patterns say.
+func WithIgnore(patterns ...string) Option {
+	return func(p *Project) error {
+		for _, s := range patterns {
+			if strings.TrimSpace(s) == "" || strings.HasPrefix(s, "#") || strings.ContainsAny(s, "\x00\n\r") {
+				return fmt.Errorf("gitaware: bad ignore pattern %q", s)
+			}
+			p.override = append(p.override, gitignore.ParsePattern(s, nil))
+		}
+		return nil
+	}
+}
+
+// WithExcludesFile names the user's global excludes file, used by every
+// repository whose config sets no core.excludesFile; "" uses none. The
+// default is found as git finds it: core.excludesFile in the system and
+// global git config, else $XDG_CONFIG_HOME/git/ignore.
+func WithExcludesFile(file string) Option {
+	return func(p *Project) error {
+		p.excludes, p.excludesSet = file, true
+		return nil
+	}
+}
+
+// WithWalkLimit bounds how many commits of each side's history are read to
+// count how far two HEADs are apart; counts past it are reported as lower
+// bounds. The default is 10000.
+func WithWalkLimit(n int) Option {
+	return func(p *Project) error {
+		if n < 1 {
+			return fmt.Errorf("gitaware: walk limit %d is not positive", n)
+		}
+		p.walkLimit = n
+		return nil
+	}
+}
+
+// WithBaseLimit sets the largest file, in bytes, that [Project.Base] reads
+// from HEAD as a merge base; the default is 16 MiB.
+func WithBaseLimit(n int64) Option {
+	return func(p *Project) error {
+		if n < 1 {
+			return fmt.Errorf("gitaware: base limit %d is not positive", n)
+		}
+		p.baseLimit = n
+		return nil
+	}
+}

@@ -1,0 +1,442 @@
+package gitaware
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
+)
+
+// View is the [engine.View] of a [Project] for one engine: each cycle it
+// reads the repositories of both trees of a pair and lets through only what
+// the project's mode syncs and git's state allows. Get one with
+// [Project.View] and pass it to [engine.WithView].
+//
+// For every path, the same answer holds on both sides and in the common
+// state, so a path the view hides is never taken for a deletion:
+//   - .git (a directory, or a worktree's or submodule's file) and
+//     everything beneath it is never synced;
+//   - nothing in a submodule is synced: git carries it;
+//   - a path ignored on either side is not synced ([WithIgnore] overrules);
+//   - a file or symlink tracked on either side (in the index) is synced in
+//     [ModeGitOnly] and [ModeAll], any other in [ModeUntracked] and
+//     [ModeAll]; paths outside every repository count as untracked;
+//   - a directory inside a repository is synced when something synced lies
+//     beneath it (git does not keep empty directories);
+//   - a held-back repository ([HoldError]) keeps only the paths unchanged on
+//     both sides since the last sync, which the cycle leaves alone: nothing
+//     in it is created, changed or deleted on either side.
+//
+// A held-back repository is also a [zerosync.Problem] of the cycle, and is
+// in [Project.Status].
+type View struct{ p *Project }
+
+var _ engine.View = (*View)(nil)
+
+// View returns the view for one engine.
+func (p *Project) View() *View { return &View{p: p} }
+
+// Project returns the project the view belongs to.
+func (v *View) Project() *Project { return v.p }
+
+// View implements [engine.View].
+func (v *View) View(ctx context.Context, vp *engine.ViewPair) error {
+	p := v.p
+	mode := p.Mode()
+	now := time.Now()
+	var (
+		sides [2]*side
+		errs  [2]map[string]error
+	)
+	for i, snap := range [2]zerosync.Snapshot{vp.Ours, vp.Theirs} {
+		root := rootOf(vp.Endpoints[i])
+		locs, e, err := discover(ctx, root, snap)
+		if err != nil {
+			return err
+		}
+		sides[i], errs[i] = &side{root: root, snap: snap, locs: locs}, e
+	}
+	set := newRepoSet(sides[0].locs, sides[1].locs)
+	for i, sd := range sides {
+		if err := p.readSide(ctx, sd, set, errs[i]); err != nil {
+			return err
+		}
+	}
+	repos, err := p.judge(ctx, vp.Names, sides, set, mode)
+	if err != nil {
+		return err
+	}
+
+	d := &decider{mode: mode, set: set, repos: repos,
+		snaps:  [3]zerosync.Snapshot{vp.Base, vp.Ours, vp.Theirs},
+		frozen: map[string]bool{}}
+	keep := d.run()
+	vp.Base, vp.Ours, vp.Theirs = pick(vp.Base, keep), pick(vp.Ours, keep), pick(vp.Theirs, keep)
+
+	for _, dir := range set.sorted {
+		if r := repos[dir]; r.hold != nil {
+			vp.Problems = append(vp.Problems, zerosync.Problem{Path: dir, Side: r.holdSide, Err: r.hold})
+			p.log.InfoContext(ctx, "repository held back", "ours", vp.Names[0], "theirs", vp.Names[1], "dir", dir, "reason", r.hold.Detail)
+		}
+	}
+	p.record(vp.Names, sides, set, repos, now)
+	return nil
+}
+
+// rootOf returns the local directory behind an endpoint, looking through
+// decorators (Unwrap), or "" when there is none.
+func rootOf(ep zerosync.Endpoint) string {
+	for range 16 {
+		if r, ok := ep.(interface{ Root() string }); ok {
+			return r.Root()
+		}
+		u, ok := ep.(interface{ Unwrap() zerosync.Endpoint })
+		if !ok {
+			return ""
+		}
+		ep = u.Unwrap()
+	}
+	return ""
+}
+
+// repoState is what a pair does with a repository.
+type repoState uint8
+
+const (
+	stateSynced    repoState = iota
+	stateHeld                // HoldError says why
+	stateLeftToGit           // a submodule, or inside one
+	stateIgnored             // in a directory the enclosing repository ignores
+)
+
+// pairRepo is one repository of a pair, both sides together.
+type pairRepo struct {
+	dir      string
+	sides    [2]*sideRepo // nil where the tree has none
+	state    repoState
+	hold     *HoldError
+	holdSide zerosync.Side
+	dist     distance
+}
+
+// judge decides, for every repository of the pair, whether it is synced,
+// held back (and why) or left alone.
+func (p *Project) judge(ctx context.Context, names [2]string, sides [2]*side, set *repoSet, mode Mode) (map[string]*pairRepo, error) {
+	repos := make(map[string]*pairRepo, len(set.sorted))
+	for _, dir := range set.sorted { // enclosing repositories first
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		r := &pairRepo{dir: dir, sides: [2]*sideRepo{sides[0].repos[dir], sides[1].repos[dir]}}
+		repos[dir] = r
+		if enc, ok := set.enclosing(dir); ok {
+			r.state = nested(repos[enc], rel(enc, dir))
+			if r.state != stateSynced {
+				continue
+			}
+		}
+		hold := func(s zerosync.Side, reason error, format string, args ...any) {
+			r.state, r.holdSide = stateHeld, s
+			r.hold = &HoldError{Dir: dir, Hosts: names, Reason: reason, Detail: fmt.Sprintf(format, args...)}
+		}
+		a, b := r.sides[0], r.sides[1]
+		switch {
+		case sides[0].root == "" || sides[1].root == "":
+			s := zerosync.Ours
+			if sides[0].root != "" {
+				s = zerosync.Theirs
+			}
+			hold(s, ErrNoDirectory, "git-aware sync needs a local directory on %s, whose endpoint has none", names[s])
+		case a == nil || b == nil:
+			s := zerosync.Theirs
+			if a == nil {
+				s = zerosync.Ours
+			}
+			hold(s, ErrNoRepository, "it exists on %s only; clone it on %s and the next cycle syncs it", names[s.Other()], names[s])
+		case a.err != nil || b.err != nil:
+			s, e := zerosync.Ours, a.err
+			if e == nil {
+				s, e = zerosync.Theirs, b.err
+			}
+			hold(s, ErrUnreadable, "cannot read it on %s: %v", names[s], e)
+		case a.op != "" || b.op != "":
+			s, sr := zerosync.Ours, a
+			if sr.op == "" {
+				s, sr = zerosync.Theirs, b
+			}
+			hold(s, ErrInProgress, "a %s is in progress on %s; finish it (%s) and the next cycle syncs it", sr.op, names[s], sr.finish)
+		case mode.tracked() && a.head.hash != b.head.hash:
+			d, err := p.distance(a, b)
+			if err != nil {
+				hold(zerosync.Ours, ErrUnreadable, "cannot compare the histories of %s and %s: %v", names[0], names[1], err)
+				break
+			}
+			r.dist = d
+			s := zerosync.Ours // the side that has to catch up
+			if d.behind == 0 && d.ahead > 0 {
+				s = zerosync.Theirs
+			}
+			hold(s, ErrDiverged, "HEADs differ (%s: %s, %s: %s): %s; bring one side up to date (git pull, or commit and push) and the next cycle syncs it",
+				names[0], a.head, names[1], b.head, describeDistance(names, a.head, b.head, d))
+		}
+	}
+	return repos, nil
+}
+
+// nested decides what becomes of a repository at rel inside enclosing.
+func nested(enc *pairRepo, rel string) repoState {
+	switch enc.state {
+	case stateLeftToGit, stateIgnored:
+		return enc.state
+	}
+	for _, sr := range enc.sides {
+		if sr != nil && sr.err == nil && sr.idx != nil && sr.idx.inGitlink(rel) {
+			return stateLeftToGit
+		}
+	}
+	for _, sr := range enc.sides {
+		if sr != nil && sr.err == nil && sr.rules != nil && sr.rules.ignored(rel, true) {
+			return stateIgnored
+		}
+	}
+	return stateSynced
+}
+
+// describeDistance says how two HEADs differ, naming hosts and branches.
+func describeDistance(names [2]string, a, b head, d distance) string {
+	approx := ""
+	if d.approx {
+		approx = " at least"
+	}
+	plural := func(n int) string {
+		if n == 1 {
+			return "1 commit"
+		}
+		return fmt.Sprintf("%d commits", n)
+	}
+	branch := "on branch " + branchName(a)
+	if a.branch != b.branch {
+		branch = fmt.Sprintf("on branches %s (%s) and %s (%s)", branchName(a), names[0], branchName(b), names[1])
+	}
+	switch {
+	case d.behind == 0:
+		return fmt.Sprintf("%s is%s %s ahead of %s %s", names[0], approx, plural(d.ahead), names[1], branch)
+	case d.ahead == 0:
+		return fmt.Sprintf("%s is%s %s behind %s %s", names[0], approx, plural(d.behind), names[1], branch)
+	}
+	return fmt.Sprintf("%s and %s have diverged %s: %s is%s %s ahead and %s behind", names[0], names[1], branch, names[0], approx, plural(d.ahead), plural(d.behind))
+}
+
+// branchName names the branch of h for messages.
+func branchName(h head) string {
+	if h.branch == "" {
+		return "(detached HEAD)"
+	}
+	return h.branch
+}
+
+// decider answers, for each path of a pair, whether the cycle sees it.
+type decider struct {
+	mode   Mode
+	set    *repoSet
+	repos  map[string]*pairRepo
+	snaps  [3]zerosync.Snapshot // base, ours, theirs
+	frozen map[string]bool
+}
+
+// run returns the paths the cycle sees, the same set for the three
+// snapshots: every path let through for itself, and its directories.
+func (d *decider) run() map[string]bool {
+	keep := map[string]bool{}
+	seen := map[string]bool{}
+	for _, s := range d.snaps {
+		for p := range s {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if !d.include(p) {
+				continue
+			}
+			keep[p] = true
+		}
+	}
+	for p := range keep {
+		for dir := zerosync.Parent(p); dir != "" && !keep[dir]; dir = zerosync.Parent(dir) {
+			keep[dir] = true
+		}
+	}
+	return keep
+}
+
+// kinds returns the kind of p in base, ours and theirs (0: absent).
+func (d *decider) kinds(p string) (k [3]zerosync.Kind) {
+	for i, s := range d.snaps {
+		if e, ok := s[p]; ok {
+			k[i] = e.Kind
+		}
+	}
+	return k
+}
+
+// include reports whether p is synced for itself.
+func (d *decider) include(p string) bool {
+	if hasGitComponent(p) {
+		return false
+	}
+	k := d.kinds(p)
+	onlyDir := true
+	for _, kind := range k {
+		if kind != 0 && kind != zerosync.KindDir {
+			onlyDir = false
+		}
+	}
+	dir, inRepo := d.set.of(p)
+	if !inRepo {
+		// Outside every repository; a repository's own directory is
+		// synced for what it holds.
+		return !d.set.dirs[p] && d.mode.untracked()
+	}
+	r := d.repos[dir]
+	switch r.state {
+	case stateHeld:
+		return d.unchanged(p, r)
+	case stateLeftToGit, stateIgnored:
+		return false
+	}
+	if onlyDir || d.set.dirs[p] {
+		return false // synced for what it holds
+	}
+	rp := rel(dir, p)
+	tracked, ignored := false, false
+	for i, sr := range r.sides {
+		if sr.idx.inGitlink(rp) {
+			return false
+		}
+		if sr.idx.has(rp) {
+			tracked = true
+			continue
+		}
+		kind := k[i+1]
+		if kind == 0 {
+			kind = k[2-i]
+		}
+		if kind == 0 {
+			kind = k[0]
+		}
+		if sr.rules.ignored(rp, kind == zerosync.KindDir) {
+			ignored = true
+		}
+	}
+	switch {
+	case tracked:
+		return d.mode.tracked()
+	case ignored:
+		return false
+	}
+	return d.mode.untracked()
+}
+
+// unchanged reports whether p, in held-back repository r, holds the same
+// entry in the common state and on both sides, as do its directories up to
+// the repository's: the cycle then leaves it alone, so it can stay in view.
+func (d *decider) unchanged(p string, r *pairRepo) bool {
+	if v, ok := d.frozen[p]; ok {
+		return v
+	}
+	v := false
+	b, ok := d.snaps[0][p]
+	if ok {
+		o, t := d.snaps[1].Get(p), d.snaps[2].Get(p)
+		v = o.Same(&b) && t.Same(&b)
+	}
+	if parent := zerosync.Parent(p); v && parent != r.dir {
+		v = d.unchanged(parent, r)
+	}
+	d.frozen[p] = v
+	return v
+}
+
+// pick returns the part of s in keep.
+func pick(s zerosync.Snapshot, keep map[string]bool) zerosync.Snapshot {
+	out := make(zerosync.Snapshot, min(len(s), len(keep)))
+	for p, e := range s {
+		if keep[p] {
+			out[p] = e
+		}
+	}
+	return out
+}
+
+// pairInfo is what the last cycle of a pair found, for status and for the
+// merge base.
+type pairInfo struct {
+	repos []RepoStatus
+	// dirs are all the repository directories of the pair.
+	dirs map[string]bool
+	// synced are the repositories whose tracked files the pair synced,
+	// with the same HEAD on both sides, by directory.
+	synced map[string]*baseRepo
+}
+
+// baseRepo is a synced repository, as [Project.Base] needs it.
+type baseRepo struct {
+	dir  string
+	locs [2]location
+	head plumbing.Hash
+	// prev is the HEAD of the last earlier cycle that synced the
+	// repository; zero when unknown.
+	prev plumbing.Hash
+}
+
+// record keeps what a cycle found.
+func (p *Project) record(names [2]string, sides [2]*side, set *repoSet, repos map[string]*pairRepo, now time.Time) {
+	info := &pairInfo{dirs: set.dirs, synced: map[string]*baseRepo{}}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	last := p.synced[names]
+	if last == nil {
+		last = map[string]plumbing.Hash{}
+		p.synced[names] = last
+	}
+	for _, dir := range set.sorted {
+		r := repos[dir]
+		if r.state == stateIgnored {
+			continue
+		}
+		rs := RepoStatus{Hosts: names, Dir: dir, Time: now, Held: r.hold, LeftToGit: r.state == stateLeftToGit}
+		for i, sr := range r.sides {
+			if sr == nil {
+				continue
+			}
+			ss := SideStatus{Present: true, Kind: KindRepository, Head: sr.head.public(), Operation: sr.op}
+			if sr.loc.worktree {
+				ss.Kind = KindWorktree
+			}
+			if r.state == stateLeftToGit || (sr.loc.linked && !sr.loc.worktree) {
+				ss.Kind = KindSubmodule
+			}
+			if i == 0 {
+				ss.Ahead, ss.Behind = r.dist.ahead, r.dist.behind
+			} else {
+				ss.Ahead, ss.Behind = r.dist.behind, r.dist.ahead
+			}
+			ss.Approx = r.dist.approx
+			rs.Sides[i] = ss
+		}
+		info.repos = append(info.repos, rs)
+		if r.state != stateSynced {
+			continue
+		}
+		a, b := r.sides[0], r.sides[1]
+		if a.head.hash != b.head.hash || a.head.hash.IsZero() {
+			continue
+		}
+		info.synced[dir] = &baseRepo{dir: dir, locs: [2]location{a.loc, b.loc}, head: a.head.hash, prev: last[dir]}
+		last[dir] = a.head.hash
+	}
+	p.pairs[names] = info
+}
