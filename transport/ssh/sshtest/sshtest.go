@@ -82,7 +82,8 @@ type options struct {
 	hostKey string
 }
 
-// WithConfig adds lines to the server's sshd_config.
+// WithConfig adds lines to the server's sshd_config, before its own, so
+// they win (sshd takes the first value of a keyword).
 func WithConfig(lines ...string) Option {
 	return func(o *options) { o.extra = append(o.extra, lines...) }
 }
@@ -160,11 +161,14 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 func (s *Server) start(hostKeyFile string, extra []string) error {
 	conf := filepath.Join(s.Dir, "sshd_config")
-	lines := []string{
-		"ListenAddress " + s.Addr,
-		"HostKey " + hostKeyFile,
-		"PidFile " + filepath.Join(s.Dir, "sshd.pid"),
-		"AuthorizedKeysFile " + s.authorized,
+	// sshd takes the first value of a keyword, so the caller's lines go
+	// first.
+	lines := append([]string(nil), extra...)
+	lines = append(lines,
+		"ListenAddress "+s.Addr,
+		"HostKey "+hostKeyFile,
+		"PidFile "+filepath.Join(s.Dir, "sshd.pid"),
+		"AuthorizedKeysFile "+s.authorized,
 		"StrictModes no",
 		"UsePAM no",
 		"PermitRootLogin prohibit-password",
@@ -176,8 +180,7 @@ func (s *Server) start(hostKeyFile string, extra []string) error {
 		"MaxStartups 100",
 		"MaxSessions 50",
 		"LogLevel VERBOSE",
-	}
-	lines = append(lines, extra...)
+	)
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}

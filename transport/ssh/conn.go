@@ -1,0 +1,400 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/transport/remote"
+)
+
+// ErrDisconnected is wrapped by the error of a call that was under way when
+// the connection to its host died. The next call reconnects.
+var ErrDisconnected = errors.New("connection to the host was lost")
+
+// errClosed is the error of calls after [Transport.Close].
+var errClosed = errors.New("ssh: transport closed")
+
+// host is one SSH connection, and one agent on it, shared by every
+// endpoint of the same target. It reconnects on demand.
+type host struct {
+	t   *Transport
+	hc  *hostConfig
+	log *slog.Logger
+
+	mu      sync.Mutex
+	conn    *sshConn
+	ag      *agentConn
+	busy    chan struct{} // closed when the connect under way ends
+	lastErr error
+	next    time.Time // no attempt before this after a failure
+	backoff time.Duration
+	closed  bool
+}
+
+// sshConn is one SSH client connection.
+type sshConn struct {
+	client *ssh.Client
+	done   chan struct{} // closed when the connection ended
+}
+
+func (c *sshConn) dead() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// agentConn is one agent session on an SSH connection.
+type agentConn struct {
+	conn   *sshConn
+	sess   *ssh.Session
+	rpc    *remote.Client
+	stderr *tailWriter
+	done   chan struct{} // closed when the agent or the connection ended
+	once   sync.Once
+}
+
+func (a *agentConn) dead() bool {
+	select {
+	case <-a.done:
+		return true
+	case <-a.rpc.Done():
+		return true
+	case <-a.conn.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill ends the agent session.
+func (a *agentConn) kill() {
+	a.once.Do(func() {
+		a.rpc.Close()
+		a.sess.Close()
+		close(a.done)
+	})
+}
+
+// agent returns a live agent, connecting (and installing the agent) when
+// there is none. A host whose last attempt failed is not tried again
+// before its backoff ends: until then the call fails at once with the last
+// error.
+func (h *host) agent(ctx context.Context) (*agentConn, error) {
+	for {
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return nil, errClosed
+		}
+		if h.ag != nil && !h.ag.dead() {
+			ag := h.ag
+			h.mu.Unlock()
+			return ag, nil
+		}
+		if h.busy != nil {
+			busy := h.busy
+			h.mu.Unlock()
+			select {
+			case <-busy:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if wait := time.Until(h.next); h.lastErr != nil && wait > 0 {
+			err := h.lastErr
+			h.mu.Unlock()
+			return nil, fmt.Errorf("%w (next attempt in %v)", err, wait.Round(time.Millisecond))
+		}
+		busy := make(chan struct{})
+		h.busy = busy
+		conn := h.conn
+		lost := h.ag != nil
+		h.mu.Unlock()
+
+		ag, conn, err := h.connect(ctx, conn)
+
+		h.mu.Lock()
+		h.busy = nil
+		close(busy)
+		h.conn = conn
+		if h.closed && ag != nil {
+			ag.kill()
+			ag, err = nil, errClosed
+		}
+		if h.closed && conn != nil {
+			conn.client.Close()
+		}
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, errClosed) {
+				h.lastErr = err
+				h.backoff = min(max(2*h.backoff, h.t.cfg.backoffMin), h.t.cfg.backoffMax)
+				h.next = time.Now().Add(h.backoff)
+			}
+			h.mu.Unlock()
+			return nil, err
+		}
+		h.ag, h.lastErr, h.backoff = ag, nil, 0
+		h.mu.Unlock()
+		if lost {
+			h.t.stats.reconnects.Add(1)
+			h.log.Info("reconnected")
+		}
+		return ag, nil
+	}
+}
+
+// connect starts an agent over conn, dialing a new connection when conn
+// is nil or dead. It returns the connection it used, if any.
+func (h *host) connect(ctx context.Context, conn *sshConn) (*agentConn, *sshConn, error) {
+	if conn == nil || conn.dead() {
+		c, err := h.t.dial(ctx, h.hc)
+		if err != nil {
+			return nil, nil, err
+		}
+		conn = &sshConn{client: c, done: make(chan struct{})}
+		go func() {
+			c.Wait()
+			close(conn.done)
+		}()
+		if h.t.cfg.keepalive > 0 {
+			go keepalive(c, h.t.cfg.keepalive, h.t.cfg.keepaliveMax, conn.done, func(why string) {
+				h.log.Warn("connection dead", "why", why)
+			})
+		}
+	}
+	ag, err := h.startAgent(ctx, conn)
+	if err != nil && conn.dead() {
+		return nil, nil, err
+	}
+	return ag, conn, err
+}
+
+// startAgent starts the agent over conn, installing it first when it is
+// missing or another version.
+func (h *host) startAgent(ctx context.Context, conn *sshConn) (*agentConn, error) {
+	ag, reinstall, err := h.execAgent(ctx, conn)
+	if err == nil || !reinstall {
+		return ag, err
+	}
+	h.log.Info("agent needs installing", "why", err)
+	if err := h.install(ctx, conn); err != nil {
+		return nil, err
+	}
+	ag, _, err = h.execAgent(ctx, conn)
+	if err != nil {
+		return nil, &AgentError{Host: h.hc.String(), Platform: h.t.platform(), Err: fmt.Errorf("the agent just installed does not work: %w", err)}
+	}
+	return ag, nil
+}
+
+// maxPreamble bounds what may come before the start script's marker:
+// lines that shell start-up files print.
+const maxPreamble = 16 << 10
+
+// execAgent runs the start script and shakes hands with the agent. When
+// the agent is missing, does not speak the protocol, or is another
+// version, it reports that installing would help.
+func (h *host) execAgent(ctx context.Context, conn *sshConn) (ag *agentConn, reinstall bool, err error) {
+	sess, err := conn.client.NewSession()
+	if err != nil {
+		return nil, false, fmt.Errorf("ssh: %s: new session: %w", h.hc, err)
+	}
+	fail := func(reinstall bool, err error) (*agentConn, bool, error) {
+		sess.Close()
+		return nil, reinstall, err
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return fail(false, err)
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return fail(false, err)
+	}
+	stderr := newTailWriter(h.log)
+	sess.Stderr = stderr
+	if err := sess.Start(startCommand(h.t.cfg.remoteCacheDir)); err != nil {
+		return fail(false, fmt.Errorf("ssh: %s: start agent: %w", h.hc, err))
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- sess.Wait() }()
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+
+	// Read the marker line byte by byte: what follows belongs to the
+	// protocol.
+	var line []byte
+read:
+	for n := 0; ; n++ {
+		if n > maxPreamble {
+			return fail(false, fmt.Errorf("ssh: %s: the start script printed too much before the agent started", h.hc))
+		}
+		var b [1]byte
+		if _, err := io.ReadFull(stdout, b[:]); err != nil {
+			if ctx.Err() != nil {
+				return fail(false, ctx.Err())
+			}
+			return fail(false, fmt.Errorf("ssh: %s: the agent start script ended early: %v %s", h.hc, err, stderr.String()))
+		}
+		if b[0] != '\n' {
+			line = append(line, b[0])
+			continue
+		}
+		s := string(line)
+		line = line[:0]
+		switch {
+		case strings.HasPrefix(s, markMissing):
+			return fail(true, fmt.Errorf("no agent at %s", strings.TrimPrefix(s, markMissing)))
+		case strings.HasPrefix(s, markExec):
+			h.log.Debug("starting agent", "path", strings.TrimPrefix(s, markExec))
+		default:
+			h.log.Debug("ignoring output of the shell's start-up files", "line", s)
+			continue
+		}
+		break read
+	}
+
+	stream := &agentStream{r: stdout, w: stdin, sess: sess}
+	rpc, err := remote.Dial(ctx, stream, h.t.remoteOptions(h)...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail(false, ctx.Err())
+		}
+		// An agent that cannot run here, or does not speak the protocol,
+		// is replaced.
+		var xerr *ssh.ExitError
+		select {
+		case werr := <-exited:
+			if errors.As(werr, &xerr) && (xerr.ExitStatus() == 126 || xerr.ExitStatus() == 127) {
+				return fail(true, fmt.Errorf("the installed agent cannot run: %s", stderr.String()))
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+		return fail(errors.Is(err, remote.ErrProtocol), fmt.Errorf("ssh: %s: agent handshake: %w %s", h.hc, err, stderr.String()))
+	}
+	if v := rpc.Agent().Version; v != agent.Version {
+		rpc.Close()
+		return fail(true, fmt.Errorf("the installed agent is version %q, not %q", v, agent.Version))
+	}
+	ag = &agentConn{conn: conn, sess: sess, rpc: rpc, stderr: stderr, done: make(chan struct{})}
+	go func() {
+		select {
+		case <-rpc.Done():
+			h.log.Warn("agent session ended", "err", rpc.Err(), "stderr", stderr.String())
+		case <-conn.done:
+			h.log.Warn("connection ended")
+		}
+		ag.kill()
+	}()
+	h.t.stats.agents.Add(1)
+	return ag, false, nil
+}
+
+// run runs a command on the connection with stdin as its input, and
+// returns its output.
+func (c *sshConn) run(ctx context.Context, cmd string, stdin io.Reader) (stdout, stderr []byte, err error) {
+	sess, err := c.client.NewSession()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sess.Close()
+	var out, errOut limitedBuffer
+	sess.Stdout, sess.Stderr, sess.Stdin = &out, &errOut, stdin
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	err = sess.Run(cmd)
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return out.Bytes(), errOut.Bytes(), err
+}
+
+// agentStream is the agent's standard input and output as one stream.
+type agentStream struct {
+	r    io.Reader
+	w    io.WriteCloser
+	sess *ssh.Session
+}
+
+func (s *agentStream) Read(p []byte) (int, error)  { return s.r.Read(p) }
+func (s *agentStream) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+// Close ends the agent's input and the session.
+func (s *agentStream) Close() error {
+	s.w.Close()
+	return s.sess.Close()
+}
+
+// limitedBuffer keeps the first 64 KiB written to it.
+type limitedBuffer struct{ bytes.Buffer }
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 64<<10 - b.Len(); room > 0 {
+		b.Buffer.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// tailWriter keeps the last lines an agent wrote on its standard error and
+// logs each line.
+type tailWriter struct {
+	log     *slog.Logger
+	mu      sync.Mutex
+	partial []byte
+	lines   []string
+}
+
+func newTailWriter(log *slog.Logger) *tailWriter { return &tailWriter{log: log} }
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			if len(w.partial) > 4096 {
+				i = len(w.partial)
+			} else {
+				break
+			}
+		}
+		line := string(w.partial[:i])
+		w.partial = w.partial[min(i+1, len(w.partial)):]
+		w.log.Warn("agent", "stderr", line)
+		w.lines = append(w.lines, line)
+		if len(w.lines) > 20 {
+			w.lines = w.lines[1:]
+		}
+	}
+	if cap(w.partial) > 64<<10 {
+		w.partial = append([]byte(nil), w.partial...)
+	}
+	return len(p), nil
+}
+
+// String returns the last lines, for error messages.
+func (w *tailWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := strings.Join(append(append([]string(nil), w.lines...), string(w.partial)), "\n")
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	return "(agent said: " + s + ")"
+}

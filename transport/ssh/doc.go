@@ -1,0 +1,50 @@
+// Package ssh reaches trees on other hosts over SSH: a [Transport] runs the
+// zerosync agent (see package agent) on each host through an SSH exec
+// channel and speaks the protocol of transport/remote with it, so every
+// [Endpoint] is a [zerosync.Endpoint] for a directory over there.
+//
+// # Connections
+//
+// A transport keeps one SSH connection per host (per user, address and
+// ProxyJump chain), shared by every endpoint on that host and reused by
+// every cycle, as OpenSSH's ControlMaster does, and one agent session on
+// it serving every root. Keepalive requests (keepalive@openssh.com) notice
+// a dead connection ([WithKeepalive]); the next call reconnects, and
+// failed attempts are spaced out ([WithBackoff]). Endpoints survive a
+// reconnect; a call in flight when the connection died fails with an error
+// wrapping [ErrDisconnected].
+//
+// # Configuration and authentication
+//
+// Targets are "[user@]host[:port]" or a Host alias of ~/.ssh/config, whose
+// HostName, Port, User, IdentityFile, IdentitiesOnly, ProxyJump,
+// UserKnownHostsFile and HostKeyAlias are honoured; ProxyCommand and Match
+// are not supported. Keys come from the ssh agent ($SSH_AUTH_SOCK) and
+// from key files (ed25519, ecdsa, rsa; ~/.ssh/id_* by default). A host
+// that refuses every key is an [*AuthError] listing the keys offered.
+//
+// # Host keys
+//
+// Host keys are checked against known_hosts (~/.ssh/known_hosts and
+// /etc/ssh/ssh_known_hosts by default). An unknown or changed key is a
+// [*HostKeyError] showing the SHA256 fingerprint and the command that
+// trusts the key; nothing is sent to such a host. Keys are accepted on first
+// use only with [WithTrustOnFirstUse].
+//
+// # Ciphers
+//
+// AES-GCM is preferred on CPUs with AES instructions, where it is about
+// twice as fast as chacha20-poly1305; chacha20-poly1305 otherwise.
+//
+// # The agent
+//
+// The transport runs <cache>/agent-<version> on the host, where <cache> is
+// $ZEROSYNC_CACHE_DIR, else $XDG_CACHE_HOME/zerosync, else
+// ~/.cache/zerosync, as the host's shell expands them ([WithRemoteCacheDir]
+// overrides it). When the agent is missing or reports another version in
+// the handshake, the transport copies its own executable there over the
+// same connection (atomically: a temp file, its length checked, then
+// renamed), provided the host's uname matches this program's GOOS/GOARCH
+// and the program calls agent.Handle first thing in main. Otherwise an
+// [*AgentError] says how to install the agent by hand.
+package ssh

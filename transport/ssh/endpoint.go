@@ -1,0 +1,250 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/transport/remote"
+)
+
+var (
+	_ zerosync.Endpoint  = (*Endpoint)(nil)
+	_ zerosync.Copier    = (*Endpoint)(nil)
+	_ zerosync.Archiver  = (*Endpoint)(nil)
+	_ zerosync.Watcher   = (*Endpoint)(nil)
+	_ remote.DeltaOpener = (*Endpoint)(nil)
+)
+
+// Endpoint is a tree on another host, served by the agent there. Build one
+// with [Transport.Endpoint]. Its methods are safe for concurrent use.
+//
+// The endpoint outlives its connection. A call under way when the
+// connection or the agent dies fails with an error wrapping
+// [ErrDisconnected]; the next call reconnects (subject to the transport's
+// backoff) and opens the root again. Watch carries on across a reconnect
+// and then asks for a full rescan, since changes may have been missed.
+type Endpoint struct {
+	h    *host
+	root string
+
+	mu     sync.Mutex
+	ag     *agentConn // the agent rep belongs to
+	rep    *remote.Endpoint
+	closed bool
+}
+
+// Target returns the host the endpoint reaches, as user@host:port.
+func (e *Endpoint) Target() string { return e.h.hc.String() }
+
+// Root returns the root as it was given.
+func (e *Endpoint) Root() string { return e.root }
+
+// inner returns the remote endpoint over a live agent, reconnecting and
+// opening the root again when the agent it had is gone.
+func (e *Endpoint) inner(ctx context.Context) (*remote.Endpoint, *agentConn, error) {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, nil, fs.ErrClosed
+	}
+	if e.ag != nil && !e.ag.dead() {
+		rep, ag := e.rep, e.ag
+		e.mu.Unlock()
+		return rep, ag, nil
+	}
+	e.mu.Unlock()
+
+	ag, err := e.h.agent(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := ag.rpc.Endpoint(ctx, e.root)
+	if err != nil {
+		return nil, nil, e.wrap(ag, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		rep.Close()
+		return nil, nil, fs.ErrClosed
+	case e.ag != nil && !e.ag.dead():
+		// Another call reopened the root meanwhile.
+		rep.Close()
+		return e.rep, e.ag, nil
+	}
+	e.ag, e.rep = ag, rep
+	return rep, ag, nil
+}
+
+// wrap marks the error of a call whose connection died under it, and makes
+// sure the next call does not use that connection.
+func (e *Endpoint) wrap(ag *agentConn, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ag.dead() || errors.Is(err, remote.ErrClosed) {
+		ag.kill()
+		return fmt.Errorf("ssh %s: %w: %w", e.h.hc.alias, ErrDisconnected, err)
+	}
+	return err
+}
+
+// Scan returns the tree; see [zerosync.Endpoint].
+func (e *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem, error) {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, p, err := rep.Scan(ctx)
+	if err != nil {
+		return nil, nil, e.wrap(ag, err)
+	}
+	// The protocol client keeps the snapshot it returns as the base of the
+	// next incremental scan, so a caller that patches what it got must
+	// not patch that base.
+	return maps.Clone(s), p, nil
+}
+
+// Open returns the content of a file; see [zerosync.Endpoint]. Reading it
+// fails when the connection dies while it is read.
+func (e *Endpoint) Open(ctx context.Context, path string) (io.ReadCloser, error) {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := rep.Open(ctx, path)
+	if err != nil {
+		return nil, e.wrap(ag, err)
+	}
+	return &reader{ReadCloser: rc, e: e, ag: ag}, nil
+}
+
+// reader marks the errors of a content stream whose connection died.
+type reader struct {
+	io.ReadCloser
+	e  *Endpoint
+	ag *agentConn
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = r.e.wrap(r.ag, err)
+	}
+	return n, err
+}
+
+// OpenDelta returns the content of a file, moving only what differs from
+// have; see [remote.DeltaOpener].
+func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt, haveSize int64) (io.ReadCloser, error) {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := rep.OpenDelta(ctx, path, have, haveSize)
+	if err != nil {
+		return nil, e.wrap(ag, err)
+	}
+	return &reader{ReadCloser: rc, e: e, ag: ag}, nil
+}
+
+// Apply changes one path atomically on the host; see [zerosync.Endpoint].
+func (e *Endpoint) Apply(ctx context.Context, op zerosync.Op, content io.Reader) error {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return err
+	}
+	return e.wrap(ag, rep.Apply(ctx, op, content))
+}
+
+// Copy makes a file from content the host already holds; see
+// [zerosync.Copier].
+func (e *Endpoint) Copy(ctx context.Context, src string, op zerosync.Op) error {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return err
+	}
+	return e.wrap(ag, rep.Copy(ctx, src, op))
+}
+
+// KeepConflict archives content and saves it as a conflict copy on the
+// host; see [zerosync.Archiver].
+func (e *Endpoint) KeepConflict(ctx context.Context, path string, en zerosync.Entry, content io.Reader, note string) (string, error) {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return "", err
+	}
+	p, err := rep.KeepConflict(ctx, path, en, content, note)
+	return p, e.wrap(ag, err)
+}
+
+// Watch reports changes on the host until ctx is cancelled; see
+// [zerosync.Watcher]. When the connection dies it reconnects (retrying
+// with the transport's backoff) and then asks for a full rescan.
+func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error {
+	lost := false
+	for {
+		rep, ag, err := e.inner(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, fs.ErrClosed) || errors.Is(err, errClosed) {
+				return err
+			}
+			// Still unreachable: try again later.
+			e.h.log.Debug("watch: reconnect failed", "err", err)
+			t := time.NewTimer(e.h.t.cfg.backoffMin)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			lost = true
+			continue
+		}
+		if lost {
+			notify(zerosync.Hint{Full: true, Reason: "reconnect"})
+			lost = false
+		}
+		err = rep.Watch(ctx, notify)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if werr := e.wrap(ag, err); !errors.Is(werr, ErrDisconnected) {
+			return err
+		}
+		e.h.log.Info("watch: connection lost; reconnecting")
+		lost = true
+		// A connection that dies as soon as it is made must not spin.
+		t := time.NewTimer(e.h.t.cfg.backoffMin)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases the root on the host. The connection stays open for
+// other endpoints until [Transport.Close]. It is safe to call more than
+// once.
+func (e *Endpoint) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	if e.rep != nil && !e.ag.dead() {
+		return e.rep.Close()
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package ssh
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Option configures a [Transport]; see [New].
+type Option func(*config) error
+
+type config struct {
+	log  *slog.Logger
+	home string // the local home directory, for ~ and the defaults
+
+	// configFiles are the ssh_config files read in order, first value
+	// wins; nil means the defaults.
+	configFiles []string
+	// knownHosts are the known_hosts files; nil means the defaults.
+	knownHosts []string
+	// tofu, when set, is the known_hosts file that unknown host keys are
+	// appended to.
+	tofu string
+	// identities are key files tried before those the ssh configuration
+	// names.
+	identities []string
+	// agentSock is the ssh-agent socket; "" disables the agent.
+	agentSock string
+
+	keepalive    time.Duration
+	keepaliveMax int
+	dialTimeout  time.Duration
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+
+	// remoteCacheDir overrides the agent's cache directory on every host.
+	remoteCacheDir string
+}
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithConfigFile reads the ssh configuration (Host aliases, HostName,
+// Port, User, IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile,
+// HostKeyAlias) from file instead of ~/.ssh/config followed by
+// /etc/ssh/ssh_config. The name "none" reads no configuration at all, as
+// with ssh -F none.
+func WithConfigFile(file string) Option {
+	return func(c *config) error {
+		if file == "" {
+			return errors.New("empty ssh config file name")
+		}
+		if file == "none" {
+			c.configFiles = []string{}
+			return nil
+		}
+		c.configFiles = []string{c.expandHome(file)}
+		return nil
+	}
+}
+
+// WithKnownHosts verifies host keys against files instead of
+// ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. A UserKnownHostsFile in
+// the ssh configuration for a host still takes precedence for that host.
+// Files that do not exist hold no keys.
+func WithKnownHosts(files ...string) Option {
+	return func(c *config) error {
+		if len(files) == 0 {
+			return errors.New("no known_hosts file")
+		}
+		c.knownHosts = c.knownHosts[:0:0]
+		for _, f := range files {
+			if f == "" {
+				return errors.New("empty known_hosts file name")
+			}
+			c.knownHosts = append(c.knownHosts, c.expandHome(f))
+		}
+		return nil
+	}
+}
+
+// WithTrustOnFirstUse accepts the key of a host that no known_hosts file
+// knows and appends it to file (created if needed), which is also read as
+// a known_hosts file. A host whose known key changed is still refused.
+// Without this option an unknown host is an error.
+func WithTrustOnFirstUse(file string) Option {
+	return func(c *config) error {
+		if file == "" {
+			return errors.New("empty known_hosts file name for trust on first use")
+		}
+		c.tofu = c.expandHome(file)
+		return nil
+	}
+}
+
+// WithIdentityFile offers the private keys in files (OpenSSH or PEM
+// format: ed25519, ecdsa, rsa) to every host, before the keys of the ssh
+// agent and those the ssh configuration names. A key file protected by a
+// passphrase is used only through the ssh agent.
+func WithIdentityFile(files ...string) Option {
+	return func(c *config) error {
+		for _, f := range files {
+			if f == "" {
+				return errors.New("empty identity file name")
+			}
+			c.identities = append(c.identities, c.expandHome(f))
+		}
+		return nil
+	}
+}
+
+// WithAgentSocket uses the ssh agent listening on the Unix socket path
+// instead of $SSH_AUTH_SOCK; "" uses no agent.
+func WithAgentSocket(path string) Option {
+	return func(c *config) error {
+		c.agentSock = path
+		return nil
+	}
+}
+
+// WithKeepalive sends a keepalive@openssh.com request every interval and
+// closes a connection whose last max requests went unanswered, so a dead
+// connection is noticed within about interval*(max+1). The default is
+// every 15s, at most 3 missed. An interval of zero disables keepalives.
+func WithKeepalive(interval time.Duration, max int) Option {
+	return func(c *config) error {
+		if interval < 0 || (interval > 0 && max < 1) {
+			return fmt.Errorf("keepalive: interval %v and count %d", interval, max)
+		}
+		c.keepalive, c.keepaliveMax = interval, max
+		return nil
+	}
+}
+
+// WithDialTimeout bounds connecting to a host: the TCP connection and the
+// SSH handshake of every hop. The default is 30s.
+func WithDialTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return errors.New("dial timeout must be positive")
+		}
+		c.dialTimeout = d
+		return nil
+	}
+}
+
+// WithBackoff spaces the attempts to reach a host that failed: after a
+// failed attempt the next one is made no sooner than min later, doubling
+// after each further failure up to max. A call that comes sooner fails at
+// once with the last error. The first attempt after a working connection
+// died is never delayed. The default is 1s to 1m.
+func WithBackoff(min, max time.Duration) Option {
+	return func(c *config) error {
+		if min <= 0 || max < min {
+			return fmt.Errorf("backoff: min %v, max %v", min, max)
+		}
+		c.backoffMin, c.backoffMax = min, max
+		return nil
+	}
+}
+
+// WithRemoteCacheDir sets zerosync's cache directory on every host: where
+// the agent is installed (as agent-<version>) and keeps its stat caches.
+// The default is $ZEROSYNC_CACHE_DIR on the host if set, else
+// $XDG_CACHE_HOME/zerosync, else ~/.cache/zerosync. A relative dir is
+// relative to the remote home directory.
+func WithRemoteCacheDir(dir string) Option {
+	return func(c *config) error {
+		if dir == "" || strings.ContainsRune(dir, 0) || strings.ContainsAny(dir, "\n") {
+			return fmt.Errorf("bad remote cache directory %q", dir)
+		}
+		c.remoteCacheDir = dir
+		return nil
+	}
+}
+
+// expandHome replaces a leading ~ with the local home directory.
+func (c *config) expandHome(p string) string {
+	if p == "~" {
+		return c.home
+	}
+	if strings.HasPrefix(p, "~/") {
+		return filepath.Join(c.home, p[2:])
+	}
+	return p
+}
