@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary serve as the harness's child processes
+// (cold zerosync runs, the engine whose memory is measured), as the
+// program itself does.
+func TestMain(m *testing.M) {
+	if isChild() {
+		os.Exit(childMain())
+	}
+	os.Exit(m.Run())
+}
+
+// TestQuick runs the harness end to end in quick mode, with a real sshd,
+// rsync and unison, and asserts what it can without timing anything: every
+// tool's result tree is identical to its source after every workload, every
+// workload produced its row, and bytes were counted on the wire.
+func TestQuick(t *testing.T) {
+	cfg := quickConfig()
+	cfg.Dir = t.TempDir()
+	cfg.Log = testWriter{t}
+	res, err := run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.failed() {
+		t.Errorf("%s, %s, %s: trees differ: %s", c.Mode, c.Workload, c.Tool, c.Diff)
+	}
+
+	// Every tool was checked after every workload that changes trees.
+	checked := map[string]bool{}
+	for _, c := range res.Checks {
+		checked[c.Mode+"/"+c.Workload+"/"+c.Tool] = true
+		if c.Entries == 0 {
+			t.Errorf("%s, %s, %s: an empty tree proves nothing", c.Mode, c.Workload, c.Tool)
+		}
+	}
+	for _, mode := range cfg.Modes {
+		tools := []string{"rsync", "unison"}
+		if mode == "local" || !sshPending() {
+			tools = append(tools, "zerosync")
+		}
+		for _, w := range []string{"initial sync", "10 small edits", "delta"} {
+			for _, tool := range tools {
+				if !checked[mode+"/"+w+"/"+tool] {
+					t.Errorf("%s, %s, %s: no tree check", mode, w, tool)
+				}
+			}
+		}
+		if slices.Contains(tools, "zerosync") {
+			for _, w := range []string{"10 small edits (engine)", "delta (engine)", "latency"} {
+				if !checked[mode+"/"+w+"/zerosync"] {
+					t.Errorf("%s, %s, zerosync: no tree check", mode, w)
+				}
+			}
+		}
+	}
+
+	// Every workload has its row, with real figures for the peers.
+	rows := map[string]row{}
+	for _, s := range res.Sections {
+		for _, r := range s.Rows {
+			rows[s.Title+"/"+r.Workload] = r
+		}
+	}
+	want := []string{"initial sync", "no-op re-sync, cold process", "no-op re-sync, running engine",
+		"small files edited, cold process", "small files edited, running engine",
+		"propagation in watch mode, p50", "propagation in watch mode, p99", "middle of a"}
+	for _, s := range res.Sections[:2] {
+		for _, w := range want {
+			found := false
+			for _, r := range s.Rows {
+				if strings.Contains(r.Workload, w) {
+					found = true
+					if s.Title == "Local folders" && !r.ZS.ok() {
+						t.Errorf("%s: %s: zerosync has no figure: %s", s.Title, r.Workload, r.ZS.Note)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: no row for %q", s.Title, w)
+			}
+		}
+	}
+	var sawWire, sawRaw, sawMemory bool
+	for key, r := range rows {
+		switch {
+		case strings.Contains(key, "bytes on the wire"):
+			for _, p := range r.Peers {
+				if !p.Fig.ok() || p.Fig.Value <= 0 {
+					t.Errorf("%s: %s moved no bytes through the proxy", key, p.Name)
+				}
+			}
+			sawWire = true
+		case strings.Contains(key, "raw limit"):
+			sawRaw = len(r.Peers) == 4 && r.Peers[0].Fig.ok()
+		case strings.Contains(key, "resident memory"):
+			sawMemory = r.ZS.ok() && r.ZS.Value > 0
+		}
+	}
+	if !sawWire || !sawRaw || !sawMemory {
+		t.Errorf("rows missing: wire bytes %v, raw ssh %v, memory %v", sawWire, sawRaw, sawMemory)
+	}
+
+	var md bytes.Buffer
+	if err := res.markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"| workload | zerosync | peer |", "### Local folders", "### Identical trees", "| CPUs (nproc) |"} {
+		if !strings.Contains(md.String(), s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+	if t.Failed() {
+		t.Log(md.String())
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestGenerateIsDeterministic(t *testing.T) {
+	spec := treeSpec{Small: 60, SmallMax: 4 << 10, FilesPerDir: 6, Medium: 2, MediumMin: 10 << 10, MediumMax: 20 << 10,
+		Large: 1, LargeSize: 100 << 10, Symlinks: 6, EmptyDirs: 2}
+	dir := t.TempDir()
+	list := func(name string, seed uint64) (listing, treeStats) {
+		root := filepath.Join(dir, name)
+		st, err := generate(root, spec, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := listTree(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, st
+	}
+	a, st := list("a", 7)
+	b, _ := list("b", 7)
+	c, _ := list("c", 8)
+	if d := a.diff(b); d != "" {
+		t.Errorf("same seed, different trees: %s", d)
+	}
+	if a.diff(c) == "" {
+		t.Error("different seeds, same tree")
+	}
+	if len(a) != st.Entries() {
+		t.Errorf("listed %d entries, generator reported %d", len(a), st.Entries())
+	}
+	if st.Files != 63 || st.Symlinks != 6 || len(st.Small) != 60 || len(st.Large) != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	kinds := map[string]int{}
+	for _, l := range a {
+		kinds[strings.Fields(l)[1]]++
+	}
+	if kinds["file"] != 63 || kinds["symlink"] != 6 || kinds["dir"] != st.Dirs {
+		t.Errorf("kinds %v, stats %+v", kinds, st)
+	}
+	// The modification times are fixed too.
+	info, err := os.Stat(filepath.Join(dir, "a", filepath.FromSlash(st.Small[0])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.ModTime().Equal(genEpoch) {
+		t.Errorf("mtime %v, want %v", info.ModTime(), genEpoch)
+	}
+}
+
+func TestListingDiff(t *testing.T) {
+	want := listing{"a dir 755", "a/b file 644 00", "c symlink a"}
+	if d := want.diff(slices.Clone(want)); d != "" {
+		t.Errorf("equal listings differ: %s", d)
+	}
+	d := want.diff(listing{"a dir 755", "a/b file 644 11", "c symlink a"})
+	if !strings.Contains(d, "missing: a/b file 644 00") || !strings.Contains(d, "extra:   a/b file 644 11") {
+		t.Errorf("diff %q", d)
+	}
+}
+
+func TestListTreeSeesModesAndLeftovers(t *testing.T) {
+	root := t.TempDir()
+	write := func(p string, mode os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(root, p), []byte("x"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(root, p), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("f", 0o644)
+	before, err := listTree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(root, "f"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	after, err := listTree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.diff(after) == "" {
+		t.Error("a mode change went unseen")
+	}
+	// A tool's leftover temp file is a difference; zerosync's reserved
+	// names are not.
+	write(".unison.f.tmp", 0o644)
+	if err := os.Mkdir(filepath.Join(root, ".zerosync"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(".zerosync/x", 0o644)
+	l, err := listTree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l) != 2 || !strings.HasPrefix(l[0], ".unison.f.tmp file") {
+		t.Errorf("listing %q", l)
+	}
+}
+
+func TestEditMiddle(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "big")
+	orig := bytes.Repeat([]byte{'a'}, 64<<10)
+	if err := os.WriteFile(file, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var mtimes []time.Time
+	var prev []byte
+	for run := range 2 {
+		if err := editMiddle(file, 4<<10, run); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(orig) {
+			t.Fatalf("size %d, want %d", len(got), len(orig))
+		}
+		lo, hi := 30<<10, 34<<10
+		if !bytes.Equal(got[:lo], orig[:lo]) || !bytes.Equal(got[hi:], orig[hi:]) {
+			t.Error("bytes outside the middle 4 KiB changed")
+		}
+		if bytes.Equal(got[lo:hi], orig[lo:hi]) || bytes.Equal(got, prev) {
+			t.Error("the middle did not change")
+		}
+		prev = got
+		info, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mtimes = append(mtimes, info.ModTime())
+	}
+	if mtimes[0].Unix() == mtimes[1].Unix() {
+		t.Errorf("two runs left the same second as modification time: %v", mtimes)
+	}
+}
+
+func TestEditSmall(t *testing.T) {
+	root := t.TempDir()
+	files := []string{"a", "b", "c"}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(root, f), []byte("body\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := editSmall(root, files, 2, 1); err != nil { // files 2 and 0
+		t.Fatal(err)
+	}
+	for f, want := range map[string]string{"a": "// edit 1.1\nbody\n", "b": "body\n", "c": "// edit 1.0\nbody\n"} {
+		got, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("%s: %q, want %q", f, got, want)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []float64{5, 1, 4, 2, 3}
+	for _, c := range []struct{ p, want float64 }{{0, 1}, {50, 3}, {100, 5}, {25, 2}, {99, 4.96}} {
+		if got := percentile(xs, c.p); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := median([]float64{1, 2, 3, 10}); got != 2.5 {
+		t.Errorf("median of an even count = %v, want 2.5", got)
+	}
+	if !math.IsNaN(median(nil)) {
+		t.Error("median of nothing is a number")
+	}
+	if !slices.Equal(xs, []float64{5, 1, 4, 2, 3}) {
+		t.Error("percentile sorted its input")
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, c := range []struct {
+		v    float64
+		u    unit
+		want string
+	}{
+		{0.0000123, unitSeconds, "12.3 µs"}, {0.00412, unitSeconds, "4.12 ms"}, {0.25, unitSeconds, "250 ms"}, {12.5, unitSeconds, "12.5 s"},
+		{512, unitBytes, "512 B"}, {4096, unitBytes, "4.00 KiB"}, {300 << 20, unitBytes, "300 MiB"}, {3 << 29, unitRate, "1.50 GiB/s"},
+		{math.NaN(), unitSeconds, "—"},
+	} {
+		if got := fmtValue(c.v, c.u); got != c.want {
+			t.Errorf("fmtValue(%v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+	if got := thousands(1234567); got != "1,234,567" {
+		t.Errorf("thousands = %q", got)
+	}
+	if got := ratio(1, 4); got != "0.25×" {
+		t.Errorf("ratio = %q", got)
+	}
+}
+
+func TestVerdicts(t *testing.T) {
+	zs, peer := single(1, unitSeconds), single(4, unitSeconds)
+	if v := verdictRatio(zs, peer, 0.4); !strings.HasPrefix(v, "met (0.25×") {
+		t.Errorf("verdictRatio = %q", v)
+	}
+	if v := verdictRatio(peer, zs, 0.4); !strings.HasPrefix(v, "**missed** (4.00×") {
+		t.Errorf("verdictRatio = %q", v)
+	}
+	if v := verdictRatio(absent("pending"), peer, 1); v != "not measured" {
+		t.Errorf("verdictRatio of an absent figure = %q", v)
+	}
+	if v := verdictBelow(single(0.004, unitSeconds), 0.005); v != "met (4.00 ms)" {
+		t.Errorf("verdictBelow = %q", v)
+	}
+	if v := verdictAtLeast(single(50, unitRate), 100, 0.6); v != "**missed** (50 %)" {
+		t.Errorf("verdictAtLeast = %q", v)
+	}
+}
+
+// TestProxyCounts sends known amounts both ways through the proxy to an
+// echo server and checks the counts once the connection is closed.
+func TestProxyCounts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	p, err := newProxy(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const n = 3<<20 + 12345
+	for range 2 {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.port()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan []byte)
+		go func() {
+			b, _ := io.ReadAll(c)
+			done <- b
+		}()
+		if _, err := c.Write(bytes.Repeat([]byte{'z'}, n)); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).CloseWrite()
+		if got := <-done; len(got) != n {
+			t.Fatalf("echoed %d bytes, want %d", len(got), n)
+		}
+		c.Close()
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := p.idle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if up, down := p.counts(); up != 2*n || down != 2*n {
+		t.Errorf("counted %d up, %d down; want %d each", up, down, 2*n)
+	}
+}
+
+func TestCLIRejectsBadUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := cliMain([]string{"-no-such-flag"}, &out, &errOut); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if code := cliMain([]string{"extra"}, &out, &errOut); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if !strings.Contains(errOut.String(), "usage:") {
+		t.Errorf("no usage in %q", errOut.String())
+	}
+}
+
+func TestCLIRejectsUnknownMode(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := cliMain([]string{"-quick", "-q", "-memory=false", "-modes", "carrier-pigeon", "-dir", t.TempDir()}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), `unknown mode "carrier-pigeon"`) {
+		t.Errorf("exit code %d, stderr %q", code, errOut.String())
+	}
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
+)
+
+// latency measures propagation in watch mode: from the return of a write
+// on A until B holds the new content, for a running zerosync engine and for
+// an inotifywait + rsync loop, over many trials.
+func (r *runner) latency(ctx context.Context, m *mode, ts *toolset) error {
+	if len(ts.tree.Small) == 0 {
+		return errors.New("the tree has no small file to write")
+	}
+	rel := ts.tree.Small[len(ts.tree.Small)/2]
+	r.quiet()
+
+	zs := series{pending: pendingReason(ts.eng)}
+	if zs.pending == "" {
+		var busy atomic.Int64
+		spec := ts.eng.spec
+		spec.Watch = true
+		z, err := openZS(ctx, spec, engine.WithObserver(func(ev zerosync.Event) {
+			switch ev.Kind {
+			case zerosync.EventCycleStart:
+				busy.Add(1)
+			case zerosync.EventCycleEnd:
+				busy.Add(-1)
+			}
+		}))
+		if err != nil {
+			return err
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- z.eng.Run(rctx) }()
+		d := ts.dirs[ts.eng]
+		zs.secs, err = r.trials(ctx, m, "zerosync", d[0], d[1], rel, func() bool { return busy.Load() > 0 })
+		cancel()
+		err = errors.Join(err, ignoreCanceled(<-done), z.Close())
+		if err != nil {
+			return fmt.Errorf("zerosync: %w", err)
+		}
+		if err := r.check(m, "latency", ts, ts.eng); err != nil {
+			return err
+		}
+	}
+
+	loop := series{pending: "not run in quick mode"}
+	if r.cfg.LatencyPeer {
+		var rs *rsyncTool
+		for _, p := range ts.peers {
+			if t, ok := p.(*rsyncTool); ok {
+				rs = t
+			}
+		}
+		l, err := startRsyncLoop(ctx, rs)
+		if err != nil {
+			return err
+		}
+		loop.pending = ""
+		loop.secs, err = r.trials(ctx, m, "inotifywait + rsync", rs.a, rs.b, rel, l.busy)
+		if err := errors.Join(err, l.stop()); err != nil {
+			return fmt.Errorf("inotifywait + rsync loop: %w", err)
+		}
+		if err := r.check(m, "latency", ts, rs); err != nil {
+			return err
+		}
+	}
+
+	pct := func(s series, p float64) figure {
+		if s.pending != "" {
+			return absent(s.pending)
+		}
+		return single(percentile(s.secs, p), unitSeconds)
+	}
+	n := r.cfg.LatencyTrials
+	p50 := row{Workload: fmt.Sprintf("propagation in watch mode, p50 of %d writes", n), ZS: pct(zs, 50),
+		Peers: []peerFigure{{"inotifywait + rsync loop", pct(loop, 50)}}, Target: "≤ 5 ms"}
+	p50.Verdict = verdictBelow(p50.ZS, 5e-3)
+	p99 := row{Workload: fmt.Sprintf("propagation in watch mode, p99 of %d writes", n), ZS: pct(zs, 99),
+		Peers: []peerFigure{{"inotifywait + rsync loop", pct(loop, 99)}}, Target: "≤ 15 ms"}
+	p99.Verdict = verdictBelow(p99.ZS, 15e-3)
+	m.sec.Rows = append(m.sec.Rows, p50, p99)
+	return nil
+}
+
+// trials writes new content to rel on A, again and again, and times each
+// write until B holds exactly that content. Between trials it waits until
+// the tool is idle, so each trial starts from rest. Warm-up writes are
+// repeated until they arrive (a watcher may still be starting); a measured
+// write that does not arrive within 30 s is an error.
+func (r *runner) trials(ctx context.Context, m *mode, label, a, b, rel string, busy func() bool) ([]float64, error) {
+	src, dst := filepath.Join(a, filepath.FromSlash(rel)), filepath.Join(b, filepath.FromSlash(rel))
+	warm, n := r.cfg.LatencyWarmup, r.cfg.LatencyTrials
+	var lat []float64
+	for i := range warm + n {
+		if err := settle(ctx, busy); err != nil {
+			return nil, err
+		}
+		content := fmt.Appendf(nil, "latency trial %d of %s\n%s", i, label, strings.Repeat("x", 512))
+		start := time.Now()
+		if err := os.WriteFile(src, content, 0o644); err != nil {
+			return nil, err
+		}
+		for attempt := 1; ; attempt++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			got, err := os.ReadFile(dst)
+			if err == nil && bytes.Equal(got, content) {
+				break
+			}
+			if time.Since(start) > 30*time.Second {
+				return nil, fmt.Errorf("%s: write %d did not reach B in 30 s", label, i)
+			}
+			if i < warm && time.Since(start) > time.Duration(attempt)*time.Second {
+				// A warm-up write the watcher may have missed: write again.
+				if err := os.WriteFile(src, content, 0o644); err != nil {
+					return nil, err
+				}
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		d := time.Since(start).Seconds()
+		if i >= warm {
+			lat = append(lat, d)
+		}
+		if i == warm+n-1 || (i-warm+1)%max(1, n/4) == 0 {
+			r.logf("%s: latency: %s trial %d/%d: %s", m.name, label, max(0, i-warm+1), n, fmtValue(d, unitSeconds))
+		}
+	}
+	return lat, settle(ctx, busy)
+}
+
+// settle waits until busy has been false for 20 ms.
+func settle(ctx context.Context, busy func() bool) error {
+	quietSince := time.Now()
+	for time.Since(quietSince) < 20*time.Millisecond {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if busy() {
+			quietSince = time.Now()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// rsyncLoop is the usual watch script: inotifywait -m -r on A, and an
+// rsync of the whole tree after every burst of events (events that arrive
+// during a run fold into one more run).
+type rsyncLoop struct {
+	cmd     *exec.Cmd
+	pending chan struct{}
+	running atomic.Bool
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	err     error
+}
+
+func startRsyncLoop(ctx context.Context, t *rsyncTool) (*rsyncLoop, error) {
+	if t == nil {
+		return nil, errors.New("no rsync tool")
+	}
+	l := &rsyncLoop{pending: make(chan struct{}, 1)}
+	l.cmd = exec.Command("inotifywait", "-m", "-r", "-e", "close_write,create,delete,move,attrib", "--format", "%w%f", t.a)
+	stdout, err := l.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := l.cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("inotifywait: %w", err)
+	}
+	if err := waitEstablished(stderr); err != nil {
+		_ = l.cmd.Process.Kill()
+		_ = l.cmd.Wait()
+		return nil, err
+	}
+	l.wg.Go(func() {
+		s := bufio.NewScanner(stdout)
+		for s.Scan() {
+			select {
+			case l.pending <- struct{}{}:
+			default:
+			}
+		}
+		close(l.pending)
+	})
+	l.wg.Go(func() {
+		for range l.pending {
+			l.running.Store(true)
+			err := t.Sync(ctx)
+			l.running.Store(false)
+			if err != nil {
+				l.mu.Lock()
+				l.err = errors.Join(l.err, err)
+				l.mu.Unlock()
+			}
+		}
+	})
+	return l, nil
+}
+
+// waitEstablished reads inotifywait's standard error until it says its
+// watches are set up, then drains the rest in the background.
+func waitEstablished(stderr io.Reader) error {
+	s := bufio.NewScanner(stderr)
+	var said []string
+	for s.Scan() {
+		line := s.Text()
+		if strings.Contains(line, "Watches established") {
+			go func() { _, _ = io.Copy(io.Discard, stderr) }()
+			return nil
+		}
+		said = append(said, line)
+	}
+	return fmt.Errorf("inotifywait did not set up its watches: %s", strings.Join(said, "; "))
+}
+
+// busy reports whether an rsync runs or is about to.
+func (l *rsyncLoop) busy() bool { return l.running.Load() || len(l.pending) > 0 }
+
+// stop ends inotifywait, lets the last rsync finish, and returns the
+// errors of the rsync runs.
+func (l *rsyncLoop) stop() error {
+	_ = l.cmd.Process.Kill()
+	_ = l.cmd.Wait()
+	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// machineFacts describes the machine a run measured.
+type machineFacts struct {
+	CPUs      int
+	CPUModel  string
+	MemTotal  string
+	Kernel    string
+	Go        string
+	Rsync     string
+	Unison    string
+	OpenSSH   string
+	Inotify   string
+	LoadStart string // /proc/loadavg when the run began
+	LoadEnd   string
+}
+
+func readMachine() machineFacts {
+	m := machineFacts{
+		CPUs:      runtime.NumCPU(),
+		CPUModel:  procField("/proc/cpuinfo", "model name"),
+		MemTotal:  procField("/proc/meminfo", "MemTotal"),
+		Go:        runtime.Version(),
+		Rsync:     firstLine(output("rsync", "--version")),
+		Unison:    firstLine(output("unison", "-version")),
+		OpenSSH:   firstLine(output("ssh", "-V")),
+		Inotify:   firstLine(output("inotifywait", "--help")),
+		LoadStart: loadavg(),
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Sysname[:]) + " " + unix.ByteSliceToString(u.Release[:]) + " " + unix.ByteSliceToString(u.Machine[:])
+	}
+	return m
+}
+
+func (m machineFacts) markdown(w io.Writer) {
+	fmt.Fprintf(w, "| machine | |\n|---|---|\n")
+	fmt.Fprintf(w, "| CPUs (nproc) | %d × %s |\n", m.CPUs, m.CPUModel)
+	fmt.Fprintf(w, "| memory | %s |\n", m.MemTotal)
+	fmt.Fprintf(w, "| kernel | %s |\n", m.Kernel)
+	fmt.Fprintf(w, "| Go | %s |\n", m.Go)
+	fmt.Fprintf(w, "| rsync | %s |\n", m.Rsync)
+	fmt.Fprintf(w, "| unison | %s |\n", m.Unison)
+	fmt.Fprintf(w, "| OpenSSH | %s |\n", m.OpenSSH)
+	fmt.Fprintf(w, "| inotify-tools | %s |\n", m.Inotify)
+	fmt.Fprintf(w, "| load average (1, 5, 15 min) at start / end | %s / %s |\n", m.LoadStart, m.LoadEnd)
+}
+
+// procField returns the value of the first "name: value" line of a /proc
+// file.
+func procField(file, name string) string {
+	f, err := os.Open(file)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, v, ok := strings.Cut(s.Text(), ":")
+		if ok && strings.TrimSpace(k) == name {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return "unknown"
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], ", ")
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(l)
+}
+
+// rssKiB returns a process's resident set (VmRSS) and its peak (VmHWM) in
+// KiB, from /proc/<pid>/status.
+func rssKiB(pid int) (rss, hwm int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
+		}
+		var n int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &n); err != nil {
+			continue
+		}
+		switch k {
+		case "VmRSS":
+			rss = n
+		case "VmHWM":
+			hwm = n
+		}
+	}
+	if rss == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS for process %d", pid)
+	}
+	return rss, hwm, nil
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+// profileGroup is the profile files of one zerosync workload.
+type profileGroup struct {
+	title string
+	files []string
+	heap  bool
+}
+
+// profileSummary is the top of a profile, for the report.
+type profileSummary struct {
+	Title, File, Top string
+}
+
+// profileTime is how long the profiled runs of one workload last at least:
+// enough samples (100 per second) to see where the time goes.
+const profileTime = 2 * time.Second
+
+// profile runs zerosync's workload again under the CPU profiler, when the
+// run asked for profiles, calling before(next), before(next+1), ... ahead
+// of the runs. The runs are not timed. A cold process profiles itself (one
+// file per run, merged in the summary); the running engine is profiled in
+// this process.
+func (r *runner) profile(ctx context.Context, m *mode, workload string, t tool, next int, before func(int) error) error {
+	if r.cfg.Profile == "" {
+		return nil
+	}
+	name := func(kind string, i int) string {
+		slug := strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(workload)
+		return filepath.Join(r.cfg.Profile, fmt.Sprintf("%s-%s-%s-%d.cpu.pprof", m.name, slug, kind, i))
+	}
+	loop := func(run func(i int) error) error {
+		start := time.Now()
+		for i := 0; i == 0 || (time.Since(start) < profileTime && i < 200); i++ {
+			if before != nil {
+				if err := before(next + i); err != nil {
+					return err
+				}
+			}
+			if err := run(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	switch t := t.(type) {
+	case *zsProcess:
+		g := &profileGroup{title: fmt.Sprintf("%s: %s, cold process", m.name, workload)}
+		err := loop(func(i int) error {
+			t.profile = name("process", i)
+			defer func() { t.profile = "" }()
+			g.files = append(g.files, t.profile)
+			return t.Sync(ctx)
+		})
+		r.profiles = append(r.profiles, g)
+		return err
+	case *zsEngine:
+		file := name("engine", 0)
+		f, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		err = loop(func(int) error { return t.Sync(ctx) })
+		pprof.StopCPUProfile()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		r.profiles = append(r.profiles, &profileGroup{title: fmt.Sprintf("%s: %s, running engine", m.name, workload), files: []string{file}})
+		return err
+	}
+	return nil
+}
+
+// summarizeProfiles puts the top frames of every profile into the report,
+// with go tool pprof.
+func (r *runner) summarizeProfiles() {
+	if len(r.profiles) == 0 {
+		return
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		r.res.Notes = append(r.res.Notes, "Profiles were written to "+r.cfg.Profile+" but not summarised: the go command is not in PATH.")
+		return
+	}
+	for _, g := range r.profiles {
+		args := []string{"tool", "pprof", "-top", "-nodecount=15"}
+		if g.heap {
+			args = append(args, "-sample_index=inuse_space")
+		}
+		out, err := exec.Command("go", append(args, g.files...)...).CombinedOutput()
+		top := trimPprof(string(out))
+		if err != nil {
+			top = "pprof failed: " + err.Error() + "\n" + top
+		}
+		file := filepath.Base(g.files[0])
+		if len(g.files) > 1 {
+			file = fmt.Sprintf("%s and %d more", file, len(g.files)-1)
+		}
+		r.res.Profiles = append(r.res.Profiles, profileSummary{Title: g.title, File: file, Top: top})
+	}
+}
+
+// trimPprof keeps pprof's summary lines and table, dropping the file and
+// build headers.
+func trimPprof(out string) string {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}
