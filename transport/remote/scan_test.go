@@ -1,0 +1,160 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/transport/local"
+)
+
+// makeTree writes n small files in directories of 100 beneath root.
+func makeTree(t testing.TB, root string, n int) {
+	t.Helper()
+	for i := range n {
+		writeFile(t, filepath.Join(root, fmt.Sprintf("d%03d/f%05d.txt", i/100, i)), fmt.Appendf(nil, "content of file %d\n", i), 0o644)
+	}
+}
+
+// expectSnapshot checks that got is what the agent's own endpoint scans.
+func expectSnapshot(t testing.TB, root string, got zerosync.Snapshot) {
+	t.Helper()
+	ep, err := local.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	want, _, err := ep.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diffSnap(want, got); len(d) != 0 {
+		t.Fatalf("the client's snapshot differs from the agent's tree at %d paths, first %q", len(d), d[0].path)
+	}
+}
+
+// A scan that finds nothing new moves a few dozen bytes, whatever the size
+// of the tree; changes move as a diff.
+func TestIncrementalScan(t *testing.T) {
+	root := newRoot(t)
+	const n = 10_000
+	makeTree(t, root, n)
+	cn := connect(t, openLocal, nil)
+	ep := cn.endpoint(t, root)
+	ctx := t.Context()
+
+	scan := func() (zerosync.Snapshot, int64) {
+		t.Helper()
+		before := cn.c.Stats()
+		s, _, err := ep.Scan(ctx)
+		if err != nil {
+			t.Fatalf("Scan: %v", err)
+		}
+		after := cn.c.Stats()
+		return s, after.BytesSent - before.BytesSent + after.BytesReceived - before.BytesReceived
+	}
+	first, full := scan()
+	if len(first) != n+n/100 {
+		t.Fatalf("first scan: %d entries, want %d", len(first), n+n/100)
+	}
+	expectSnapshot(t, root, first)
+	t.Logf("first scan of %d entries: %d bytes on the wire", len(first), full)
+
+	second, noop := scan()
+	t.Logf("no-op scan: %d bytes on the wire", noop)
+	if noop >= 1024 {
+		t.Fatalf("a no-op scan of %d entries moved %d bytes", len(first), noop)
+	}
+	if len(diffSnap(first, second)) != 0 {
+		t.Fatal("a no-op scan changed the snapshot")
+	}
+
+	// One edit, one new file, one removal: a diff of three entries (and the
+	// directories whose times moved).
+	writeFile(t, filepath.Join(root, "d050/f05000.txt"), []byte("edited"), 0o644)
+	writeFile(t, filepath.Join(root, "d099/new.txt"), []byte("new"), 0o644)
+	if err := os.Remove(filepath.Join(root, "d000/f00007.txt")); err != nil {
+		t.Fatal(err)
+	}
+	third, small := scan()
+	t.Logf("scan after 3 changes: %d bytes on the wire", small)
+	if small >= 2048 {
+		t.Fatalf("a scan after three changes moved %d bytes", small)
+	}
+	expectSnapshot(t, root, third)
+	if third.Get("d000/f00007.txt") != nil || third.Get("d099/new.txt") == nil {
+		t.Fatal("the diff was not applied")
+	}
+	// The snapshot handed out before is untouched.
+	if first.Get("d000/f00007.txt") == nil || first.Get("d099/new.txt") != nil {
+		t.Fatal("applying a diff changed a snapshot already returned")
+	}
+}
+
+// A scan cancelled after the agent moved on to a new generation leaves the
+// client with its old one; the next scan is a whole tree again, and right.
+func TestIncrementalScanAfterCancel(t *testing.T) {
+	root := newRoot(t)
+	makeTree(t, root, 500)
+	cn := connect(t, openLocal, nil)
+	ep := cn.endpoint(t, root)
+	if _, _, err := ep.Scan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// Make the agent's generation move on without the client seeing it.
+	st, err := cn.c.start(t.Context(), tScan, request{handle: ep.handle, since: ep.gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := st.next(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.typ == tScanEnd {
+			break
+		}
+	}
+	cn.c.finish(st)
+	writeFile(t, filepath.Join(root, "d001/extra"), []byte("x"), 0o600)
+	before := cn.c.Stats().BytesReceived
+	s, _, err := ep.Scan(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cn.c.Stats().BytesReceived - before; got < 500*30 {
+		t.Fatalf("the scan after a lost generation moved %d bytes; want a whole tree", got)
+	}
+	expectSnapshot(t, root, s)
+}
+
+// Scans run alongside each other on one endpoint take turns and agree.
+func TestConcurrentScans(t *testing.T) {
+	root := newRoot(t)
+	makeTree(t, root, 300)
+	cn := connect(t, openLocal, nil)
+	ep := cn.endpoint(t, root)
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			if i%2 == 0 {
+				writeFile(t, filepath.Join(root, fmt.Sprintf("d000/c%d", i)), []byte("c"), 0o644)
+			}
+			_, _, err := ep.Scan(t.Context())
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _, err := ep.Scan(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectSnapshot(t, root, s)
+}

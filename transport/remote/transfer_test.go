@@ -1,0 +1,186 @@
+package remote
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/digest"
+)
+
+// wire returns the bytes both ways since s.
+func wire(c *Client, s Stats) int64 {
+	now := c.Stats()
+	return now.BytesSent - s.BytesSent + now.BytesReceived - s.BytesReceived
+}
+
+// A 4 KiB change in the middle of a 256 MiB file moves well under 1 MiB,
+// pushed (Apply of an update) and pulled (OpenDelta).
+func TestDeltaLargeFile(t *testing.T) {
+	ep, cn, root := remoteLocal(t)
+	ctx := t.Context()
+	const size = 256 << 20
+	old := pattern(size, 42)
+	p := filepath.Join(root, "big.bin")
+	writeFile(t, p, old, 0o644)
+	s, _, err := ep.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := bytes.Clone(old)
+	copy(updated[size/2-1000:], pattern(4096, 7))
+	want := &zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o644, Size: size, Digest: digest.Sum(updated)}
+
+	before := cn.c.Stats()
+	if err := ep.Apply(ctx, zerosync.Op{Path: "big.bin", Old: s.Get("big.bin"), New: want}, bytes.NewReader(updated)); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	push := wire(cn.c, before)
+	t.Logf("push: %d bytes on the wire for a 4 KiB change in %d MiB", push, size>>20)
+	if push > 512<<10 {
+		t.Fatalf("pushing a 4 KiB change moved %d bytes", push)
+	}
+	if got := cn.c.Stats(); got.DeltaFiles != before.DeltaFiles+1 || got.FilesSent != before.FilesSent+1 {
+		t.Fatalf("stats %+v after a delta push", got)
+	}
+	expectBytes(t, p, updated)
+
+	// Pull: the agent has the new version, this side the old one.
+	before = cn.c.Stats()
+	rc, err := ep.OpenDelta(ctx, "big.bin", bytes.NewReader(old), size)
+	if err != nil {
+		t.Fatalf("OpenDelta: %v", err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	pull := wire(cn.c, before)
+	t.Logf("pull: %d bytes on the wire", pull)
+	if !bytes.Equal(got, updated) {
+		t.Fatal("OpenDelta yields other content")
+	}
+	if pull > 512<<10 {
+		t.Fatalf("pulling a 4 KiB change moved %d bytes", pull)
+	}
+	if st := cn.c.Stats(); st.DeltaFiles != before.DeltaFiles+1 || st.FilesReceived != before.FilesReceived+1 {
+		t.Fatalf("stats %+v after a delta pull", st)
+	}
+}
+
+// A delta whose base changed on the agent since the scan is refused like
+// any update of a changed file, and one whose content lies is refused too.
+func TestDeltaRefused(t *testing.T) {
+	ep, _, root := remoteLocal(t, WithDeltaMinSize(1))
+	ctx := t.Context()
+	old := pattern(300_000, 1)
+	p := filepath.Join(root, "f")
+	writeFile(t, p, old, 0o644)
+	s, _, err := ep.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := append(bytes.Clone(old), "more"...)
+	want := fileEntry(updated, 0o644)
+
+	lying := append(bytes.Clone(updated[:1000]), updated[1001:]...)
+	err = ep.Apply(ctx, zerosync.Op{Path: "f", Old: s.Get("f"), New: want}, bytes.NewReader(lying))
+	if !errors.Is(err, zerosync.ErrDigestMismatch) {
+		t.Fatalf("a delta of lying content: %v", err)
+	}
+	expectBytes(t, p, old)
+
+	edited := pattern(300_000, 2)
+	writeFile(t, p, edited, 0o644)
+	err = ep.Apply(ctx, zerosync.Op{Path: "f", Old: s.Get("f"), New: want}, bytes.NewReader(updated))
+	if !errors.Is(err, zerosync.ErrChanged) {
+		t.Fatalf("a delta against a changed file: %v", err)
+	}
+	expectBytes(t, p, edited)
+
+	// A base that is gone: still refused as changed.
+	os.Remove(p)
+	err = ep.Apply(ctx, zerosync.Op{Path: "f", Old: s.Get("f"), New: want}, bytes.NewReader(updated))
+	if !errors.Is(err, zerosync.ErrChanged) {
+		t.Fatalf("a delta against a removed file: %v", err)
+	}
+}
+
+// Pulling with nothing in common, or from an agent without delta, still
+// yields the content.
+func TestOpenDeltaFallbacks(t *testing.T) {
+	for _, delta := range []bool{true, false} {
+		ep, cn, root := remoteLocal(t, WithDelta(delta))
+		if cn.c.Agent().Delta != delta {
+			t.Fatalf("delta agreed: %v, want %v", cn.c.Agent().Delta, delta)
+		}
+		data := pattern(200_000, 3)
+		writeFile(t, filepath.Join(root, "f"), data, 0o644)
+		for _, have := range [][]byte{nil, pattern(50_000, 4), data} {
+			rc, err := ep.OpenDelta(t.Context(), "f", bytes.NewReader(have), int64(len(have)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("delta %v, have %d bytes: read %d bytes, %v", delta, len(have), len(got), err)
+			}
+		}
+		if _, err := ep.OpenDelta(t.Context(), "missing", bytes.NewReader(nil), 0); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("OpenDelta of a missing file: %v", err)
+		}
+	}
+}
+
+// Text is compressed on the wire; random data is sent as it is, without
+// growing; compression is off when either side refuses it.
+func TestCompression(t *testing.T) {
+	text := []byte(strings.Repeat("The quick brown fox jumps over the lazy dog. 0123456789\n", 80_000)) // 4.5 MB
+	random := pattern(len(text), 9)
+	for _, c := range []struct {
+		name         string
+		sopts, copts []Option
+		data         []byte
+		min, max     float64 // bytes on the wire per byte of content
+	}{
+		{"text", nil, nil, text, 0, 0.1},
+		{"random", nil, nil, random, 1, 1.01},
+		{"text-client-refuses", nil, []Option{WithCompression(false)}, text, 1, 1.01},
+		{"text-agent-refuses", []Option{WithCompression(false)}, nil, text, 1, 1.01},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := newRoot(t)
+			cn := connect(t, openLocal, c.sopts, c.copts...)
+			ep := cn.endpoint(t, root)
+			before := cn.c.Stats()
+			if err := ep.Apply(t.Context(), zerosync.Op{Path: "f", New: fileEntry(c.data, 0o644)}, bytes.NewReader(c.data)); err != nil {
+				t.Fatal(err)
+			}
+			up := float64(wire(cn.c, before)) / float64(len(c.data))
+			before = cn.c.Stats()
+			rc, err := ep.Open(t.Context(), "f")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil || !bytes.Equal(got, c.data) {
+				t.Fatalf("read back %d bytes, %v", len(got), err)
+			}
+			down := float64(wire(cn.c, before)) / float64(len(c.data))
+			t.Logf("%s: %.3f bytes on the wire per byte up, %.3f down", c.name, up, down)
+			for _, r := range []float64{up, down} {
+				if r < c.min || r > c.max {
+					t.Fatalf("%.3f bytes on the wire per byte, want %.2f to %.2f", r, c.min, c.max)
+				}
+			}
+		})
+	}
+}
