@@ -26,9 +26,10 @@ import (
 //     [ModeAll]; paths outside every repository count as untracked;
 //   - a directory inside a repository is synced when something synced lies
 //     beneath it (git does not keep empty directories);
-//   - a held-back repository ([HoldError]) keeps only the paths unchanged on
-//     both sides since the last sync, which the cycle leaves alone: nothing
-//     in it is created, changed or deleted on either side.
+//   - a held-back repository ([HoldError]) is seen on both sides as it was
+//     at the last sync: the paths the pair synced before keep their common
+//     entry (and so do their directories), the others are hidden, and the
+//     cycle creates, changes or deletes nothing in it on either side.
 //
 // A held-back repository is also a [zerosync.Problem] of the cycle, and is
 // in [Project.Status].
@@ -74,7 +75,7 @@ func (v *View) View(ctx context.Context, vp *engine.ViewPair) error {
 		snaps:  [3]zerosync.Snapshot{vp.Base, vp.Ours, vp.Theirs},
 		frozen: map[string]bool{}}
 	keep := d.run()
-	vp.Base, vp.Ours, vp.Theirs = pick(vp.Base, keep), pick(vp.Ours, keep), pick(vp.Theirs, keep)
+	vp.Base, vp.Ours, vp.Theirs = d.pick(vp.Base, keep), d.pick(vp.Ours, keep), d.pick(vp.Theirs, keep)
 
 	for _, dir := range set.sorted {
 		if r := repos[dir]; r.hold != nil {
@@ -249,6 +250,8 @@ type decider struct {
 
 // run returns the paths the cycle sees, the same set for the three
 // snapshots: every path let through for itself, and its directories.
+// Paths of held-back repositories that the pair synced before are frozen:
+// seen with their common entry on both sides.
 func (d *decider) run() map[string]bool {
 	keep := map[string]bool{}
 	seen := map[string]bool{}
@@ -258,11 +261,18 @@ func (d *decider) run() map[string]bool {
 				continue
 			}
 			seen[p] = true
-			if !d.include(p) {
-				continue
+			if d.include(p) {
+				keep[p] = true
 			}
-			keep[p] = true
 		}
+	}
+	for p := range d.frozen {
+		for dir := zerosync.Parent(p); dir != "" && !d.frozen[dir]; dir = zerosync.Parent(dir) {
+			d.frozen[dir] = true // in the common state, as p is
+		}
+	}
+	for p := range d.frozen {
+		keep[p] = true
 	}
 	for p := range keep {
 		for dir := zerosync.Parent(p); dir != "" && !keep[dir]; dir = zerosync.Parent(dir) {
@@ -298,12 +308,19 @@ func (d *decider) include(p string) bool {
 	if !inRepo {
 		// Outside every repository; a repository's own directory is
 		// synced for what it holds.
+		if own, ok := d.repos[p]; ok && own.state == stateHeld {
+			d.freeze(p)
+		}
 		return !d.set.dirs[p] && d.mode.untracked()
+	}
+	if own, ok := d.repos[p]; ok && own.state == stateHeld {
+		d.freeze(p) // a held-back repository's own directory
 	}
 	r := d.repos[dir]
 	switch r.state {
 	case stateHeld:
-		return d.unchanged(p, r)
+		d.freeze(p)
+		return false
 	case stateLeftToGit, stateIgnored:
 		return false
 	}
@@ -340,33 +357,24 @@ func (d *decider) include(p string) bool {
 	return d.mode.untracked()
 }
 
-// unchanged reports whether p, in held-back repository r, holds the same
-// entry in the common state and on both sides, as do its directories up to
-// the repository's: the cycle then leaves it alone, so it can stay in view.
-func (d *decider) unchanged(p string, r *pairRepo) bool {
-	if v, ok := d.frozen[p]; ok {
-		return v
+// freeze marks p, a path of a held-back repository, to be seen with its
+// common entry, when it has one.
+func (d *decider) freeze(p string) {
+	if _, ok := d.snaps[0][p]; ok {
+		d.frozen[p] = true
 	}
-	v := false
-	b, ok := d.snaps[0][p]
-	if ok {
-		o, t := d.snaps[1].Get(p), d.snaps[2].Get(p)
-		v = o.Same(&b) && t.Same(&b)
-	}
-	if parent := zerosync.Parent(p); v && parent != r.dir {
-		v = d.unchanged(parent, r)
-	}
-	d.frozen[p] = v
-	return v
 }
 
-// pick returns the part of s in keep.
-func pick(s zerosync.Snapshot, keep map[string]bool) zerosync.Snapshot {
+// pick returns the part of s in keep, frozen paths with their common entry.
+func (d *decider) pick(s zerosync.Snapshot, keep map[string]bool) zerosync.Snapshot {
 	out := make(zerosync.Snapshot, min(len(s), len(keep)))
 	for p, e := range s {
-		if keep[p] {
+		if keep[p] && !d.frozen[p] {
 			out[p] = e
 		}
+	}
+	for p := range d.frozen {
+		out[p] = d.snaps[0][p]
 	}
 	return out
 }
