@@ -171,7 +171,7 @@ func (h *host) connect(ctx context.Context, conn *sshConn) (*agentConn, *sshConn
 			close(conn.done)
 		}()
 		if h.t.cfg.keepalive > 0 {
-			go keepalive(c, h.t.cfg.keepalive, h.t.cfg.keepaliveMax, conn.done, func(why string) {
+			go keepalive(c, h.t.cfg.keepalive, h.t.cfg.keepaliveMax, conn.done, func() { h.t.stats.keepalives.Add(1) }, func(why string) {
 				h.log.Warn("connection dead", "why", why)
 			})
 		}

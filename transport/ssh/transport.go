@@ -32,6 +32,7 @@ type Transport struct {
 	stats struct {
 		dials, agents, uploads, reconnects atomic.Int64
 		sent, received                     atomic.Int64
+		keepalives                         atomic.Int64 // answered
 	}
 
 	// Test seams: this program's platform, its executable, and whether it
