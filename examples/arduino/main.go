@@ -8,7 +8,6 @@ package main
 import (
 	"time"
 
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/cli"
 )
 
@@ -22,12 +21,5 @@ func newApp() *cli.App {
 		DefaultRoot: "~/Arduino",
 		Exclude:     []string{"build/", ".pio/", "*.hex", "*.elf", "*.bin", "*.o", ".vscode/ipch/"},
 		Rescan:      time.Minute,
-		Options: func(env *cli.Env) ([]engine.Option, error) {
-			rs, err := cli.Resolvers(env.Log)
-			if err != nil {
-				return nil, err
-			}
-			return []engine.Option{engine.WithResolvers(rs...)}, nil
-		},
 	}
 }

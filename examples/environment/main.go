@@ -10,7 +10,7 @@ package main
 import (
 	"time"
 
-	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/cli"
 	"github.com/zerosync/zerosync/merge"
 )
@@ -29,16 +29,12 @@ func newApp() *cli.App {
 		},
 		Exclude: []string{"*.swp", "*~"},
 		Rescan:  15 * time.Second,
-		Options: func(env *cli.Env) ([]engine.Option, error) {
+		First: func(env *cli.Env) ([]zerosync.Resolver, error) {
 			history, err := merge.Route(merge.Match(".bash_history", merge.Union()))
 			if err != nil {
 				return nil, err
 			}
-			rs, err := cli.Resolvers(env.Log, history)
-			if err != nil {
-				return nil, err
-			}
-			return []engine.Option{engine.WithResolvers(rs...)}, nil
+			return []zerosync.Resolver{history}, nil
 		},
 	}
 }

@@ -10,7 +10,6 @@ package main
 import (
 	"time"
 
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/cli"
 )
 
@@ -25,12 +24,5 @@ func newApp() *cli.App {
 		Include:     []string{"*.groovy", "*.json", "*.yaml", "*.yml", "*.md"},
 		Exclude:     []string{"backups/", "*.log"},
 		Rescan:      5 * time.Minute,
-		Options: func(env *cli.Env) ([]engine.Option, error) {
-			rs, err := cli.Resolvers(env.Log)
-			if err != nil {
-				return nil, err
-			}
-			return []engine.Option{engine.WithResolvers(rs...)}, nil
-		},
 	}
 }

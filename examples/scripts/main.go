@@ -7,7 +7,6 @@ package main
 import (
 	"time"
 
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/cli"
 )
 
@@ -21,12 +20,5 @@ func newApp() *cli.App {
 		DefaultRoot: "~/scripts",
 		Exclude:     []string{"*.log", "__pycache__/", "*.pyc", ".venv/", "*.swp"},
 		Rescan:      time.Minute,
-		Options: func(env *cli.Env) ([]engine.Option, error) {
-			rs, err := cli.Resolvers(env.Log)
-			if err != nil {
-				return nil, err
-			}
-			return []engine.Option{engine.WithResolvers(rs...)}, nil
-		},
 	}
 }

@@ -7,7 +7,6 @@ package main
 import (
 	"time"
 
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/cli"
 )
 
@@ -21,12 +20,5 @@ func newApp() *cli.App {
 		DefaultRoot: "~/work",
 		Exclude:     []string{".cache/", "node_modules/", "__pycache__/", "*.pyc", "target/", "build/", "dist/", "*.tmp", "*.swp", ".Trash-*/", "Zone.Identifier", "*:Zone.Identifier"},
 		Rescan:      time.Minute,
-		Options: func(env *cli.Env) ([]engine.Option, error) {
-			rs, err := cli.Resolvers(env.Log)
-			if err != nil {
-				return nil, err
-			}
-			return []engine.Option{engine.WithResolvers(rs...)}, nil
-		},
 	}
 }

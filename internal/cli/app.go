@@ -41,8 +41,9 @@ type App struct {
 	// Mirror makes the engine one-way: this host's tree is deployed to the
 	// peers ([engine.Mirror]).
 	Mirror bool
-	// Options adds engine options once the trees are known (resolvers,
-	// views).
+	// First are resolvers asked before the shared chain ([Resolvers]).
+	First func(env *Env) ([]zerosync.Resolver, error)
+	// Options adds engine options once the trees are known (views).
 	Options func(env *Env) ([]engine.Option, error)
 	// Commands are the engine's own subcommands, beside the shared ones.
 	Commands map[string]Command
@@ -247,6 +248,18 @@ func (env *Env) Engine() (*engine.Engine, func(), error) {
 	}
 	if a.Mirror {
 		opts = append(opts, engine.WithDiffer(engine.Mirror{}))
+	} else {
+		var first []zerosync.Resolver
+		if a.First != nil {
+			if first, err = a.First(env); err != nil {
+				return fail(err)
+			}
+		}
+		rs, err := Resolvers(env.Log, first...)
+		if err != nil {
+			return fail(err)
+		}
+		opts = append(opts, engine.WithResolvers(rs...))
 	}
 	if a.Options != nil {
 		more, err := a.Options(env)
