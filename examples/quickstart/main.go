@@ -17,11 +17,13 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/transport/local"
 )
 
 func main() {
+	agent.Handle()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
