@@ -3,8 +3,10 @@ package remote
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -233,14 +235,8 @@ func expectBytes(t testing.TB, p string, want []byte) {
 // compress.
 func pattern(n int, seed uint64) []byte {
 	b := make([]byte, n)
-	x := seed*0x9e3779b97f4a7c15 + 1
-	for i := 0; i < n; i += 8 {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
-		for j := 0; j < 8 && i+j < n; j++ {
-			b[i+j] = byte(x >> (8 * j))
-		}
-	}
+	var s [32]byte
+	binary.LittleEndian.PutUint64(s[:], seed)
+	rand.NewChaCha8(s).Read(b)
 	return b
 }

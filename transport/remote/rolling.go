@@ -44,13 +44,13 @@ func deltaFits(size int64) bool {
 }
 
 // weakSums returns the two halves of the weak checksum of p: a is the sum
-// of the bytes, b the sum of each byte times its distance from the end.
-// Both wrap modulo 2^32; weakOf keeps 16 bits of each.
+// of the bytes, b the sum of each byte times its distance from the end
+// (computed as the sum of the running sums a). Both wrap modulo 2^32;
+// weakOf keeps 16 bits of each.
 func weakSums(p []byte) (a, b uint32) {
-	n := uint32(len(p))
-	for i, c := range p {
+	for _, c := range p {
 		a += uint32(c)
-		b += (n - uint32(i)) * uint32(c)
+		b += a
 	}
 	return a, b
 }

@@ -48,7 +48,7 @@ func TestDeltaLargeFile(t *testing.T) {
 	if got := cn.c.Stats(); got.DeltaFiles != before.DeltaFiles+1 || got.FilesSent != before.FilesSent+1 {
 		t.Fatalf("stats %+v after a delta push", got)
 	}
-	expectBytes(t, p, updated)
+	expectDigest(t, p, want)
 
 	// Pull: the agent has the new version, this side the old one.
 	before = cn.c.Stats()
@@ -56,14 +56,14 @@ func TestDeltaLargeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenDelta: %v", err)
 	}
-	got, err := io.ReadAll(rc)
+	d, n, err := digest.ReadAll(rc)
 	rc.Close()
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
 	pull := wire(cn.c, before)
 	t.Logf("pull: %d bytes on the wire", pull)
-	if !bytes.Equal(got, updated) {
+	if d != want.Digest || n != size {
 		t.Fatal("OpenDelta yields other content")
 	}
 	if pull > 512<<10 {
@@ -71,6 +71,23 @@ func TestDeltaLargeFile(t *testing.T) {
 	}
 	if st := cn.c.Stats(); st.DeltaFiles != before.DeltaFiles+1 || st.FilesReceived != before.FilesReceived+1 {
 		t.Fatalf("stats %+v after a delta pull", st)
+	}
+}
+
+// expectDigest checks that the file at p holds what want describes.
+func expectDigest(t testing.TB, p string, want *zerosync.Entry) {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, n, err := digest.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d != want.Digest || n != want.Size {
+		t.Fatalf("%s holds %d bytes (%s), want %d (%s)", p, n, d.Short(), want.Size, want.Digest.Short())
 	}
 }
 
