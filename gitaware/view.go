@@ -26,10 +26,13 @@ import (
 //     [ModeAll]; paths outside every repository count as untracked;
 //   - a directory inside a repository is synced when something synced lies
 //     beneath it (git does not keep empty directories);
-//   - a held-back repository ([HoldError]) is seen on both sides as it was
-//     at the last sync: the paths the pair synced before keep their common
-//     entry (and so do their directories), the others are hidden, and the
-//     cycle creates, changes or deletes nothing in it on either side.
+//   - nothing in a held-back repository ([HoldError]) is synced.
+//
+// A path the view does not let through is left alone by the cycle: never
+// created, changed or deleted on either side, and its common state is
+// kept. (The view shows the engine such a path, if the pair synced it
+// before, on both sides with its common entry; see the engine's
+// empty-root check. A tree that is empty shows nothing.)
 //
 // A held-back repository is also a [zerosync.Problem] of the cycle, and is
 // in [Project.Status].
@@ -72,7 +75,10 @@ func (v *View) View(ctx context.Context, vp *engine.ViewPair) error {
 	}
 
 	d := &decider{mode: mode, set: set, repos: repos,
-		snaps:  [3]zerosync.Snapshot{vp.Base, vp.Ours, vp.Theirs},
+		snaps: [3]zerosync.Snapshot{vp.Base, vp.Ours, vp.Theirs},
+		// An empty tree stays empty in view, so that the engine can tell
+		// an emptied root.
+		freeze: len(vp.Ours) > 0 && len(vp.Theirs) > 0,
 		frozen: map[string]bool{}}
 	keep := d.run()
 	vp.Base, vp.Ours, vp.Theirs = d.pick(vp.Base, keep), d.pick(vp.Ours, keep), d.pick(vp.Theirs, keep)
@@ -241,17 +247,25 @@ func branchName(h head) string {
 
 // decider answers, for each path of a pair, whether the cycle sees it.
 type decider struct {
-	mode   Mode
-	set    *repoSet
-	repos  map[string]*pairRepo
-	snaps  [3]zerosync.Snapshot // base, ours, theirs
+	mode  Mode
+	set   *repoSet
+	repos map[string]*pairRepo
+	snaps [3]zerosync.Snapshot // base, ours, theirs
+	// freeze asks for hidden paths of the common state to be frozen: seen
+	// on both sides with their common entry.
+	freeze bool
 	frozen map[string]bool
 }
 
 // run returns the paths the cycle sees, the same set for the three
 // snapshots: every path let through for itself, and its directories.
-// Paths of held-back repositories that the pair synced before are frozen:
-// seen with their common entry on both sides.
+//
+// A hidden path that the pair synced before is frozen, when d.freeze is
+// set: seen on both sides with its common entry, so the cycle neither
+// changes nor forgets it. (Merely hidden, it would look to the engine as if
+// the tree had lost it; a tree whose paths were all hidden would look
+// emptied.) Its directories stay in view too, frozen unless they are
+// directories in all three snapshots.
 func (d *decider) run() map[string]bool {
 	keep := map[string]bool{}
 	seen := map[string]bool{}
@@ -266,13 +280,24 @@ func (d *decider) run() map[string]bool {
 			}
 		}
 	}
-	for p := range d.frozen {
-		for dir := zerosync.Parent(p); dir != "" && !d.frozen[dir]; dir = zerosync.Parent(dir) {
-			d.frozen[dir] = true // in the common state, as p is
+	if d.freeze {
+		for p := range d.snaps[0] {
+			if !keep[p] {
+				d.frozen[p] = true
+			}
 		}
-	}
-	for p := range d.frozen {
-		keep[p] = true
+		for p := range d.frozen {
+			for dir := zerosync.Parent(p); dir != "" && !d.frozen[dir]; dir = zerosync.Parent(dir) {
+				if d.dirEverywhere(dir) {
+					keep[dir] = true
+					break
+				}
+				d.frozen[dir] = true
+			}
+		}
+		for p := range d.frozen {
+			keep[p] = true
+		}
 	}
 	for p := range keep {
 		for dir := zerosync.Parent(p); dir != "" && !keep[dir]; dir = zerosync.Parent(dir) {
@@ -280,6 +305,17 @@ func (d *decider) run() map[string]bool {
 		}
 	}
 	return keep
+}
+
+// dirEverywhere reports whether p is a directory in the common state and
+// on both sides.
+func (d *decider) dirEverywhere(p string) bool {
+	for _, s := range d.snaps {
+		if e, ok := s[p]; !ok || e.Kind != zerosync.KindDir {
+			return false
+		}
+	}
+	return true
 }
 
 // kinds returns the kind of p in base, ours and theirs (0: absent).
@@ -308,20 +344,11 @@ func (d *decider) include(p string) bool {
 	if !inRepo {
 		// Outside every repository; a repository's own directory is
 		// synced for what it holds.
-		if own, ok := d.repos[p]; ok && own.state == stateHeld {
-			d.freeze(p)
-		}
 		return !d.set.dirs[p] && d.mode.untracked()
-	}
-	if own, ok := d.repos[p]; ok && own.state == stateHeld {
-		d.freeze(p) // a held-back repository's own directory
 	}
 	r := d.repos[dir]
 	switch r.state {
-	case stateHeld:
-		d.freeze(p)
-		return false
-	case stateLeftToGit, stateIgnored:
+	case stateHeld, stateLeftToGit, stateIgnored:
 		return false
 	}
 	if onlyDir || d.set.dirs[p] {
@@ -355,14 +382,6 @@ func (d *decider) include(p string) bool {
 		return false
 	}
 	return d.mode.untracked()
-}
-
-// freeze marks p, a path of a held-back repository, to be seen with its
-// common entry, when it has one.
-func (d *decider) freeze(p string) {
-	if _, ok := d.snaps[0][p]; ok {
-		d.frozen[p] = true
-	}
 }
 
 // pick returns the part of s in keep, frozen paths with their common entry.
