@@ -229,3 +229,12 @@ func tempRoots(t testing.TB) (a, b string) {
 	a, b = filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
 	return a, b
 }
+
+// localEndpoint opens a local endpoint on dir for the test.
+func localEndpoint(t testing.TB, dir string) *local.Endpoint {
+	t.Helper()
+	ep, err := local.New(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { ep.Close() })
+	return ep
+}
