@@ -83,8 +83,8 @@ func fullConfig() config {
 }
 
 // quickConfig is the end-to-end proof CI runs: every workload but latency's
-// peer loop, on small trees, two runs each without warm-up or settling:
-// its figures mean nothing, its tree checks everything.
+// peer loop, on small trees, one run each without warm-up or settling, two
+// raw ssh variants: its figures mean nothing, its tree checks everything.
 func quickConfig() config {
 	return config{
 		Quick: true,
@@ -102,8 +102,8 @@ func quickConfig() config {
 		Mem:           treeSpec{Small: 1_000, SmallMax: 2 << 10, FilesPerDir: 20},
 		MemNoops:      2,
 		Warmup:        0,
-		Runs:          2,
-		InitialRuns:   2,
+		Runs:          1,
+		InitialRuns:   1,
 		LatencyTrials: 5,
 		LatencyWarmup: 1,
 		Memory:        true,

@@ -29,38 +29,12 @@ func (r *runner) latency(ctx context.Context, m *mode, ts *toolset) error {
 	rel := ts.tree.Small[len(ts.tree.Small)/2]
 	r.quiet()
 
-	zs := series{pending: pendingReason(ts.eng)}
-	if zs.pending == "" {
-		var busy atomic.Int64
-		spec := ts.eng.spec
-		spec.Watch = true
-		z, err := openZS(ctx, spec, engine.WithObserver(func(ev zerosync.Event) {
-			switch ev.Kind {
-			case zerosync.EventCycleStart:
-				busy.Add(1)
-			case zerosync.EventCycleEnd:
-				busy.Add(-1)
-			}
-		}))
-		if err != nil {
-			return err
-		}
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- z.eng.Run(rctx) }()
-		d := ts.dirs[ts.eng]
-		zs.secs, err = r.trials(ctx, m, "zerosync", d[0], d[1], rel, func() bool { return busy.Load() > 0 })
-		cancel()
-		err = errors.Join(err, ignoreCanceled(<-done), z.Close())
-		if err != nil {
-			return fmt.Errorf("zerosync: %w", err)
-		}
-		if err := r.check(m, "latency", ts, ts.eng); err != nil {
-			return err
-		}
+	zs, err := r.zsLatency(ctx, m, ts, rel)
+	if err != nil {
+		return fmt.Errorf("zerosync: %w", err)
 	}
 
-	loop := series{pending: "not run in quick mode"}
+	loop := series{none: "not run in quick mode"}
 	if r.cfg.LatencyPeer {
 		var rs *rsyncTool
 		for _, p := range ts.peers {
@@ -72,7 +46,7 @@ func (r *runner) latency(ctx context.Context, m *mode, ts *toolset) error {
 		if err != nil {
 			return err
 		}
-		loop.pending = ""
+		loop.none = ""
 		loop.secs, err = r.trials(ctx, m, "inotifywait + rsync", rs.a, rs.b, rel, l.busy)
 		if err := errors.Join(err, l.stop()); err != nil {
 			return fmt.Errorf("inotifywait + rsync loop: %w", err)
@@ -83,8 +57,8 @@ func (r *runner) latency(ctx context.Context, m *mode, ts *toolset) error {
 	}
 
 	pct := func(s series, p float64) figure {
-		if s.pending != "" {
-			return absent(s.pending)
+		if s.none != "" {
+			return absent(s.none)
 		}
 		return single(percentile(s.secs, p), unitSeconds)
 	}
@@ -97,6 +71,36 @@ func (r *runner) latency(ctx context.Context, m *mode, ts *toolset) error {
 	p99.Verdict = verdictBelow(p99.ZS, 15e-3)
 	m.sec.Rows = append(m.sec.Rows, p50, p99)
 	return nil
+}
+
+// zsLatency runs the trials against a running engine with watchers on
+// zerosync's pair.
+func (r *runner) zsLatency(ctx context.Context, m *mode, ts *toolset, rel string) (series, error) {
+	var s series
+	var busy atomic.Int64
+	spec := ts.eng.spec
+	spec.Watch = true
+	z, err := openZS(ctx, spec, engine.WithObserver(func(ev zerosync.Event) {
+		switch ev.Kind {
+		case zerosync.EventCycleStart:
+			busy.Add(1)
+		case zerosync.EventCycleEnd:
+			busy.Add(-1)
+		}
+	}))
+	if err != nil {
+		return s, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- z.eng.Run(rctx) }()
+	d := ts.dirs[ts.eng]
+	s.secs, err = r.trials(ctx, m, "zerosync", d[0], d[1], rel, func() bool { return busy.Load() > 0 })
+	cancel()
+	if err := errors.Join(err, ignoreCanceled(<-done), z.Close()); err != nil {
+		return s, err
+	}
+	return s, r.check(m, "latency", ts, ts.eng)
 }
 
 // trials writes new content to rel on A, again and again, and times each

@@ -9,9 +9,14 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/zerosync/zerosync/agent"
 )
 
 func main() {
+	// This program is also the zerosync agent that transport/ssh installs
+	// on the far side of the benchmark's sshd.
+	agent.Handle()
 	if isChild() {
 		os.Exit(childMain())
 	}

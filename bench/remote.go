@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/transport/ssh"
 )
 
 // remoteSpec is how a zerosync endpoint reaches a folder on the benchmark's
@@ -14,22 +15,40 @@ type remoteSpec struct {
 	User       string
 	Key        string // client private key file
 	KnownHosts string
+	// CacheDir is zerosync's cache folder on the host: the agent, which
+	// the transport installs there on first contact, and the agent's stat
+	// caches.
+	CacheDir string
 }
 
-// errSSHPending is returned while zerosync has no SSH transport: the
-// ssh-mode zerosync figures are then reported as pending.
-var errSSHPending = errors.New("zerosync over SSH: transport/ssh has not landed yet")
+// sshEndpoint is an endpoint of transport/ssh that owns its transport:
+// closing it closes the connection. The embedded endpoint keeps its
+// optional abilities (copy, archive, watch, delta).
+type sshEndpoint struct {
+	*ssh.Endpoint
+	t *ssh.Transport
+}
 
-// sshPending reports whether zerosync cannot yet run over SSH.
-func sshPending() bool { return true }
+func (e sshEndpoint) Close() error { return errors.Join(e.Endpoint.Close(), e.t.Close()) }
 
-// remoteEndpoint opens path on the remote side of spec.
-//
-// SSH WORKLOADS: this is the one place to fill in when transport/ssh lands:
-// dial spec.Addr as spec.User with spec.Key, verify the host against
-// spec.KnownHosts, and return the endpoint for path; then make sshPending
-// return false. Everything else (the engine, the cold-process child, the
-// workloads and the table) already handles the ssh mode.
+// remoteEndpoint opens path on the host of spec with a transport of its own:
+// no ssh configuration, no ssh agent, only the benchmark's key and
+// known_hosts.
 func remoteEndpoint(ctx context.Context, spec remoteSpec, path string) (zerosync.Endpoint, error) {
-	return nil, errSSHPending
+	t, err := ssh.New(
+		ssh.WithConfigFile("none"),
+		ssh.WithKnownHosts(spec.KnownHosts),
+		ssh.WithIdentityFile(spec.Key),
+		ssh.WithAgentSocket(""),
+		ssh.WithRemoteCacheDir(spec.CacheDir),
+	)
+	if err != nil {
+		return nil, err
+	}
+	e, err := t.Endpoint(ctx, spec.User+"@"+spec.Addr, path)
+	if err != nil {
+		t.Close()
+		return nil, err
+	}
+	return sshEndpoint{Endpoint: e, t: t}, nil
 }

@@ -27,19 +27,6 @@ type tool interface {
 	Persistent() bool
 }
 
-// pending is an optional ability of a tool: saying why it cannot run yet.
-type pending interface {
-	Pending() string
-}
-
-// pendingReason returns why t cannot run, or "".
-func pendingReason(t tool) string {
-	if p, ok := t.(pending); ok {
-		return p.Pending()
-	}
-	return ""
-}
-
 // rsyncTool is rsync -a --delete from A to B, over ssh in the ssh mode.
 type rsyncTool struct {
 	a, b string
@@ -125,7 +112,6 @@ type zsProcess struct {
 func (t *zsProcess) Name() string     { return "zerosync" }
 func (t *zsProcess) Forget() error    { return t.spec.forget() }
 func (t *zsProcess) Persistent() bool { return false }
-func (t *zsProcess) Pending() string  { return remotePending(t.spec) }
 
 func (t *zsProcess) Sync(ctx context.Context) error {
 	_, err := runChildOnce(ctx, t.spec, t.profile)
@@ -141,7 +127,6 @@ type zsEngine struct {
 
 func (t *zsEngine) Name() string     { return "zerosync" }
 func (t *zsEngine) Persistent() bool { return true }
-func (t *zsEngine) Pending() string  { return remotePending(t.spec) }
 
 func (t *zsEngine) Sync(ctx context.Context) error {
 	if t.z == nil {
@@ -167,11 +152,4 @@ func (t *zsEngine) Close() error {
 
 func (t *zsEngine) Forget() error {
 	return errors.Join(t.Close(), t.spec.forget())
-}
-
-func remotePending(s zsSpec) string {
-	if s.Remote != nil && sshPending() {
-		return "pending¹"
-	}
-	return ""
 }

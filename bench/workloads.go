@@ -137,9 +137,6 @@ func (r *runner) steady(ctx context.Context, m *mode, ts *toolset) error {
 // after every tool synced the file once.
 func (r *runner) delta(ctx context.Context, m *mode, ts *toolset) error {
 	for _, t := range ts.cold() {
-		if pendingReason(t) != "" {
-			continue
-		}
 		if err := t.Sync(ctx); err != nil {
 			return fmt.Errorf("%s: first sync: %w", t.Name(), err)
 		}
