@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -188,7 +190,7 @@ func (p *Project) Classify(ctx context.Context, root string, snap zerosync.Snaps
 // entry ie, as git decides it.
 func (p *Project) clean(fsRoot *os.Root, path string, e zerosync.Entry, ie *index.Entry, sr *sideRepo) (bool, error) {
 	switch {
-	case ie.Stage != index.Merged, ie.IntentToAdd:
+	case ie.Stage != 0, ie.IntentToAdd: // unmerged (stage 0 is a plain entry), or git add -N
 		return false, nil
 	case ie.SkipWorktree:
 		return true, nil
@@ -209,9 +211,10 @@ func (p *Project) clean(fsRoot *os.Root, path string, e zerosync.Entry, ie *inde
 	if uint32(e.Size) != ie.Size {
 		return false, nil
 	}
-	// Racily clean: a file changed in the same tick as the index was
-	// written may hold other bytes with the same stat data.
-	if e.ModTime.Equal(ie.ModifiedAt) && e.ModTime.Before(sr.idx.mtime) {
+	// The stat data git recorded settle it, as for git, unless the file is
+	// racily clean: changed in the same tick as the index was written, it
+	// may hold other bytes with the same stat data.
+	if e.ModTime.Equal(ie.ModifiedAt) && e.ModTime.Before(sr.idx.mtime) && sameInode(fsRoot, path, ie) {
 		return true, nil
 	}
 	h, err := p.blobHash(fsRoot, path, e)
@@ -219,6 +222,20 @@ func (p *Project) clean(fsRoot *os.Root, path string, e zerosync.Entry, ie *inde
 		return false, err
 	}
 	return h == ie.Hash, nil
+}
+
+// sameInode reports whether the file at path still has the inode and change
+// time the index recorded.
+func sameInode(fsRoot *os.Root, path string, ie *index.Entry) bool {
+	st, err := fsRoot.Lstat(filepath.FromSlash(path))
+	if err != nil {
+		return false
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	return uint32(sys.Ino) == ie.Inode && time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec).Equal(ie.CreatedAt)
 }
 
 // blobHash returns the git blob hash of the file at path, whose entry is e,
