@@ -186,6 +186,7 @@ func (c *Client) start(ctx context.Context, typ ftype, req request) (*stream, er
 		return nil, c.m.deadErr()
 	}
 	st := newStream(c.m, c.nextID.Add(1))
+	st.release = func() { <-c.slots }
 	c.m.mu.Lock()
 	c.m.streams[st.id] = st
 	c.m.mu.Unlock()
@@ -198,14 +199,10 @@ func (c *Client) start(ctx context.Context, typ ftype, req request) (*stream, er
 }
 
 // finish ends a stream: when the agent has not finished with it, it is
-// told to stop.
-func (c *Client) finish(st *stream) {
-	c.m.remove(st)
-	if !st.done() && c.m.alive() {
-		c.m.write(tCancel, st.id, nil, nil)
-	}
-	<-c.slots
-}
+// told to stop, and the stream keeps its slot until the agent's last frame
+// for it arrives, so that the agent never sees more streams in flight than
+// the client allows itself.
+func (c *Client) finish(st *stream) { st.abandon() }
 
 // result waits for the agent's answer to a request: the payload of its
 // result frame, or its error.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ type conn struct {
 // nil.
 func connect(t testing.TB, open func(context.Context, string) (zerosync.Endpoint, error), sopts []Option, copts ...Option) *conn {
 	t.Helper()
-	a, b := net.Pipe()
+	a, b := netPipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	serve := make(chan error, 1)
 	go func() { serve <- Serve(ctx, b, open, sopts...) }()
@@ -73,7 +74,8 @@ func connect(t testing.TB, open func(context.Context, string) (zerosync.Endpoint
 				t.Errorf("Serve: %v", err)
 			}
 		case <-time.After(30 * time.Second):
-			t.Error("Serve did not return after the client hung up")
+			buf := make([]byte, 1<<20)
+			t.Errorf("Serve did not return after the client hung up; goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		}
 	})
 	return cn
@@ -240,3 +242,5 @@ func pattern(n int, seed uint64) []byte {
 	rand.NewChaCha8(s).Read(b)
 	return b
 }
+
+func netPipe() (net.Conn, net.Conn) { return net.Pipe() }

@@ -43,6 +43,9 @@ type mux struct {
 
 	mu      sync.Mutex
 	streams map[uint64]*stream
+	// active counts, on the agent, the streams that have not sent their
+	// terminal frame.
+	active int
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -243,6 +246,13 @@ func (m *mux) route(f frame, onRequest func(frame) error) error {
 		return nil // a stream this side has finished with; late frames are dropped
 	}
 	return s.push(f, terminal)
+}
+
+// endsStream reports whether a frame of type typ sent by this side (the
+// agent when server is set) ends the stream.
+func endsStream(typ ftype, server bool) bool {
+	terminal, _ := streamFrame(typ, !server)
+	return terminal
 }
 
 // streamFrame reports whether typ may arrive on a stream at this side

@@ -124,10 +124,11 @@ func (s *server) request(f frame) error {
 		s.m.mu.Unlock()
 		return protoErr("stream %d is already in use", f.id)
 	}
-	if len(s.m.streams) >= maxStreams {
+	if s.m.active >= maxStreams {
 		s.m.mu.Unlock()
 		return protoErr("more than %d streams in flight", maxStreams)
 	}
+	s.m.active++
 	st := newStream(s.m, f.id)
 	st.unacked = costOf(f.payload)
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -138,11 +139,16 @@ func (s *server) request(f frame) error {
 		defer cancel()
 		defer s.m.remove(st)
 		err := s.handle(ctx, st, req)
-		if err == nil || ctx.Err() != nil {
-			return // done, or the client gave up on the stream
+		if st.ended() {
+			return
+		}
+		// Every stream ends with a terminal frame, a cancelled one too:
+		// the client counts streams in flight until it sees it.
+		if err == nil {
+			err = errors.New("the request ended without an answer")
 		}
 		s.log.Debug("request failed", "stream", st.id, "request", req.typ.String(), "err", err)
-		if err := st.send(ctx, tError, encodeError(err), false); err != nil {
+		if err := st.send(s.ctx, tError, encodeError(err), false); err != nil {
 			s.log.Debug("error not delivered", "stream", st.id, "err", err)
 		}
 	})

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -22,10 +23,16 @@ type stream struct {
 	qcost    int
 	unacked  int  // cost consumed and not yet credited back
 	peerDone bool // the peer sent its terminal frame
+	sentEnd  bool // this side sent its terminal frame
 	avail    int  // cost this side may still send
-	wake     chan struct{}
-	credited chan struct{}
-	finished chan struct{} // closed when the peer is done
+	// abandoned is set on the client when the caller gave up on the
+	// stream before the agent's terminal frame: frames are dropped, and
+	// release is called when the terminal frame arrives.
+	abandoned bool
+	release   func()
+	wake      chan struct{}
+	credited  chan struct{}
+	finished  chan struct{} // closed when the peer is done
 
 	cs compressState // used by the sending goroutine only
 }
@@ -49,15 +56,25 @@ func signal(c chan struct{}) {
 }
 
 // push queues a frame from the peer. It is called by the reading goroutine
-// only and never blocks.
+// only and never blocks. A terminal frame is outside flow control (a stream
+// has one), so that a stream can always be ended.
 func (s *stream) push(f frame, terminal bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.peerDone {
 		return protoErr("%s frame on stream %d after its end", f.typ, s.id)
 	}
+	if s.abandoned {
+		if terminal {
+			s.peerDone = true
+			close(s.finished)
+			s.m.remove(s)
+			s.releaseSlot()
+		}
+		return nil
+	}
 	c := costOf(f.payload)
-	if s.qcost+s.unacked+c > streamWindow {
+	if !terminal && s.qcost+s.unacked+c > streamWindow {
 		return protoErr("%s frame overruns the flow-control window of stream %d", f.typ, s.id)
 	}
 	s.q = append(s.q, f)
@@ -131,8 +148,25 @@ var errPeerDone = errors.New("the agent has answered")
 
 // send writes one frame on the stream once the window allows it.
 // compressible payloads may be compressed. On the client, send gives up
-// with errPeerDone as soon as the agent has answered.
+// with errPeerDone as soon as the agent has answered. A terminal frame
+// needs no credit; on the agent it also frees the stream's place among
+// the streams in flight, before the client can see it.
 func (s *stream) send(ctx context.Context, typ ftype, payload []byte, compressible bool) error {
+	if endsStream(typ, s.m.server) {
+		s.mu.Lock()
+		ended := s.sentEnd
+		s.sentEnd = true
+		s.mu.Unlock()
+		if ended {
+			return fmt.Errorf("stream %d already ended", s.id)
+		}
+		if s.m.server {
+			s.m.mu.Lock()
+			s.m.active--
+			s.m.mu.Unlock()
+		}
+		return s.m.write(typ, s.id, payload, nil)
+	}
 	c := costOf(payload)
 	for {
 		s.mu.Lock()
@@ -161,6 +195,38 @@ func (s *stream) send(ctx context.Context, typ ftype, payload []byte, compressib
 		cs = &s.cs
 	}
 	return s.m.write(typ, s.id, payload, cs)
+}
+
+// ended reports whether this side sent its terminal frame.
+func (s *stream) ended() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sentEnd
+}
+
+// abandon gives up on a stream on the client: when the agent has ended it
+// already, its slot is freed at once; otherwise the agent is told to
+// cancel it, and the slot is freed when its terminal frame arrives.
+func (s *stream) abandon() {
+	s.mu.Lock()
+	if s.peerDone || !s.m.alive() {
+		s.mu.Unlock()
+		s.m.remove(s)
+		s.releaseSlot()
+		return
+	}
+	s.abandoned = true
+	s.q, s.qcost = nil, 0
+	s.mu.Unlock()
+	s.m.write(tCancel, s.id, nil, nil)
+}
+
+// releaseSlot frees the stream's slot, once.
+func (s *stream) releaseSlot() {
+	if r := s.release; r != nil {
+		s.release = nil
+		r()
+	}
 }
 
 // done reports whether the peer has sent its terminal frame.
