@@ -217,6 +217,16 @@ type PathScanner interface {
 	ScanPaths(ctx context.Context, paths []string) (Snapshot, []Problem, error)
 }
 
+// DeltaOpener is an optional ability of an [Endpoint] across a network:
+// reading a file as its difference from a version the caller already holds,
+// so that only the changed regions cross the wire. have is the caller's old
+// content, haveSize bytes long; the returned reader yields the new content
+// whole, which the caller checks against the file's digest as it would
+// any content.
+type DeltaOpener interface {
+	OpenDelta(ctx context.Context, path string, have io.ReaderAt, haveSize int64) (io.ReadCloser, error)
+}
+
 // Copier is an optional ability of an [Endpoint]: making a file from content
 // it already holds at another path (a rename seen as delete + create), so the
 // bytes need not cross the wire. Copy follows the rules of Apply; op.New must

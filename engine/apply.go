@@ -320,7 +320,7 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 			r.e.log.DebugContext(ctx, "local copy failed; sending", "path", a.Path, "src", src, "err", err)
 		}
 	}
-	rc, err := r.endpoint(a.From).Open(ctx, a.Path)
+	rc, err := r.open(ctx, a)
 	if err != nil {
 		return 0, fmt.Errorf("read from %s: %w", r.names[a.From], err)
 	}
@@ -341,6 +341,48 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 		r.mu.Unlock()
 	}
 	return cr.n, nil
+}
+
+// deltaMin is the smallest file worth sending as a delta.
+const deltaMin = 64 << 10
+
+// open returns the content a file action copies from its source side: as a
+// delta against the target's old version when the source can send one and
+// the target's old file is large enough to be worth it.
+func (r *applyRun) open(ctx context.Context, a zerosync.Action) (io.ReadCloser, error) {
+	src := r.endpoint(a.From)
+	do, ok := src.(zerosync.DeltaOpener)
+	if !ok || a.Old == nil || a.Old.Kind != zerosync.KindFile || a.Old.Size < deltaMin || a.New.Size < deltaMin {
+		return src.Open(ctx, a.Path)
+	}
+	old, err := r.endpoint(a.Side).Open(ctx, a.Path)
+	if err != nil {
+		return src.Open(ctx, a.Path)
+	}
+	ra, ok := old.(io.ReaderAt)
+	if !ok {
+		old.Close()
+		return src.Open(ctx, a.Path)
+	}
+	rc, err := do.OpenDelta(ctx, a.Path, ra, a.Old.Size)
+	if err != nil {
+		old.Close()
+		r.e.log.DebugContext(ctx, "delta refused; sending whole", "path", a.Path, "err", err)
+		return src.Open(ctx, a.Path)
+	}
+	return &closeBoth{ReadCloser: rc, also: old}, nil
+}
+
+// closeBoth is a reader that closes a second thing with itself.
+type closeBoth struct {
+	io.ReadCloser
+	also io.Closer
+}
+
+func (c *closeBoth) Close() error {
+	err := c.ReadCloser.Close()
+	c.also.Close()
+	return err
 }
 
 type countReader struct {

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,4 +268,46 @@ func treeOf(t *testing.T, root string) map[string]string {
 		return nil
 	})
 	return out
+}
+
+// deltaSource is a source tree that can send deltas; it records what the
+// engine offered as the old version and answers with the whole new file.
+type deltaSource struct {
+	*local.Endpoint
+	haves []string
+}
+
+func (d *deltaSource) OpenDelta(ctx context.Context, p string, have io.ReaderAt, n int64) (io.ReadCloser, error) {
+	b := make([]byte, n)
+	if _, err := have.ReadAt(b, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	d.haves = append(d.haves, string(b))
+	return d.Endpoint.Open(ctx, p)
+}
+
+func TestDeltaFromPeer(t *testing.T) {
+	tmp := t.TempDir()
+	da, db := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	require.NoError(t, os.Mkdir(da, 0o755))
+	require.NoError(t, os.Mkdir(db, 0o755))
+	a, err := local.New(da)
+	require.NoError(t, err)
+	defer a.Close()
+	braw, err := local.New(db)
+	require.NoError(t, err)
+	defer braw.Close()
+	b := &deltaSource{Endpoint: braw}
+	e, err := engine.New(engine.Peer{Name: "a", Endpoint: a}, []engine.Peer{{Name: "b", Endpoint: b}}, engine.WithVolatileState())
+	require.NoError(t, err)
+	old := strings.Repeat("0123456789abcdef", 8<<10) // 128 KiB
+	writeFile(t, db, "big.bin", old)
+	syncOK(t, e)
+	assert.Empty(t, b.haves, "a new file has nothing to diff against")
+
+	changed := old[:60000] + "CHANGED" + old[60007:]
+	writeFile(t, db, "big.bin", changed)
+	syncOK(t, e)
+	require.Equal(t, []string{old}, b.haves, "the engine offers its old version")
+	assert.Equal(t, changed, readFile(da, "big.bin"))
 }
