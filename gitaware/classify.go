@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -96,8 +94,9 @@ func (t *Tree) Count() map[Class]int {
 // directory root (as a local endpoint's Scan returns it): the repositories
 // at and below root, and each path's class. A directory is untracked or
 // ignored (git tracks files). Whether a tracked file is modified is decided
-// as git does: from the size and modification time the index recorded, and
-// from the file's git blob hash when those do not settle it.
+// as git does with core.checkStat=minimal: from the size and modification
+// time the index recorded, and from the file's git blob hash when those do
+// not settle it (a rewrite that keeps both is not seen).
 func (p *Project) Classify(ctx context.Context, root string, snap zerosync.Snapshot) (*Tree, error) {
 	locs, errs, err := discover(ctx, root, snap)
 	if err != nil {
@@ -211,10 +210,12 @@ func (p *Project) clean(fsRoot *os.Root, path string, e zerosync.Entry, ie *inde
 	if uint32(e.Size) != ie.Size {
 		return false, nil
 	}
-	// The stat data git recorded settle it, as for git, unless the file is
+	// Size and modification time as the index recorded them settle it
+	// (git's core.checkStat=minimal: inode and change time are not looked
+	// at, which would cost a system call per file), unless the file is
 	// racily clean: changed in the same tick as the index was written, it
 	// may hold other bytes with the same stat data.
-	if e.ModTime.Equal(ie.ModifiedAt) && e.ModTime.Before(sr.idx.mtime) && sameInode(fsRoot, path, ie) {
+	if e.ModTime.Equal(ie.ModifiedAt) && e.ModTime.Before(sr.idx.mtime) {
 		return true, nil
 	}
 	h, err := p.blobHash(fsRoot, path, e)
@@ -222,20 +223,6 @@ func (p *Project) clean(fsRoot *os.Root, path string, e zerosync.Entry, ie *inde
 		return false, err
 	}
 	return h == ie.Hash, nil
-}
-
-// sameInode reports whether the file at path still has the inode and change
-// time the index recorded.
-func sameInode(fsRoot *os.Root, path string, ie *index.Entry) bool {
-	st, err := fsRoot.Lstat(filepath.FromSlash(path))
-	if err != nil {
-		return false
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return false
-	}
-	return uint32(sys.Ino) == ie.Inode && time.Unix(sys.Ctim.Sec, sys.Ctim.Nsec).Equal(ie.CreatedAt)
 }
 
 // blobHash returns the git blob hash of the file at path, whose entry is e,

@@ -36,12 +36,15 @@ func TestClassify(t *testing.T) {
 				"exec.sh":     "#!/bin/sh\n",
 			})
 			write(t, repo, "edited.txt", "changed content\n")
-			// Same size, and the modification time the index recorded:
-			// only the content tells.
-			st, err := os.Stat(filepath.Join(repo, "same-size"))
-			require.NoError(t, err)
+			// Same size, with the modification time of the index file:
+			// racily clean, only the content tells.
 			write(t, repo, "same-size", "bbbb\n")
+			st, err := os.Stat(filepath.Join(repo, ".git", "index"))
+			require.NoError(t, err)
 			require.NoError(t, os.Chtimes(filepath.Join(repo, "same-size"), st.ModTime(), st.ModTime()))
+			// Same size, another modification time, same content: clean.
+			write(t, repo, "clean.txt", "clean\n")
+			require.NoError(t, os.Chtimes(filepath.Join(repo, "clean.txt"), time.Unix(1e9, 0), time.Unix(1e9, 0)))
 			require.NoError(t, os.Remove(filepath.Join(repo, "deleted.txt")))
 			require.NoError(t, os.Chmod(filepath.Join(repo, "exec.sh"), 0o755))
 			write(t, repo, "new.txt", "untracked\n")

@@ -47,7 +47,7 @@ func gitRun(t testing.TB, dir string, args ...string) (string, bool) {
 		"-c", "user.name=t", "-c", "user.email=t@example.invalid",
 		"-c", "init.defaultBranch=main", "-c", "protocol.file.allow=always",
 		"-c", "core.autocrlf=false", "-c", "commit.gpgsign=false",
-		"-c", "advice.detachedHead=false",
+		"-c", "advice.detachedHead=false", "-c", "gc.auto=0", "-c", "maintenance.auto=false",
 	}, args...)
 	cmd := exec.Command("git", all...)
 	cmd.Dir = dir

@@ -267,14 +267,12 @@ type decider struct {
 // emptied.) Its directories stay in view too, frozen unless they are
 // directories in all three snapshots.
 func (d *decider) run() map[string]bool {
-	keep := map[string]bool{}
-	seen := map[string]bool{}
-	for _, s := range d.snaps {
+	keep := make(map[string]bool, len(d.snaps[1]))
+	for i, s := range d.snaps {
 		for p := range s {
-			if seen[p] {
-				continue
+			if hasGitComponent(p) || i > 0 && hasKey(d.snaps[0], p) || i > 1 && hasKey(d.snaps[1], p) {
+				continue // hidden, or decided already
 			}
-			seen[p] = true
 			if d.include(p) {
 				keep[p] = true
 			}
@@ -307,6 +305,11 @@ func (d *decider) run() map[string]bool {
 	return keep
 }
 
+func hasKey(s zerosync.Snapshot, p string) bool {
+	_, ok := s[p]
+	return ok
+}
+
 // dirEverywhere reports whether p is a directory in the common state and
 // on both sides.
 func (d *decider) dirEverywhere(p string) bool {
@@ -333,13 +336,6 @@ func (d *decider) include(p string) bool {
 	if hasGitComponent(p) {
 		return false
 	}
-	k := d.kinds(p)
-	onlyDir := true
-	for _, kind := range k {
-		if kind != 0 && kind != zerosync.KindDir {
-			onlyDir = false
-		}
-	}
 	dir, inRepo := d.set.of(p)
 	if !inRepo {
 		// Outside every repository; a repository's own directory is
@@ -351,19 +347,32 @@ func (d *decider) include(p string) bool {
 	case stateHeld, stateLeftToGit, stateIgnored:
 		return false
 	}
-	if onlyDir || d.set.dirs[p] {
-		return false // synced for what it holds
+	if d.set.dirs[p] {
+		return false // a nested repository, synced for what it holds
 	}
 	rp := rel(dir, p)
-	tracked, ignored := false, false
-	for i, sr := range r.sides {
+	for _, sr := range r.sides {
 		if sr.idx.inGitlink(rp) {
 			return false
 		}
-		if sr.idx.has(rp) {
-			tracked = true
-			continue
+	}
+	if r.sides[0].idx.has(rp) || r.sides[1].idx.has(rp) {
+		return d.mode.tracked() // the index holds files, never directories
+	}
+	if !d.mode.untracked() {
+		return false
+	}
+	k := d.kinds(p)
+	onlyDir := true
+	for _, kind := range k {
+		if kind != 0 && kind != zerosync.KindDir {
+			onlyDir = false
 		}
+	}
+	if onlyDir {
+		return false // synced for what it holds
+	}
+	for i, sr := range r.sides {
 		kind := k[i+1]
 		if kind == 0 {
 			kind = k[2-i]
@@ -372,23 +381,17 @@ func (d *decider) include(p string) bool {
 			kind = k[0]
 		}
 		if sr.rules.ignored(rp, kind == zerosync.KindDir) {
-			ignored = true
+			return false
 		}
 	}
-	switch {
-	case tracked:
-		return d.mode.tracked()
-	case ignored:
-		return false
-	}
-	return d.mode.untracked()
+	return true
 }
 
 // pick returns the part of s in keep, frozen paths with their common entry.
 func (d *decider) pick(s zerosync.Snapshot, keep map[string]bool) zerosync.Snapshot {
 	out := make(zerosync.Snapshot, min(len(s), len(keep)))
 	for p, e := range s {
-		if keep[p] && !d.frozen[p] {
+		if !hasGitComponent(p) && keep[p] && !d.frozen[p] {
 			out[p] = e
 		}
 	}
