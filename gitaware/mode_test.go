@@ -87,3 +87,59 @@ func TestSetModeSwitchesEveryEngine(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, gitaware.ModeGitOnly, p3.Mode())
 }
+
+// TestConcurrentEngines: engines sharing a project sync at the same time as
+// the mode switches and the status is read (run with -race).
+func TestConcurrentEngines(t *testing.T) {
+	tmp := t.TempDir()
+	origin := filepath.Join(tmp, "origin")
+	cliRepo(t, origin, map[string]string{"f.txt": "v1\n"})
+	p := project(t, gitaware.WithMode(gitaware.ModeAll))
+	var pairs []*pair
+	for i := range 3 {
+		a, b := filepath.Join(tmp, "a"+string(rune('1'+i))), filepath.Join(tmp, "b"+string(rune('1'+i)))
+		cliClone(t, origin, a)
+		cliClone(t, origin, b)
+		write(t, a, "notes.txt", "notes\n")
+		pairs = append(pairs, newPair(t, p, a, b))
+	}
+	done := make(chan error, len(pairs))
+	for _, pr := range pairs {
+		go func() {
+			for range 5 {
+				if _, err := pr.e.SyncOnce(t.Context()); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for i := range 10 {
+		require.NoError(t, p.SetMode([]gitaware.Mode{gitaware.ModeAll, gitaware.ModeGitOnly}[i%2]))
+		_ = p.Status().String()
+	}
+	require.NoError(t, p.SetMode(gitaware.ModeAll))
+	for range pairs {
+		require.NoError(t, <-done)
+	}
+	for _, pr := range pairs {
+		pr.sync(t)
+		assert.Equal(t, "notes\n", read(pr.b, "notes.txt"))
+	}
+	assert.Len(t, p.Status().Repos, 3)
+}
+
+func TestOptions(t *testing.T) {
+	for _, o := range []gitaware.Option{
+		gitaware.WithStateDir(""), gitaware.WithLogger(nil), gitaware.WithIgnore(""), gitaware.WithIgnore("a\nb"),
+		gitaware.WithIgnore("# comment"), gitaware.WithWalkLimit(0), gitaware.WithBaseLimit(0), gitaware.WithMode(gitaware.ModeAll + 1),
+	} {
+		_, err := gitaware.New(o)
+		assert.Error(t, err)
+	}
+	dir := t.TempDir()
+	write(t, dir, "mode", "sideways\n")
+	_, err := gitaware.New(gitaware.WithStateDir(dir))
+	assert.Error(t, err, "a damaged mode file is an error at start")
+}

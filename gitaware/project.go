@@ -30,6 +30,7 @@ type Project struct {
 	synced map[[2]string]map[string]plumbing.Hash // HEAD when a pair last synced a repository
 	counts map[[2]plumbing.Hash]distance
 	locks  map[string]*sync.Mutex // by repository common directory
+	roots  map[string]bool        // sync roots checked by checkRoot
 
 	indexes  indexCache
 	patterns patternCache
@@ -48,6 +49,7 @@ func New(opts ...Option) (*Project, error) {
 		synced:    map[[2]string]map[string]plumbing.Hash{},
 		counts:    map[[2]plumbing.Hash]distance{},
 		locks:     map[string]*sync.Mutex{},
+		roots:     map[string]bool{},
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {

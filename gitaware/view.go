@@ -3,6 +3,7 @@ package gitaware
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -57,6 +58,7 @@ func (v *View) View(ctx context.Context, vp *engine.ViewPair) error {
 	)
 	for i, snap := range [2]zerosync.Snapshot{vp.Ours, vp.Theirs} {
 		root := rootOf(vp.Endpoints[i])
+		p.checkRoot(ctx, root)
 		locs, e, err := discover(ctx, root, snap)
 		if err != nil {
 			return err
@@ -91,6 +93,33 @@ func (v *View) View(ctx context.Context, vp *engine.ViewPair) error {
 	}
 	p.record(vp.Names, sides, set, repos, now)
 	return nil
+}
+
+// checkRoot warns, once per root, about a sync root that lies inside a
+// repository below its top: that repository is not seen.
+func (p *Project) checkRoot(ctx context.Context, root string) {
+	if root == "" {
+		return
+	}
+	p.mu.Lock()
+	done := p.roots[root]
+	p.roots[root] = true
+	p.mu.Unlock()
+	if done {
+		return
+	}
+	if _, ok, _ := locate(root); ok {
+		return
+	}
+	for dir := filepath.Dir(root); ; dir = filepath.Dir(dir) {
+		if _, ok, _ := locate(dir); ok {
+			p.log.WarnContext(ctx, "the sync root lies inside a repository, which git-aware sync does not see; sync the repository's top instead", "root", root, "repository", dir)
+			return
+		}
+		if dir == filepath.Dir(dir) {
+			return
+		}
+	}
 }
 
 // rootOf returns the local directory behind an endpoint, looking through

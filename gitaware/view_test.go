@@ -2,6 +2,7 @@ package gitaware_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,4 +238,18 @@ func TestNoLocalDirectory(t *testing.T) {
 	for p := range mem.Contents() {
 		assert.NotContains(t, p, ".git")
 	}
+}
+
+// TestRootInsideRepository: a sync root below a repository's top is
+// reported in the log, once.
+func TestRootInsideRepository(t *testing.T) {
+	tmp := t.TempDir()
+	cliRepo(t, filepath.Join(tmp, "repo"), map[string]string{"sub/f.txt": "x\n"})
+	require.NoError(t, os.Mkdir(filepath.Join(tmp, "b"), 0o755))
+	var logs strings.Builder
+	p := project(t, gitaware.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	pr := newPair(t, p, filepath.Join(tmp, "repo", "sub"), filepath.Join(tmp, "b"))
+	pr.sync(t)
+	pr.sync(t)
+	assert.Equal(t, 1, strings.Count(logs.String(), "the sync root lies inside a repository"), logs.String())
 }
