@@ -84,15 +84,24 @@ func readHandshakeFrame(r io.Reader, want ftype, peer string) ([]byte, error) {
 func clientHandshake(rw io.ReadWriter, cfg *config) (helloReply, error) {
 	h := hello{min: cfg.protoMin, max: cfg.protoMax, version: cfg.version, caps: cfg.caps()}
 	out := appendFrame([]byte(magic), tHello, 0, h.encode())
-	if _, err := rw.Write(out); err != nil {
-		return helloReply{}, fmt.Errorf("send the greeting: %w", err)
-	}
+	// The greeting is written while the answer is read: a peer that is
+	// not an agent may talk first and never read (a shell printing an
+	// error), and what it says explains more than a failed write. The
+	// caller closes the connection on failure, which ends the write.
+	written := make(chan error, 1)
+	go func() {
+		_, err := rw.Write(out)
+		written <- err
+	}()
 	if err := readMagic(rw, "agent"); err != nil {
 		return helloReply{}, err
 	}
 	b, err := readHandshakeFrame(rw, tHelloReply, "agent")
 	if err != nil {
 		return helloReply{}, err
+	}
+	if err := <-written; err != nil {
+		return helloReply{}, fmt.Errorf("send the greeting: %w", err)
 	}
 	r, err := decodeHelloReply(b)
 	if err != nil {

@@ -105,6 +105,12 @@ func (m *mux) alive() bool {
 // write sends one frame. compressible payloads of a stream are compressed
 // when it pays, following cs (nil: never).
 func (m *mux) write(typ ftype, id uint64, payload []byte, cs *compressState) error {
+	return m.writeFrame(typ, id, payload, cs, true)
+}
+
+// writeFrame is write; a failed write ends the connection when
+// failOnErr is set.
+func (m *mux) writeFrame(typ ftype, id uint64, payload []byte, cs *compressState, failOnErr bool) error {
 	flag := uint8(0)
 	var head []byte
 	if m.comp != nil && cs != nil && len(payload) >= compressMin && cs.should() {
@@ -126,6 +132,9 @@ func (m *mux) write(typ ftype, id uint64, payload []byte, cs *compressState) err
 		m.wbuf = nil
 	}
 	if err != nil {
+		if !failOnErr {
+			return err
+		}
 		m.fail(fmt.Errorf("write: %w", err))
 		return m.deadErr()
 	}
@@ -140,7 +149,7 @@ func (m *mux) goaway(reason error) {
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
-		m.write(tGoaway, 0, encodeError(reason), nil)
+		m.writeFrame(tGoaway, 0, encodeError(reason), nil, false)
 	}()
 	t := time.NewTimer(time.Second)
 	select {
