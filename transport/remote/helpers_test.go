@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"net"
@@ -244,3 +245,5 @@ func pattern(n int, seed uint64) []byte {
 }
 
 func netPipe() (net.Conn, net.Conn) { return net.Pipe() }
+
+func newBytes(b []byte) io.Reader { return bytes.NewReader(b) }

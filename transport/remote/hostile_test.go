@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/internal/digest"
 )
 
 // rawPeer is a hand-written peer on one end of a net.Pipe: it writes
@@ -718,5 +717,3 @@ func TestHostileClientHandshake(t *testing.T) {
 		}
 	})
 }
-
-var _ = digest.Sum
