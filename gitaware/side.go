@@ -84,17 +84,24 @@ func rel(dir, p string) string {
 	return p[len(dir)+1:]
 }
 
-// discover finds the repositories of one side. With a root directory it
-// looks for .git in the root and in every directory of snap; without one it
-// can only go by the .git entries snap holds, and locations are empty.
+// discover finds the repositories of one side: the directories holding
+// .git. The snapshot's .git entries name them; with a root directory each
+// is then located on disk. When the snapshot holds no .git at all (a filter
+// hid them), every directory of the snapshot is looked at on disk instead.
+// Without a root, locations are empty.
 func discover(ctx context.Context, root string, snap zerosync.Snapshot) (map[string]location, map[string]error, error) {
 	found := map[string]location{}
 	errs := map[string]error{}
+	named := map[string]bool{}
+	for p := range snap {
+		i := strings.LastIndexByte(p, '/')
+		if isGitName(p[i+1:]) && !hasGitComponent(zerosync.Parent(p)) {
+			named[zerosync.Parent(p)] = true
+		}
+	}
 	if root == "" {
-		for p := range snap {
-			if i := strings.LastIndexByte(p, '/'); isGitName(p[i+1:]) && !hasGitComponent(zerosync.Parent(p)) {
-				found[zerosync.Parent(p)] = location{}
-			}
+		for dir := range named {
+			found[dir] = location{}
 		}
 		return found, errs, nil
 	}
@@ -109,6 +116,14 @@ func discover(ctx context.Context, root string, snap zerosync.Snapshot) (map[str
 		}
 	}
 	check("")
+	if len(named) > 0 {
+		for dir := range named {
+			if dir != "" {
+				check(dir)
+			}
+		}
+		return found, errs, nil
+	}
 	n := 0
 	for p, e := range snap {
 		if e.Kind != zerosync.KindDir || hasGitComponent(p) {

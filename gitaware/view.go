@@ -21,10 +21,11 @@ import (
 //   - .git (a directory, or a worktree's or submodule's file) and
 //     everything beneath it is never synced;
 //   - nothing in a submodule is synced: git carries it;
-//   - a path ignored on either side is not synced ([WithIgnore] overrules);
 //   - a file or symlink tracked on either side (in the index) is synced in
-//     [ModeGitOnly] and [ModeAll], any other in [ModeUntracked] and
-//     [ModeAll]; paths outside every repository count as untracked;
+//     [ModeGitOnly] and [ModeAll];
+//   - any other path is synced in [ModeUntracked] and [ModeAll], unless it
+//     is ignored on either side ([WithIgnore] overrules git's rules); paths
+//     outside every repository count as untracked and are never ignored;
 //   - a directory inside a repository is synced when something synced lies
 //     beneath it (git does not keep empty directories);
 //   - nothing in a held-back repository ([HoldError]) is synced.
@@ -88,7 +89,7 @@ func (v *View) View(ctx context.Context, vp *engine.ViewPair) error {
 	for _, dir := range set.sorted {
 		if r := repos[dir]; r.hold != nil {
 			vp.Problems = append(vp.Problems, zerosync.Problem{Path: dir, Side: r.holdSide, Err: r.hold})
-			p.log.InfoContext(ctx, "repository held back", "ours", vp.Names[0], "theirs", vp.Names[1], "dir", dir, "reason", r.hold.Detail)
+			p.log.DebugContext(ctx, "repository held back", "ours", vp.Names[0], "theirs", vp.Names[1], "dir", dir, "reason", r.hold.Detail)
 		}
 	}
 	p.record(vp.Names, sides, set, repos, now)

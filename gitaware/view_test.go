@@ -253,3 +253,25 @@ func TestRootInsideRepository(t *testing.T) {
 	pr.sync(t)
 	assert.Equal(t, 1, strings.Count(logs.String(), "the sync root lies inside a repository"), logs.String())
 }
+
+// TestFilterHidingGit: with an engine filter that hides .git, repositories
+// are still found (on disk), so a diverged one is still held back.
+func TestFilterHidingGit(t *testing.T) {
+	a, b := tempRoots(t)
+	cliRepo(t, filepath.Join(a, "proj"), map[string]string{"f.txt": "v1\n"})
+	require.NoError(t, os.Mkdir(b, 0o755))
+	cliClone(t, filepath.Join(a, "proj"), filepath.Join(b, "proj"))
+	filter, err := engine.NewPatterns(nil, []string{".git"})
+	require.NoError(t, err)
+	p := project(t)
+	pr := newPair(t, p, a, b, engine.WithFilter(filter))
+	pr.sync(t)
+
+	write(t, a, "proj/f.txt", "v2\n")
+	gitCLI(t, filepath.Join(a, "proj"), "commit", "-q", "-am", "v2")
+	rep := pr.sync(t)
+	hs := holds(rep)
+	require.Len(t, hs, 1)
+	assert.ErrorIs(t, hs[0], gitaware.ErrDiverged)
+	assert.Equal(t, "v1\n", read(b, "proj/f.txt"))
+}
