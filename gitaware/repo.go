@@ -33,16 +33,24 @@ func isGitName(name string) bool { return strings.EqualFold(name, gitDirName) }
 // hasGitComponent reports whether any component of p names repository
 // metadata: such a path is never synced.
 func hasGitComponent(p string) bool {
-	for {
-		i := strings.IndexByte(p, '/')
-		if i < 0 {
-			return isGitName(p)
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
 		}
-		if isGitName(p[:i]) {
+		if i-start == 4 && isGitName(p[start:i]) {
 			return true
 		}
-		p = p[i+1:]
+		start = i + 1
 	}
+	return false
+}
+
+// endsInGit reports whether the last component of p names repository
+// metadata.
+func endsInGit(p string) bool {
+	n := len(p)
+	return n >= 4 && (n == 4 || p[n-5] == '/') && isGitName(p[n-4:])
 }
 
 // location is where a repository's metadata lives on this host.

@@ -94,8 +94,7 @@ func discover(ctx context.Context, root string, snap zerosync.Snapshot) (map[str
 	errs := map[string]error{}
 	named := map[string]bool{}
 	for p := range snap {
-		i := strings.LastIndexByte(p, '/')
-		if isGitName(p[i+1:]) && !hasGitComponent(zerosync.Parent(p)) {
+		if endsInGit(p) && !hasGitComponent(zerosync.Parent(p)) {
 			named[zerosync.Parent(p)] = true
 		}
 	}

@@ -420,8 +420,8 @@ func (d *decider) include(p string) bool {
 // pick returns the part of s in keep, frozen paths with their common entry.
 func (d *decider) pick(s zerosync.Snapshot, keep map[string]bool) zerosync.Snapshot {
 	out := make(zerosync.Snapshot, min(len(s), len(keep)))
-	for p, e := range s {
-		if !hasGitComponent(p) && keep[p] && !d.frozen[p] {
+	for p := range keep {
+		if e, ok := s[p]; ok && !d.frozen[p] {
 			out[p] = e
 		}
 	}
