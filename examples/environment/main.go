@@ -11,11 +11,15 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/internal/cli"
 	"github.com/zerosync/zerosync/merge"
 )
 
-func main() { newApp().Main() }
+func main() {
+	agent.Handle() // this binary is also the agent on remote hosts
+	newApp().Main()
+}
 
 // newApp describes the engine.
 func newApp() *cli.App {

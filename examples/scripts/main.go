@@ -7,10 +7,14 @@ package main
 import (
 	"time"
 
+	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/internal/cli"
 )
 
-func main() { newApp().Main() }
+func main() {
+	agent.Handle() // this binary is also the agent on remote hosts
+	newApp().Main()
+}
 
 // newApp describes the engine.
 func newApp() *cli.App {

@@ -64,6 +64,8 @@ type Env struct {
 	StateDir string
 	Streams  Streams
 	Log      *slog.Logger
+	// Local is this host's tree, once [Env.Engine] opened it.
+	Local *local.Endpoint
 }
 
 // Peer is a tree to sync with, as given on the command line.
@@ -222,6 +224,7 @@ func (env *Env) Engine() (*engine.Engine, func(), error) {
 		return fail(err)
 	}
 	closers = append(closers, ours.Close)
+	env.Local = ours
 	var peers []engine.Peer
 	for _, p := range env.Peers {
 		dir, err := expandHome(p.Location)

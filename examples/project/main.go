@@ -1,0 +1,141 @@
+// Command project syncs project trees with git in mind: by default only the
+// files git tracks (git-only), or only those it does not carry (untracked:
+// notes, .env.example, scratch data), or both. A repository whose two sides
+// are not at the same commit, or that is mid-rebase, is held back; a file
+// edited on both sides is merged against the file at HEAD. Every cycle is
+// kept in a history of its own, so any synced file can be restored.
+//
+//	project --root ~/src --peer server=/mnt/server/src run
+//	project mode untracked          # switch every engine of the project
+//	project history log app/main.go
+//	project history restore app/main.go@3f2a91c
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/gitaware"
+	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/merge"
+)
+
+func main() {
+	agent.Handle()
+	newApp().Main()
+}
+
+// project opens the git-aware project shared by every engine of this host.
+func project(env *cli.Env) (*gitaware.Project, error) {
+	return gitaware.New(gitaware.WithStateDir(filepath.Join(env.StateDir, "project")), gitaware.WithLogger(env.Log))
+}
+
+// newApp describes the engine.
+func newApp() *cli.App {
+	var p *gitaware.Project
+	return &cli.App{
+		Name:        "project",
+		Summary:     "project trees, git-aware: tracked, untracked or both",
+		DefaultRoot: "~/src",
+		Rescan:      time.Minute,
+		First: func(env *cli.Env) ([]zerosync.Resolver, error) {
+			var err error
+			if p, err = project(env); err != nil {
+				return nil, err
+			}
+			return []zerosync.Resolver{merge.Diff3(merge.WithBase(p.Base()))}, nil
+		},
+		Options: func(env *cli.Env) ([]engine.Option, error) {
+			if p == nil {
+				var err error
+				if p, err = project(env); err != nil {
+					return nil, err
+				}
+			}
+			h, err := p.History(env.Local)
+			if err != nil {
+				return nil, err
+			}
+			return []engine.Option{engine.WithView(p.View()), engine.WithObserver(h.Observe)}, nil
+		},
+		Commands: map[string]cli.Command{
+			"mode":    {Usage: "[git-only|untracked|all]  show or switch what every engine of the project syncs", Run: mode},
+			"history": {Usage: "log PATH | restore PATH@VERSION  earlier versions of a synced file", Run: history},
+		},
+	}
+}
+
+func mode(ctx context.Context, env *cli.Env, args []string) error {
+	p, err := project(env)
+	if err != nil {
+		return err
+	}
+	switch len(args) {
+	case 0:
+		fmt.Fprintln(env.Streams.Out, p.Mode())
+		return nil
+	case 1:
+		m, err := gitaware.ParseMode(args[0])
+		if err != nil {
+			return err
+		}
+		if err := p.SetMode(m); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Streams.Out, "mode %s for every engine of the project\n", m)
+		return nil
+	}
+	return errors.New("usage: project mode [git-only|untracked|all]")
+}
+
+func history(ctx context.Context, env *cli.Env, args []string) error {
+	if len(args) != 2 || (args[0] != "log" && args[0] != "restore") {
+		return errors.New("usage: project history log PATH | restore PATH@VERSION")
+	}
+	e, closeAll, err := env.Engine()
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	p, err := project(env)
+	if err != nil {
+		return err
+	}
+	h, err := p.History(env.Local)
+	if err != nil {
+		return err
+	}
+	if args[0] == "log" {
+		vs, err := h.Log(ctx, args[1])
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			what := fmt.Sprintf("%d bytes", v.Size)
+			if v.Deleted {
+				what = "deleted"
+			}
+			fmt.Fprintf(env.Streams.Out, "%s  %s  %s\n", v.ID[:12], v.Time.Local().Format("2006-01-02 15:04:05"), what)
+		}
+		return nil
+	}
+	path, version, err := gitaware.SplitVersion(args[1])
+	if err != nil {
+		return err
+	}
+	if err := h.Restore(ctx, path, version); err != nil {
+		return err
+	}
+	rep, err := e.SyncOnce(ctx)
+	if err != nil {
+		return fmt.Errorf("restored here, but the sync that carries it failed: %w", err)
+	}
+	fmt.Fprintf(env.Streams.Out, "restored %s@%s; %d change(s) synced\n", path, version, len(rep.Applied))
+	return nil
+}
