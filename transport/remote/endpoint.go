@@ -286,12 +286,26 @@ func (e *Endpoint) apply(ctx context.Context, op zerosync.Op, content io.Reader)
 	if isFile && e.useDelta(op) {
 		return e.applyDelta(ctx, op, content)
 	}
-	st, err := e.c.start(ctx, tApply, request{handle: e.handle, op: op})
-	if err != nil {
+	req := request{handle: e.handle, op: op}
+	var st *stream
+	var err error
+	small := isFile && op.New.Size < chunkSize
+	if small {
+		// A small file is read and checked first, and goes out with its
+		// request in one write.
+		data, err := readSmall(content, op.New)
+		if err != nil {
+			return err
+		}
+		st, err = e.c.start(ctx, tApply, req, contentFrames(data)...)
+		if err != nil {
+			return err
+		}
+	} else if st, err = e.c.start(ctx, tApply, req); err != nil {
 		return err
 	}
 	defer e.c.finish(st)
-	if isFile {
+	if isFile && !small {
 		if err := e.sendFile(ctx, st, op.New, content); err != nil && !errors.Is(err, errPeerDone) {
 			return err
 		}
@@ -303,6 +317,27 @@ func (e *Endpoint) apply(ctx context.Context, op zerosync.Op, content io.Reader)
 		e.c.filesSent.Add(1)
 	}
 	return nil
+}
+
+// readSmall reads the content of a small file and checks it against want.
+func readSmall(content io.Reader, want *zerosync.Entry) ([]byte, error) {
+	buf := make([]byte, want.Size+1)
+	n, err := io.ReadFull(content, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if err := checkContent(want, int64(n), digest.Sum(buf[:n])); err != nil {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// contentFrames are the frames of a small file's content.
+func contentFrames(data []byte) []outFrame {
+	if len(data) == 0 {
+		return []outFrame{{typ: tEnd}}
+	}
+	return []outFrame{{typ: tData, payload: data}, {typ: tEnd}}
 }
 
 // useDelta reports whether op should travel as a delta.
@@ -317,24 +352,24 @@ func (e *Endpoint) useDelta(op zerosync.Op) bool {
 // sent, so the agent never takes it).
 func (e *Endpoint) sendFile(ctx context.Context, st *stream, want *zerosync.Entry, content io.Reader) error {
 	h := digest.NewReader(io.LimitReader(content, want.Size+1))
-	if _, err := sendContent(ctx, st, h); err != nil {
+	if _, err := sendContent(ctx, st, h, want.Size); err != nil {
 		return err
 	}
-	if err := checkContent(want, h); err != nil {
+	if err := checkContent(want, h.N, h.H.Sum()); err != nil {
 		return err
 	}
 	return st.send(ctx, tEnd, nil, false)
 }
 
-// checkContent compares what h read with want.
-func checkContent(want *zerosync.Entry, h *digest.Reader) error {
+// checkContent compares content of n bytes and digest d with want.
+func checkContent(want *zerosync.Entry, n int64, d zerosync.Digest) error {
 	switch {
-	case h.N > want.Size:
+	case n > want.Size:
 		return fmt.Errorf("%w: content is longer than the %d bytes declared", zerosync.ErrDigestMismatch, want.Size)
-	case h.N < want.Size:
-		return fmt.Errorf("%w: content ends after %d of the %d bytes declared", zerosync.ErrDigestMismatch, h.N, want.Size)
-	case h.H.Sum() != want.Digest:
-		return fmt.Errorf("%w: content has digest %s, not %s", zerosync.ErrDigestMismatch, h.H.Sum().Short(), want.Digest.Short())
+	case n < want.Size:
+		return fmt.Errorf("%w: content ends after %d of the %d bytes declared", zerosync.ErrDigestMismatch, n, want.Size)
+	case d != want.Digest:
+		return fmt.Errorf("%w: content has digest %s, not %s", zerosync.ErrDigestMismatch, d.Short(), want.Digest.Short())
 	}
 	return nil
 }
@@ -370,7 +405,7 @@ func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Re
 	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }}
 	_, err = makeDelta(ctx, newIndex(&col.sig), h, sink)
 	if err == nil {
-		if err = checkContent(op.New, h); err != nil {
+		if err = checkContent(op.New, h.N, h.H.Sum()); err != nil {
 			return err
 		}
 		err = st.send(ctx, tEnd, nil, false)

@@ -102,30 +102,49 @@ func (m *mux) alive() bool {
 	}
 }
 
-// write sends one frame. compressible payloads of a stream are compressed
-// when it pays, following cs (nil: never).
-func (m *mux) write(typ ftype, id uint64, payload []byte, cs *compressState) error {
-	return m.writeFrame(typ, id, payload, cs, true)
+// outFrame is a frame to send.
+type outFrame struct {
+	typ     ftype
+	payload []byte
+	cs      *compressState // compress when it pays (nil: never)
 }
 
-// writeFrame is write; a failed write ends the connection when
-// failOnErr is set.
-func (m *mux) writeFrame(typ ftype, id uint64, payload []byte, cs *compressState, failOnErr bool) error {
-	flag := uint8(0)
-	var head []byte
-	if m.comp != nil && cs != nil && len(payload) >= compressMin && cs.should() {
-		z, ok := m.comp.compress(payload)
-		cs.result(ok)
-		if ok {
-			flag, payload = flagZstd, z
+// write sends one frame. Payloads with a compressState are compressed when
+// it pays.
+func (m *mux) write(typ ftype, id uint64, payload []byte, cs *compressState) error {
+	return m.writeFrames(id, []outFrame{{typ, payload, cs}}, true)
+}
+
+// writeFrames sends frames of stream id in one write, so a small request
+// and its content cost the connection one packet. A failed write ends the
+// connection when failOnErr is set.
+func (m *mux) writeFrames(id uint64, frames []outFrame, failOnErr bool) error {
+	type ready struct {
+		typ     uint8
+		payload []byte
+	}
+	var out [4]ready
+	rs := out[:0]
+	for _, f := range frames {
+		r := ready{uint8(f.typ), f.payload}
+		if m.comp != nil && f.cs != nil && len(f.payload) >= compressMin && f.cs.should() {
+			z, ok := m.comp.compress(f.payload)
+			f.cs.result(ok)
+			if ok {
+				r = ready{uint8(f.typ) | flagZstd, z}
+			}
 		}
+		rs = append(rs, r)
 	}
 	m.wmu.Lock()
 	defer m.wmu.Unlock()
 	if !m.alive() {
 		return m.deadErr()
 	}
-	m.wbuf = appendFrameParts(m.wbuf[:0], uint8(typ)|flag, id, head, payload)
+	m.wbuf = m.wbuf[:0]
+	for _, r := range rs {
+		m.wbuf = appendFrameParts(m.wbuf, r.typ, id, nil, r.payload)
+	}
 	n, err := m.conn.Write(m.wbuf)
 	m.bytesSent.Add(int64(n))
 	if cap(m.wbuf) > 2*sendLimit {
@@ -138,7 +157,7 @@ func (m *mux) writeFrame(typ ftype, id uint64, payload []byte, cs *compressState
 		m.fail(fmt.Errorf("write: %w", err))
 		return m.deadErr()
 	}
-	m.framesSent.Add(1)
+	m.framesSent.Add(int64(len(rs)))
 	return nil
 }
 
@@ -149,7 +168,7 @@ func (m *mux) goaway(reason error) {
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
-		m.writeFrame(tGoaway, 0, encodeError(reason), nil, false)
+		m.writeFrames(0, []outFrame{{typ: tGoaway, payload: encodeError(reason)}}, false)
 	}()
 	t := time.NewTimer(time.Second)
 	select {

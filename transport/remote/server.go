@@ -139,8 +139,8 @@ func (s *server) request(f frame) error {
 		defer cancel()
 		defer s.m.remove(st)
 		err := s.handle(ctx, st, req)
-		if st.ended() {
-			return
+		if st.ended() || s.ctx.Err() != nil {
+			return // answered, or the connection is going away
 		}
 		// Every stream ends with a terminal frame, a cancelled one too:
 		// the client counts streams in flight until it sees it.
@@ -327,16 +327,21 @@ func (s *server) openFile(ctx context.Context, st *stream, r *served, p string) 
 		// many; the client refuses it.
 		src = io.LimitReader(rc, size+1)
 	}
-	if _, err := sendContent(ctx, st, src); err != nil {
+	if _, err := sendContent(ctx, st, src, size); err != nil {
 		return err
 	}
 	return st.send(ctx, tEnd, nil, false)
 }
 
 // sendContent sends everything r yields as data frames of at most
-// chunkSize bytes and returns the number of bytes sent.
-func sendContent(ctx context.Context, st *stream, r io.Reader) (int64, error) {
-	buf := make([]byte, chunkSize)
+// chunkSize bytes and returns the number of bytes sent. size is what r
+// should yield (-1: unknown); it sizes the buffer.
+func sendContent(ctx context.Context, st *stream, r io.Reader, size int64) (int64, error) {
+	n := int64(chunkSize)
+	if size >= 0 && size < n {
+		n = size + 1 // room to see one byte too many
+	}
+	buf := make([]byte, n)
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {

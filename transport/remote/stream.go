@@ -152,23 +152,28 @@ var errPeerDone = errors.New("the agent has answered")
 // needs no credit; on the agent it also frees the stream's place among
 // the streams in flight, before the client can see it.
 func (s *stream) send(ctx context.Context, typ ftype, payload []byte, compressible bool) error {
-	if endsStream(typ, s.m.server) {
-		s.mu.Lock()
-		ended := s.sentEnd
-		s.sentEnd = true
-		s.mu.Unlock()
-		if ended {
-			return fmt.Errorf("stream %d already ended", s.id)
+	return s.sendFrames(ctx, []outFrame{{typ: typ, payload: payload}}, compressible)
+}
+
+// sendFrames writes frames on the stream in one write, once the window
+// allows all of them; only the last may end the stream.
+func (s *stream) sendFrames(ctx context.Context, frames []outFrame, compressible bool) error {
+	c := 0
+	terminal := false
+	for i, f := range frames {
+		if compressible {
+			frames[i].cs = &s.cs
 		}
-		if s.m.server {
-			s.m.mu.Lock()
-			s.m.active--
-			s.m.mu.Unlock()
+		if endsStream(f.typ, s.m.server) {
+			if i != len(frames)-1 {
+				return fmt.Errorf("stream %d: %s frame before the last", s.id, f.typ)
+			}
+			terminal = true
+			continue
 		}
-		return s.m.write(typ, s.id, payload, nil)
+		c += costOf(f.payload)
 	}
-	c := costOf(payload)
-	for {
+	for c > 0 {
 		s.mu.Lock()
 		if s.avail >= c {
 			s.avail -= c
@@ -190,11 +195,21 @@ func (s *stream) send(ctx context.Context, typ ftype, payload []byte, compressib
 			return s.m.deadErr()
 		}
 	}
-	var cs *compressState
-	if compressible {
-		cs = &s.cs
+	if terminal {
+		s.mu.Lock()
+		ended := s.sentEnd
+		s.sentEnd = true
+		s.mu.Unlock()
+		if ended {
+			return fmt.Errorf("stream %d already ended", s.id)
+		}
+		if s.m.server {
+			s.m.mu.Lock()
+			s.m.active--
+			s.m.mu.Unlock()
+		}
 	}
-	return s.m.write(typ, s.id, payload, cs)
+	return s.m.writeFrames(s.id, frames, true)
 }
 
 // ended reports whether this side sent its terminal frame.
