@@ -124,7 +124,7 @@ func (p *Project) Classify(ctx context.Context, root string, snap zerosync.Snaps
 		states[dir] = st
 		r := Repo{Dir: dir, Kind: KindRepository, Head: sr.head.public(), Operation: sr.op, Ignored: st == stateIgnored, Err: sr.err}
 		switch {
-		case st == stateLeftToGit || (sr.loc.linked && !sr.loc.worktree):
+		case st == stateLeftToGit:
 			r.Kind = KindSubmodule
 		case sr.loc.worktree:
 			r.Kind = KindWorktree

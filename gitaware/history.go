@@ -320,18 +320,19 @@ func (h *History) branch() plumbing.ReferenceName {
 	return plumbing.NewBranchReferenceName("main")
 }
 
-// load reads the head and its tree, once.
+// load reads the head and its tree, unless the tree in memory is the
+// head's (another History on the same directory may have committed).
 func (h *History) load() error {
-	if h.tree != nil {
-		return nil
-	}
 	ref, err := h.repo.Reference(plumbing.HEAD, true)
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
-		h.tree = newHnode()
+		h.head, h.tree = plumbing.ZeroHash, newHnode()
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("gitaware: history head: %w", err)
+	}
+	if h.tree != nil && ref.Hash() == h.head {
+		return nil
 	}
 	c, err := h.repo.CommitObject(ref.Hash())
 	if err != nil {

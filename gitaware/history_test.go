@@ -118,6 +118,12 @@ func TestHistoryReopens(t *testing.T) {
 	vs, err := h2.Log(context.Background(), "x/y.txt")
 	require.NoError(t, err)
 	assert.Len(t, vs, 2)
+	// The first History, used again, builds on what the second committed.
+	write(t, a, "x/y.txt", "three\n")
+	require.NoError(t, h1.Record(context.Background(), zerosync.Report{Applied: []zerosync.Action{{Op: zerosync.Op{Path: "x/y.txt"}}}}))
+	vs, err = h2.Log(context.Background(), "x/y.txt")
+	require.NoError(t, err)
+	assert.Len(t, vs, 3)
 	vs, err = h2.Log(context.Background(), "run.sh")
 	require.NoError(t, err)
 	require.Len(t, vs, 1)

@@ -57,8 +57,7 @@ func endsInGit(p string) bool {
 type location struct {
 	work     string // absolute worktree directory
 	gitDir   string // the .git directory, or a linked worktree's own one
-	common   string // objects, refs, config, info: gitDir unless linked
-	linked   bool   // .git is a file (a linked worktree or a submodule)
+	common   string // objects, refs, config, info: gitDir unless a worktree
 	worktree bool   // a linked worktree of another repository
 }
 
@@ -91,7 +90,7 @@ func locate(work string) (loc location, ok bool, err error) {
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(work, dir)
 		}
-		loc.gitDir, loc.linked = filepath.Clean(dir), true
+		loc.gitDir = filepath.Clean(dir)
 	default:
 		return loc, true, fmt.Errorf("%s is a %v, not a directory or a gitdir file", dotGit, st.Mode().Type())
 	}

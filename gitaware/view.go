@@ -476,7 +476,7 @@ func (p *Project) record(names [2]string, sides [2]*side, set *repoSet, repos ma
 			if sr.loc.worktree {
 				ss.Kind = KindWorktree
 			}
-			if r.state == stateLeftToGit || (sr.loc.linked && !sr.loc.worktree) {
+			if r.state == stateLeftToGit {
 				ss.Kind = KindSubmodule
 			}
 			if i == 0 {
