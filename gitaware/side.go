@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
@@ -176,7 +175,7 @@ func (p *Project) readSide(ctx context.Context, sd *side, set *repoSet, errs map
 	if sd.root == "" {
 		return nil
 	}
-	// Every .gitignore of a readable repository, shallow ones first.
+	// Every .gitignore of a readable repository; the rules order them.
 	var ignores []string
 	for q, e := range sd.snap {
 		if e.Kind != zerosync.KindFile || q != ".gitignore" && !strings.HasSuffix(q, "/.gitignore") || hasGitComponent(q) {
@@ -184,13 +183,6 @@ func (p *Project) readSide(ctx context.Context, sd *side, set *repoSet, errs map
 		}
 		ignores = append(ignores, q)
 	}
-	sort.Slice(ignores, func(i, j int) bool {
-		di, dj := strings.Count(ignores[i], "/"), strings.Count(ignores[j], "/")
-		if di != dj {
-			return di < dj
-		}
-		return ignores[i] < ignores[j]
-	})
 	var fsRoot *os.Root
 	defer func() {
 		if fsRoot != nil {
