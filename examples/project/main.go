@@ -98,7 +98,7 @@ func history(ctx context.Context, env *cli.Env, args []string) error {
 	if len(args) != 2 || (args[0] != "log" && args[0] != "restore") {
 		return errors.New("usage: project history log PATH | restore PATH@VERSION")
 	}
-	e, closeAll, err := env.Engine()
+	e, closeAll, err := env.Engine(ctx)
 	if err != nil {
 		return err
 	}

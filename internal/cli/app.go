@@ -21,6 +21,7 @@ import (
 	"github.com/zerosync/zerosync/merge"
 	"github.com/zerosync/zerosync/merge/ai"
 	"github.com/zerosync/zerosync/transport/local"
+	"github.com/zerosync/zerosync/transport/ssh"
 )
 
 // App is one example engine: what it syncs, how, and how often. [App.Main]
@@ -85,7 +86,8 @@ const sharedUsage = `commands:
 
 flags (before the command):
   --root DIR              this host's tree
-  --peer NAME=DIR         a tree to sync with (repeat for more peers)
+  --peer NAME=WHERE       a tree to sync with (repeat for more peers): a directory,
+                          HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH
   --state FILE            the state database (default: $XDG_STATE_HOME/zerosync/NAME.db)
   -v                      log what the engine does`
 
@@ -149,7 +151,7 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 	if c, ok := a.Commands[cmd]; ok {
 		return c.Run(ctx, env, rest)
 	}
-	e, closeAll, err := env.Engine()
+	e, closeAll, err := env.Engine(ctx)
 	if err != nil {
 		return err
 	}
@@ -200,8 +202,28 @@ func expandHome(p string) (string, error) {
 	return filepath.Abs(p)
 }
 
-// Engine builds the engine over this host's tree and the peers.
-func (env *Env) Engine() (*engine.Engine, func(), error) {
+// remoteLocation reads a peer on another host: ssh://[user@]host[:port]/path
+// (an absolute path; /~/path is in the remote home) or [user@]host:path as
+// scp writes it (a relative path is in the remote home).
+func remoteLocation(loc string) (target, root string, ok bool) {
+	if rest, ok := strings.CutPrefix(loc, "ssh://"); ok {
+		target, path, _ := strings.Cut(rest, "/")
+		root = "/" + path
+		if r, ok := strings.CutPrefix(root, "/~/"); ok {
+			root = r
+		}
+		return target, root, target != ""
+	}
+	i := strings.IndexByte(loc, ':')
+	if i <= 0 || strings.ContainsRune(loc[:i], '/') {
+		return "", "", false
+	}
+	return loc[:i], loc[i+1:], true
+}
+
+// Engine builds the engine over this host's tree and the peers: local
+// directories, or folders on other hosts reached over SSH.
+func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 	a := env.App
 	if len(env.Peers) == 0 {
 		return nil, nil, errors.New("no peers: give --peer NAME=DIR at least once")
@@ -225,8 +247,26 @@ func (env *Env) Engine() (*engine.Engine, func(), error) {
 	}
 	closers = append(closers, ours.Close)
 	env.Local = ours
-	var peers []engine.Peer
+	var (
+		peers []engine.Peer
+		tr    *ssh.Transport
+	)
 	for _, p := range env.Peers {
+		if target, root, ok := remoteLocation(p.Location); ok {
+			if tr == nil {
+				if tr, err = ssh.New(ssh.WithLogger(env.Log)); err != nil {
+					return fail(err)
+				}
+				closers = append(closers, tr.Close)
+			}
+			ep, err := tr.Endpoint(ctx, target, root)
+			if err != nil {
+				return fail(fmt.Errorf("peer %s: %w", p.Name, err))
+			}
+			closers = append(closers, ep.Close)
+			peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
+			continue
+		}
 		dir, err := expandHome(p.Location)
 		if err != nil {
 			return fail(err)

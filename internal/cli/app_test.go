@@ -75,3 +75,21 @@ func TestRunFollowsPauseFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRemoteLocation(t *testing.T) {
+	for loc, want := range map[string][3]string{
+		"ssh://me@server:2222/srv/site": {"me@server:2222", "/srv/site", "remote"},
+		"ssh://server/~/dotfiles":       {"server", "dotfiles", "remote"},
+		"server:dotfiles":               {"server", "dotfiles", "remote"},
+		"me@server:/abs/path":           {"me@server", "/abs/path", "remote"},
+		"/mnt/server/home":              {"", "", "local"},
+		"./rel:odd":                     {"", "", "local"},
+		"dir/with:colon":                {"", "", "local"},
+	} {
+		target, root, ok := remoteLocation(loc)
+		got := [3]string{target, root, map[bool]string{true: "remote", false: "local"}[ok]}
+		if got != want {
+			t.Errorf("remoteLocation(%q) = %v, want %v", loc, got, want)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/transport/ssh/sshtest"
+)
+
+// TestMain lets this test binary serve as the agent it uploads to the test
+// sshd.
+func TestMain(m *testing.M) {
+	agent.Handle()
+	os.Exit(m.Run())
+}
+
+// TestPeerOverSSH runs an engine's command line against a folder behind a
+// real sshd on a loopback port, reached by a Host alias of ~/.ssh/config:
+// the agent is installed on first use, and files cross both ways.
+func TestPeerOverSSH(t *testing.T) {
+	tmp := t.TempDir()
+	srv := sshtest.Start(t, sshtest.WithConfig("SetEnv ZEROSYNC_CACHE_DIR="+filepath.Join(tmp, "remote-cache")))
+	home := filepath.Join(tmp, "home")
+	os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	config := fmt.Sprintf("Host testhost\n  HostName %s\n  Port %d\n  User %s\n  IdentityFile %s\n  UserKnownHostsFile %s\n",
+		srv.Host, srv.Port, srv.User, srv.KeyFile, srv.KnownHosts)
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("SSH_AUTH_SOCK", "")
+
+	root, remote := filepath.Join(tmp, "root"), filepath.Join(tmp, "remote")
+	os.MkdirAll(root, 0o755)
+	os.MkdirAll(remote, 0o755)
+	os.WriteFile(filepath.Join(root, "here.txt"), []byte("from here\n"), 0o644)
+	os.WriteFile(filepath.Join(remote, "there.txt"), []byte("from there\n"), 0o644)
+
+	app := &App{Name: "ssh-test"}
+	var out bytes.Buffer
+	args := []string{"--root", root, "--peer", "server=testhost:" + remote, "--state", filepath.Join(tmp, "state", "t.db"), "once"}
+	if err := app.Run(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &out}); err != nil {
+		t.Fatalf("once over ssh: %v\n%s\n--- sshd ---\n%s", err, out.String(), srv.Log())
+	}
+	if b, _ := os.ReadFile(filepath.Join(remote, "here.txt")); string(b) != "from here\n" {
+		t.Errorf("remote holds %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "there.txt")); string(b) != "from there\n" {
+		t.Errorf("local holds %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "remote-cache")); err != nil {
+		t.Errorf("the agent was not installed in the test's cache directory: %v", err)
+	}
+}
