@@ -58,7 +58,8 @@
 //	scan        handle, generation      scan-chunk* scan-end | error
 //	open        handle, path            open-ok (size) data* end | error
 //	apply       handle, op; data* end   result | error
-//	apply-delta handle, op; delta* end  signatures+ ... result | error
+//	apply-delta handle, op              signatures+ | error
+//	            then delta* end         result | error
 //	open-delta  handle, path; signatures+
 //	                                    open-ok (size) delta* end | error
 //	copy        handle, source, op      result | error

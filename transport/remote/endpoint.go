@@ -578,12 +578,22 @@ func (e *Endpoint) keep(ctx context.Context, path string, ent zerosync.Entry, co
 	if e.abl&ablArchiver == 0 {
 		return "", fmt.Errorf("the agent's endpoint does not keep conflict copies: %w", errors.ErrUnsupported)
 	}
-	st, err := e.c.start(ctx, tKeep, request{handle: e.handle, path: path, entry: &ent, note: cut(note, maxNoteLen)})
+	req := request{handle: e.handle, path: path, entry: &ent, note: cut(note, maxNoteLen)}
+	var more []outFrame
+	small := isFile && ent.Size < chunkSize
+	if small {
+		data, err := readSmall(content, &ent)
+		if err != nil {
+			return "", err
+		}
+		more = contentFrames(data)
+	}
+	st, err := e.c.start(ctx, tKeep, req, more...)
 	if err != nil {
 		return "", err
 	}
 	defer e.c.finish(st)
-	if isFile {
+	if isFile && !small {
 		if err := e.sendFile(ctx, st, &ent, content); err != nil && !errors.Is(err, errPeerDone) {
 			return "", err
 		}

@@ -126,6 +126,11 @@ func (m *mux) writeFrames(id uint64, frames []outFrame, failOnErr bool) error {
 	var out [4]ready
 	rs := out[:0]
 	for _, f := range frames {
+		if len(f.payload) > sendLimit-frameHeader-16 {
+			// Every frame this side builds stays below sendLimit, so that
+			// any peer accepts it; a larger one is a bug here.
+			return fmt.Errorf("%s frame of %d bytes is over the send limit", f.typ, len(f.payload))
+		}
 		r := ready{uint8(f.typ), f.payload}
 		if m.comp != nil && f.cs != nil && len(f.payload) >= compressMin && f.cs.should() {
 			z, ok := m.comp.compress(f.payload)
