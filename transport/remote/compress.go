@@ -67,10 +67,10 @@ func (c *compressor) decompress(z []byte, n int) ([]byte, error) {
 	return out, nil
 }
 
-func (c *compressor) close() {
-	c.enc.Close()
-	c.dec.Close()
-}
+// close releases the decoder; it must not be in use. The encoder needs no
+// closing: EncodeAll keeps no goroutines, and writers may still be using
+// it.
+func (c *compressor) close() { c.dec.Close() }
 
 // compressState decides, for one stream, whether its next payload is worth
 // trying to compress. Content that did not compress by an eighth twice in a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sync"
 	"sync/atomic"
 
@@ -63,6 +64,18 @@ type Endpoint struct {
 // Root returns the root on the agent's host.
 func (e *Endpoint) Root() string { return e.root }
 
+// usable returns why a call cannot start: ctx is done, or the endpoint
+// was closed.
+func (e *Endpoint) usable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.closed.Load() {
+		return fs.ErrClosed
+	}
+	return nil
+}
+
 func (e *Endpoint) perr(op, p string, err error) error {
 	return &zerosync.PathError{Op: op, Host: e.c.cfg.name, Path: p, Err: err}
 }
@@ -75,7 +88,7 @@ func (e *Endpoint) perr(op, p string, err error) error {
 // an error naming the first bad path. The returned snapshot is shared:
 // treat it as immutable.
 func (e *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.usable(ctx); err != nil {
 		return nil, nil, e.perr("scan", ".", err)
 	}
 	select {
@@ -152,7 +165,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 // shorter than declared. Reading honours ctx. The caller closes the
 // reader.
 func (e *Endpoint) Open(ctx context.Context, path string) (io.ReadCloser, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.usable(ctx); err != nil {
 		return nil, e.perr("open", path, err)
 	}
 	if err := zerosync.CheckPath(path); err != nil {
@@ -267,7 +280,7 @@ func (e *Endpoint) Apply(ctx context.Context, op zerosync.Op, content io.Reader)
 }
 
 func (e *Endpoint) apply(ctx context.Context, op zerosync.Op, content io.Reader) error {
-	if err := ctx.Err(); err != nil {
+	if err := e.usable(ctx); err != nil {
 		return err
 	}
 	if err := zerosync.CheckPath(op.Path); err != nil {
@@ -432,7 +445,7 @@ func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Re
 // target's Apply does). When delta transfer was not agreed, or have is
 // too large to sign, it is a plain [Endpoint.Open].
 func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt, haveSize int64) (io.ReadCloser, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.usable(ctx); err != nil {
 		return nil, e.perr("open", path, err)
 	}
 	if err := zerosync.CheckPath(path); err != nil {
@@ -523,7 +536,7 @@ func (e *Endpoint) Copy(ctx context.Context, src string, op zerosync.Op) error {
 }
 
 func (e *Endpoint) copy(ctx context.Context, src string, op zerosync.Op) error {
-	if err := ctx.Err(); err != nil {
+	if err := e.usable(ctx); err != nil {
 		return err
 	}
 	for _, p := range []string{src, op.Path} {
@@ -562,7 +575,7 @@ func (e *Endpoint) KeepConflict(ctx context.Context, path string, ent zerosync.E
 }
 
 func (e *Endpoint) keep(ctx context.Context, path string, ent zerosync.Entry, content io.Reader, note string) (string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.usable(ctx); err != nil {
 		return "", err
 	}
 	if err := zerosync.CheckPath(path); err != nil {

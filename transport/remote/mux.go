@@ -75,11 +75,6 @@ func (m *mux) fail(reason error) {
 		m.err = reason
 		close(m.done)
 		m.conn.Close()
-		if m.comp != nil {
-			// Compressions in progress finish first: the encoder and
-			// decoder wait for their users.
-			go m.comp.close()
-		}
 	})
 }
 
@@ -205,6 +200,10 @@ func (m *mux) remove(s *stream) {
 // sent goaway, an error wrapping ErrProtocol when the peer broke the
 // protocol (after telling it so), or the connection's error.
 func (m *mux) readLoop(onRequest func(frame) error) error {
+	if m.comp != nil {
+		// The reading goroutine is the decoder's only user.
+		defer m.comp.close()
+	}
 	for {
 		f, n, err := m.fr.read()
 		m.bytesRecv.Add(int64(n))

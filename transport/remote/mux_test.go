@@ -321,3 +321,27 @@ func TestClientClose(t *testing.T) {
 	}
 	cn.c.Close()
 }
+
+// A closed endpoint refuses calls on this side.
+func TestEndpointClosed(t *testing.T) {
+	ep, cn, _ := remoteLocal(t)
+	if err := ep.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := cn.c.Stats()
+	if _, _, err := ep.Scan(t.Context()); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Scan after Close: %v", err)
+	}
+	if _, err := ep.Open(t.Context(), "f"); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	if err := ep.Watch(t.Context(), func(zerosync.Hint) {}); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Watch after Close: %v", err)
+	}
+	if cn.c.Stats().FramesSent != before.FramesSent {
+		t.Fatal("calls on a closed endpoint went to the agent")
+	}
+	if err := ep.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}

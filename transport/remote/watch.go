@@ -160,6 +160,9 @@ func (s *server) watch(ctx context.Context, st *stream, r *served) error {
 // error when the watcher or the connection fails. Hints naming an invalid
 // path are a protocol violation; reserved paths are dropped.
 func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error {
+	if err := e.usable(ctx); err != nil {
+		return e.perr("watch", ".", err)
+	}
 	if e.abl&ablWatcher == 0 {
 		return e.perr("watch", ".", fmt.Errorf("the agent's endpoint does not watch: %w", errors.ErrUnsupported))
 	}
