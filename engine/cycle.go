@@ -177,22 +177,24 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		}
 	}
 
+	// The guards compare like with like: in a full cycle what the filter
+	// and the views let through, in a partial one the whole trees.
+	sizes, synced := [2]int{len(e.ours.snap), len(p.peer.snap)}, len(p.base)
+	if full {
+		sizes, synced = [2]int{len(snaps[0]), len(snaps[1])}, len(base)
+	}
 	if !confirm {
-		sizes := [2]int{len(e.ours.snap), len(p.peer.snap)}
-		if full {
-			sizes = [2]int{len(snaps[0]), len(snaps[1])}
-		}
 		for side, n := range sizes {
-			if n == 0 && len(p.base) > 0 {
+			if n == 0 && synced > 0 {
 				return fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
-					zerosync.ErrRootEmpty, names[side], len(p.base))
+					zerosync.ErrRootEmpty, names[side], synced)
 			}
 		}
 	}
 
 	plan := e.differ.Reconcile(base, snaps[0], snaps[1])
 	if !confirm {
-		if err := e.checkDeletions(plan, len(p.base), names); err != nil {
+		if err := e.checkDeletions(plan, synced, names); err != nil {
 			return err
 		}
 	}
