@@ -539,3 +539,15 @@ func TestChangedUnderOurFeet(t *testing.T) {
 	assert.Equal(t, "ours, after the scan", string(got))
 	assert.Contains(t, strings.Join(slices.Collect(maps.Values(a.Contents())), "|"), "ours")
 }
+
+func TestViewHidingEverythingIsNotAnEmptiedRoot(t *testing.T) {
+	v := &holdBack{dir: "repo"}
+	e, a, b := pairOf(t, engine.WithView(v))
+	require.NoError(t, a.WriteFile("repo/main.go", []byte("package main"), 0o644))
+	syncOK(t, e)
+	v.held = true
+	rep, err := e.SyncOnce(context.Background())
+	require.NoError(t, err, "a view that hides the whole tree is not an emptied root")
+	assert.Empty(t, rep.Applied)
+	assert.Equal(t, a.Contents(), b.Contents())
+}
