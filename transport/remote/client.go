@@ -119,7 +119,7 @@ func (c *Client) Err() error {
 // [ErrClosed], and the agent sees the client hang up. It is safe to call
 // more than once.
 func (c *Client) Close() error {
-	c.m.fail(fmt.Errorf("%w by this side", ErrClosed))
+	c.m.close(fmt.Errorf("%w by this side", ErrClosed))
 	<-c.loop
 	return nil
 }

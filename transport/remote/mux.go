@@ -38,7 +38,9 @@ type mux struct {
 	comp   *compressor // nil: no compression
 	fr     frameReader
 
-	wmu  sync.Mutex
+	// wsem is the write lock, a channel so that waiting for it can give
+	// up: it is held for one write at a time.
+	wsem chan struct{}
 	wbuf []byte
 
 	mu      sync.Mutex
@@ -63,6 +65,7 @@ func newMux(conn io.ReadWriteCloser, server bool, cfg *config, comp *compressor)
 		comp:    comp,
 		fr:      frameReader{r: conn, max: cfg.maxFrame, comp: comp},
 		streams: map[uint64]*stream{},
+		wsem:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
 }
@@ -136,8 +139,12 @@ func (m *mux) writeFrames(id uint64, frames []outFrame, failOnErr bool) error {
 		}
 		rs = append(rs, r)
 	}
-	m.wmu.Lock()
-	defer m.wmu.Unlock()
+	select {
+	case m.wsem <- struct{}{}:
+	case <-m.done:
+		return m.deadErr()
+	}
+	defer func() { <-m.wsem }()
 	if !m.alive() {
 		return m.deadErr()
 	}
@@ -159,6 +166,22 @@ func (m *mux) writeFrames(id uint64, frames []outFrame, failOnErr bool) error {
 	}
 	m.framesSent.Add(int64(len(rs)))
 	return nil
+}
+
+// close ends the connection for reason between two frames, so the peer
+// sees a clean end rather than a frame cut short: it waits a moment for a
+// write in progress to finish.
+func (m *mux) close(reason error) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case m.wsem <- struct{}{}:
+		m.fail(reason)
+		<-m.wsem
+	case <-m.done:
+	case <-t.C:
+		m.fail(reason)
+	}
 }
 
 // goaway tells the peer why this side closes the connection, then closes
