@@ -20,6 +20,8 @@ var ErrAuth = errors.New("authentication failed")
 type AuthError struct {
 	// User and Host are who logged in where ("user", "host:port").
 	User, Host string
+	// Alias is the host as the target named it; it is only shown.
+	Alias string
 	// Offered describes each key offered, in order: its type, its SHA256
 	// fingerprint and where it came from.
 	Offered []string
@@ -38,10 +40,14 @@ func (e *AuthError) Unwrap() []error { return []error{ErrAuth, e.Err} }
 func (e *AuthError) Error() string {
 	var b strings.Builder
 	host, _ := splitKeyName(e.Host)
+	name := e.Host
+	if e.Alias != "" && e.Alias != host {
+		name = e.Alias + " (" + e.Host + ")"
+	}
 	if len(e.Offered) == 0 {
-		fmt.Fprintf(&b, "ssh: no key to log in to %s as %s: no ssh agent ($SSH_AUTH_SOCK) and no usable key file", e.Host, e.User)
+		fmt.Fprintf(&b, "ssh: no key to log in to %s as %s: no ssh agent ($SSH_AUTH_SOCK) and no usable key file", name, e.User)
 	} else {
-		fmt.Fprintf(&b, "ssh: %s refused every key offered for user %s: %s", e.Host, e.User, strings.Join(e.Offered, "; "))
+		fmt.Fprintf(&b, "ssh: %s refused every key offered for user %s: %s", name, e.User, strings.Join(e.Offered, "; "))
 	}
 	if len(e.Skipped) > 0 {
 		fmt.Fprintf(&b, " (not usable: %s)", strings.Join(e.Skipped, "; "))

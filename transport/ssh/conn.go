@@ -158,29 +158,51 @@ func (h *host) agent(ctx context.Context) (*agentConn, error) {
 }
 
 // connect starts an agent over conn, dialing a new connection when conn
-// is nil or dead. It returns the connection it used, if any.
+// is nil or dead. It returns the connection it used, if any. A connection
+// that outlived its agent may be dying too (the agent's end is often
+// noticed first): when the agent cannot be started over it, it is closed
+// and a new one is dialed.
 func (h *host) connect(ctx context.Context, conn *sshConn) (*agentConn, *sshConn, error) {
-	if conn == nil || conn.dead() {
-		c, err := h.t.dial(ctx, h.hc)
-		if err != nil {
+	reused := conn != nil && !conn.dead()
+	if !reused {
+		var err error
+		if conn, err = h.newConn(ctx); err != nil {
 			return nil, nil, err
-		}
-		conn = &sshConn{client: c, done: make(chan struct{})}
-		go func() {
-			c.Wait()
-			close(conn.done)
-		}()
-		if h.t.cfg.keepalive > 0 {
-			go keepalive(c, h.t.cfg.keepalive, h.t.cfg.keepaliveMax, conn.done, func() { h.t.stats.keepalives.Add(1) }, func(why string) {
-				h.log.Warn("connection dead", "why", why)
-			})
 		}
 	}
 	ag, err := h.startAgent(ctx, conn)
+	var aerr *AgentError
+	if err != nil && reused && ctx.Err() == nil && !errors.As(err, &aerr) {
+		h.log.Info("connection unusable; dialing again", "err", err)
+		conn.client.Close()
+		if conn, err = h.newConn(ctx); err != nil {
+			return nil, nil, err
+		}
+		ag, err = h.startAgent(ctx, conn)
+	}
 	if err != nil && conn.dead() {
 		return nil, nil, err
 	}
 	return ag, conn, err
+}
+
+// newConn dials the host and starts watching the connection.
+func (h *host) newConn(ctx context.Context) (*sshConn, error) {
+	c, tcp, err := h.t.dial(ctx, h.hc)
+	if err != nil {
+		return nil, err
+	}
+	conn := &sshConn{client: c, done: make(chan struct{})}
+	go func() {
+		c.Wait()
+		close(conn.done)
+	}()
+	if h.t.cfg.keepalive > 0 {
+		go keepalive(c, h.t.cfg.keepalive, h.t.cfg.keepaliveMax, conn.done, tcp.moved.Load, func() { h.t.stats.keepalives.Add(1) }, func(why string) {
+			h.log.Warn("connection dead", "why", why)
+		})
+	}
+	return conn, nil
 }
 
 // startAgent starts the agent over conn, installing it first when it is
@@ -333,9 +355,10 @@ type agentStream struct {
 func (s *agentStream) Read(p []byte) (int, error)  { return s.r.Read(p) }
 func (s *agentStream) Write(p []byte) (int, error) { return s.w.Write(p) }
 
-// Close ends the agent's input and the session.
+// Close closes the session, which ends the agent's input too. It does not
+// half-close the input first: the SSH library does not guard a half-close
+// against a concurrent Write.
 func (s *agentStream) Close() error {
-	s.w.Close()
 	return s.sess.Close()
 }
 

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,14 +18,16 @@ import (
 // clientVersion is the SSH version string the transport sends.
 const clientVersion = "SSH-2.0-zerosync_" + agent.Version
 
-// dial connects to h through its ProxyJump hops and returns the client;
-// closing it closes the hops. Every hop's host key is verified and every
-// hop authenticated as the configuration says.
-func (t *Transport) dial(ctx context.Context, h *hostConfig) (*ssh.Client, error) {
+// dial connects to h through its ProxyJump hops and returns the client,
+// and the TCP connection (to the first hop) that carries it; closing the
+// client closes the hops. Every hop's host key is verified and every hop
+// authenticated as the configuration says.
+func (t *Transport) dial(ctx context.Context, h *hostConfig) (*ssh.Client, *countingConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.cfg.dialTimeout)
 	defer cancel()
 	hops := append(append([]*hostConfig(nil), h.jump...), h)
 	var clients []*ssh.Client
+	var tcp *countingConn
 	closeAll := func() {
 		for i := len(clients) - 1; i >= 0; i-- {
 			clients[i].Close()
@@ -40,23 +41,24 @@ func (t *Transport) dial(ctx context.Context, h *hostConfig) (*ssh.Client, error
 			conn, err = d.DialContext(ctx, "tcp", hop.addr())
 			if err == nil {
 				t.stats.dials.Add(1)
-				conn = &countingConn{Conn: conn, sent: &t.stats.sent, received: &t.stats.received}
+				tcp = &countingConn{Conn: conn, sent: &t.stats.sent, received: &t.stats.received}
+				conn = tcp
 			}
 		} else {
 			conn, err = clients[i-1].DialContext(ctx, "tcp", hop.addr())
 		}
 		if err != nil {
 			closeAll()
-			if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+			if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (%w)", cerr, err)
 			}
-			return nil, fmt.Errorf("ssh: connect to %s: %w", hop.addr(), err)
+			return nil, nil, fmt.Errorf("ssh: connect to %s: %w", hop.addr(), err)
 		}
 		c, err := t.handshake(ctx, conn, hop, i == 0)
 		if err != nil {
 			conn.Close()
 			closeAll()
-			return nil, err
+			return nil, nil, err
 		}
 		clients = append(clients, c)
 	}
@@ -67,7 +69,7 @@ func (t *Transport) dial(ctx context.Context, h *hostConfig) (*ssh.Client, error
 			closeAll()
 		}()
 	}
-	return final, nil
+	return final, tcp, nil
 }
 
 // handshake runs the SSH handshake of one hop over conn, bounded by ctx.
@@ -111,11 +113,12 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, h *hostConfig,
 	conn.SetDeadline(time.Time{})
 	switch {
 	case refused != nil:
+		refused.Alias = h.alias
 		return nil, refused
 	case err != nil && !stopped:
 		return nil, fmt.Errorf("ssh: %s: %w", h, ctx.Err())
 	case err != nil && authStarted.Load() && strings.Contains(err.Error(), "unable to authenticate"):
-		return nil, &AuthError{User: h.user, Host: h.keyName(), Offered: kr.offered, Skipped: kr.skipped, Err: err, pubFile: kr.pubFile, port: strconv.Itoa(h.port)}
+		return nil, &AuthError{User: h.user, Host: h.keyName(), Alias: h.alias, Offered: kr.offered, Skipped: kr.skipped, Err: err, pubFile: kr.pubFile, port: strconv.Itoa(h.port)}
 	case err != nil:
 		return nil, fmt.Errorf("ssh: %s: %w", h, err)
 	}
@@ -132,21 +135,24 @@ func containsString(ss []string, s string) bool {
 	return false
 }
 
-// countingConn counts the bytes that cross a connection.
+// countingConn counts the bytes that cross a connection, in the
+// transport's totals and its own.
 type countingConn struct {
 	net.Conn
 	sent, received *atomic.Int64
-	closeOnce      sync.Once
+	moved          atomic.Int64 // bytes either way on this connection
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.received.Add(int64(n))
+	c.moved.Add(int64(n))
 	return n, err
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.sent.Add(int64(n))
+	c.moved.Add(int64(n))
 	return n, err
 }

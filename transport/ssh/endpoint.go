@@ -67,7 +67,10 @@ func (e *Endpoint) inner(ctx context.Context) (*remote.Endpoint, *agentConn, err
 	}
 	rep, err := ag.rpc.Endpoint(ctx, e.root)
 	if err != nil {
-		return nil, nil, e.wrap(ag, err)
+		if werr := e.wrap(ag, err); werr != err {
+			return nil, nil, werr
+		}
+		return nil, nil, fmt.Errorf("ssh %s: %w", e.h.hc.alias, err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -187,14 +190,16 @@ func (e *Endpoint) KeepConflict(ctx context.Context, path string, en zerosync.En
 }
 
 // Watch reports changes on the host until ctx is cancelled; see
-// [zerosync.Watcher]. When the connection dies it reconnects (retrying
-// with the transport's backoff) and then asks for a full rescan.
+// [zerosync.Watcher]. When the connection dies it reconnects, retrying
+// while the host cannot be reached, and then asks for a full rescan. It
+// returns an error when the root is gone or the watch fails on a working
+// connection.
 func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error {
 	lost := false
 	for {
 		rep, ag, err := e.inner(ctx)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, fs.ErrClosed) || errors.Is(err, errClosed) {
+			if ctx.Err() != nil || errors.Is(err, fs.ErrClosed) || errors.Is(err, errClosed) || errors.Is(err, zerosync.ErrRootMissing) {
 				return err
 			}
 			// Still unreachable: try again later.

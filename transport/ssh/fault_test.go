@@ -176,8 +176,14 @@ func TestInFlightCallFails(t *testing.T) {
 // call.
 func TestKeepaliveNoticesDeadConnection(t *testing.T) {
 	ctx := testContext(t)
-	_, p, tr, target := proxied(t, WithKeepalive(50*time.Millisecond, 2))
-	ep, err := tr.Endpoint(ctx, target, newDir(t, "server"))
+	f, p, _, target := proxied(t)
+	server := newDir(t, "server")
+	// Install the agent first, with the default keepalives.
+	if _, err := f.transport(t).Endpoint(ctx, target, server); err != nil {
+		t.Fatal(err)
+	}
+	tr := f.transport(t, WithKeepalive(50*time.Millisecond, 2))
+	ep, err := tr.Endpoint(ctx, target, server)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +197,7 @@ func TestKeepaliveNoticesDeadConnection(t *testing.T) {
 	if _, _, err := ep.Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := tr.Stats(); st.Dials != 2 || st.Reconnects != 1 {
+	if st := tr.Stats(); st.Dials != 2 || st.Reconnects != 1 || st.Uploads != 0 {
 		t.Errorf("stats %+v, want a second dial", st)
 	}
 }

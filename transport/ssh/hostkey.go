@@ -28,6 +28,9 @@ type HostKeyError struct {
 	// Host is the name the key was looked up under, as known_hosts
 	// writes it ("example.com" or "[127.0.0.1]:2222").
 	Host string
+	// Alias is the host as the target named it (a Host alias of the ssh
+	// configuration, say); it is only shown.
+	Alias string
 	// Key is the key the host offered.
 	Key ssh.PublicKey
 	// Known are the keys known_hosts holds for Host; empty when the host
@@ -73,18 +76,22 @@ func (e *HostKeyError) Error() string {
 		// ssh-keyscan cannot go through a jump host: give the line itself.
 		scan = fmt.Sprintf("echo '%s' >> %s", knownhosts.Line([]string{e.Host}, e.Key), file)
 	}
+	name := e.Host
+	if h, _ := splitKeyName(e.Host); e.Alias != "" && e.Alias != h {
+		name = e.Alias + " (" + e.Host + ")"
+	}
 	var b strings.Builder
 	switch {
 	case e.Revoked:
-		fmt.Fprintf(&b, "ssh: host %s offered %s key %s, which known_hosts marks as revoked; refusing to connect", e.Host, keyType(e.Key), e.Fingerprint())
+		fmt.Fprintf(&b, "ssh: host %s offered %s key %s, which known_hosts marks as revoked; refusing to connect", name, keyType(e.Key), e.Fingerprint())
 		return b.String()
 	case len(e.Known) == 0:
-		fmt.Fprintf(&b, "ssh: host key of %s is unknown: %s key %s.\n", e.Host, keyType(e.Key), e.Fingerprint())
+		fmt.Fprintf(&b, "ssh: host key of %s is unknown: %s key %s.\n", name, keyType(e.Key), e.Fingerprint())
 		fmt.Fprintf(&b, "Check that fingerprint with the host's owner (on the host: ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub), then trust it with:\n", shortType(e.Key))
 		fmt.Fprintf(&b, "    %s\n", scan)
 		b.WriteString("or build the transport with ssh.WithTrustOnFirstUse(knownHostsFile) to add unknown keys automatically.")
 	default:
-		fmt.Fprintf(&b, "ssh: HOST KEY CHANGED for %s: it offered %s key %s, but", e.Host, keyType(e.Key), e.Fingerprint())
+		fmt.Fprintf(&b, "ssh: HOST KEY CHANGED for %s: it offered %s key %s, but", name, keyType(e.Key), e.Fingerprint())
 		for i, k := range e.Known {
 			if i > 0 {
 				b.WriteString(" and")

@@ -64,6 +64,10 @@ func TestHostKeyUnknown(t *testing.T) {
 	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
 		t.Error("checking a key wrote the known_hosts file")
 	}
+	refused.Alias = "server"
+	if msg := refused.Error(); !strings.Contains(msg, "host key of server ([127.0.0.1]:2222) is unknown") {
+		t.Errorf("the alias is not shown:\n%s", msg)
+	}
 
 	// Through a jump host ssh-keyscan cannot reach it: the line is given.
 	_, err = checkKey(t, newHostKeys(file), "10.0.0.7:22", false, key)

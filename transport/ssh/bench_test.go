@@ -1,0 +1,229 @@
+package ssh
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/transport/local"
+)
+
+// benchTree writes n files of size bytes in directories of 100.
+func benchTree(b *testing.B, root string, n, size int) {
+	b.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	buf := make([]byte, size)
+	for i := range n {
+		for j := range buf {
+			buf[j] = byte('a' + r.IntN(26))
+		}
+		writeFile(b, root, fmt.Sprintf("d%03d/f%05d.txt", i/100, i), buf)
+	}
+}
+
+// wire returns the bytes that crossed the transport's connections.
+func wire(tr *Transport) int64 {
+	st := tr.Stats()
+	return st.Sent + st.Received
+}
+
+func benchEngine(b *testing.B, laptop string, ep zerosync.Endpoint) *engine.Engine {
+	b.Helper()
+	lep, err := local.New(laptop)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lep.Close() })
+	e, err := engine.New(engine.Peer{Name: "laptop", Endpoint: lep}, []engine.Peer{{Name: "server", Endpoint: ep}},
+		engine.WithStatePath(filepath.Join(b.TempDir(), "state.db")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	return e
+}
+
+// BenchmarkInitialSync10k: the first sync of 10,000 files of 1 KiB from a
+// local folder to an empty folder, over the loopback sshd ("ssh") and, as
+// the baseline, between two local folders ("local"). Every file is
+// written atomically (temp file, fsync, rename, directory fsync) either
+// way.
+func BenchmarkInitialSync10k(b *testing.B) {
+	for _, kind := range []string{"ssh", "local"} {
+		b.Run(kind, func(b *testing.B) {
+			ctx := context.Background()
+			var tr *Transport
+			var f *fixture
+			if kind == "ssh" {
+				f = newFixture(b)
+				tr = f.transport(b)
+			}
+			laptop := newDir(b, "laptop")
+			benchTree(b, laptop, 10000, 1024)
+			var bytes int64
+			for b.Loop() {
+				b.StopTimer()
+				server := newDir(b, "server")
+				var peer interface{ Close() error }
+				var e *engine.Engine
+				var before int64
+				if kind == "ssh" {
+					ep, err := tr.Endpoint(ctx, f.target(), server)
+					if err != nil {
+						b.Fatal(err)
+					}
+					peer, e, before = ep, benchEngine(b, laptop, ep), wire(tr)
+				} else {
+					ep, err := local.New(server)
+					if err != nil {
+						b.Fatal(err)
+					}
+					peer, e = ep, benchEngine(b, laptop, ep)
+				}
+				b.StartTimer()
+				syncOnce(b, ctx, e)
+				b.StopTimer()
+				if tr != nil {
+					bytes += wire(tr) - before
+				}
+				e.Close()
+				peer.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(bytes)/float64(b.N)/(1<<20), "wireMiB/op")
+		})
+	}
+}
+
+// BenchmarkNoopCycle: a cycle over 10,000 synced files where nothing
+// changed.
+func BenchmarkNoopCycle(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b)
+	tr := f.transport(b)
+	laptop, server := newDir(b, "laptop"), newDir(b, "server")
+	benchTree(b, laptop, 10000, 1024)
+	ep, err := tr.Endpoint(ctx, f.target(), server)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := benchEngine(b, laptop, ep)
+	syncOnce(b, ctx, e)
+	syncOnce(b, ctx, e) // the stat caches are warm
+	before := wire(tr)
+	for b.Loop() {
+		if rep := syncOnce(b, ctx, e); rep.Changed() {
+			b.Fatal("a no-op cycle changed something")
+		}
+	}
+	b.ReportMetric(float64(wire(tr)-before)/float64(b.N), "wireB/op")
+}
+
+// BenchmarkChange4KiBIn256MiB: 4 KiB rewritten in the middle of a 256 MiB
+// file, then a cycle; "push" edits the local copy, "pull" the remote one.
+// wireB/op is what crossed the connection per cycle.
+func BenchmarkChange4KiBIn256MiB(b *testing.B) {
+	for _, dir := range []string{"push", "pull"} {
+		b.Run(dir, func(b *testing.B) {
+			ctx := context.Background()
+			f := newFixture(b)
+			tr := f.transport(b)
+			laptop, server := newDir(b, "laptop"), newDir(b, "server")
+			big := make([]byte, 256<<20)
+			r := rand.New(rand.NewPCG(3, 4))
+			for i := 0; i < len(big); i += 8 {
+				v := r.Uint64()
+				for j := range 8 {
+					big[i+j] = byte(v >> (8 * j))
+				}
+			}
+			writeFile(b, laptop, "big.bin", big)
+			ep, err := tr.Endpoint(ctx, f.target(), server)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := benchEngine(b, laptop, ep)
+			syncOnce(b, ctx, e)
+			edited := laptop
+			if dir == "pull" {
+				edited = server
+			}
+			patch := make([]byte, 4096)
+			var bytes int64
+			for b.Loop() {
+				b.StopTimer()
+				for j := range patch {
+					patch[j] = byte(r.Uint32())
+				}
+				fh, err := os.OpenFile(filepath.Join(edited, "big.bin"), os.O_WRONLY, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := fh.WriteAt(patch, int64(r.IntN(len(big)-len(patch)))); err != nil {
+					b.Fatal(err)
+				}
+				fh.Close()
+				before := wire(tr)
+				b.StartTimer()
+				if rep := syncOnce(b, ctx, e); len(rep.Applied) != 1 {
+					b.Fatalf("applied %v", rep.Applied)
+				}
+				b.StopTimer()
+				bytes += wire(tr) - before
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(bytes)/float64(b.N), "wireB/op")
+		})
+	}
+}
+
+// BenchmarkCipher: raw throughput of a session through the loopback sshd
+// with each preferred cipher (the data goes to cat > /dev/null).
+func BenchmarkCipher(b *testing.B) {
+	for _, aes := range []bool{true, false} {
+		name := ciphers(aes)[0]
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			f := newFixture(b)
+			tr := f.transport(b)
+			tr.hasAESGCM = aes
+			hc, err := tr.cfg.resolve(nil, f.target())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, _, err := tr.dial(ctx, hc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			chunk := make([]byte, 64<<20)
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				sess, err := c.NewSession()
+				if err != nil {
+					b.Fatal(err)
+				}
+				w, err := sess.StdinPipe()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := sess.Start("cat > /dev/null"); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := w.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+				w.Close()
+				if err := sess.Wait(); err != nil && err != io.EOF {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
