@@ -62,7 +62,7 @@ func TestQuick(t *testing.T) {
 			}
 		}
 		if slices.Contains(tools, "zerosync") {
-			for _, w := range []string{"10 small edits (engine)", "delta (engine)", "latency"} {
+			for _, w := range []string{"10 small edits (running engine)", "delta (running engine)", "latency"} {
 				if !checked[mode+"/"+w+"/zerosync"] {
 					t.Errorf("%s, %s, zerosync: no tree check", mode, w)
 				}
@@ -284,7 +284,11 @@ func TestEditSmall(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := editSmall(root, files, 2, 1); err != nil { // files 2 and 0
+	paths := pickSmall(files, 2, 1)
+	if !slices.Equal(paths, []string{"c", "a"}) {
+		t.Fatalf("run 1 picks %q, want c and a", paths)
+	}
+	if err := editSmall(root, paths, 1); err != nil {
 		t.Fatal(err)
 	}
 	for f, want := range map[string]string{"a": "// edit 1.1\nbody\n", "b": "body\n", "c": "// edit 1.0\nbody\n"} {
@@ -409,6 +413,32 @@ func TestProxyCounts(t *testing.T) {
 	}
 	if up, down := p.counts(); up != 2*n || down != 2*n {
 		t.Errorf("counted %d up, %d down; want %d each", up, down, 2*n)
+	}
+
+	// An open connection is counted as it goes.
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := []byte("hello through the proxy")
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, len(msg))); err != nil {
+		t.Fatal(err)
+	}
+	want := int64(2*n + len(msg))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		up, down := p.counts()
+		if up == want && down == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("open connection: counted %d up, %d down; want %d each", up, down, want)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"syscall"
-	"time"
 )
 
 // childEnv names the environment variable that turns the benchmark program
@@ -24,8 +23,8 @@ const childEnv = "ZEROSYNC_BENCH_CHILD"
 
 // childJob is the work of a child process.
 type childJob struct {
-	// Role is "once" (one cycle, then exit) or "watch" (a first cycle,
-	// Noops timed no-op cycles, then Run with watchers until stdin closes).
+	// Role is "once" (one cycle, then exit) or "watch" (a running engine
+	// with watchers until stdin ends; see watchChild).
 	Role  string
 	Spec  zsSpec
 	Noops int `json:",omitempty"`
@@ -36,7 +35,7 @@ type childJob struct {
 
 // childReport is what a child prints on stdout, one JSON line per step.
 type childReport struct {
-	Step    string    // "synced", "noops", "running"
+	Step    string    // "synced", "running", "noops"
 	Bytes   int64     `json:",omitempty"`
 	Applied int       `json:",omitempty"`
 	Noops   []float64 `json:",omitempty"` // seconds
@@ -77,66 +76,68 @@ func runChild(ctx context.Context, job childJob, stdin io.Reader, stdout io.Writ
 		}()
 	}
 	enc := json.NewEncoder(stdout)
-	z, err := openZS(ctx, job.Spec)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, z.Close()) }()
-	rep, err := z.syncOnce(ctx)
-	if err != nil {
-		return err
-	}
-	if err := enc.Encode(childReport{Step: "synced", Bytes: rep.Bytes, Applied: len(rep.Applied)}); err != nil {
-		return err
-	}
-	if job.Role == "once" {
-		return nil
-	}
-	if job.Role != "watch" {
-		return fmt.Errorf("unknown role %q", job.Role)
-	}
-	noops := make([]float64, 0, job.Noops)
-	for range job.Noops {
-		start := time.Now()
-		rep, err := z.syncOnce(ctx)
+	switch job.Role {
+	case "once":
+		z, err := openZS(ctx, job.Spec)
 		if err != nil {
 			return err
 		}
-		noops = append(noops, time.Since(start).Seconds())
-		if rep.Changed() {
-			return fmt.Errorf("no-op cycle changed %d paths", len(rep.Applied))
+		rep, err := z.syncOnce(ctx)
+		err = errors.Join(err, z.Close())
+		if err != nil {
+			return err
 		}
+		return enc.Encode(childReport{Step: "synced", Bytes: rep.Bytes, Applied: len(rep.Applied)})
+	case "watch":
+		return watchChild(ctx, job, stdin, enc)
 	}
-	if err := enc.Encode(childReport{Step: "noops", Noops: noops}); err != nil {
+	return fmt.Errorf("unknown role %q", job.Role)
+}
+
+// watchChild runs the engine with its watchers, says "running" once its
+// first cycle ended, and then obeys the lines of stdin: "noops" times
+// job.Noops no-op cycles. At the end of stdin it writes the heap profile
+// (if asked) and stops.
+func watchChild(ctx context.Context, job childJob, stdin io.Reader, enc *json.Encoder) (err error) {
+	er, err := startEngine(ctx, job.Spec)
+	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- z.eng.Run(ctx) }()
+	defer func() { err = errors.Join(err, er.Close()) }()
 	if err := enc.Encode(childReport{Step: "running"}); err != nil {
 		return err
 	}
-	// The parent closes stdin to stop the engine.
-	go func() {
-		_, _ = io.Copy(io.Discard, stdin)
-		cancel()
-	}()
-	err = <-done
+	lines := bufio.NewScanner(stdin)
+	for lines.Scan() {
+		if lines.Text() != "noops" {
+			return fmt.Errorf("unknown command %q", lines.Text())
+		}
+		noops := make([]float64, 0, job.Noops)
+		for range job.Noops {
+			d, err := er.noop(ctx)
+			if err != nil {
+				return err
+			}
+			noops = append(noops, d)
+		}
+		if err := enc.Encode(childReport{Step: "noops", Noops: noops}); err != nil {
+			return err
+		}
+	}
+	if err := er.failed(); err != nil {
+		return err
+	}
 	if job.HeapProfile != "" {
 		runtime.GC()
-		f, ferr := os.Create(job.HeapProfile)
-		if ferr == nil {
-			ferr = errors.Join(pprof.WriteHeapProfile(f), f.Close())
+		f, err := os.Create(job.HeapProfile)
+		if err != nil {
+			return err
 		}
-		if ferr != nil {
-			return ferr
+		if err := errors.Join(pprof.WriteHeapProfile(f), f.Close()); err != nil {
+			return err
 		}
 	}
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	return nil
 }
 
 // child is a running child process.

@@ -14,9 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/engine"
 )
 
 // latency measures propagation in watch mode: from the return of a write
@@ -77,30 +74,16 @@ func (r *runner) latency(ctx context.Context, m *mode, ts *toolset) error {
 // zerosync's pair.
 func (r *runner) zsLatency(ctx context.Context, m *mode, ts *toolset, rel string) (series, error) {
 	var s series
-	var busy atomic.Int64
-	spec := ts.eng.spec
-	spec.Watch = true
-	z, err := openZS(ctx, spec, engine.WithObserver(func(ev zerosync.Event) {
-		switch ev.Kind {
-		case zerosync.EventCycleStart:
-			busy.Add(1)
-		case zerosync.EventCycleEnd:
-			busy.Add(-1)
-		}
-	}))
+	er, err := startEngine(ctx, ts.zs.spec)
 	if err != nil {
 		return s, err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- z.eng.Run(rctx) }()
-	d := ts.dirs[ts.eng]
-	s.secs, err = r.trials(ctx, m, "zerosync", d[0], d[1], rel, func() bool { return busy.Load() > 0 })
-	cancel()
-	if err := errors.Join(err, ignoreCanceled(<-done), z.Close()); err != nil {
+	d := ts.dirs[ts.zs]
+	s.secs, err = r.trials(ctx, m, "zerosync", d[0], d[1], rel, func() bool { return !er.idle() })
+	if err := errors.Join(err, er.failed(), er.Close()); err != nil {
 		return s, err
 	}
-	return s, r.check(m, "latency", ts, ts.eng)
+	return s, r.check(m, "latency", ts, ts.zs)
 }
 
 // trials writes new content to rel on A, again and again, and times each
@@ -116,7 +99,10 @@ func (r *runner) trials(ctx context.Context, m *mode, label, a, b, rel string, b
 		if err := settle(ctx, busy); err != nil {
 			return nil, err
 		}
-		content := fmt.Appendf(nil, "latency trial %d of %s\n%s", i, label, strings.Repeat("x", 512))
+		// Each write changes the size: rsync and unison compare size and
+		// whole-second modification times, and two writes within one
+		// second are common here.
+		content := fmt.Appendf(nil, "latency trial %d of %s\n%s", i, label, strings.Repeat("x", 512+i%256))
 		start := time.Now()
 		if err := os.WriteFile(src, content, 0o644); err != nil {
 			return nil, err

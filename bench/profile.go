@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -27,18 +25,14 @@ type profileSummary struct {
 // enough samples (100 per second) to see where the time goes.
 const profileTime = 2 * time.Second
 
-// profile runs zerosync's workload again under the CPU profiler, when the
-// run asked for profiles, calling before(next), before(next+1), ... ahead
-// of the runs. The runs are not timed. A cold process profiles itself (one
-// file per run, merged in the summary); the running engine is profiled in
-// this process.
+// profile runs a cold zerosync process's workload again under the CPU
+// profiler, when the run asked for profiles, calling before(next),
+// before(next+1), ... ahead of the runs. The runs are not timed. Each
+// process profiles itself (one file per run, merged in the summary). The
+// running engine is profiled by [runner.measureRunning].
 func (r *runner) profile(ctx context.Context, m *mode, workload string, t tool, next int, before func(int) error) error {
 	if r.cfg.Profile == "" {
 		return nil
-	}
-	name := func(kind string, i int) string {
-		slug := strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(workload)
-		return filepath.Join(r.cfg.Profile, fmt.Sprintf("%s-%s-%s-%d.cpu.pprof", m.name, slug, kind, i))
 	}
 	loop := func(run func(i int) error) error {
 		start := time.Now()
@@ -58,32 +52,21 @@ func (r *runner) profile(ctx context.Context, m *mode, workload string, t tool, 
 	case *zsProcess:
 		g := &profileGroup{title: fmt.Sprintf("%s: %s, cold process", m.name, workload)}
 		err := loop(func(i int) error {
-			t.profile = name("process", i)
+			t.profile = r.profileName(m, workload, "process", i)
 			defer func() { t.profile = "" }()
 			g.files = append(g.files, t.profile)
 			return t.Sync(ctx)
 		})
 		r.profiles = append(r.profiles, g)
 		return err
-	case *zsEngine:
-		file := name("engine", 0)
-		f, err := os.Create(file)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		err = loop(func(int) error { return t.Sync(ctx) })
-		pprof.StopCPUProfile()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		r.profiles = append(r.profiles, &profileGroup{title: fmt.Sprintf("%s: %s, running engine", m.name, workload), files: []string{file}})
-		return err
 	}
 	return nil
+}
+
+// profileName is the file of a profile of workload.
+func (r *runner) profileName(m *mode, workload, kind string, i int) string {
+	slug := strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(workload)
+	return filepath.Join(r.cfg.Profile, fmt.Sprintf("%s-%s-%s-%d.cpu.pprof", m.name, slug, kind, i))
 }
 
 // summarizeProfiles puts the top frames of every profile into the report,

@@ -6,21 +6,29 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // proxy is a TCP forwarder on a loopback port that counts the bytes passing
 // through it in each direction. Every tool's SSH connection goes through it,
 // so "bytes on the wire" is one measure for all of them: the encrypted
 // stream, with SSH's own framing and handshakes.
+//
+// The bytes move with splice(2) and never through this process. A closed
+// connection counts what was copied; an open one what the kernel says
+// (TCP_INFO of the client's side: payload bytes received from the client,
+// and sent to it and acknowledged), so the counts are current even on a
+// connection that stays open, as a running engine's does.
 type proxy struct {
 	ln     net.Listener
 	target string
-	up     atomic.Int64 // client to server
-	down   atomic.Int64 // server to client
-	active atomic.Int64 // open connections
 	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	live     map[*net.TCPConn]struct{}
+	up, down int64 // of closed connections
 }
 
 // newProxy listens on 127.0.0.1 and forwards every connection to target.
@@ -29,7 +37,7 @@ func newProxy(target string) (*proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{ln: ln, target: target}
+	p := &proxy{ln: ln, target: target, live: map[*net.TCPConn]struct{}{}}
 	p.wg.Go(p.serve)
 	return p, nil
 }
@@ -42,60 +50,93 @@ func (p *proxy) serve() {
 		if err != nil {
 			return
 		}
-		p.active.Add(1)
-		p.wg.Go(func() {
-			defer p.active.Add(-1)
-			p.forward(c)
-		})
+		tc := c.(*net.TCPConn)
+		p.mu.Lock()
+		p.live[tc] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Go(func() { p.forward(tc) })
 	}
 }
 
-func (p *proxy) forward(c net.Conn) {
-	defer c.Close()
+func (p *proxy) forward(c *net.TCPConn) {
+	var up, down int64
+	defer func() {
+		p.mu.Lock()
+		delete(p.live, c)
+		p.up += up
+		p.down += down
+		p.mu.Unlock()
+		c.Close()
+	}()
 	s, err := net.Dial("tcp", p.target)
 	if err != nil {
 		return
 	}
 	defer s.Close()
 	var wg sync.WaitGroup
-	wg.Go(func() { pipe(s, c, &p.up) })
-	pipe(c, s, &p.down)
+	wg.Go(func() { up = pipe(s.(*net.TCPConn), c) })
+	down = pipe(c, s.(*net.TCPConn))
 	wg.Wait()
 }
 
-// pipe copies src to dst, adding to n as it goes, and half-closes dst when
-// src ends. It copies a MiB at a time so that, on Linux, the bytes move with
-// splice(2) and never through this process's memory, while the count stays
-// current during a long transfer.
-func pipe(dst, src net.Conn, n *atomic.Int64) {
-	for {
-		k, err := io.CopyN(dst, src, 1<<20)
-		n.Add(k)
-		if err != nil {
-			break
-		}
-	}
-	if tc, ok := dst.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
-	} else {
-		dst.Close()
-	}
+// pipe copies src to dst (with splice on Linux), half-closes dst when src
+// ends, and returns the bytes copied.
+func pipe(dst, src *net.TCPConn) int64 {
+	n, _ := io.Copy(dst, src)
+	_ = dst.CloseWrite()
+	return n
 }
 
-// counts returns the bytes counted so far, client to server and back.
-func (p *proxy) counts() (up, down int64) { return p.up.Load(), p.down.Load() }
+// tcpCounts returns the payload bytes c received from its peer and those it
+// sent that the peer acknowledged.
+func tcpCounts(c *net.TCPConn) (received, acked int64, err error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, 0, err
+	}
+	var info *unix.TCPInfo
+	cerr := rc.Control(func(fd uintptr) {
+		info, err = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	})
+	if err = errors.Join(cerr, err); err != nil {
+		return 0, 0, err
+	}
+	return int64(info.Bytes_received), int64(info.Bytes_acked), nil
+}
+
+// counts returns the bytes counted so far, client to server and back, over
+// closed and open connections.
+func (p *proxy) counts() (up, down int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	up, down = p.up, p.down
+	for c := range p.live {
+		u, d, err := tcpCounts(c)
+		if err != nil {
+			continue // closing just now; forward adds its final counts
+		}
+		up += u
+		down += d
+	}
+	return up, down
+}
 
 // idle waits until no connection is open (the tools that ran have closed
 // theirs and every byte they exchanged is counted), at most until ctx ends.
 func (p *proxy) idle(ctx context.Context) error {
-	for p.active.Load() > 0 {
+	for {
+		p.mu.Lock()
+		n := len(p.live)
+		p.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return errors.New("proxy: connections still open")
 		case <-time.After(time.Millisecond):
 		}
 	}
-	return nil
 }
 
 // Close stops accepting; open connections end when their peers close them.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // runner carries one run of the harness.
@@ -204,8 +206,7 @@ type toolset struct {
 	name  string
 	tree  treeStats
 	zs    *zsProcess
-	eng   *zsEngine // shares the zerosync pair and state with zs
-	peers []tool    // rsync, unison
+	peers []tool // rsync, unison
 	dirs  map[tool][2]string
 }
 
@@ -233,11 +234,8 @@ func (r *runner) toolset(m *mode, name string, spec treeSpec) (*toolset, error) 
 		}
 		switch tn {
 		case "zerosync":
-			spec := newZSSpec(a, b, state, m.remote())
-			ts.zs = &zsProcess{spec: spec}
-			ts.eng = &zsEngine{spec: spec}
+			ts.zs = &zsProcess{spec: newZSSpec(a, b, state, m.remote())}
 			ts.dirs[ts.zs] = [2]string{a, b}
-			ts.dirs[ts.eng] = [2]string{a, b}
 		case "rsync":
 			t := &rsyncTool{a: a, b: b, ssh: m.ssh}
 			ts.peers = append(ts.peers, t)
@@ -335,6 +333,10 @@ func (r *runner) measure(ctx context.Context, m *mode, workload string, t tool, 
 				return s, err
 			}
 		}
+		// Write back what the set-up and earlier runs left dirty (and
+		// the discards of removed trees), so no run pays for another's
+		// writes.
+		unix.Sync()
 		smp, err := r.once(ctx, m, t)
 		if err != nil {
 			return s, fmt.Errorf("%s: %w", t.Name(), err)

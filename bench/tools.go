@@ -117,39 +117,3 @@ func (t *zsProcess) Sync(ctx context.Context) error {
 	_, err := runChildOnce(ctx, t.spec, t.profile)
 	return err
 }
-
-// zsEngine is zerosync as a running engine in this process: the first Sync
-// opens it, later ones reuse it, Close closes it.
-type zsEngine struct {
-	spec zsSpec
-	z    *zsPair
-}
-
-func (t *zsEngine) Name() string     { return "zerosync" }
-func (t *zsEngine) Persistent() bool { return true }
-
-func (t *zsEngine) Sync(ctx context.Context) error {
-	if t.z == nil {
-		z, err := openZS(ctx, t.spec)
-		if err != nil {
-			return err
-		}
-		t.z = z
-	}
-	_, err := t.z.syncOnce(ctx)
-	return err
-}
-
-// Close closes the engine; the next Sync opens it again.
-func (t *zsEngine) Close() error {
-	if t.z == nil {
-		return nil
-	}
-	err := t.z.Close()
-	t.z = nil
-	return err
-}
-
-func (t *zsEngine) Forget() error {
-	return errors.Join(t.Close(), t.spec.forget())
-}
