@@ -244,16 +244,6 @@ func (s *stream) releaseSlot() {
 	}
 }
 
-// done reports whether the peer has sent its terminal frame.
-func (s *stream) done() bool {
-	select {
-	case <-s.finished:
-		return true
-	default:
-		return false
-	}
-}
-
 // cancel stops the agent's work for the stream.
 func (s *stream) cancel() {
 	if s.cancelFunc != nil {
