@@ -14,25 +14,16 @@ import (
 )
 
 var (
-	_ zerosync.Endpoint = (*Endpoint)(nil)
-	_ zerosync.Copier   = (*Endpoint)(nil)
-	_ zerosync.Archiver = (*Endpoint)(nil)
-	_ zerosync.Watcher  = (*Endpoint)(nil)
-	_ DeltaOpener       = (*Endpoint)(nil)
+	_ zerosync.Endpoint    = (*Endpoint)(nil)
+	_ zerosync.Copier      = (*Endpoint)(nil)
+	_ zerosync.Archiver    = (*Endpoint)(nil)
+	_ zerosync.Watcher     = (*Endpoint)(nil)
+	_ zerosync.DeltaOpener = (*Endpoint)(nil)
 )
 
-// DeltaOpener is an optional ability of an endpoint: reading a file as a
-// delta against content the caller already has, so that a large file with
-// a small change costs little on the wire. [Endpoint] has it.
-type DeltaOpener interface {
-	// OpenDelta returns the content of the file at path, like Open, given
-	// haveSize bytes of older content of the same file that the caller
-	// holds in have (typically the target's copy, which the caller is
-	// about to replace). The returned reader yields the new content in
-	// full; the caller verifies it (the target's Apply checks its size and
-	// digest) and closes it. have is read until the reader is closed.
-	OpenDelta(ctx context.Context, path string, have io.ReaderAt, haveSize int64) (io.ReadCloser, error)
-}
+// DeltaOpener is [zerosync.DeltaOpener], which [Endpoint] has: reading a
+// file as a delta against content the caller already holds.
+type DeltaOpener = zerosync.DeltaOpener
 
 // Endpoint is a tree on the agent's host, reached over a [Client]'s
 // connection. It implements [zerosync.Endpoint], [zerosync.Copier],
