@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -78,7 +79,7 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, h *hostConfig,
 	if files == nil {
 		files = t.cfg.knownHosts
 	}
-	if t.cfg.tofu != "" && !containsString(files, t.cfg.tofu) {
+	if t.cfg.tofu != "" && !slices.Contains(files, t.cfg.tofu) {
 		files = append(append([]string(nil), files...), t.cfg.tofu)
 	}
 	hk := &hostKeys{files: files, tofu: t.cfg.tofu, mu: &t.tofuMu, log: t.log.Warn}
@@ -124,15 +125,6 @@ func (t *Transport) handshake(ctx context.Context, conn net.Conn, h *hostConfig,
 	}
 	t.log.Debug("connected", "host", h.String(), "server", string(c.ServerVersion()))
 	return ssh.NewClient(c, chans, reqs), nil
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // countingConn counts the bytes that cross a connection, in the

@@ -10,7 +10,8 @@
 // every cycle, as OpenSSH's ControlMaster does, and one agent session on
 // it serving every root. Keepalive requests (keepalive@openssh.com) notice
 // a dead connection ([WithKeepalive]); the next call reconnects, and
-// failed attempts are spaced out ([WithBackoff]). Endpoints survive a
+// failed attempts are spaced out ([WithBackoff]). An agent that dies on a
+// live connection is restarted over the same connection. Endpoints survive a
 // reconnect; a call in flight when the connection died fails with an error
 // wrapping [ErrDisconnected].
 //
@@ -33,8 +34,8 @@
 //
 // # Ciphers
 //
-// AES-GCM is preferred on CPUs with AES instructions, where it is about
-// twice as fast as chacha20-poly1305; chacha20-poly1305 otherwise.
+// AES-GCM is preferred on CPUs with AES instructions, where it is the
+// fastest cipher the SSH library has; chacha20-poly1305 otherwise.
 //
 // # The agent
 //
