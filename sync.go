@@ -121,9 +121,9 @@ func (e *Entry) String() string {
 }
 
 // Snapshot is a whole tree: clean, relative, slash-separated paths (see
-// [ValidPath]) mapped to their entries. The root itself is not in it.
-// A Snapshot returned by a [Endpoint] or kept by an engine is shared: treat it
-// as immutable and copy it (with [maps.Clone]) before changing it.
+// [ValidPath]) mapped to their entries. The root itself is not in it. A
+// Snapshot an [Endpoint] returns belongs to the caller, who may change it;
+// one handed to a [Differ] or a [View] is only read.
 type Snapshot map[string]Entry
 
 // Get returns the entry at path, or nil when the path is absent.
@@ -156,7 +156,8 @@ func (s Snapshot) Paths() []string {
 // Methods may be called concurrently from several goroutines. Each method
 // honours ctx promptly.
 type Endpoint interface {
-	// Scan returns the current tree. A root that is missing, or not a
+	// Scan returns the current tree, in a map the endpoint keeps no
+	// reference to. A root that is missing, or not a
 	// directory, is an error wrapping [ErrRootMissing]; a scan never
 	// reports a missing root as an empty tree. Entries that cannot be synced
 	// (sockets, devices, unreadable files) are left out and described in the

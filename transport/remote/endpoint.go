@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -76,8 +77,9 @@ func (e *Endpoint) perr(op, p string, err error) error {
 // agent sends only what changed since the snapshot this endpoint last
 // received, so a scan that finds nothing new costs a few dozen bytes. The
 // snapshot is checked with [zerosync.Snapshot.Validate]; an invalid one is
-// an error naming the first bad path. The returned snapshot is shared:
-// treat it as immutable.
+// an error naming the first bad path. The returned snapshot is the
+// caller's: the endpoint keeps its own copy as the base of the next
+// incremental scan.
 func (e *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem, error) {
 	if err := e.usable(ctx); err != nil {
 		return nil, nil, e.perr("scan", ".", err)
@@ -92,7 +94,7 @@ func (e *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	if err != nil {
 		return nil, nil, e.perr("scan", ".", err)
 	}
-	return s, probs, nil
+	return maps.Clone(s), probs, nil
 }
 
 func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem, error) {

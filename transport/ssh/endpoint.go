@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"sync"
 	"time"
 
@@ -110,10 +109,7 @@ func (e *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	if err != nil {
 		return nil, nil, e.wrap(ag, err)
 	}
-	// The protocol client keeps the snapshot it returns as the base of the
-	// next incremental scan, so a caller that patches what it got must
-	// not patch that base.
-	return maps.Clone(s), p, nil
+	return s, p, nil
 }
 
 // Open returns the content of a file; see [zerosync.Endpoint]. Reading it
