@@ -90,10 +90,10 @@ func TestDirArchived(t *testing.T) {
 	files := map[string]string{
 		".zerosync/archive/20260101T000000.000000000Z/d/a": "archived",
 		"d/a.zs-conflict-20260101-000000.000-r1":           "conflict copy",
-		"d/a":                         "live",
-		".zerosync/statcache":         "not kept",
-		"d/.zs-tmp-123":               "temp",
-		".zerosync/other/a.zs-note-1": "not kept",
+		"d/a":                                              "live",
+		".zerosync/statcache":                              "not kept",
+		"d/.zs-tmp-123":                                    "temp",
+		".zerosync/other/a.zs-note-1":                      "not kept",
 	}
 	for p, c := range files {
 		full := filepath.Join(d.Root(), p)
