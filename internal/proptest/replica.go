@@ -36,7 +36,7 @@ type Replica interface {
 	Lstat(path string) *zerosync.Entry
 	// Contents returns every file's content, every symlink's target as
 	// "-> target" and every directory as "/", by path, leaving out reserved
-	// names; as [memory.Endpoint.Contents] does.
+	// names, as the memory endpoint's Contents does.
 	Contents() map[string]string
 	// Archived returns every content the replica keeps aside: its archive
 	// and its conflict copies.
