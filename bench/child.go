@@ -39,6 +39,8 @@ type childReport struct {
 	Bytes   int64     `json:",omitempty"`
 	Applied int       `json:",omitempty"`
 	Noops   []float64 `json:",omitempty"` // seconds
+	// LiveHeap is the Go heap in use right after a collection, bytes.
+	LiveHeap uint64 `json:",omitempty"`
 }
 
 // isChild reports whether this process was started as a child.
@@ -96,7 +98,7 @@ func runChild(ctx context.Context, job childJob, stdin io.Reader, stdout io.Writ
 
 // watchChild runs the engine with its watchers, says "running" once its
 // first cycle ended, and then obeys the lines of stdin: "noops" times
-// job.Noops no-op cycles. At the end of stdin it writes the heap profile
+// job.Noops no-op cycles and reports the live heap after a collection. At the end of stdin it writes the heap profile
 // (if asked) and stops.
 func watchChild(ctx context.Context, job childJob, stdin io.Reader, enc *json.Encoder) (err error) {
 	er, err := startEngine(ctx, job.Spec)
@@ -120,7 +122,10 @@ func watchChild(ctx context.Context, job childJob, stdin io.Reader, enc *json.En
 			}
 			noops = append(noops, d)
 		}
-		if err := enc.Encode(childReport{Step: "noops", Noops: noops}); err != nil {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if err := enc.Encode(childReport{Step: "noops", Noops: noops, LiveHeap: ms.HeapAlloc}); err != nil {
 			return err
 		}
 	}

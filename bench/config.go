@@ -73,7 +73,7 @@ func fullConfig() config {
 		MemNoops:      10,
 		Warmup:        1,
 		Runs:          5,
-		InitialRuns:   3,
+		InitialRuns:   5,
 		Settle:        1100 * time.Millisecond,
 		LatencyTrials: 200,
 		LatencyWarmup: 10,

@@ -80,29 +80,41 @@ func (r *runner) summarizeProfiles() {
 		return
 	}
 	for _, g := range r.profiles {
-		args := []string{"tool", "pprof", "-top", "-nodecount=15"}
-		if g.heap {
-			args = append(args, "-sample_index=inuse_space")
-		}
-		out, err := exec.Command("go", append(args, g.files...)...).CombinedOutput()
-		top := trimPprof(string(out))
-		if err != nil {
-			top = "pprof failed: " + err.Error() + "\n" + top
+		var views []string
+		for _, view := range [][]string{
+			{"-top", "-nodecount=8"},
+			{"-top", "-cum", "-nodecount=16", "-show=" + ownFrames},
+		} {
+			args := append([]string{"tool", "pprof"}, view...)
+			if g.heap {
+				args = append(args, "-sample_index=inuse_space")
+			}
+			out, err := exec.Command("go", append(args, g.files...)...).CombinedOutput()
+			top := trimPprof(string(out))
+			if err != nil {
+				top = "pprof failed: " + err.Error() + "\n" + top
+			}
+			views = append(views, top)
 		}
 		file := filepath.Base(g.files[0])
 		if len(g.files) > 1 {
 			file = fmt.Sprintf("%s and %d more", file, len(g.files)-1)
 		}
-		r.res.Profiles = append(r.res.Profiles, profileSummary{Title: g.title, File: file, Top: top})
+		r.res.Profiles = append(r.res.Profiles, profileSummary{Title: g.title, File: file,
+			Top: views[0] + "\n\ncumulative, zerosync's own frames and the calls it makes:\n" + views[1]})
 	}
 }
+
+// ownFrames selects the frames of the cumulative view: zerosync's code, the
+// system calls, hashing, the database, ssh and crypto; not the runtime.
+const ownFrames = `zerosync/zerosync/|x/sys/unix\.|^syscall\.|blake3\.|bbolt\.|^os\.|crypto/|klauspost|zstd`
 
 // trimPprof keeps pprof's summary lines and table, dropping the file and
 // build headers.
 func trimPprof(out string) string {
 	var keep []string
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Type:") || strings.HasPrefix(l, "Time:") || strings.HasPrefix(l, "Showing nodes") || strings.HasPrefix(l, "Dropped ") || strings.HasPrefix(l, "Active filters") || strings.HasPrefix(l, "   show=") {
 			continue
 		}
 		keep = append(keep, l)
