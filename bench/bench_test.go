@@ -334,6 +334,12 @@ func TestFormat(t *testing.T) {
 			t.Errorf("fmtValue(%v) = %q, want %q", c.v, got, c.want)
 		}
 	}
+	if got := measured([]float64{0.003, 0.001, 0.002}, unitSeconds).String(); got != "2.00 ms (1.00 ms–3.00 ms)" {
+		t.Errorf("figure = %q", got)
+	}
+	if got := measured([]float64{0.003, 0.001}, unitSeconds).String(); got != "2.00 ms" {
+		t.Errorf("figure of two runs = %q", got)
+	}
 	if got := thousands(1234567); got != "1,234,567" {
 		t.Errorf("thousands = %q", got)
 	}

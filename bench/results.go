@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,11 +32,18 @@ func absent(note string) figure { return figure{Value: math.NaN(), Note: note} }
 
 func (f figure) ok() bool { return !math.IsNaN(f.Value) }
 
+// String writes the value, and for three runs or more the smallest and
+// largest in brackets: on a shared machine the spread says how far to trust
+// the median.
 func (f figure) String() string {
 	if !f.ok() {
 		return f.Note
 	}
-	return fmtValue(f.Value, f.Unit)
+	v := fmtValue(f.Value, f.Unit)
+	if len(f.Runs) >= 3 {
+		v += fmt.Sprintf(" (%s–%s)", fmtValue(slices.Min(f.Runs), f.Unit), fmtValue(slices.Max(f.Runs), f.Unit))
+	}
+	return v
 }
 
 // peerFigure is a peer's figure for the same workload.
@@ -131,7 +139,7 @@ func (r *results) markdown(w io.Writer) error {
 			fmt.Fprintf(&b, "- %s\n", t)
 		}
 	}
-	b.WriteString("\nEach figure is the median of its runs after a warm-up. zerosync/peer below 1 means zerosync is faster (or smaller).\n")
+	b.WriteString("\nEach figure is the median of its runs after a warm-up, with the fastest and slowest run in brackets. zerosync/peer below 1 means zerosync is faster (or smaller).\n")
 	for _, s := range r.Sections {
 		fmt.Fprintf(&b, "\n### %s\n\n", s.Title)
 		if s.Intro != "" {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/engine"
 )
@@ -202,6 +204,7 @@ func (r *runner) measureRunning(ctx context.Context, m *mode, workload string, w
 		s.wire = []float64{}
 	}
 	for i := range warm + runs {
+		unix.Sync() // as before every timed run; see runner.measure
 		var up0, down0 int64
 		if m.ssh != nil {
 			up0, down0 = m.ssh.proxy.counts()
