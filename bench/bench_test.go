@@ -468,3 +468,41 @@ func TestCLIRejectsUnknownMode(t *testing.T) {
 		t.Errorf("exit code %d, stderr %q", code, errOut.String())
 	}
 }
+
+func TestMachineFacts(t *testing.T) {
+	m := readMachine()
+	if m.CPUs < 1 || m.Kernel == "" {
+		t.Errorf("facts %+v", m)
+	}
+	for name, v := range map[string]string{"rsync": m.Rsync, "unison": m.Unison, "OpenSSH": m.OpenSSH} {
+		if strings.HasPrefix(v, "unavailable") || v == "unknown" {
+			t.Errorf("%s version: %q", name, v)
+		}
+	}
+	if got := version("sh", "-c", "echo 'tool 1.2'; echo more; exit 3"); got != "tool 1.2" {
+		t.Errorf("version of a tool that exits with a failure = %q", got)
+	}
+}
+
+func TestCLIGenerate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tree")
+	var out, errOut bytes.Buffer
+	if code := cliMain([]string{"-quick", "-generate", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("exit code %d: %s", code, errOut.String())
+	}
+	l, err := listTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := quickConfig().Dev
+	if len(l) < st.Small+st.Medium+st.Large {
+		t.Errorf("%d entries in the generated tree", len(l))
+	}
+	if !strings.Contains(out.String(), "files") {
+		t.Errorf("output %q", out.String())
+	}
+	// The folder must be new: nothing is generated over another tree.
+	if code := cliMain([]string{"-quick", "-generate", dir}, &out, &errOut); code != 1 {
+		t.Errorf("second run: exit code %d, want 1", code)
+	}
+}

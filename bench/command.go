@@ -46,13 +46,19 @@ func runCmd(ctx context.Context, env []string, name string, args ...string) erro
 	return nil
 }
 
-// output runs a command and returns its standard output and error, trimmed.
-func output(name string, args ...string) string {
+// version runs a command that prints its version and returns the first
+// line of what it printed, on standard output or error; some tools (ssh -V,
+// inotifywait --help) exit with a failure status after printing it.
+func version(name string, args ...string) string {
 	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if line == "" {
+		if err == nil {
+			return "unknown"
+		}
 		return "unavailable (" + err.Error() + ")"
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(line)
 }
 
 // tail returns the last n bytes of b as text.

@@ -32,10 +32,10 @@ func readMachine() machineFacts {
 		CPUModel:  procField("/proc/cpuinfo", "model name"),
 		MemTotal:  procField("/proc/meminfo", "MemTotal"),
 		Go:        runtime.Version(),
-		Rsync:     firstLine(output("rsync", "--version")),
-		Unison:    firstLine(output("unison", "-version")),
-		OpenSSH:   firstLine(output("ssh", "-V")),
-		Inotify:   firstLine(output("inotifywait", "--help")),
+		Rsync:     version("rsync", "--version"),
+		Unison:    version("unison", "-version"),
+		OpenSSH:   version("ssh", "-V"),
+		Inotify:   version("inotifywait", "--help"),
 		LoadStart: loadavg(),
 	}
 	var u unix.Utsname
@@ -86,11 +86,6 @@ func loadavg() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], ", ")
-}
-
-func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return strings.TrimSpace(l)
 }
 
 // rssKiB returns a process's resident set (VmRSS) and its peak (VmHWM) in

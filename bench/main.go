@@ -38,6 +38,7 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 	modes := fl.String("modes", "local,ssh", "transports to run: local, ssh or both")
 	memory := fl.Bool("memory", true, "run the large-tree memory workload")
 	quiet := fl.Bool("q", false, "no progress lines on standard error")
+	gen := fl.String("generate", "", "only write the developer tree (of the quick or full size) into this new `folder`, and exit")
 	fl.Usage = func() {
 		fmt.Fprintln(stderr, "usage: go run ./bench [flags]\n\nRuns zerosync, rsync and unison side by side on the same generated trees and the same private sshd, and prints a markdown table.\n\nflags:")
 		fl.PrintDefaults()
@@ -54,6 +55,19 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 		cfg = quickConfig()
 	}
 	cfg.Seed, cfg.Dir, cfg.Keep, cfg.Profile, cfg.Memory = *seed, *dir, *keep, *profile, *memory
+	if *gen != "" {
+		if err := os.Mkdir(*gen, 0o755); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		st, err := generate(*gen, cfg.Dev, cfg.Seed)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", *gen, st)
+		return 0
+	}
 	cfg.Modes = nil
 	for m := range strings.SplitSeq(*modes, ",") {
 		if m = strings.TrimSpace(m); m != "" {

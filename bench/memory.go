@@ -93,7 +93,7 @@ func (r *runner) memory(ctx context.Context) error {
 	}
 	r.logf("memory: engine VmRSS %s, VmHWM %s", fmtBytes(float64(rss)*1024), fmtBytes(float64(hwm)*1024))
 	if job.HeapProfile != "" {
-		r.profiles = append(r.profiles, &profileGroup{title: "memory: heap of the running engine on the large tree (in use at exit)", files: []string{job.HeapProfile}, heap: true})
+		r.profiles = append(r.profiles, &profileGroup{title: "memory: heap of the running engine on the large tree (in use after its no-op cycles)", files: []string{job.HeapProfile}, heap: true})
 	}
 
 	peer := absent("inotifywait not installed")
