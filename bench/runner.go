@@ -80,6 +80,11 @@ func run(ctx context.Context, cfg config) (*results, error) {
 			return nil, err
 		}
 	}
+	defer func() {
+		if r.ssh != nil {
+			r.ssh.Close()
+		}
+	}()
 	for _, name := range cfg.Modes {
 		if err := r.runMode(ctx, name); err != nil {
 			return res, fmt.Errorf("%s mode: %w", name, err)
@@ -89,9 +94,6 @@ func run(ctx context.Context, cfg config) (*results, error) {
 		if err := r.memory(ctx); err != nil {
 			return res, fmt.Errorf("memory: %w", err)
 		}
-	}
-	if r.ssh != nil {
-		r.ssh.Close()
 	}
 	r.summarizeProfiles()
 	res.Machine.LoadEnd = loadavg()
@@ -267,16 +269,6 @@ func (r *runner) check(m *mode, workload string, ts *toolset, t tool) error {
 	r.res.Checks = append(r.res.Checks, c)
 	if c.Diff != "" {
 		r.logf("%s: %s: %s: TREES DIFFER: %s", m.name, workload, t.Name(), c.Diff)
-	}
-	return nil
-}
-
-// checkAll checks every tool of ts (zerosync once).
-func (r *runner) checkAll(m *mode, workload string, ts *toolset) error {
-	for _, t := range ts.cold() {
-		if err := r.check(m, workload, ts, t); err != nil {
-			return err
-		}
 	}
 	return nil
 }
