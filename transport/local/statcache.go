@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -313,23 +312,37 @@ func writeAtomic(file string, data []byte) error {
 
 // merge installs what a partial scan of the paths in scope found: entries
 // in next replace or join the cache; cached files within scope (a scanned
-// path or beneath it) that the scan did not find are dropped.
+// path or beneath it) that the scan did not find are dropped. The cache is
+// walked once, and only when a scanned path is no longer a file (a
+// directory or a removal may leave cached files beneath it): the common
+// case, edited files, costs a lookup per path.
 func (c *statCache) merge(next map[string]cached, scope []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var dirs map[string]bool
 	for _, p := range scope {
-		if _, ok := next[p]; !ok {
-			if _, ok := c.m[p]; ok {
-				delete(c.m, p)
-				c.dirty = true
-			}
+		if _, ok := next[p]; ok {
+			continue
 		}
-		prefix := p + "/"
+		if _, ok := c.m[p]; ok {
+			delete(c.m, p)
+			c.dirty = true
+		}
+		if dirs == nil {
+			dirs = map[string]bool{}
+		}
+		dirs[p] = true
+	}
+	if dirs != nil {
 		for q := range c.m {
-			if strings.HasPrefix(q, prefix) {
-				if _, ok := next[q]; !ok {
+			if _, ok := next[q]; ok {
+				continue
+			}
+			for d := zerosync.Parent(q); d != ""; d = zerosync.Parent(d) {
+				if dirs[d] {
 					delete(c.m, q)
 					c.dirty = true
+					break
 				}
 			}
 		}
