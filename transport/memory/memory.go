@@ -32,6 +32,8 @@ var (
 	_ zerosync.ConflictStore = (*Endpoint)(nil)
 	_ zerosync.PathScanner   = (*Endpoint)(nil)
 	_ zerosync.Watcher       = (*Endpoint)(nil)
+	_ zerosync.Identifier    = (*Endpoint)(nil)
+	_ zerosync.Locator       = (*Endpoint)(nil)
 )
 
 // Endpoint is an in-memory tree, or one handle on a tree shared with other
@@ -50,6 +52,8 @@ type shared struct {
 	nodes    map[string]*node
 	archive  []Archived
 	missing  bool
+	replica  string // the marker's replica ID; "" when unmarked
+	fsgen    int    // bumped when the root is replaced by another tree
 	clock    time.Time
 	watchers map[int]watcher
 	nextW    int
@@ -647,6 +651,64 @@ func (m *Endpoint) SetMissing(missing bool) {
 	m.mu.Lock()
 	m.missing = missing
 	m.mu.Unlock()
+}
+
+// ReplaceRoot replaces the tree with another one, as a fresh file system
+// mounted over the root: every entry, the archive and the marker are gone,
+// and the root's file system identity changes. paths are created as empty
+// directories in the new tree (e.g. "lost+found").
+func (m *Endpoint) ReplaceRoot(paths ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nodes = map[string]*node{}
+	m.archive = nil
+	m.replica = ""
+	m.fsgen++
+	for _, p := range paths {
+		m.nodes[p] = &node{e: zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o700, ModTime: m.now()}}
+	}
+	for _, w := range m.watchers {
+		w.notify(zerosync.Hint{Full: true, Reason: "watch"})
+	}
+}
+
+// Location names the tree: host "memory", and a path unique to the tree
+// (shared by its handles).
+func (m *Endpoint) Location() zerosync.Location {
+	return zerosync.Location{Host: "memory", Path: fmt.Sprintf("/%p", m.shared)}
+}
+
+// RootID returns the tree's identity.
+func (m *Endpoint) RootID(ctx context.Context) (zerosync.RootID, error) {
+	if err := ctx.Err(); err != nil {
+		return zerosync.RootID{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rootID()
+}
+
+// MarkRoot gives the tree a replica ID when it has none.
+func (m *Endpoint) MarkRoot(ctx context.Context) (zerosync.RootID, error) {
+	if err := ctx.Err(); err != nil {
+		return zerosync.RootID{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.missing {
+		return zerosync.RootID{}, m.perr("mark", ".", zerosync.ErrRootMissing)
+	}
+	if m.replica == "" {
+		m.replica = zerosync.NewReplicaID()
+	}
+	return m.rootID()
+}
+
+func (m *Endpoint) rootID() (zerosync.RootID, error) {
+	if m.missing {
+		return zerosync.RootID{}, m.perr("identify", ".", zerosync.ErrRootMissing)
+	}
+	return zerosync.RootID{Replica: m.replica, Filesystem: fmt.Sprintf("memory:%p/%d", m.shared, m.fsgen)}, nil
 }
 
 // Archive returns what the endpoint archived, oldest first.
