@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/digest"
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // MaxBodySize is the largest ancestor body [Pair.Commit] stores.
@@ -434,4 +436,30 @@ func (p *Pair) refCount(refs *bbolt.Bucket, d zerosync.Digest) (uint64, error) {
 		return 0, p.corrupt("refs", d.String(), fmt.Errorf("%w: bad reference count %x", ErrCorrupt, v))
 	}
 	return n, nil
+}
+
+// ResetBase durably forgets the pair's common state: its base and the
+// ancestor bodies. The journal, the review queue and the metadata stay.
+// The next sync of the pair has no ancestor: what differs is a conflict,
+// and nothing is deleted.
+func (p *Pair) ResetBase(ctx context.Context) error {
+	if err := p.checkID(); err != nil {
+		return p.errorf("reset base", err)
+	}
+	err := p.db.update(ctx, func(tx *bbolt.Tx) error {
+		pb := tx.Bucket(bucketPairs).Bucket([]byte(p.id))
+		if pb == nil {
+			return nil
+		}
+		for _, name := range [][]byte{bucketBase, bucketBodies, bucketRefs} {
+			if err := pb.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+				return err
+			}
+		}
+		return pb.Delete(keyBaseCount)
+	})
+	if err != nil {
+		return p.errorf("reset base", err)
+	}
+	return nil
 }

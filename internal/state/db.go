@@ -56,6 +56,11 @@ func Open(path string, opts ...Option) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("state: open: %w", err)
 	}
+	// bbolt maps the file and faults (SIGBUS) on pages a truncated file
+	// lacks: check the file's own account of its size first.
+	if err := precheck(path); err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
 	b, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout:      cfg.lockTimeout,
 		FreelistType: bbolt.FreelistMapType,
@@ -74,7 +79,7 @@ func Open(path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("state: open %s: %w: %w", path, ErrCorrupt, err)
 	}
 	db := &DB{bolt: b, log: cfg.log.With("db", path), path: path}
-	if err := db.init(); err != nil {
+	if err := db.guard(db.init); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
@@ -140,7 +145,7 @@ func (db *DB) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return boltErr(db.bolt.View(fn))
+	return db.guard(func() error { return boltErr(db.bolt.View(fn)) })
 }
 
 // update runs fn in a write transaction, unless ctx is already done. The
@@ -149,7 +154,19 @@ func (db *DB) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return boltErr(db.bolt.Update(fn))
+	return db.guard(func() error { return boltErr(db.bolt.Update(fn)) })
+}
+
+// guard runs fn, turning a panic of the database library (which it raises
+// on damaged pages, after rolling back its transaction) into an error
+// wrapping [ErrCorrupt].
+func (db *DB) guard(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: the database library failed on damaged pages: %v", ErrCorrupt, db.path, r)
+		}
+	}()
+	return fn()
 }
 
 func boltErr(err error) error {

@@ -94,3 +94,45 @@ func (p *Pair) DeleteMeta(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// Meta returns the database-wide metadata value for key, and false when it
+// has none. Keys are as for [Pair.Meta]; the key "format" is the
+// package's own.
+func (db *DB) Meta(ctx context.Context, key string) (string, bool, error) {
+	if err := checkMetaKey(key); err != nil {
+		return "", false, fmt.Errorf("state: meta: %w", err)
+	}
+	var val string
+	var ok bool
+	err := db.view(ctx, func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get([]byte(key)); v != nil {
+			val, ok = string(v), true
+		}
+		return nil
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("state: meta: %w", err)
+	}
+	return val, ok, nil
+}
+
+// SetMeta durably sets the database-wide metadata value for key. The key
+// "format" is refused.
+func (db *DB) SetMeta(ctx context.Context, key, value string) error {
+	if err := checkMetaKey(key); err != nil {
+		return fmt.Errorf("state: set meta: %w", err)
+	}
+	if key == string(keyFormat) {
+		return fmt.Errorf("state: set meta: %w: key %q is reserved", ErrInvalid, key)
+	}
+	if err := checkLen("metadata value", value, MaxMetaValueLen); err != nil {
+		return fmt.Errorf("state: set meta: %w", err)
+	}
+	err := db.update(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put([]byte(key), []byte(value))
+	})
+	if err != nil {
+		return fmt.Errorf("state: set meta: %w", err)
+	}
+	return nil
+}
