@@ -475,6 +475,10 @@ type Status struct {
 	Cycles int
 	// Review is the number of conflicts waiting for a person.
 	Review int
+	// Halted are the pairs a running engine stopped until a person acts
+	// (a root missing, replaced or emptied; a mass deletion), by peer
+	// name, with the reason.
+	Halted map[string]error
 }
 
 // Engine keeps trees in sync. Build one with engine.New.

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/zerosync/zerosync"
@@ -21,28 +24,44 @@ import (
 // paths; otherwise, and whenever a watcher may have missed something, the
 // tree is scanned and reconciled whole.
 func (e *Engine) SyncOnce(ctx context.Context) (zerosync.Report, error) {
+	return e.syncOnce(ctx, false)
+}
+
+// syncOnce is SyncOnce; with halting (under Run) a pair stopped by an error
+// that needs a person ([haltable]) is halted: later cycles skip it until the
+// person acts.
+func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, error) {
 	e.cycle.Lock()
 	defer e.cycle.Unlock()
 	rep := zerosync.Report{Start: time.Now()}
 	e.mu.Lock()
 	paused, confirm := e.status.Paused, e.confirm
 	e.confirm = false
+	rep.Problems, e.notices = e.notices, nil
 	e.mu.Unlock()
 	if paused {
 		return rep, zerosync.ErrPaused
 	}
 	e.emit(zerosync.Event{Kind: zerosync.EventCycleStart, Time: rep.Start})
+	for i := range rep.Problems {
+		e.emit(zerosync.Event{Kind: zerosync.EventProblem, Problem: &rep.Problems[i]})
+	}
 
 	changed, all, err := e.ours.refresh(ctx, e, zerosync.Ours, &rep)
 	if err != nil {
 		for _, p := range e.pairs {
 			p.full = true
+			if halting && haltable(err) {
+				e.halt(ctx, p.peer.Name, err)
+			}
 		}
 		return e.finish(rep, err)
 	}
 	for _, p := range e.pairs {
 		p.note(changed, all)
 	}
+	// Our root's identity is read once per cycle, when a pair needs it.
+	ourRoot := sync.OnceValues(func() (rootState, error) { return e.identify(ctx, e.ours) })
 	var errs []error
 	for pass := 0; pass < 2; pass++ {
 		for _, p := range e.pairs {
@@ -50,11 +69,17 @@ func (e *Engine) SyncOnce(ctx context.Context) (zerosync.Report, error) {
 				continue
 			}
 			p.again = false
-			err := e.syncPair(ctx, p, confirm, &rep)
+			if e.isHalted(p.peer.Name) {
+				continue
+			}
+			err := e.syncPair(ctx, p, confirm, ourRoot, &rep)
 			if err != nil {
 				p.full = true // try everything again next time
 				if ctx.Err() != nil {
 					return e.finish(rep, ctx.Err())
+				}
+				if halting && haltable(err) {
+					e.halt(ctx, p.peer.Name, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 				}
 				if pass == 0 {
 					errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
@@ -130,7 +155,7 @@ func (e *Engine) problem(rep *zerosync.Report, peer string, pr zerosync.Problem)
 
 // syncPair syncs our tree with one peer: the whole trees, or only the paths
 // that changed on either side since the pair last synced.
-func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zerosync.Report) error {
+func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, ourRoot func() (rootState, error), rep *zerosync.Report) error {
 	changed, all, err := p.peer.refresh(ctx, e, zerosync.Theirs, rep)
 	if err != nil {
 		return err
@@ -151,6 +176,22 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 	full := p.full || len(e.views) > 0
 	if !full && len(p.pending) == 0 {
 		return nil
+	}
+	if full {
+		// A full reconcile may plan deletions anywhere: first make sure
+		// both roots are the trees the pair synced. (Between full cycles
+		// an endpoint notices its root replaced by itself.)
+		ours, err := ourRoot()
+		if err != nil {
+			return err
+		}
+		theirs, err := e.identify(ctx, p.peer)
+		if err != nil {
+			return err
+		}
+		if err := e.checkRoots(ctx, p, [2]rootState{ours, theirs}); err != nil {
+			return err
+		}
 	}
 	var in map[string]bool
 	base, ours, theirs := p.base, e.ours.snap, p.peer.snap
@@ -188,6 +229,11 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 			if n == 0 && synced > 0 {
 				return fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
 					zerosync.ErrRootEmpty, names[side], synced)
+			}
+		}
+		if full {
+			if err := checkEmptied(base, snaps, names); err != nil {
+				return err
 			}
 		}
 	}
@@ -300,6 +346,58 @@ func patch(cache, before, final zerosync.Snapshot) []string {
 		}
 	}
 	return changed
+}
+
+// checkEmptied stops a pair when a side that had at least two synced
+// entries shows none of them, nor any of their content under another name
+// (a rename): what a fresh file system mounted at the root looks like,
+// with only lost+found or a stray file in it.
+func checkEmptied(base zerosync.Snapshot, snaps [2]zerosync.Snapshot, names [2]string) error {
+	if len(base) < 2 {
+		return nil
+	}
+	digests := map[zerosync.Digest]bool{}
+	for _, en := range base {
+		if en.Kind == zerosync.KindFile {
+			digests[en.Digest] = true
+		}
+	}
+	for side, s := range snaps {
+		kept := false
+		for path := range base {
+			if _, ok := s[path]; ok {
+				kept = true
+				break
+			}
+		}
+		for _, en := range s {
+			if kept {
+				break
+			}
+			kept = en.Kind == zerosync.KindFile && digests[en.Digest]
+		}
+		if !kept {
+			return fmt.Errorf("%w: %s shows none of the %d paths synced before (it holds %d others, such as %s): another or a fresh file system mounted at the root? If the tree was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
+				zerosync.ErrRootEmpty, names[side], len(base), len(s), sample(s))
+		}
+	}
+	return nil
+}
+
+// sample names a few paths of s, quoted, for a message.
+func sample(s zerosync.Snapshot) string {
+	var out []string
+	for _, p := range s.Paths() {
+		if len(out) == 3 {
+			out = append(out, "...")
+			break
+		}
+		out = append(out, strconv.Quote(p))
+	}
+	if len(out) == 0 {
+		return "nothing"
+	}
+	return strings.Join(out, ", ")
 }
 
 // checkDeletions stops a plan that removes too much of either side.

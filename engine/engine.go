@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -68,6 +69,13 @@ type Engine struct {
 	status  zerosync.Status
 	confirm bool
 	wake    chan struct{}
+	// halted are the pairs Run stopped until a person acts, by peer.
+	halted map[string]error
+	// notices are said as problems in the next cycle's report (a damaged
+	// state database that was replaced).
+	notices []zerosync.Problem
+	// allowFSRoot lets a root be "/".
+	allowFSRoot bool
 }
 
 // pair is our tree and one peer's, with their common state.
@@ -265,6 +273,13 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 		e.pairs = append(e.pairs, &pair{peer: &tree{Peer: p}, full: true})
 	}
 	e.ours = &tree{Peer: e.local}
+	all := []Peer{e.local}
+	for _, p := range e.pairs {
+		all = append(all, p.peer.Peer)
+	}
+	if err := e.checkRootsApart(all); err != nil {
+		return nil, err
+	}
 	if err := e.openState(); err != nil {
 		return nil, err
 	}
@@ -286,19 +301,22 @@ func (e *Engine) Pause() {
 	e.mu.Unlock()
 }
 
-// Resume undoes Pause and runs a cycle soon if [Engine.Run] is active.
+// Resume undoes Pause, lets halted pairs try again, and runs a cycle soon
+// if [Engine.Run] is active.
 func (e *Engine) Resume() {
 	e.mu.Lock()
 	e.status.Paused = false
+	e.halted = nil
 	e.mu.Unlock()
 	e.kick()
 }
 
 // ConfirmDeletions lets the next cycle apply a plan that the delete limit
-// stopped.
+// or the emptied-root guard stopped, and lets halted pairs try again.
 func (e *Engine) ConfirmDeletions() {
 	e.mu.Lock()
 	e.confirm = true
+	e.halted = nil
 	e.mu.Unlock()
 	e.kick()
 }
@@ -307,6 +325,9 @@ func (e *Engine) ConfirmDeletions() {
 func (e *Engine) Status() zerosync.Status {
 	e.mu.Lock()
 	st := e.status
+	if len(e.halted) > 0 {
+		st.Halted = maps.Clone(e.halted)
+	}
 	e.mu.Unlock()
 	n := 0
 	for _, p := range e.pairs {

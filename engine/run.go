@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -16,6 +17,12 @@ import (
 // one more cycle. A failed cycle is retried with backoff (1 s doubling to
 // 1 min) while sources stay quiet. A source that fails is logged and
 // reported as an EventError; the others go on.
+//
+// A pair stopped by something retrying cannot mend (its root missing,
+// replaced or emptied, a mass deletion) is halted: logged once, shown in
+// [Engine.Status], and skipped until a person acts ([Engine.Adopt],
+// [Engine.ConfirmDeletions], [Engine.Resume]). When every pair is halted,
+// Run returns an error saying why, so a supervisor learns of it.
 func (e *Engine) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -28,6 +35,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	e.mu.Lock()
 	e.status.Running = true
+	e.halted = nil
 	e.mu.Unlock()
 
 	e.startSources(ctx, &wg)
@@ -46,7 +54,10 @@ func (e *Engine) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-e.wake:
 		}
-		_, err := e.SyncOnce(ctx)
+		_, err := e.syncOnce(ctx, true)
+		if halted := e.allHalted(); halted != nil {
+			return fmt.Errorf("nothing left to sync: %w", halted)
+		}
 		switch {
 		case err == nil, errors.Is(err, zerosync.ErrPaused):
 			backoff = 0

@@ -21,6 +21,12 @@ type store interface {
 	Reviews(ctx context.Context) ([]ReviewItem, error)
 	RemoveReview(ctx context.Context, id uint64) error
 	Journal(ctx context.Context, after uint64, limit int) ([]Record, error)
+	// Meta and SetMeta keep small named values of the pair (its binding
+	// to its roots); an empty value reads as absent.
+	Meta(ctx context.Context, key string) (string, bool, error)
+	SetMeta(ctx context.Context, key, value string) error
+	// ResetBase forgets the common state, keeping journal and reviews.
+	ResetBase(ctx context.Context) error
 }
 
 // commit is one durable step of a pair's state.
@@ -39,10 +45,32 @@ type memStore struct {
 	journal []Record
 	reviews []ReviewItem
 	nextID  uint64
+	meta    map[string]string
 }
 
 func newMemStore() *memStore {
-	return &memStore{base: zerosync.Snapshot{}, bodies: map[zerosync.Digest][]byte{}}
+	return &memStore{base: zerosync.Snapshot{}, bodies: map[zerosync.Digest][]byte{}, meta: map[string]string{}}
+}
+
+func (m *memStore) Meta(ctx context.Context, key string) (string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.meta[key]
+	return v, ok, nil
+}
+
+func (m *memStore) SetMeta(ctx context.Context, key, value string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.meta[key] = value
+	return nil
+}
+
+func (m *memStore) ResetBase(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.base, m.bodies = zerosync.Snapshot{}, map[zerosync.Digest][]byte{}
+	return nil
 }
 
 func (m *memStore) Base(ctx context.Context) (zerosync.Snapshot, error) {
