@@ -1,12 +1,11 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/zerosync/zerosync"
 )
@@ -56,7 +55,12 @@ func (e *Engine) checkRootsApart(trees []Peer) error {
 			var inside bool
 			switch {
 			case a.loc.Host == "":
-				inside = within(a.real, b.real) || within(b.real, a.real) || sameDirAbove(a.real, b.real) || sameDirAbove(b.real, a.real)
+				inside = within(a.real, b.real) || within(b.real, a.real)
+				da, pa, oka := fsPath(a.real)
+				db, pb, okb := fsPath(b.real)
+				if oka && okb && da == db {
+					inside = inside || within(pa, pb) || within(pb, pa)
+				}
 			default:
 				inside = within(a.loc.Path, b.loc.Path) || within(b.loc.Path, a.loc.Path)
 			}
@@ -78,22 +82,53 @@ func within(dir, inner string) bool {
 	return strings.HasPrefix(inner, dir+"/")
 }
 
-// sameDirAbove reports whether dir, by device and inode, is inner or one of
-// inner's ancestors: the same directory reached through a bind mount.
-func sameDirAbove(dir, inner string) bool {
-	var d syscall.Stat_t
-	if err := syscall.Stat(dir, &d); err != nil {
-		return false
+// fsPath returns where path lies within its file system: the device of
+// the mount holding it and the path from that file system's own root, as
+// /proc/self/mountinfo tells. Two paths reaching the same directory
+// through a bind mount get the same answer. ok is false when the mount
+// table cannot be read.
+func fsPath(path string) (dev, inFS string, ok bool) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return "", "", false
 	}
-	for p := inner; ; p = filepath.Dir(p) {
-		var st syscall.Stat_t
-		if err := syscall.Stat(p, &st); err == nil && st.Dev == d.Dev && st.Ino == d.Ino {
-			return true
-		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return false
+	best := -1
+	for line := range strings.SplitSeq(string(data), "\n") {
+		// id parent major:minor root mountpoint options ...
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
 		}
-		if p == "/" || p == "." {
-			return false
+		mnt := unescapeMount(f[4])
+		if !within(mnt, path) || len(mnt) < best {
+			continue
 		}
+		best = len(mnt)
+		rest := strings.TrimPrefix(path, mnt)
+		if mnt == "/" {
+			rest = path
+		}
+		dev, inFS = f[2], filepath.Join(unescapeMount(f[3]), rest)
 	}
+	return dev, inFS, best >= 0
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space) of a path in
+// the mount table.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
