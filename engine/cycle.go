@@ -60,8 +60,7 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	for _, p := range e.pairs {
 		p.note(changed, all)
 	}
-	// Our root's identity is read once per cycle, when a pair needs it.
-	ourRoot := sync.OnceValues(func() (rootState, error) { return e.identify(ctx, e.ours) })
+	ourRoot := e.ourRoot(ctx)
 	var errs []error
 	for pass := 0; pass < 2; pass++ {
 		for _, p := range e.pairs {
@@ -89,6 +88,12 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 		}
 	}
 	return e.finish(rep, errors.Join(errs...))
+}
+
+// ourRoot reads our root's identity once per cycle, when a pair first
+// needs it.
+func (e *Engine) ourRoot(ctx context.Context) func() (rootState, error) {
+	return sync.OnceValues(func() (rootState, error) { return e.identify(ctx, e.ours) })
 }
 
 // note records that our tree changed at paths (or everywhere) since this pair
@@ -154,7 +159,8 @@ func (e *Engine) problem(rep *zerosync.Report, peer string, pr zerosync.Problem)
 }
 
 // syncPair syncs our tree with one peer: the whole trees, or only the paths
-// that changed on either side since the pair last synced.
+// that changed on either side since the pair last synced. Its steps are
+// the ones [Engine.Plan] takes, in the same order, up to the plan.
 func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, ourRoot func() (rootState, error), rep *zerosync.Report) error {
 	changed, all, err := p.peer.refresh(ctx, e, zerosync.Theirs, rep)
 	if err != nil {
@@ -181,71 +187,120 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, ourRoot fu
 		// A full reconcile may plan deletions anywhere: first make sure
 		// both roots are the trees the pair synced. (Between full cycles
 		// an endpoint notices its root replaced by itself.)
-		ours, err := ourRoot()
-		if err != nil {
-			return err
-		}
-		theirs, err := e.identify(ctx, p.peer)
-		if err != nil {
-			return err
-		}
-		if err := e.checkRoots(ctx, p, [2]rootState{ours, theirs}); err != nil {
+		if err := e.checkPairRoots(ctx, p, ourRoot, false); err != nil {
 			return err
 		}
 	}
-	var in map[string]bool
-	base, ours, theirs := p.base, e.ours.snap, p.peer.snap
+	pending := p.pending
+	p.full, p.pending = false, nil
+	pt, err := e.narrow(ctx, p, p.base, e.ours.snap, p.peer.snap, full, pending)
+	if err != nil {
+		return err
+	}
+	for _, pr := range pt.problems {
+		e.problem(rep, p.peer.Name, pr)
+	}
+	plan, err := e.decide(pt, confirm)
+	if err != nil {
+		return err
+	}
+	return e.applyPlan(ctx, p, pt, plan, rep)
+}
+
+// pairTrees is one pair's three trees as a cycle reconciles them: narrowed
+// to what changed (in a partial cycle), to what both sides could read, by
+// the filter and by the views.
+type pairTrees struct {
+	full  bool
+	names [2]string
+	base  zerosync.Snapshot
+	snaps [2]zerosync.Snapshot
+	// sizes and synced are what the guards compare: in a full cycle what
+	// the filter and the views let through, in a partial one the whole
+	// trees.
+	sizes  [2]int
+	synced int
+	// problems are what the views reported.
+	problems []zerosync.Problem
+}
+
+// checkPairRoots identifies the peer's root and checks both roots against
+// the pair's binding; dry only checks, binding nothing.
+func (e *Engine) checkPairRoots(ctx context.Context, p *pair, ourRoot func() (rootState, error), dry bool) error {
+	ours, err := ourRoot()
+	if err != nil {
+		return err
+	}
+	theirs, err := e.identify(ctx, p.peer)
+	if err != nil {
+		return err
+	}
+	return e.checkRoots(ctx, p, [2]rootState{ours, theirs}, dry)
+}
+
+// narrow prepares the trees of pair p for reconciling: the paths in
+// pending and what they touch (unless full), minus what either side could
+// not read, through the filter and the views.
+func (e *Engine) narrow(ctx context.Context, p *pair, base, ours, theirs zerosync.Snapshot, full bool, pending map[string]bool) (*pairTrees, error) {
+	pt := &pairTrees{full: full, names: [2]string{e.local.Name, p.peer.Name},
+		sizes: [2]int{len(ours), len(theirs)}, synced: len(base)}
 	if !full {
-		in = scope(slices.Collect(maps.Keys(p.pending)), base, ours, theirs)
+		in := scope(slices.Collect(maps.Keys(pending)), base, ours, theirs)
 		base, ours, theirs = restrict(base, in), restrict(ours, in), restrict(theirs, in)
 	}
-	p.full, p.pending = false, nil
-	if len(e.ours.unsure)+len(p.peer.unsure) > 0 {
+	if unsure := [2]map[string]bool{e.ours.unsure, p.peer.unsure}; len(unsure[0])+len(unsure[1]) > 0 {
 		// What a side could not read stays as it was, on both sides.
-		base, ours, theirs = hide(base, e.ours.unsure, p.peer.unsure), hide(ours, e.ours.unsure, p.peer.unsure), hide(theirs, e.ours.unsure, p.peer.unsure)
+		base, ours, theirs = hide(base, unsure[:]...), hide(ours, unsure[:]...), hide(theirs, unsure[:]...)
 	}
-	names := [2]string{e.local.Name, p.peer.Name}
 	base = applyFilter(base, e.filter)
 	snaps := [2]zerosync.Snapshot{applyFilter(ours, e.filter), applyFilter(theirs, e.filter)}
 	for _, v := range e.views {
-		vp := &ViewPair{Names: names, Endpoints: [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}, Base: base, Ours: snaps[0], Theirs: snaps[1]}
+		vp := &ViewPair{Names: pt.names, Endpoints: [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}, Base: base, Ours: snaps[0], Theirs: snaps[1]}
 		if err := v.View(ctx, vp); err != nil {
-			return fmt.Errorf("view: %w", err)
+			return nil, fmt.Errorf("view: %w", err)
 		}
 		base, snaps[0], snaps[1] = vp.Base, vp.Ours, vp.Theirs
-		for _, pr := range vp.Problems {
-			e.problem(rep, p.peer.Name, pr)
-		}
+		pt.problems = append(pt.problems, vp.Problems...)
 	}
-
-	// The guards compare like with like: in a full cycle what the filter
-	// and the views let through, in a partial one the whole trees.
-	sizes, synced := [2]int{len(e.ours.snap), len(p.peer.snap)}, len(p.base)
+	pt.base, pt.snaps = base, snaps
 	if full {
-		sizes, synced = [2]int{len(snaps[0]), len(snaps[1])}, len(base)
+		pt.sizes, pt.synced = [2]int{len(snaps[0]), len(snaps[1])}, len(base)
 	}
+	return pt, nil
+}
+
+// decide reconciles the narrowed trees and applies the guards: an emptied
+// root, a root showing none of what was synced, a plan deleting too much.
+// confirm lifts the guards.
+func (e *Engine) decide(pt *pairTrees, confirm bool) (zerosync.Plan, error) {
 	if !confirm {
-		for side, n := range sizes {
-			if n == 0 && synced > 0 {
-				return fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
-					zerosync.ErrRootEmpty, names[side], synced)
+		for side, n := range pt.sizes {
+			if n == 0 && pt.synced > 0 {
+				return zerosync.Plan{}, fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
+					zerosync.ErrRootEmpty, pt.names[side], pt.synced)
 			}
 		}
-		if full {
-			if err := checkEmptied(base, snaps, names); err != nil {
-				return err
+		if pt.full {
+			if err := checkEmptied(pt.base, pt.snaps, pt.names); err != nil {
+				return zerosync.Plan{}, err
 			}
 		}
 	}
-
-	plan := e.differ.Reconcile(base, snaps[0], snaps[1])
+	plan := e.differ.Reconcile(pt.base, pt.snaps[0], pt.snaps[1])
 	if !confirm {
-		if err := e.checkDeletions(plan, synced, names); err != nil {
-			return err
+		if err := e.checkDeletions(plan, pt.synced, pt.names); err != nil {
+			return zerosync.Plan{}, err
 		}
 	}
+	return plan, nil
+}
 
-	run := &applyRun{e: e, p: p, snaps: snaps, names: names, rep: rep, merged: map[string][]byte{}, bodies: map[zerosync.Digest][]byte{}}
+// applyPlan settles the plan's conflicts, applies its actions, commits the
+// common state both sides now agree on, and tells the other pairs what
+// changed in our tree.
+func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan, rep *zerosync.Report) error {
+	base, snaps := pt.base, pt.snaps
+	run := &applyRun{e: e, p: p, snaps: snaps, names: pt.names, rep: rep, merged: map[string][]byte{}, bodies: map[zerosync.Digest][]byte{}}
 	acts := plan.Actions
 	var retry []string
 	for _, c := range plan.Conflicts {
@@ -266,8 +321,33 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, ourRoot fu
 		return err
 	}
 	retry = append(retry, run.failed...)
+	if err := e.commitPair(ctx, p, base, final, run); err != nil {
+		return err
+	}
+	// Our tree and theirs now hold what was written; the paths the filter
+	// or a view hid are left as they were.
+	wrote := patch(e.ours.snap, snaps[0], final[0])
+	patch(p.peer.snap, snaps[1], final[1])
+	if len(wrote) > 0 {
+		for _, q := range e.pairs {
+			if q != p {
+				q.note(wrote, false)
+				q.again = true
+			}
+		}
+	}
+	if len(retry) > 0 {
+		// Failed paths are retried next cycle even if nothing hints them.
+		p.note(retry, false)
+	}
+	if run.again {
+		e.kick()
+	}
+	return nil
+}
 
-	// The common state moves to whatever both sides now agree on.
+// commitPair moves the common state to whatever both sides now agree on.
+func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot, final [2]zerosync.Snapshot, run *applyRun) error {
 	c := commit{Base: map[string]*zerosync.Entry{}, Bodies: run.bodies, Journal: run.journal}
 	check := func(path string) {
 		a, b := final[0].Get(path), final[1].Get(path)
@@ -291,37 +371,19 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, ourRoot fu
 			check(path)
 		}
 	}
-	if len(c.Base) > 0 || len(c.Journal) > 0 {
-		if err := p.store.Commit(ctx, c); err != nil {
-			p.base = nil // reload what the store holds
-			return fmt.Errorf("save state: %w", err)
-		}
-		for path, en := range c.Base {
-			if en == nil {
-				delete(p.base, path)
-			} else {
-				p.base[path] = *en
-			}
-		}
+	if len(c.Base) == 0 && len(c.Journal) == 0 {
+		return nil
 	}
-	// Our tree and theirs now hold what was written; the paths the filter
-	// or a view hid are left as they were.
-	wrote := patch(e.ours.snap, snaps[0], final[0])
-	patch(p.peer.snap, snaps[1], final[1])
-	if len(wrote) > 0 {
-		for _, q := range e.pairs {
-			if q != p {
-				q.note(wrote, false)
-				q.again = true
-			}
+	if err := p.store.Commit(ctx, c); err != nil {
+		p.base = nil // reload what the store holds
+		return fmt.Errorf("save state: %w", err)
+	}
+	for path, en := range c.Base {
+		if en == nil {
+			delete(p.base, path)
+		} else {
+			p.base[path] = *en
 		}
-	}
-	if len(retry) > 0 {
-		// Failed paths are retried next cycle even if nothing hints them.
-		p.note(retry, false)
-	}
-	if run.again {
-		e.kick()
 	}
 	return nil
 }

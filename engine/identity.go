@@ -106,8 +106,9 @@ func (p *pair) loadBinding(ctx context.Context) (binding, bool, error) {
 // is bound: roots without a marker get one, and both identities are stored.
 // A bound pair whose roots differ from the binding halts with a
 // *[RootChangedError], unless it never synced anything (then it is bound
-// anew: there is nothing it could delete).
-func (e *Engine) checkRoots(ctx context.Context, p *pair, roots [2]rootState) error {
+// anew: there is nothing it could delete). With dry, nothing is written:
+// the check only says whether the pair would halt.
+func (e *Engine) checkRoots(ctx context.Context, p *pair, roots [2]rootState, dry bool) error {
 	b, bound, err := p.loadBinding(ctx)
 	if err != nil {
 		return err
@@ -134,6 +135,9 @@ func (e *Engine) checkRoots(ctx context.Context, p *pair, roots [2]rootState) er
 			bad = append(bad, side)
 		}
 		if len(bad) == 0 {
+			if dry {
+				return nil
+			}
 			return e.updateLocations(ctx, p, b, roots)
 		}
 		if len(p.base) > 0 {
@@ -150,7 +154,12 @@ func (e *Engine) checkRoots(ctx context.Context, p *pair, roots [2]rootState) er
 			}
 			return rc
 		}
-		e.log.InfoContext(ctx, "pair bound anew: it had synced nothing", "peer", p.peer.Name, "change", strings.Join(what, "; "))
+		if !dry {
+			e.log.InfoContext(ctx, "pair bound anew: it had synced nothing", "peer", p.peer.Name, "change", strings.Join(what, "; "))
+		}
+	}
+	if dry {
+		return nil
 	}
 	return e.bind(ctx, p, trees, roots)
 }

@@ -2,42 +2,82 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/zerosync/zerosync"
 )
 
-// Plan scans every pair and returns, by peer, what a cycle would do,
-// without changing anything: the dry run of a deploy. Conflicts are listed,
-// not settled. It does not move the common state.
-func (e *Engine) Plan(ctx context.Context) (map[string]zerosync.Plan, error) {
+// PairPlan is what a cycle would do for one pair.
+type PairPlan struct {
+	zerosync.Plan
+	// Problems are what the cycle would report for the pair: paths that
+	// could not be read, repositories a view holds back.
+	Problems []zerosync.Problem
+	// Err is what would stop the pair before anything is applied (a
+	// changed root, an emptied root, a mass deletion); nil when it would go
+	// ahead.
+	Err error
+}
+
+// Plan scans every pair and returns, by peer, what a full cycle would do,
+// without changing anything: the dry run of a deploy. It takes the steps of
+// a real cycle in the same order (root identities, what could not be read,
+// the filter, the views, the guards, the differ), so it shows what
+// [Engine.SyncOnce] would do, problems included. Conflicts are listed, not
+// settled. It does not move the common state. The error joins what stopped
+// pairs, as SyncOnce's does; a scan of our own tree that fails stops it all.
+func (e *Engine) Plan(ctx context.Context) (map[string]PairPlan, error) {
 	e.cycle.Lock()
 	defer e.cycle.Unlock()
+	e.mu.Lock()
+	confirm := e.confirm
+	e.mu.Unlock()
 	var rep zerosync.Report
 	ours, err := e.scan(ctx, e.ours, zerosync.Ours, &rep)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]zerosync.Plan{}
+	ourProblems := rep.Problems
+	ourRoot := e.ourRoot(ctx)
+	out := map[string]PairPlan{}
+	var errs []error
 	for _, p := range e.pairs {
-		theirs, err := e.scan(ctx, p.peer, zerosync.Theirs, &rep)
+		pp, err := e.planPair(ctx, p, ours, ourRoot, confirm)
+		pp.Problems = append(append([]zerosync.Problem(nil), ourProblems...), pp.Problems...)
+		pp.Err = err
+		out[p.peer.Name] = pp
 		if err != nil {
-			return nil, fmt.Errorf("peer %s: %w", p.peer.Name, err)
+			errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 		}
-		base, err := p.store.Base(ctx)
-		if err != nil {
-			return nil, err
-		}
-		hidden := [2]map[string]bool{e.ours.unsure, p.peer.unsure}
-		base, o, t := hide(applyFilter(base, e.filter), hidden[:]...), hide(applyFilter(ours, e.filter), hidden[:]...), hide(applyFilter(theirs, e.filter), hidden[:]...)
-		for _, v := range e.views {
-			vp := &ViewPair{Names: [2]string{e.local.Name, p.peer.Name}, Endpoints: [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}, Base: base, Ours: o, Theirs: t}
-			if err := v.View(ctx, vp); err != nil {
-				return nil, fmt.Errorf("view: %w", err)
-			}
-			base, o, t = vp.Base, vp.Ours, vp.Theirs
-		}
-		out[p.peer.Name] = e.differ.Reconcile(base, o, t)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
+}
+
+// planPair is syncPair's steps up to the plan, on a full scan.
+func (e *Engine) planPair(ctx context.Context, p *pair, ours zerosync.Snapshot, ourRoot func() (rootState, error), confirm bool) (PairPlan, error) {
+	var pp PairPlan
+	var rep zerosync.Report
+	theirs, err := e.scan(ctx, p.peer, zerosync.Theirs, &rep)
+	pp.Problems = rep.Problems
+	if err != nil {
+		return pp, err
+	}
+	if p.base == nil {
+		b, err := p.store.Base(ctx)
+		if err != nil {
+			return pp, fmt.Errorf("load state: %w", err)
+		}
+		p.base, p.full = b, true
+	}
+	if err := e.checkPairRoots(ctx, p, ourRoot, true); err != nil {
+		return pp, err
+	}
+	pt, err := e.narrow(ctx, p, p.base, ours, theirs, true, nil)
+	if err != nil {
+		return pp, err
+	}
+	pp.Problems = append(pp.Problems, pt.problems...)
+	pp.Plan, err = e.decide(pt, confirm)
+	return pp, err
 }
