@@ -252,6 +252,9 @@ func (e *Engine) narrow(ctx context.Context, p *pair, base, ours, theirs zerosyn
 		// What a side could not read stays as it was, on both sides.
 		base, ours, theirs = hide(base, unsure[:]...), hide(ours, unsure[:]...), hide(theirs, unsure[:]...)
 	}
+	if sys := systemDirs(ours, theirs); sys != nil {
+		base, ours, theirs = hide(base, sys), hide(ours, sys), hide(theirs, sys)
+	}
 	base = applyFilter(base, e.filter)
 	snaps := [2]zerosync.Snapshot{applyFilter(ours, e.filter), applyFilter(theirs, e.filter)}
 	for _, v := range e.views {
@@ -269,6 +272,20 @@ func (e *Engine) narrow(ctx context.Context, p *pair, base, ours, theirs zerosyn
 	return pt, nil
 }
 
+// lostFound is the folder fsck keeps at the top of a file system.
+const lostFound = "lost+found"
+
+// systemDirs returns the folders at the top of a root that belong to the
+// file system, not to the tree (lost+found), when either side has one.
+func systemDirs(snaps ...zerosync.Snapshot) map[string]bool {
+	for _, s := range snaps {
+		if e, ok := s[lostFound]; ok && e.Kind == zerosync.KindDir {
+			return map[string]bool{lostFound: true}
+		}
+	}
+	return nil
+}
+
 // decide reconciles the narrowed trees and applies the guards: an emptied
 // root, a root showing none of what was synced, a plan deleting too much.
 // confirm lifts the guards.
@@ -276,7 +293,7 @@ func (e *Engine) decide(pt *pairTrees, confirm bool) (zerosync.Plan, error) {
 	if !confirm {
 		for side, n := range pt.sizes {
 			if n == 0 && pt.synced > 0 {
-				return zerosync.Plan{}, fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
+				return zerosync.Plan{}, fmt.Errorf("%w: %s has no files, but %d paths were synced before; if it was emptied on purpose, confirm the deletions and sync again",
 					zerosync.ErrRootEmpty, pt.names[side], pt.synced)
 			}
 		}
@@ -439,7 +456,7 @@ func checkEmptied(base zerosync.Snapshot, snaps [2]zerosync.Snapshot, names [2]s
 			kept = en.Kind == zerosync.KindFile && digests[en.Digest]
 		}
 		if !kept {
-			return fmt.Errorf("%w: %s shows none of the %d paths synced before (it holds %d others, such as %s): another or a fresh file system mounted at the root? If the tree was emptied on purpose, confirm the deletions (Engine.ConfirmDeletions) and sync again",
+			return fmt.Errorf("%w: %s shows none of the %d paths synced before (it holds %d others, such as %s): another or a fresh file system mounted at the root? If the tree was emptied on purpose, confirm the deletions and sync again",
 				zerosync.ErrRootEmpty, names[side], len(base), len(s), sample(s))
 		}
 	}
@@ -478,7 +495,7 @@ func (e *Engine) checkDeletions(plan zerosync.Plan, synced int, names [2]string)
 	}
 	for side, n := range dels {
 		if n >= e.delMin && float64(n) > e.delShare*float64(synced) {
-			return fmt.Errorf("%w: %d of %d synced paths would be deleted on %s (limit %.0f%%); if that is intended, confirm the deletions (Engine.ConfirmDeletions) and sync again",
+			return fmt.Errorf("%w: %d of %d synced paths would be deleted on %s (limit %.0f%%); if that is intended, confirm the deletions and sync again",
 				zerosync.ErrMassDeletion, n, synced, names[side], e.delShare*100)
 		}
 	}

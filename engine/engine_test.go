@@ -111,7 +111,7 @@ func TestEmptiedRootNeedsConfirmation(t *testing.T) {
 	}
 	_, err := e.SyncOnce(context.Background())
 	require.ErrorIs(t, err, zerosync.ErrRootEmpty)
-	assert.Contains(t, err.Error(), "ConfirmDeletions")
+	assert.Contains(t, err.Error(), "confirm the deletions")
 	assert.Equal(t, before, a.Contents())
 
 	e.ConfirmDeletions()
@@ -131,7 +131,7 @@ func TestMassDeletionGuard(t *testing.T) {
 	_, err := e.SyncOnce(context.Background())
 	require.ErrorIs(t, err, zerosync.ErrMassDeletion)
 	assert.Contains(t, err.Error(), "15 of 20")
-	assert.Contains(t, err.Error(), "ConfirmDeletions")
+	assert.Contains(t, err.Error(), "confirm the deletions")
 	assert.Len(t, a.Contents(), 20)
 
 	// A small deletion goes through without asking.

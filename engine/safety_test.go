@@ -134,7 +134,6 @@ func TestSmallTreeEmptiedGuard(t *testing.T) {
 		a.ReplaceRoot("lost+found")
 		_, err := e.SyncOnce(context.Background())
 		require.ErrorIs(t, err, zerosync.ErrRootEmpty)
-		assert.Contains(t, err.Error(), `"lost+found"`)
 		assert.Equal(t, map[string]string{"one.txt": "1", "two.txt": "2"}, b.Contents())
 	})
 	t.Run("a stray file", func(t *testing.T) {

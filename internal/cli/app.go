@@ -77,12 +77,15 @@ type Peer struct {
 
 const sharedUsage = `commands:
   run        sync now, then whenever something changes, until interrupted
-  once       sync once and print what happened
+  once       sync once and print what happened (--confirm-deletions: apply
+             deletions the safety checks stopped)
   plan       print what a sync would do, changing nothing (a dry run)
   status     print the engine's state: paused, conflicts waiting, peers
   pause      pause this engine (with --all: every engine on this host)
   resume     resume it (with --all: every engine)
   conflicts  list | show ID | apply (--ours|--theirs|--merged FILE) ID...
+  adopt      [PEER] accept a root that changed (another disk, another
+             directory) as the tree to sync: no ancestor, nothing deleted
 
 flags (before the command):
   --root DIR              this host's tree
@@ -98,6 +101,9 @@ func (a *App) Main() {
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", a.Name, err)
+		if advice := Advice(a.Name, err); advice != "" {
+			fmt.Fprintf(os.Stderr, "%s: %s\n", a.Name, advice)
+		}
 		os.Exit(1)
 	}
 }
@@ -128,10 +134,13 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 		fs.Usage()
 		return errors.New("no command")
 	}
-	env := &Env{App: a, Peers: peers, Streams: s, Log: slog.New(slog.DiscardHandler)}
+	// Warnings and errors always reach the person; -v adds what the
+	// engine does.
+	level := slog.LevelWarn
 	if *verbose {
-		env.Log = slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		level = slog.LevelInfo
 	}
+	env := &Env{App: a, Peers: peers, Streams: s, Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))}
 	var err error
 	if env.Root, err = expandHome(*root); err != nil {
 		return err
@@ -160,6 +169,9 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 	case "run":
 		return env.run(ctx, e)
 	case "once":
+		if slices.Contains(rest, "--confirm-deletions") {
+			e.ConfirmDeletions()
+		}
 		rep, err := e.SyncOnce(ctx)
 		printReport(s.Out, rep)
 		return err
@@ -169,6 +181,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 		return env.status(ctx, e)
 	case "conflicts":
 		return Conflicts(ctx, e, rest, s)
+	case "adopt":
+		return env.adopt(ctx, e, rest)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
@@ -396,9 +410,16 @@ func (env *Env) run(ctx context.Context, e *engine.Engine) error {
 
 func (env *Env) plan(ctx context.Context, e *engine.Engine) error {
 	plans, err := e.Plan(ctx)
-	if err != nil {
+	if plans == nil {
 		return err
 	}
+	defer func() {
+		for _, p := range env.Peers {
+			for _, pr := range plans[p.Name].Problems {
+				fmt.Fprintf(env.Streams.Out, "  problem with %s: %v\n", p.Name, pr)
+			}
+		}
+	}()
 	for _, p := range env.Peers {
 		plan := plans[p.Name]
 		fmt.Fprintf(env.Streams.Out, "with %s: %d change(s), %d conflict(s)\n", p.Name, len(plan.Actions), len(plan.Conflicts))
@@ -409,7 +430,7 @@ func (env *Env) plan(ctx context.Context, e *engine.Engine) error {
 			fmt.Fprintf(env.Streams.Out, "  conflict %s (ours %s, theirs %s)\n", c.Path, c.Ours, c.Theirs)
 		}
 	}
-	return nil
+	return err
 }
 
 func (env *Env) status(ctx context.Context, e *engine.Engine) error {
