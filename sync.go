@@ -411,6 +411,9 @@ type Problem struct {
 // Error returns the problem as text.
 func (p Problem) Error() string { return fmt.Sprintf("%s (%s): %v", p.Path, p.Side, p.Err) }
 
+// Unwrap returns the underlying error.
+func (p Problem) Unwrap() error { return p.Err }
+
 // Report says what one sync cycle did.
 type Report struct {
 	Start, End time.Time

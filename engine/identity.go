@@ -70,10 +70,10 @@ func (e *RootChangedError) Unwrap() error {
 // then guarded by the emptied-root and deletion checks alone.
 func (e *Engine) identify(ctx context.Context, t *tree) (rootState, error) {
 	st := rootState{loc: t.Name}
-	if l, ok := t.Endpoint.(zerosync.Locator); ok {
+	if l, ok := zerosync.As[zerosync.Locator](t.Endpoint); ok {
 		st.loc = l.Location().String()
 	}
-	idr, ok := t.Endpoint.(zerosync.Identifier)
+	idr, ok := zerosync.As[zerosync.Identifier](t.Endpoint)
 	if !ok {
 		return st, nil
 	}
@@ -174,8 +174,9 @@ func (e *Engine) bind(ctx context.Context, p *pair, trees [2]*tree, roots [2]roo
 		}
 		id := *st.id
 		if id.Replica == "" {
+			idr, _ := zerosync.As[zerosync.Identifier](trees[side].Endpoint)
 			var err error
-			if id, err = trees[side].Endpoint.(zerosync.Identifier).MarkRoot(ctx); err != nil {
+			if id, err = idr.MarkRoot(ctx); err != nil {
 				return fmt.Errorf("mark the root of %s: %w", trees[side].Name, err)
 			}
 			if err := zerosync.CheckReplicaID(id.Replica); err != nil {

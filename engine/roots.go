@@ -31,7 +31,7 @@ func (e *Engine) checkRootsApart(trees []Peer) error {
 	}
 	var roots []root
 	for _, t := range trees {
-		l, ok := t.Endpoint.(zerosync.Locator)
+		l, ok := zerosync.As[zerosync.Locator](t.Endpoint)
 		if !ok {
 			continue
 		}

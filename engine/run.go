@@ -103,7 +103,7 @@ func (e *Engine) startSources(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	if e.watch {
 		for _, t := range trees {
-			if w, ok := t.Endpoint.(zerosync.Watcher); ok {
+			if w, ok := zerosync.As[zerosync.Watcher](t.Endpoint); ok {
 				watch(w, func(h zerosync.Hint) { t.hint(h); e.kick() }, t.unwatch)
 			}
 		}

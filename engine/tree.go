@@ -68,7 +68,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 	t.full, t.dirty = false, nil
 	t.mu.Unlock()
 
-	ps, canPartial := t.Endpoint.(zerosync.PathScanner)
+	ps, canPartial := zerosync.As[zerosync.PathScanner](t.Endpoint)
 	if full || !canPartial {
 		s, err := e.scan(ctx, t, side, rep)
 		if err != nil {
