@@ -10,9 +10,10 @@
 // [View] and the project's merge base:
 //
 //	p, err := gitaware.New(gitaware.WithStateDir(dir))
+//	diff3, err := merge.Diff3(merge.WithBase(p.Base()))
 //	e, err := engine.New(local, peers,
 //		engine.WithView(p.View()),
-//		engine.WithResolvers(merge.Diff3(merge.WithBase(p.Base()))))
+//		engine.WithResolvers(diff3))
 //
 // Both trees of a pair must be local directories (endpoints with a Root
 // method, such as a local endpoint): a repository on a tree without one is

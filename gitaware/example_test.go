@@ -71,10 +71,14 @@ func Example() {
 	defer a.Close()
 	b, _ := local.New(server)
 	defer b.Close()
+	diff3, err := merge.Diff3(merge.WithBase(p.Base()))
+	if err != nil {
+		log.Fatal(err)
+	}
 	e, err := engine.New(engine.Peer{Name: "laptop", Endpoint: a}, []engine.Peer{{Name: "server", Endpoint: b}},
 		engine.WithVolatileState(), engine.WithWatch(false),
 		engine.WithView(p.View()),
-		engine.WithResolvers(merge.Diff3(merge.WithBase(p.Base()))))
+		engine.WithResolvers(diff3))
 	if err != nil {
 		log.Fatal(err)
 	}

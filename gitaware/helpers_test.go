@@ -182,7 +182,7 @@ func newPair(t testing.TB, p *gitaware.Project, a, b string, opts ...engine.Opti
 	base := []engine.Option{
 		engine.WithStatePath(filepath.Join(t.TempDir(), "state.db")),
 		engine.WithView(p.View()),
-		engine.WithResolvers(merge.Identical(), merge.Diff3(merge.WithBase(p.Base()))),
+		engine.WithResolvers(merge.Identical(), must(merge.Diff3(merge.WithBase(p.Base())))),
 		engine.WithWatch(false),
 	}
 	pr.e, err = engine.New(engine.Peer{Name: pr.names[0], Endpoint: ea}, []engine.Peer{{Name: pr.names[1], Endpoint: eb}}, append(base, opts...)...)
@@ -237,4 +237,12 @@ func localEndpoint(t testing.TB, dir string) *local.Endpoint {
 	require.NoError(t, err)
 	t.Cleanup(func() { ep.Close() })
 	return ep
+}
+
+// must returns v, panicking on err: for constructors in test set-up.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -221,7 +221,7 @@ func TestNoLocalDirectory(t *testing.T) {
 	mem := memory.New()
 	p := project(t, gitaware.WithMode(gitaware.ModeAll))
 	e, err := engine.New(engine.Peer{Name: "a", Endpoint: ea}, []engine.Peer{{Name: "mem", Endpoint: mem}},
-		engine.WithVolatileState(), engine.WithView(p.View()), engine.WithResolvers(merge.Diff3(merge.WithBase(p.Base()))))
+		engine.WithVolatileState(), engine.WithView(p.View()), engine.WithResolvers(must(merge.Diff3(merge.WithBase(p.Base())))))
 	require.NoError(t, err)
 	defer e.Close()
 	rep, err := e.SyncOnce(context.Background())

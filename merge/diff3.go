@@ -69,20 +69,18 @@ func WithMaxSize(n int64) Diff3Option {
 // The permission bits of the result are theirs when only theirs changed them
 // since the base, ours otherwise.
 //
-// An invalid option makes every call fail with an error naming it.
-func Diff3(opts ...Diff3Option) zerosync.Resolver {
+// An invalid option is an error naming it.
+func Diff3(opts ...Diff3Option) (zerosync.Resolver, error) {
 	d := &diff3Resolver{max: DefaultMaxSize, work: diffWork}
 	for _, o := range opts {
 		if err := o(d); err != nil {
-			return zerosync.ResolverFunc(func(context.Context, zerosync.Conflict) (zerosync.Resolution, error) {
-				return zerosync.Resolution{}, err
-			})
+			return nil, err
 		}
 	}
 	if d.base == nil {
 		d.base = StoredBase(d.max)
 	}
-	return d
+	return d, nil
 }
 
 type diff3Resolver struct {

@@ -50,7 +50,7 @@ func TestDiff3Merges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := mustResolve(t, Diff3(), textConflict("notes.txt", tt.base, tt.ours, tt.theirs))
+			res := mustResolve(t, newDiff3(t), textConflict("notes.txt", tt.base, tt.ours, tt.theirs))
 			if res.Merged == nil {
 				t.Fatalf("Merged is nil; want %q", tt.want)
 			}
@@ -87,7 +87,7 @@ func TestDiff3Passes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := mustPass(t, Diff3(), textConflict("f.txt", tt.base, tt.ours, tt.theirs))
+			err := mustPass(t, newDiff3(t), textConflict("f.txt", tt.base, tt.ours, tt.theirs))
 			if !strings.Contains(err.Error(), tt.why) {
 				t.Errorf("pass error %q does not say %q", err, tt.why)
 			}
@@ -97,7 +97,7 @@ func TestDiff3Passes(t *testing.T) {
 
 func TestDiff3NoBase(t *testing.T) {
 	c := noBase(textConflict("f.txt", "", "a\n", "b\n"))
-	err := mustPass(t, Diff3(), c)
+	err := mustPass(t, newDiff3(t), c)
 	if !errors.Is(err, zerosync.ErrNoBase) {
 		t.Errorf("pass error %v does not wrap ErrNoBase", err)
 	}
@@ -106,13 +106,13 @@ func TestDiff3NoBase(t *testing.T) {
 func TestDiff3NotFiles(t *testing.T) {
 	c := textConflict("f", "a\n", "b\n", "c\n")
 	c.Theirs = nil
-	mustPass(t, Diff3(), c)
+	mustPass(t, newDiff3(t), c)
 	c = textConflict("f", "a\n", "b\n", "c\n")
 	c.Ours = &zerosync.Entry{Kind: zerosync.KindSymlink, Target: "x"}
-	mustPass(t, Diff3(), c)
+	mustPass(t, newDiff3(t), c)
 	c = textConflict("f", "a\n", "b\n", "c\n")
 	c.Content = nil
-	mustPass(t, Diff3(), c)
+	mustPass(t, newDiff3(t), c)
 }
 
 func TestDiff3SizeLimit(t *testing.T) {
@@ -121,18 +121,18 @@ func TestDiff3SizeLimit(t *testing.T) {
 	theirs := lines("\n", "a", "b", "c", "d", "E")
 	// At exactly the limit the merge happens.
 	limit := int64(len(base))
-	res := mustResolve(t, Diff3(WithMaxSize(limit)), textConflict("f", base, ours, theirs))
+	res := mustResolve(t, newDiff3(t, WithMaxSize(limit)), textConflict("f", base, ours, theirs))
 	if want := lines("\n", "A", "b", "c", "d", "E"); string(res.Merged) != want {
 		t.Fatalf("Merged = %q, want %q", res.Merged, want)
 	}
 	// One byte more on one side is over it.
-	err := mustPass(t, Diff3(WithMaxSize(limit)), textConflict("f", base, ours+"x", theirs))
+	err := mustPass(t, newDiff3(t, WithMaxSize(limit)), textConflict("f", base, ours+"x", theirs))
 	if !errors.Is(err, zerosync.ErrTooLarge) {
 		t.Errorf("pass error %v does not wrap ErrTooLarge", err)
 	}
 	// A base provider that ignores the limit is held to it.
 	big := baseFunc(func(context.Context, zerosync.Conflict) ([]byte, error) { return []byte(base + "zz\n"), nil })
-	mustPass(t, Diff3(WithMaxSize(limit), WithBase(big)), textConflict("f", base, ours, theirs))
+	mustPass(t, newDiff3(t, WithMaxSize(limit), WithBase(big)), textConflict("f", base, ours, theirs))
 }
 
 type baseFunc func(ctx context.Context, c zerosync.Conflict) ([]byte, error)
@@ -147,7 +147,7 @@ func TestDiff3WithBase(t *testing.T) {
 		asked = c.Path
 		return []byte(head), nil
 	})
-	res := mustResolve(t, Diff3(WithBase(p)), c)
+	res := mustResolve(t, newDiff3(t, WithBase(p)), c)
 	if want := lines("\n", "A", "b", "c", "d", "E"); string(res.Merged) != want {
 		t.Errorf("Merged = %q, want %q", res.Merged, want)
 	}
@@ -161,7 +161,7 @@ func TestDiff3WithBase(t *testing.T) {
 	// A provider that fails for another reason is a failure, not a pass.
 	boom := errors.New("repository unreadable")
 	failing := baseFunc(func(context.Context, zerosync.Conflict) ([]byte, error) { return nil, boom })
-	_, err := Diff3(WithBase(failing)).Resolve(context.Background(), c)
+	_, err := newDiff3(t, WithBase(failing)).Resolve(context.Background(), c)
 	if !errors.Is(err, boom) || errors.Is(err, zerosync.ErrPass) {
 		t.Errorf("err = %v; want the provider's error, not a pass", err)
 	}
@@ -170,7 +170,7 @@ func TestDiff3WithBase(t *testing.T) {
 func TestDiff3ReadFailure(t *testing.T) {
 	c := textConflict("f", "a\n", "b\n", "c\n")
 	c.Content.(*fakeContent).errs = map[zerosync.Version]error{zerosync.VersionTheirs: zerosync.ErrDigestMismatch}
-	_, err := Diff3().Resolve(context.Background(), c)
+	_, err := newDiff3(t).Resolve(context.Background(), c)
 	if !errors.Is(err, zerosync.ErrDigestMismatch) || errors.Is(err, zerosync.ErrPass) {
 		t.Errorf("err = %v; want ErrDigestMismatch, not a pass", err)
 	}
@@ -183,9 +183,9 @@ func TestDiff3BadOptions(t *testing.T) {
 		"nil base":      WithBase(nil),
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Diff3(opt).Resolve(context.Background(), textConflict("f", "a\n", "b\n", "a\n"))
-			if err == nil || errors.Is(err, zerosync.ErrPass) {
-				t.Errorf("err = %v; want a configuration error", err)
+			r, err := Diff3(opt)
+			if err == nil || errors.Is(err, zerosync.ErrPass) || r != nil {
+				t.Errorf("Diff3 = %v, %v; want a configuration error", r, err)
 			}
 		})
 	}
@@ -208,7 +208,7 @@ func TestDiff3Mode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := textConflict("run.sh", base, ours, theirs)
 			c.Base.Mode, c.Ours.Mode, c.Theirs.Mode = fsMode(tt.base), fsMode(tt.ours), fsMode(tt.their)
-			if got := mustResolve(t, Diff3(), c).Mode; got != fsMode(tt.want) {
+			if got := mustResolve(t, newDiff3(t), c).Mode; got != fsMode(tt.want) {
 				t.Errorf("Mode = %o, want %o", got, tt.want)
 			}
 		})
@@ -224,7 +224,7 @@ func TestDiff3TooFarApart(t *testing.T) {
 	theirs = slices.Clone(base)
 	theirs[0] = "changed"
 	c := textConflict("f", lines("\n", base...), lines("\n", ours...), lines("\n", theirs...))
-	r := Diff3().(*diff3Resolver)
+	r := newDiff3(t).(*diff3Resolver)
 	r.work = 100 * 800 // at most 100 edits for 800 lines
 	err := mustPass(t, r, c)
 	if !strings.Contains(err.Error(), errTooFar.Error()) {
@@ -232,7 +232,7 @@ func TestDiff3TooFarApart(t *testing.T) {
 	}
 	// The same rewrite is within the default effort, and the rewrite
 	// overlaps theirs, so the pass is for the overlap.
-	err = mustPass(t, Diff3(), c)
+	err = mustPass(t, newDiff3(t), c)
 	if !strings.Contains(err.Error(), errOverlap.Error()) {
 		t.Errorf("pass error %q does not say %q", err, errOverlap)
 	}
@@ -242,7 +242,7 @@ func TestDiff3Cancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	c := textConflict("f", "a\n", "b\n", "a\n")
-	_, err := Diff3().Resolve(ctx, c)
+	_, err := newDiff3(t).Resolve(ctx, c)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -306,6 +306,16 @@ func edit(rng *rand.Rand, ls, alphabet []string) []string {
 	return out
 }
 
+// newDiff3 builds the resolver or fails the test.
+func newDiff3(t testing.TB, opts ...Diff3Option) zerosync.Resolver {
+	t.Helper()
+	r, err := Diff3(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func FuzzDiff3(f *testing.F) {
 	f.Add("a\nb\nc\n", "A\nb\nc\n", "a\nb\nC\n")
 	f.Add("a\r\nb\r\n", "a\r\nB\r\n", "a\r\nb\r\nc")
@@ -362,7 +372,7 @@ func FuzzDiff3(f *testing.F) {
 
 		// The resolver: a clean result never holds conflict markers, and
 		// the identities hold whenever the versions are text.
-		res, rerr := Diff3().Resolve(ctx, textConflict("f", base, ours, theirs))
+		res, rerr := newDiff3(t).Resolve(ctx, textConflict("f", base, ours, theirs))
 		if rerr != nil {
 			if !errors.Is(rerr, zerosync.ErrPass) {
 				t.Fatalf("Resolve: %v", rerr)

@@ -47,7 +47,12 @@ func ExampleDiff3() {
 		zerosync.VersionOurs:   "export EDITOR=nvim\nexport PAGER=less\numask 022\n",
 		zerosync.VersionTheirs: "export EDITOR=vi\nexport PAGER=less\numask 077\n",
 	})
-	res, err := merge.Diff3().Resolve(context.Background(), c)
+	diff3, err := merge.Diff3()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := diff3.Resolve(context.Background(), c)
 	if err != nil {
 		fmt.Println("not merged:", err)
 		return
@@ -72,7 +77,12 @@ func Example_customResolver() {
 		return zerosync.Resolution{Keep: zerosync.VersionOurs, KeepOther: true, By: "lock-files",
 			Note: "generated file: ours kept"}, nil
 	})
-	chain := merge.Chain(merge.Identical(), lockFiles, merge.Diff3(), merge.KeepBoth(zerosync.VersionOurs))
+	diff3, err := merge.Diff3()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	chain := merge.Chain(merge.Identical(), lockFiles, diff3, merge.KeepBoth(zerosync.VersionOurs))
 
 	for _, path := range []string{"deps.lock", "notes.txt"} {
 		c := conflict(path, versions{

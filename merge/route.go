@@ -40,7 +40,8 @@ func Match(pattern string, r zerosync.Resolver) Rule {
 //		merge.Match("*.log", merge.PreferNewer()),
 //		merge.Match(".bash_history", merge.Union()),
 //	)
-//	chain := merge.Chain(merge.Identical(), r, merge.Diff3(), merge.KeepBoth(zerosync.VersionOurs))
+//	diff3, err := merge.Diff3()
+//	chain := merge.Chain(merge.Identical(), r, diff3, merge.KeepBoth(zerosync.VersionOurs))
 //
 // Route returns an error naming every invalid rule.
 func Route(rules ...Rule) (zerosync.Resolver, error) {

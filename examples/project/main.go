@@ -49,7 +49,11 @@ func newApp() *cli.App {
 			if p, err = project(env); err != nil {
 				return nil, err
 			}
-			return []zerosync.Resolver{merge.Diff3(merge.WithBase(p.Base()))}, nil
+			diff3, err := merge.Diff3(merge.WithBase(p.Base()))
+			if err != nil {
+				return nil, err
+			}
+			return []zerosync.Resolver{diff3}, nil
 		},
 		Options: func(env *cli.Env) ([]engine.Option, error) {
 			if p == nil {

@@ -487,5 +487,9 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 	if err != nil {
 		return nil, err
 	}
-	return append(extra, merge.Identical(), merge.Diff3(), claude), nil
+	diff3, err := merge.Diff3()
+	if err != nil {
+		return nil, err
+	}
+	return append(extra, merge.Identical(), diff3, claude), nil
 }

@@ -11,8 +11,9 @@
 // resolver:
 //
 //	r, err := ai.New()
+//	diff3, err := merge.Diff3()
 //	...
-//	chain := merge.Chain(merge.Identical(), merge.Diff3(), r, merge.KeepBoth(zerosync.VersionOurs))
+//	chain := merge.Chain(merge.Identical(), diff3, r, merge.KeepBoth(zerosync.VersionOurs))
 //
 // The client's deadline comes from ctx and [WithTimeout]; rate limits and
 // server errors are retried with backoff ([WithMaxRetries]).

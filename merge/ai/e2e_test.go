@@ -44,7 +44,7 @@ func newE2E(t *testing.T, api *fakeAPI, opts ...Option) *e2e {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	x.e, err = engine.New(engine.Peer{Name: "laptop", Endpoint: a}, []engine.Peer{{Name: "server", Endpoint: b}},
 		engine.WithStatePath(filepath.Join(tmp, "state.db")),
-		engine.WithResolvers(merge.Identical(), merge.Diff3(), newResolver(t, api, opts...)))
+		engine.WithResolvers(merge.Identical(), must(merge.Diff3()), newResolver(t, api, opts...)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,4 +194,12 @@ func TestEndToEndSecretsNeverSent(t *testing.T) {
 	if n := len(api.Requests()); n != 0 {
 		t.Fatalf("%d requests reached the API for a secret file", n)
 	}
+}
+
+// must returns v, panicking on err: for constructors in test set-up.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

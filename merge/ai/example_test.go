@@ -40,7 +40,12 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	chain := merge.Chain(merge.Identical(), merge.Diff3(), model, merge.KeepBoth(zerosync.VersionOurs))
+	diff3, err := merge.Diff3()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	chain := merge.Chain(merge.Identical(), diff3, model, merge.KeepBoth(zerosync.VersionOurs))
 
 	vs := versions{
 		zerosync.VersionBase:   "server = { name = \"app\", port = 80 }\n",

@@ -122,9 +122,9 @@ func (e *Endpoint) rootID(fd int) (zerosync.RootID, error) {
 // writeMarker writes a marker holding replica beneath the root fd, unless
 // another process wrote one first.
 func (e *Endpoint) writeMarker(rootfd int, replica string) error {
-	dfd, err := mkdirAllAt(rootfd, zerosync.StateDirName, 0o700)
+	dfd, err := openStateDir(rootfd)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", zerosync.StateDirName, err)
+		return err
 	}
 	defer unix.Close(dfd)
 	tmp := zerosync.TempPrefix + "replica-" + zerosync.NewReplicaID()[:8]
@@ -154,4 +154,32 @@ func (e *Endpoint) writeMarker(rootfd int, replica string) error {
 		return fmt.Errorf("sync %s: %w", zerosync.StateDirName, err)
 	}
 	return fsyncDir(rootfd)
+}
+
+// stateDirIgnore keeps git from committing the state folder when the root
+// is (or lies in) a repository: a .gitignore inside it that ignores
+// everything, itself included.
+const stateDirIgnore = "# zerosync's own files (marker, archive): never committed\n*\n"
+
+// openStateDir opens the root's state folder, creating it (mode 0700) with
+// its .gitignore when missing.
+func openStateDir(rootfd int) (int, error) {
+	dfd, err := mkdirAllAt(rootfd, zerosync.StateDirName, 0o700)
+	if err != nil {
+		return -1, fmt.Errorf("create %s: %w", zerosync.StateDirName, err)
+	}
+	fd, err := openatRetry(dfd, ".gitignore", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW, 0o644)
+	switch {
+	case err == nil:
+		_, werr := unix.Write(fd, []byte(stateDirIgnore))
+		unix.Close(fd)
+		if werr != nil {
+			unix.Unlinkat(dfd, ".gitignore", 0)
+		}
+	case !errnoIs(err, unix.EEXIST):
+		e := fmt.Errorf("create %s/.gitignore: %w", zerosync.StateDirName, err)
+		unix.Close(dfd)
+		return -1, e
+	}
+	return dfd, nil
 }
