@@ -120,7 +120,13 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithDiffer replaces the three-way differ.
 func WithDiffer(d zerosync.Differ) Option {
-	return func(e *Engine) error { e.differ = d; return nil }
+	return func(e *Engine) error {
+		if d == nil {
+			return errors.New("engine: nil differ")
+		}
+		e.differ = d
+		return nil
+	}
 }
 
 // WithResolvers sets the resolver chain, asked in order. An archive-and-review
@@ -138,9 +144,15 @@ func WithResolvers(rs ...zerosync.Resolver) Option {
 	}
 }
 
-// WithFilter sets which paths are synced.
+// WithFilter sets which paths are synced; the default is every path.
 func WithFilter(f Filter) Option {
-	return func(e *Engine) error { e.filter = f; return nil }
+	return func(e *Engine) error {
+		if f == nil {
+			return errors.New("engine: nil filter")
+		}
+		e.filter = f
+		return nil
+	}
 }
 
 // WithView adds a [View]: a per-cycle narrowing of what a pair sees, such
@@ -175,7 +187,13 @@ func WithWatch(on bool) Option {
 // WithObserver receives every event, synchronously, from the goroutine doing
 // the work: it must return quickly.
 func WithObserver(f func(zerosync.Event)) Option {
-	return func(e *Engine) error { e.observer = f; return nil }
+	return func(e *Engine) error {
+		if f == nil {
+			return errors.New("engine: nil observer")
+		}
+		e.observer = f
+		return nil
+	}
 }
 
 // WithDeleteLimit stops a cycle whose plan deletes more than share (0..1] of
@@ -219,7 +237,13 @@ func WithParallel(n int) Option {
 // WithStatePath keeps the state database at path; the default is
 // $XDG_STATE_HOME/zerosync/<name>.db.
 func WithStatePath(path string) Option {
-	return func(e *Engine) error { e.statePath = path; return nil }
+	return func(e *Engine) error {
+		if path == "" {
+			return errors.New("engine: empty state path")
+		}
+		e.statePath = path
+		return nil
+	}
 }
 
 // WithVolatileState keeps state in memory only: every start is a first

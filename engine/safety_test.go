@@ -344,3 +344,23 @@ func TestRunHaltsWhenRootVanishes(t *testing.T) {
 	}
 	assert.Len(t, e.Status().Halted, 2)
 }
+
+// TestNilCollaboratorsRefused: a nil collaborator is an error from New,
+// never a panic at the first cycle.
+func TestNilCollaboratorsRefused(t *testing.T) {
+	for name, opt := range map[string]engine.Option{
+		"differ":     engine.WithDiffer(nil),
+		"filter":     engine.WithFilter(nil),
+		"observer":   engine.WithObserver(nil),
+		"view":       engine.WithView(nil),
+		"source":     engine.WithSource(nil),
+		"resolver":   engine.WithResolvers(nil),
+		"logger":     engine.WithLogger(nil),
+		"state path": engine.WithStatePath(""),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := engine.New(engine.Peer{Endpoint: memory.New()}, []engine.Peer{{Endpoint: memory.New()}}, engine.WithVolatileState(), opt)
+			require.Error(t, err)
+		})
+	}
+}

@@ -49,12 +49,12 @@ func precheck(path string) error {
 	if err != nil {
 		return err
 	}
+	if !st.Mode().IsRegular() {
+		return nil // not a database at all: bbolt says what it is
+	}
 	size := st.Size()
 	if size == 0 {
 		return nil
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, path)
 	}
 	var best *boltMeta
 	// Meta page 0 is at offset 0; page 1 at one page size, which page 0
