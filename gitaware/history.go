@@ -47,43 +47,16 @@ type History struct {
 	tree *hnode // the files as of head; nil until loaded
 }
 
-// HistoryOption configures a [History].
-type HistoryOption func(*History) error
-
-// WithHistoryLogger sets the logger; the default discards everything.
-func WithHistoryLogger(l *slog.Logger) HistoryOption {
-	return func(h *History) error {
-		if l == nil {
-			return errors.New("gitaware: nil logger")
-		}
-		h.log = l
-		return nil
-	}
-}
-
-// WithHistoryLimit sets the largest file, in bytes, that the history keeps;
-// larger files are left out (and logged). The default is 32 MiB.
-func WithHistoryLimit(n int64) HistoryOption {
-	return func(h *History) error {
-		if n < 1 {
-			return fmt.Errorf("gitaware: history limit %d is not positive", n)
-		}
-		h.limit = n
-		return nil
-	}
-}
-
 // NewHistory returns the history of the tree behind ep, which must be a
 // local directory (an endpoint with a Root method), kept in the bare
 // repository dir, created if missing. dir must lie outside the tree, or
 // beneath a name the sync reserves, or it would be synced.
-func NewHistory(dir string, ep zerosync.Endpoint, opts ...HistoryOption) (*History, error) {
-	h := &History{dir: dir, ep: ep, log: slog.New(slog.DiscardHandler), limit: 32 << 20}
-	for _, o := range opts {
-		if err := o(h); err != nil {
-			return nil, err
-		}
+func NewHistory(dir string, ep zerosync.Endpoint, opts ...Option) (*History, error) {
+	c := defaults()
+	if err := c.apply(opts); err != nil {
+		return nil, err
 	}
+	h := &History{dir: dir, ep: ep, log: c.log, limit: c.historyLimit}
 	if ep == nil {
 		return nil, errors.New("gitaware: nil endpoint")
 	}
@@ -107,7 +80,7 @@ func NewHistory(dir string, ep zerosync.Endpoint, opts ...HistoryOption) (*Histo
 
 // History returns the history of the tree behind ep, kept under the
 // project's state directory ([WithStateDir]), one repository per tree.
-func (p *Project) History(ep zerosync.Endpoint, opts ...HistoryOption) (*History, error) {
+func (p *Project) History(ep zerosync.Endpoint, opts ...Option) (*History, error) {
 	if p.stateDir == "" {
 		return nil, errors.New("gitaware: a history needs a state directory (WithStateDir)")
 	}
@@ -123,7 +96,7 @@ func (p *Project) History(ep zerosync.Endpoint, opts ...HistoryOption) (*History
 		return '_'
 	}, filepath.Base(root))
 	dir := filepath.Join(p.stateDir, "history", name+"-"+hex.EncodeToString(sum[:6])+".git")
-	return NewHistory(dir, ep, append([]HistoryOption{WithHistoryLogger(p.log)}, opts...)...)
+	return NewHistory(dir, ep, append([]Option{WithLogger(p.log)}, opts...)...)
 }
 
 // Observe records a cycle's changes when it ends; pass it to

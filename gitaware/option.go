@@ -9,15 +9,65 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
 
-// Option configures a [Project]; see [New].
-type Option func(*Project) error
+// Option configures a [Project] ([New]) or a [History] ([NewHistory]); each
+// reads the settings that concern it.
+type Option func(*settings) error
+
+// settings holds the settings options make.
+type settings struct {
+	log          *slog.Logger
+	stateDir     string
+	excludes     string // global excludes file; "" for none
+	excludesSet  bool
+	override     []gitignore.Pattern
+	walkLimit    int
+	baseLimit    int64
+	mode         Mode
+	historyLimit int64
+}
+
+// defaults returns the settings before options.
+func defaults() settings {
+	return settings{
+		log:          slog.New(slog.DiscardHandler),
+		mode:         ModeGitOnly,
+		walkLimit:    10000,
+		baseLimit:    16 << 20,
+		historyLimit: 32 << 20,
+	}
+}
+
+// apply applies opts to c.
+func (c *settings) apply(opts []Option) error {
+	for _, o := range opts {
+		if o == nil {
+			return errors.New("gitaware: nil option")
+		}
+		if err := o(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WithHistoryLimit sets the largest file, in bytes, that a [History] keeps;
+// larger files are left out (and logged). The default is 32 MiB.
+func WithHistoryLimit(n int64) Option {
+	return func(c *settings) error {
+		if n < 1 {
+			return fmt.Errorf("gitaware: history limit %d is not positive", n)
+		}
+		c.historyLimit = n
+		return nil
+	}
+}
 
 // WithStateDir keeps the project's state in dir, created if missing: the
 // mode (so every process using the same directory follows [Project.SetMode])
 // and, for [Project.History], the history repositories. Keep it outside every
 // synced tree. Without it the mode lives in memory only.
 func WithStateDir(dir string) Option {
-	return func(p *Project) error {
+	return func(p *settings) error {
 		if dir == "" {
 			return errors.New("gitaware: empty state directory")
 		}
@@ -29,7 +79,7 @@ func WithStateDir(dir string) Option {
 // WithMode sets the mode a project starts with when its state directory
 // holds none; the default is [ModeGitOnly].
 func WithMode(m Mode) Option {
-	return func(p *Project) error {
+	return func(p *settings) error {
 		if !m.Valid() {
 			return fmt.Errorf("gitaware: invalid mode %d", m)
 		}
@@ -40,7 +90,7 @@ func WithMode(m Mode) Option {
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(p *Project) error {
+	return func(p *settings) error {
 		if l == nil {
 			return errors.New("gitaware: nil logger")
 		}
@@ -56,7 +106,7 @@ func WithLogger(l *slog.Logger) Option {
 // else its deepest directory, decides; the last such pattern wins. Tracked
 // files are synced whatever the patterns say.
 func WithIgnore(patterns ...string) Option {
-	return func(p *Project) error {
+	return func(p *settings) error {
 		for _, s := range patterns {
 			if strings.TrimSpace(s) == "" || strings.HasPrefix(s, "#") || strings.ContainsAny(s, "\x00\n\r") {
 				return fmt.Errorf("gitaware: bad ignore pattern %q", s)
@@ -68,11 +118,11 @@ func WithIgnore(patterns ...string) Option {
 }
 
 // WithExcludesFile names the user's global excludes file, used by every
-// repository whose config sets no core.excludesFile; "" uses none. The
+// repository whose settings sets no core.excludesFile; "" uses none. The
 // default is found as git finds it: core.excludesFile in the system and
-// global git config, else $XDG_CONFIG_HOME/git/ignore.
+// global git settings, else $XDG_CONFIG_HOME/git/ignore.
 func WithExcludesFile(file string) Option {
-	return func(p *Project) error {
+	return func(p *settings) error {
 		p.excludes, p.excludesSet = file, true
 		return nil
 	}
@@ -82,7 +132,7 @@ func WithExcludesFile(file string) Option {
 // count how far two HEADs are apart; counts past it are reported as lower
 // bounds. The default is 10000.
 func WithWalkLimit(n int) Option {
-	return func(p *Project) error {
+	return func(p *settings) error {
 		if n < 1 {
 			return fmt.Errorf("gitaware: walk limit %d is not positive", n)
 		}
@@ -94,7 +144,7 @@ func WithWalkLimit(n int) Option {
 // WithBaseLimit sets the largest file, in bytes, that [Project.Base] reads
 // from HEAD as a merge base; the default is 16 MiB.
 func WithBaseLimit(n int64) Option {
-	return func(p *Project) error {
+	return func(p *settings) error {
 		if n < 1 {
 			return fmt.Errorf("gitaware: base limit %d is not positive", n)
 		}

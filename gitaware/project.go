@@ -2,12 +2,10 @@ package gitaware
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
 
 // Project is git-aware sync for one project: the mode its engines follow,
@@ -16,16 +14,9 @@ import (
 // processes follow the same mode through a shared state directory
 // ([WithStateDir]). Its methods are safe for concurrent use.
 type Project struct {
-	log         *slog.Logger
-	stateDir    string
-	excludes    string // global excludes file; "" for none
-	excludesSet bool
-	override    []gitignore.Pattern
-	walkLimit   int
-	baseLimit   int64
+	settings // mode below is the current mode, guarded by mu
 
 	mu     sync.Mutex
-	mode   Mode
 	pairs  map[[2]string]*pairInfo
 	synced map[[2]string]map[string]plumbing.Hash // HEAD when a pair last synced a repository
 	counts map[[2]plumbing.Hash]distance
@@ -41,20 +32,15 @@ type Project struct {
 // is the project's; otherwise [WithMode]'s, else [ModeGitOnly].
 func New(opts ...Option) (*Project, error) {
 	p := &Project{
-		log:       slog.New(slog.DiscardHandler),
-		mode:      ModeGitOnly,
-		walkLimit: 10000,
-		baseLimit: 16 << 20,
-		pairs:     map[[2]string]*pairInfo{},
-		synced:    map[[2]string]map[string]plumbing.Hash{},
-		counts:    map[[2]plumbing.Hash]distance{},
-		locks:     map[string]*sync.Mutex{},
-		roots:     map[string]bool{},
+		settings: defaults(),
+		pairs:    map[[2]string]*pairInfo{},
+		synced:   map[[2]string]map[string]plumbing.Hash{},
+		counts:   map[[2]plumbing.Hash]distance{},
+		locks:    map[string]*sync.Mutex{},
+		roots:    map[string]bool{},
 	}
-	for _, o := range opts {
-		if err := o(p); err != nil {
-			return nil, err
-		}
+	if err := p.settings.apply(opts); err != nil {
+		return nil, err
 	}
 	if !p.excludesSet {
 		p.excludes = defaultExcludesFile()
