@@ -258,7 +258,7 @@ func (e *Engine) narrow(ctx context.Context, p *pair, base, ours, theirs zerosyn
 	base = applyFilter(base, e.filter)
 	snaps := [2]zerosync.Snapshot{applyFilter(ours, e.filter), applyFilter(theirs, e.filter)}
 	for _, v := range e.views {
-		vp := &ViewPair{Names: pt.names, Endpoints: [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}, Base: base, Ours: snaps[0], Theirs: snaps[1]}
+		vp := &zerosync.ViewPair{Names: pt.names, Endpoints: [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}, Base: base, Ours: snaps[0], Theirs: snaps[1]}
 		if err := v.View(ctx, vp); err != nil {
 			return nil, fmt.Errorf("view: %w", err)
 		}

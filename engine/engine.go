@@ -49,8 +49,8 @@ type Engine struct {
 	pairs     []*pair
 	differ    zerosync.Differ
 	resolver  zerosync.Resolver
-	filter    Filter
-	views     []View
+	filter    zerosync.Filter
+	views     []zerosync.View
 	log       *slog.Logger
 	sources   []zerosync.Source
 	watch     bool
@@ -145,7 +145,7 @@ func WithResolvers(rs ...zerosync.Resolver) Option {
 }
 
 // WithFilter sets which paths are synced; the default is every path.
-func WithFilter(f Filter) Option {
+func WithFilter(f zerosync.Filter) Option {
 	return func(e *Engine) error {
 		if f == nil {
 			return errors.New("engine: nil filter")
@@ -155,9 +155,9 @@ func WithFilter(f Filter) Option {
 	}
 }
 
-// WithView adds a [View]: a per-cycle narrowing of what a pair sees, such
+// WithView adds a [zerosync.View]: a per-cycle narrowing of what a pair sees, such
 // as git-aware sync.
-func WithView(v View) Option {
+func WithView(v zerosync.View) Option {
 	return func(e *Engine) error {
 		if v == nil {
 			return errors.New("engine: nil view")

@@ -423,7 +423,7 @@ type holdBack struct {
 	held bool
 }
 
-func (h *holdBack) View(ctx context.Context, p *engine.ViewPair) error {
+func (h *holdBack) View(ctx context.Context, p *zerosync.ViewPair) error {
 	if !h.held {
 		return nil
 	}

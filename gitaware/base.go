@@ -10,10 +10,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/merge"
 )
 
-// Base returns the [merge.BaseProvider] of the project, for
+// Base returns the [zerosync.BaseProvider] of the project, for
 // merge.Diff3(merge.WithBase(p.Base())): for a file tracked in a repository
 // whose tracked files the pair syncs (both HEADs the same commit), the base
 // of a conflict is the file as committed at HEAD, so a file edited on both
@@ -27,7 +26,7 @@ import (
 //
 // The provider finds the pair by the conflict's host names, so the trees
 // of the engines sharing a project must have distinct names.
-func (p *Project) Base() merge.BaseProvider { return headBase{p} }
+func (p *Project) Base() zerosync.BaseProvider { return headBase{p} }
 
 type headBase struct{ p *Project }
 

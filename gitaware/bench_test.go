@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/gitaware"
 )
 
@@ -69,8 +68,8 @@ func BenchmarkView20k(b *testing.B) {
 	v := p.View()
 	ctx := context.Background()
 	base := zerosync.Snapshot{}
-	run := func() *engine.ViewPair {
-		vp := &engine.ViewPair{Names: [2]string{"a", "b"}, Endpoints: [2]zerosync.Endpoint{ea, eb}, Base: base, Ours: sa, Theirs: sb}
+	run := func() *zerosync.ViewPair {
+		vp := &zerosync.ViewPair{Names: [2]string{"a", "b"}, Endpoints: [2]zerosync.Endpoint{ea, eb}, Base: base, Ours: sa, Theirs: sb}
 		if err := v.View(ctx, vp); err != nil {
 			b.Fatal(err)
 		}

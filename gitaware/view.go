@@ -8,10 +8,9 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/engine"
 )
 
-// View is the [engine.View] of a [Project] for one engine: each cycle it
+// View is the [zerosync.View] of a [Project] for one engine: each cycle it
 // reads the repositories of both trees of a pair and lets through only what
 // the project's mode syncs and git's state allows. Get one with
 // [Project.View] and pass it to [engine.WithView].
@@ -40,7 +39,7 @@ import (
 // in [Project.Status].
 type View struct{ p *Project }
 
-var _ engine.View = (*View)(nil)
+var _ zerosync.View = (*View)(nil)
 
 // View returns the view for one engine.
 func (p *Project) View() *View { return &View{p: p} }
@@ -48,8 +47,8 @@ func (p *Project) View() *View { return &View{p: p} }
 // Project returns the project the view belongs to.
 func (v *View) Project() *Project { return v.p }
 
-// View implements [engine.View].
-func (v *View) View(ctx context.Context, vp *engine.ViewPair) error {
+// View implements [zerosync.View].
+func (v *View) View(ctx context.Context, vp *zerosync.ViewPair) error {
 	p := v.p
 	mode := p.Mode()
 	now := time.Now()

@@ -26,7 +26,7 @@ type Diff3Option func(*diff3Resolver) error
 
 // WithBase sets where [Diff3] finds the common ancestor; the default is
 // [StoredBase] with the size limit of [WithMaxSize].
-func WithBase(p BaseProvider) Diff3Option {
+func WithBase(p zerosync.BaseProvider) Diff3Option {
 	return func(d *diff3Resolver) error {
 		if p == nil {
 			return errors.New("merge: WithBase: nil provider")
@@ -84,7 +84,7 @@ func Diff3(opts ...Diff3Option) (zerosync.Resolver, error) {
 }
 
 type diff3Resolver struct {
-	base BaseProvider
+	base zerosync.BaseProvider
 	max  int64
 	work int // see diffWork
 }

@@ -25,7 +25,7 @@ func Union() zerosync.Resolver {
 }
 
 type unionResolver struct {
-	base BaseProvider
+	base zerosync.BaseProvider
 	max  int64
 }
 

@@ -24,7 +24,7 @@ type Resolver struct {
 	model   string
 	timeout time.Duration
 	max     int64
-	base    merge.BaseProvider
+	base    zerosync.BaseProvider
 	log     *slog.Logger
 }
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
-	"github.com/zerosync/zerosync/merge"
+	"github.com/zerosync/zerosync"
 )
 
 // Defaults of [New].
@@ -44,7 +44,7 @@ type config struct {
 	baseURL string
 	retries int
 	log     *slog.Logger
-	base    merge.BaseProvider
+	base    zerosync.BaseProvider
 }
 
 // WithAPIKey sets the API key. Without it, [New] reads [APIKeyEnv]; with no
@@ -135,7 +135,7 @@ func WithLogger(l *slog.Logger) Option {
 // WithBase sets where the common ancestor comes from; the default is
 // [merge.StoredBase] with the size limit of [WithMaxSize]. Without a known
 // base the model is asked with the two versions alone.
-func WithBase(p merge.BaseProvider) Option {
+func WithBase(p zerosync.BaseProvider) Option {
 	return func(c *config) error {
 		if p == nil {
 			return errors.New("ai: WithBase: nil provider")
