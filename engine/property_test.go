@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/zerosync/zerosync/engine"
-	"github.com/zerosync/zerosync/internal/proptest"
+	"github.com/zerosync/zerosync/engine/enginetest"
 	"github.com/zerosync/zerosync/transport/local"
 )
 
@@ -19,9 +19,9 @@ import (
 // tree or an archive. Set ZS_SEED to replay one history; ZS_SEQUENCES to
 // run more.
 func TestPropertyConverge(t *testing.T) {
-	proptest.Run(t, 1000, func(t *testing.T, i int) proptest.Replica {
-		return proptest.NewMemory(fmt.Sprint("r", i))
-	}, proptest.WithWatchers(engine.StartSourcesForTest))
+	enginetest.Run(t, 1000, func(t *testing.T, i int) enginetest.Replica {
+		return enginetest.NewMemory(fmt.Sprint("r", i))
+	}, enginetest.WithWatchers(engine.StartSourcesForTest))
 }
 
 // TestPropertyConvergeLocal is [TestPropertyConverge] on directories of
@@ -29,12 +29,12 @@ func TestPropertyConverge(t *testing.T) {
 // calls. Cycles scan in full: a debounced watcher would let a cycle miss an
 // edit made just before it.
 func TestPropertyConvergeLocal(t *testing.T) {
-	proptest.Run(t, 100, func(t *testing.T, i int) proptest.Replica {
+	enginetest.Run(t, 100, func(t *testing.T, i int) enginetest.Replica {
 		root := filepath.Join(t.TempDir(), fmt.Sprint("r", i))
 		if err := os.Mkdir(root, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		r, err := proptest.NewDir(root, proptest.Local(local.WithName(fmt.Sprint("r", i))))
+		r, err := enginetest.NewDir(root, enginetest.Local(local.WithName(fmt.Sprint("r", i))))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/internal/proptest"
+	"github.com/zerosync/zerosync/engine/enginetest"
 	"github.com/zerosync/zerosync/transport/local"
 )
 
@@ -22,20 +22,20 @@ import (
 func TestPropertyOverSSH(t *testing.T) {
 	f := newFixture(t)
 	tr := f.transport(t)
-	proptest.Run(t, 30, func(t *testing.T, i int) proptest.Replica {
+	enginetest.Run(t, 30, func(t *testing.T, i int) enginetest.Replica {
 		name := fmt.Sprint("r", i)
-		open := proptest.Local(local.WithName(name))
+		open := enginetest.Local(local.WithName(name))
 		if i > 0 {
 			open = func(ctx context.Context, root string) (zerosync.Endpoint, error) {
 				return tr.Endpoint(ctx, f.target(), root)
 			}
 		}
-		r, err := proptest.NewDir(newDir(t, name), open)
+		r, err := enginetest.NewDir(newDir(t, name), open)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
-	}, proptest.WithSteps(25), proptest.WithTimeout(5*time.Minute))
+	}, enginetest.WithSteps(25), enginetest.WithTimeout(5*time.Minute))
 	// Every history reused the connection: a second dial is only a
 	// reconnect after a loss, and the agent was installed once.
 	if st := tr.Stats(); st.Uploads != 1 || st.Dials < 1 || st.Dials > 1+st.Reconnects {

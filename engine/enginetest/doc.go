@@ -1,4 +1,4 @@
-// Package proptest is the core property test of zerosync, as test support
+// Package enginetest is the core property test of zerosync, as test support
 // that any package's tests can run over the endpoints they build.
 //
 // A [World] is a hub replica r0 and spokes r1, r2, ... with engines between
@@ -26,4 +26,4 @@
 // rescan and reconcile only what the hints name. ZS_SEED replays one
 // history and ZS_SEQUENCES sets how many run; a failing seed is printed
 // with the command that replays it.
-package proptest
+package enginetest

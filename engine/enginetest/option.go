@@ -1,4 +1,4 @@
-package proptest
+package enginetest
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ func newConfig(opts []Option) (*config, error) {
 func WithReplicas(n int) Option {
 	return func(c *config) error {
 		if n < 2 {
-			return errors.New("proptest: a world needs at least two replicas")
+			return errors.New("enginetest: a world needs at least two replicas")
 		}
 		c.replicas = n
 		return nil
@@ -45,7 +45,7 @@ func WithReplicas(n int) Option {
 func WithSteps(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
-			return errors.New("proptest: negative step count")
+			return errors.New("enginetest: negative step count")
 		}
 		c.steps = n
 		return nil
@@ -57,7 +57,7 @@ func WithSteps(n int) Option {
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return errors.New("proptest: timeout must be positive")
+			return errors.New("enginetest: timeout must be positive")
 		}
 		c.timeout = d
 		return nil
@@ -73,7 +73,7 @@ func WithTimeout(d time.Duration) Option {
 func WithWatchers(start func(e *engine.Engine) (stop func())) Option {
 	return func(c *config) error {
 		if start == nil {
-			return errors.New("proptest: nil watcher start")
+			return errors.New("enginetest: nil watcher start")
 		}
 		c.watch = start
 		return nil

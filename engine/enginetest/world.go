@@ -1,4 +1,4 @@
-package proptest
+package enginetest
 
 import (
 	"context"
@@ -44,7 +44,7 @@ type World struct {
 // after that; Close releases them and the endpoints they were given.
 func NewWorld(ctx context.Context, seed uint64, reps []Replica, hub bool, opts ...engine.Option) (*World, error) {
 	if len(reps) < 2 {
-		return nil, errors.New("proptest: a world needs a hub and a spoke")
+		return nil, errors.New("enginetest: a world needs a hub and a spoke")
 	}
 	w := &World{
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
@@ -56,7 +56,7 @@ func NewWorld(ctx context.Context, seed uint64, reps []Replica, hub bool, opts .
 	peer := func(i int) (engine.Peer, error) {
 		ep, err := reps[i].Open(ctx)
 		if err != nil {
-			return engine.Peer{}, fmt.Errorf("proptest: open r%d: %w", i, err)
+			return engine.Peer{}, fmt.Errorf("enginetest: open r%d: %w", i, err)
 		}
 		w.eps = append(w.eps, ep)
 		return engine.Peer{Name: fmt.Sprint("r", i), Endpoint: ep}, nil

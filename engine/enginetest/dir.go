@@ -1,4 +1,4 @@
-package proptest
+package enginetest
 
 import (
 	"context"
@@ -47,14 +47,14 @@ var _ Replica = (*Dir)(nil)
 // NewDir returns a replica on the existing directory root.
 func NewDir(root string, open Opener) (*Dir, error) {
 	if open == nil {
-		return nil, errors.New("proptest: nil opener")
+		return nil, errors.New("enginetest: nil opener")
 	}
 	st, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("proptest: %w", err)
+		return nil, fmt.Errorf("enginetest: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("proptest: %s is not a directory", root)
+		return nil, fmt.Errorf("enginetest: %s is not a directory", root)
 	}
 	return &Dir{root: root, open: open}, nil
 }
@@ -356,6 +356,6 @@ func (d *Dir) walk(fn func(rel string, de fs.DirEntry) error) {
 		return fn(filepath.ToSlash(rel), de)
 	})
 	if err != nil {
-		panic(fmt.Sprintf("proptest: reading %s: %v", d.root, err))
+		panic(fmt.Sprintf("enginetest: reading %s: %v", d.root, err))
 	}
 }
