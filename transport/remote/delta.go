@@ -99,6 +99,9 @@ func (c *sigCollector) add(b []byte) (done bool, err error) {
 		d.fail("file size %d exceeds the limit of %d", size, uint64(maxFileSize))
 	case blockCount(int64(size), int(bs)) > maxBlocks:
 		d.fail("%d blocks exceed the limit of %d", blockCount(int64(size), int(bs)), maxBlocks)
+	case blockCount(int64(size), int(bs)) > maxBlocksFor(int64(size)):
+		d.fail("%d blocks of %d bytes for a %d-byte file, where that size justifies at most %d (blocks of %d bytes)",
+			blockCount(int64(size), int(bs)), bs, size, maxBlocksFor(int64(size)), blockSizeFor(int64(size)))
 	case c.started && (int(bs) != c.sig.blockSize || int64(size) != c.sig.size):
 		d.fail("block size %d and file size %d differ from the first frame's %d and %d", bs, size, c.sig.blockSize, c.sig.size)
 	case first != uint64(len(c.sig.sums)):
@@ -127,10 +130,42 @@ func (c *sigCollector) add(b []byte) (done bool, err error) {
 	return int64(len(c.sig.sums)) == total, nil
 }
 
+// Limits of the work of matching, whatever the signature holds. A peer
+// chooses the sums: it can give every block the weak checksum of some
+// common content (a block of zeros) with strong hashes that never match,
+// so that every byte offset of that content is a weak hit whose strong
+// hash must be computed and compared. Without limits that is quadratic
+// (each hit compared with every block of the same weak checksum) and,
+// even with one comparison a hit, a strong hash of a whole block per byte
+// of input.
+const (
+	// maxCandidates is the number of blocks a weak checksum finds: the
+	// first ones of the signature with that checksum and distinct strong
+	// hashes. Further blocks are still copied when they follow a match
+	// (the block after the last match is tried first), else sent as
+	// literals.
+	maxCandidates = 8
+	// missSlack and missesPerBlock bound the strong hashes that match
+	// nothing: missSlack, plus missesPerBlock for every block length of
+	// content read so far. Past that, windows are not tried and their
+	// bytes go as literals until more content was read, so hashing costs
+	// at most about missesPerBlock times reading the content once.
+	missSlack      = 64
+	missesPerBlock = 4
+)
+
+// maxBlocksFor returns the most blocks a signature of a file of size
+// bytes may have: those of the block size the protocol picks for that
+// size ([blockSizeFor]). A peer may use larger blocks, never smaller.
+func maxBlocksFor(size int64) int64 { return blockCount(size, blockSizeFor(size)) }
+
 // sigIndex finds the blocks of a signature by weak checksum. Full-length
-// blocks are chained in a hash table, with a bit filter in front of it
-// that turns most lookups of bytes that match nothing into one memory
-// access; a shorter last block is matched only at the end of a stream.
+// blocks are chained in a hash table, at most maxCandidates for each weak
+// checksum, with a bit filter in front of it that turns most lookups of
+// bytes that match nothing into one memory access; a shorter last block
+// is matched only at the end of a stream. It counts its work, and stops
+// trying windows while the strong hashes that matched nothing exceed the
+// budget that the content read so far allows.
 type sigIndex struct {
 	sig    *signature
 	bs     int
@@ -142,6 +177,16 @@ type sigIndex struct {
 	// tail is the index of the short last block, or -1.
 	tail    int64
 	tailLen int
+
+	// skipped counts the blocks left out of the chains: duplicates, and
+	// blocks past maxCandidates of their weak checksum.
+	skipped int64
+	// strongs counts the strong hashes computed to match content, and
+	// misses those that matched nothing; compares counts the strong
+	// hashes of blocks compared with them.
+	strongs, misses, compares int64
+	// spent counts the windows not tried because the budget was spent.
+	spent int64
 }
 
 func newIndex(sig *signature) *sigIndex {
@@ -154,54 +199,83 @@ func newIndex(sig *signature) *sigIndex {
 	x.shift = 64 - nbits
 	x.head = make(map[uint32]int32, x.full)
 	x.next = make([]int32, x.full)
-	for k := x.full - 1; k >= 0; k-- {
-		w := sig.sums[k].weak
-		x.filter[x.slot(w)/64] |= 1 << (x.slot(w) % 64)
-		if h, ok := x.head[w]; ok {
-			x.next[k] = h
-		} else {
-			x.next[k] = -1
+	for k := range x.full {
+		x.next[k] = -1
+		s := sig.sums[k]
+		h, ok := x.head[s.weak]
+		if !ok {
+			x.head[s.weak] = int32(k)
+			x.filter[x.slot(s.weak)/64] |= 1 << (x.slot(s.weak) % 64)
+			continue
 		}
-		x.head[w] = int32(k)
+		n, last, dup := 1, h, sig.sums[h].strong == s.strong
+		for j := x.next[h]; j >= 0 && !dup; j = x.next[j] {
+			n, last, dup = n+1, j, sig.sums[j].strong == s.strong
+		}
+		if dup || n >= maxCandidates {
+			x.skipped++
+			continue
+		}
+		x.next[last] = int32(k)
 	}
 	return x
 }
 
 func (x *sigIndex) slot(w uint32) uint64 { return (uint64(w) * 0x9e3779b97f4a7c15) >> x.shift }
 
+// budget reports whether a window may still be tried after read bytes of
+// content.
+func (x *sigIndex) budget(read int64) bool {
+	if x.misses < missSlack+missesPerBlock*(read/int64(x.bs)) {
+		return true
+	}
+	x.spent++
+	return false
+}
+
 // match returns the full-length block whose sums are w and those of
 // window, or -1. It tries hint first (the block after the last match), so
-// runs of copied blocks stay runs.
-func (x *sigIndex) match(w uint32, window []byte, hint int64) int64 {
+// runs of copied blocks stay runs. read is the content read so far, for
+// the budget of strong hashes.
+func (x *sigIndex) match(w uint32, window []byte, hint, read int64) int64 {
 	if s := x.slot(w); x.filter[s/64]&(1<<(s%64)) == 0 {
 		return -1
 	}
-	var strong [strongLen]byte
-	known := false
-	if hint >= 0 && hint < x.full && x.sig.sums[hint].weak == w {
-		strong, known = strongOf(window), true
+	hinted := hint >= 0 && hint < x.full && x.sig.sums[hint].weak == w
+	k, ok := x.head[w]
+	if !ok && !hinted {
+		return -1
+	}
+	if !x.budget(read) {
+		return -1
+	}
+	strong := strongOf(window)
+	x.strongs++
+	if hinted {
+		x.compares++
 		if x.sig.sums[hint].strong == strong {
 			return hint
 		}
 	}
-	k, ok := x.head[w]
-	if !ok {
-		return -1
-	}
-	for ; k >= 0; k = x.next[k] {
-		if !known {
-			strong, known = strongOf(window), true
-		}
-		if x.sig.sums[k].strong == strong {
-			return int64(k)
+	if ok {
+		for ; k >= 0; k = x.next[k] {
+			x.compares++
+			if x.sig.sums[k].strong == strong {
+				return int64(k)
+			}
 		}
 	}
+	x.misses++
 	return -1
 }
 
 // matchTail reports whether p is the short last block.
 func (x *sigIndex) matchTail(p []byte) bool {
-	return x.tail >= 0 && len(p) == x.tailLen && x.sig.sums[x.tail] == sumOf(p)
+	if x.tail < 0 || len(p) != x.tailLen {
+		return false
+	}
+	x.strongs++
+	return x.sig.sums[x.tail] == sumOf(p)
 }
 
 // Delta instructions. A delta frame is a sequence of them; a file is
@@ -291,7 +365,9 @@ func (s *deltaSink) flush() error {
 // makeDelta reads r to its end and writes to sink the instructions that
 // rebuild it from the file x describes: a copy for every block of r found
 // in the index (at any offset, found by rolling the weak checksum one byte
-// at a time), literals for the rest. It returns the bytes read from r.
+// at a time), literals for the rest. Whatever the signature, its work is
+// linear in the bytes of r: windows whose strong hash would exceed the
+// index's budget go as literals. It returns the bytes read from r.
 func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (int64, error) {
 	L := x.bs
 	buf := make([]byte, 0, 2*(maxLiteral+L)+readAhead)
@@ -344,7 +420,8 @@ func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (
 			a, b = weakSums(buf[pos : pos+L])
 			have = true
 		}
-		if k := x.match(weakOf(a, b), buf[pos:pos+L], last+1); k >= 0 {
+		read := total - int64(len(buf)-pos) // content before the window
+		if k := x.match(weakOf(a, b), buf[pos:pos+L], last+1, read); k >= 0 {
 			if err := sink.lit(buf[lit:pos]); err != nil {
 				return total, err
 			}

@@ -3,8 +3,10 @@ package remote
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -16,6 +18,23 @@ type deltaResult struct {
 	literal, copied int64
 	wire            int // bytes of delta frames
 	frames          int
+	x               *sigIndex
+}
+
+// maxStrongs is the most strong hashes a delta of n bytes of content may
+// compute with blocks of bs bytes: those that match nothing within their
+// budget, one for each block copied, and one for the short last block.
+func maxStrongs(n int64, bs int) int64 {
+	return missSlack + (missesPerBlock+1)*(n/int64(bs)) + 1
+}
+
+// checkWork fails when a delta of n bytes did more work than its bounds.
+func checkWork(t testing.TB, x *sigIndex, n int64) {
+	t.Helper()
+	if x.strongs > maxStrongs(n, x.bs) || x.misses > x.strongs || x.compares > x.strongs*(maxCandidates+1) {
+		t.Fatalf("a delta of %d bytes (blocks of %d) computed %d strong hashes (%d matched nothing; bound %d) and compared %d",
+			n, x.bs, x.strongs, x.misses, maxStrongs(n, x.bs), x.compares)
+	}
 }
 
 // roundTrip signs old, computes the delta of new against it (reading new
@@ -54,14 +73,16 @@ func roundTrip(t testing.TB, old, new []byte, r io.Reader) deltaResult {
 	if r == nil {
 		r = bytes.NewReader(new)
 	}
-	n, err := makeDelta(ctx, newIndex(&col.sig), r, sink)
+	x := newIndex(&col.sig)
+	n, err := makeDelta(ctx, x, r, sink)
 	if err != nil {
 		t.Fatalf("makeDelta: %v", err)
 	}
 	if n != int64(len(new)) {
 		t.Fatalf("makeDelta read %d bytes of %d", n, len(new))
 	}
-	res.literal, res.copied, res.frames = sink.literal, sink.copied, len(frames)
+	checkWork(t, x, n)
+	res.literal, res.copied, res.frames, res.x = sink.literal, sink.copied, len(frames), x
 	if res.literal+res.copied != int64(len(new)) {
 		t.Fatalf("delta covers %d literal + %d copied bytes, want %d", res.literal, res.copied, len(new))
 	}
@@ -185,6 +206,8 @@ func TestSigCollectorRefuses(t *testing.T) {
 		{"large-block", [][]byte{encodeSigs(maxBlock+1, 10, 0, nil)}, "block size"},
 		{"huge-file", [][]byte{encodeSigs(minBlock, maxFileSize+1, 0, nil)}, "file size"},
 		{"too-many-blocks", [][]byte{encodeSigs(minBlock, int64(minBlock)*(maxBlocks+1), 0, nil)}, "blocks exceed"},
+		{"blocks-too-small-for-the-size", [][]byte{encodeSigs(minBlock, 100_000*minBlock, 0, nil)},
+			"100000 blocks of 2048 bytes for a 204800000-byte file, where that size justifies at most 14286 (blocks of 14336 bytes)"},
 		{"gap", [][]byte{good, encodeSigs(minBlock, 3*minBlock, 3, sums[:1])}, "expected 2"},
 		{"changed-size", [][]byte{good, encodeSigs(minBlock, 4*minBlock, 2, sums[:1])}, "differ"},
 		{"too-many-sums", [][]byte{good, encodeSigs(minBlock, 3*minBlock, 2, sums)}, "more than the 3 blocks"},
@@ -394,7 +417,7 @@ func FuzzSigCollector(f *testing.F) {
 			return
 		}
 		s := col.sig
-		if s.blockSize < minBlock || s.blockSize > maxBlock || s.count() > maxBlocks || int64(len(s.sums)) > s.count() {
+		if s.blockSize < minBlock || s.blockSize > maxBlock || s.count() > maxBlocks || s.count() > maxBlocksFor(s.size) || int64(len(s.sums)) > s.count() {
 			t.Fatalf("accepted block size %d, %d sums for %d bytes", s.blockSize, len(s.sums), s.size)
 		}
 		if done != (int64(len(s.sums)) == s.count()) {
@@ -403,6 +426,231 @@ func FuzzSigCollector(f *testing.F) {
 		var again sigCollector
 		if _, err := again.add(encodeSigs(s.blockSize, s.size, 0, s.sums)); err != nil || len(again.sig.sums) != len(s.sums) {
 			t.Fatalf("re-encoded signatures do not decode: %v", err)
+		}
+	})
+}
+
+// collidingSig returns a signature of n blocks of bs bytes whose weak
+// checksums all equal that of a block of zeros and whose strong hashes
+// all differ from it and from each other: the worst a peer can send
+// against content of zeros. It is decoded as a peer's would be.
+func collidingSig(tb testing.TB, bs int, n int64) (*signature, error) {
+	tb.Helper()
+	weak := weakOf(weakSums(make([]byte, bs)))
+	size := n * int64(bs)
+	var col sigCollector
+	sums := make([]blockSum, 0, sigsPerFrame)
+	for k := int64(0); k < n; k++ {
+		s := blockSum{weak: weak}
+		binary.LittleEndian.PutUint64(s.strong[:], uint64(k)+1)
+		sums = append(sums, s)
+		if len(sums) == cap(sums) || k == n-1 {
+			if _, err := col.add(encodeSigs(bs, size, k+1-int64(len(sums)), sums)); err != nil {
+				return nil, err
+			}
+			sums = sums[:0]
+		}
+	}
+	return &col.sig, nil
+}
+
+// BenchmarkDeltaCollidingSignature: a delta of 1 MiB of zeros against a
+// peer's signature of 100,000 blocks that all share the weak checksum of
+// zeros (the most blocks a file can justify with them: 64 KiB blocks of
+// a 6.1 GiB file).
+func BenchmarkDeltaCollidingSignature(b *testing.B) {
+	sig, err := collidingSig(b, maxBlock, 100_000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	b.SetBytes(int64(len(zeros)))
+	for b.Loop() {
+		x := newIndex(sig)
+		sink := &deltaSink{send: func([]byte) error { return nil }}
+		if _, err := makeDelta(context.Background(), x, bytes.NewReader(zeros), sink); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestDeltaCollidingSignature: a peer's signature whose blocks all share
+// the weak checksum of the content (100,000 blocks against 1 MiB of
+// zeros) costs a bounded number of strong hashes and comparisons, and the
+// delta is still right: all literal, since nothing matches.
+func TestDeltaCollidingSignature(t *testing.T) {
+	sig, err := collidingSig(t, maxBlock, 100_000)
+	if err != nil {
+		t.Fatalf("a signature the size justifies was refused: %v", err)
+	}
+	x := newIndex(sig)
+	if x.skipped != 100_000-maxCandidates {
+		t.Fatalf("the index keeps %d blocks of one weak checksum, want %d", 100_000-x.skipped, maxCandidates)
+	}
+	zeros := make([]byte, 1<<20)
+	var frames [][]byte
+	sink := &deltaSink{send: func(b []byte) error { frames = append(frames, bytes.Clone(b)); return nil }}
+	n, err := makeDelta(context.Background(), x, bytes.NewReader(zeros), sink)
+	if err != nil || n != int64(len(zeros)) {
+		t.Fatalf("makeDelta: %d bytes, %v", n, err)
+	}
+	checkWork(t, x, n)
+	// Without the budget every offset but the last block's would be a
+	// strong hash.
+	if x.spent < int64(len(zeros))-int64(maxBlock)-maxStrongs(n, maxBlock) {
+		t.Fatalf("only %d windows were left untried", x.spent)
+	}
+	t.Logf("%d strong hashes (bound %d), %d comparisons, %d windows untried", x.strongs, maxStrongs(n, maxBlock), x.compares, x.spent)
+	if sink.copied != 0 || sink.literal != int64(len(zeros)) {
+		t.Fatalf("%d bytes copied, %d literal", sink.copied, sink.literal)
+	}
+	i := 0
+	dr := newDeltaReader(failingReaderAt{}, sig, int64(len(zeros)), func() ([]byte, error) {
+		if i == len(frames) {
+			return nil, io.EOF
+		}
+		i++
+		return frames[i-1], nil
+	})
+	got, err := io.ReadAll(dr)
+	if err != nil || !bytes.Equal(got, zeros) {
+		t.Fatalf("rebuilt %d bytes: %v", len(got), err)
+	}
+
+	// With small blocks, as many colliding blocks need a size that
+	// justifies fewer: refused before any work.
+	if _, err := collidingSig(t, minBlock, 100_000); err == nil || !errors.Is(err, ErrProtocol) ||
+		!strings.Contains(err.Error(), "100000 blocks of 2048 bytes for a 204800000-byte file") {
+		t.Fatalf("small colliding blocks: %v", err)
+	}
+}
+
+// failingReaderAt is a base that must not be read.
+type failingReaderAt struct{}
+
+func (failingReaderAt) ReadAt([]byte, int64) (int, error) {
+	return 0, errors.New("the base was read")
+}
+
+// collidingBlocks returns n distinct blocks of bs bytes that share one
+// weak checksum, that of a block of bytes 0x80 (which is not one of
+// them): each adds 1 at i and j+1 and takes 1 at i+1 and j, which keeps
+// both sums.
+func collidingBlocks(n, bs int) [][]byte {
+	out := make([][]byte, n)
+	for k := range out {
+		b := bytes.Repeat([]byte{0x80}, bs)
+		i, j := 2*k, 2*k+bs/2
+		b[i]++
+		b[i+1]--
+		b[j]--
+		b[j+1]++
+		out[k] = b
+	}
+	return out
+}
+
+// TestDeltaBudget: honest content behind a long run that hits the weak
+// checksums of the base without matching still round-trips, and its
+// blocks are copied once the budget allows again.
+func TestDeltaBudget(t *testing.T) {
+	blocks := collidingBlocks(2*maxCandidates, minBlock)
+	flat := bytes.Repeat([]byte{0x80}, minBlock)
+	if weakOf(weakSums(blocks[0])) != weakOf(weakSums(flat)) || bytes.Equal(blocks[0], blocks[1]) {
+		t.Fatal("the blocks do not collide")
+	}
+	tailData := pattern(64*minBlock, 7)
+	old := append(bytes.Join(blocks, nil), tailData...)
+	// Half a MiB that hits the weak checksum at every offset, then the
+	// base's own blocks: every one of the colliding ones (half of them
+	// only found after a match of the block before), and the rest.
+	var new []byte
+	for range 256 {
+		new = append(new, flat...)
+	}
+	new = append(new, old...)
+	res := roundTrip(t, old, new, nil)
+	t.Logf("%d literal, %d copied, %d strong hashes, %d windows untried", res.literal, res.copied, res.x.strongs, res.x.spent)
+	if res.x.spent == 0 {
+		t.Fatal("the budget was never spent: the test proves nothing")
+	}
+	if res.literal > 256*minBlock+2*minBlock {
+		t.Fatalf("%d literal bytes, want at most the flat run and two blocks", res.literal)
+	}
+}
+
+// TestIndexCandidates: the index keeps at most maxCandidates blocks of
+// one weak checksum, and a block whose sums another block already has
+// only once; blocks left out are still copied after the block before
+// them.
+func TestIndexCandidates(t *testing.T) {
+	blocks := collidingBlocks(3*maxCandidates, minBlock)
+	old := bytes.Join(append(append([][]byte(nil), blocks...), blocks[0], blocks[1]), nil)
+	res := roundTrip(t, old, old, nil)
+	if want := int64(len(blocks) + 2 - maxCandidates); res.x.skipped != want {
+		t.Fatalf("%d blocks left out of the index, want %d", res.x.skipped, want)
+	}
+	if res.literal != 0 {
+		t.Fatalf("an unchanged file of colliding blocks takes %d literal bytes", res.literal)
+	}
+	for w, k := range res.x.head {
+		n := 0
+		for ; k >= 0; k = res.x.next[k] {
+			n++
+		}
+		if n > maxCandidates {
+			t.Fatalf("weak checksum %08x finds %d blocks", w, n)
+		}
+	}
+}
+
+// zeroReaderAt is a base of zeros of any size.
+type zeroReaderAt struct{}
+
+func (zeroReaderAt) ReadAt(p []byte, _ int64) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// FuzzDeltaAgainstPeerSignature: whatever signature a peer sends, a delta
+// against it covers the content exactly, decodes, and stays within its
+// work bounds.
+func FuzzDeltaAgainstPeerSignature(f *testing.F) {
+	zeroWeak := weakOf(weakSums(make([]byte, minBlock)))
+	var colliding []blockSum
+	for k := range 8 {
+		colliding = append(colliding, blockSum{weak: zeroWeak, strong: [strongLen]byte{byte(k + 1)}})
+	}
+	f.Add(encodeSigs(minBlock, 8*minBlock, 0, colliding), []byte{0}, uint16(32<<10))
+	f.Add(encodeSigs(minBlock, 3*minBlock, 0, []blockSum{sumOf(make([]byte, minBlock)), {weak: zeroWeak}, {weak: 1}}), []byte{0, 0, 1}, uint16(9000))
+	f.Add(encodeSigs(maxBlock, 0, 0, nil), []byte("x"), uint16(1))
+	f.Fuzz(func(t *testing.T, sigFrame, unit []byte, size uint16) {
+		var col sigCollector
+		if done, err := col.add(sigFrame); err != nil || !done {
+			return
+		}
+		var content []byte
+		if len(unit) > 0 {
+			content = bytes.Repeat(unit, int(size)/len(unit)+1)[:size]
+		}
+		x := newIndex(&col.sig)
+		var frames [][]byte
+		sink := &deltaSink{send: func(b []byte) error { frames = append(frames, bytes.Clone(b)); return nil }}
+		n, err := makeDelta(context.Background(), x, bytes.NewReader(content), sink)
+		if err != nil || n != int64(len(content)) || sink.literal+sink.copied != n {
+			t.Fatalf("makeDelta: %d bytes read, %d literal + %d copied, %v", n, sink.literal, sink.copied, err)
+		}
+		checkWork(t, x, n)
+		i := 0
+		dr := newDeltaReader(zeroReaderAt{}, &col.sig, n, func() ([]byte, error) {
+			if i == len(frames) {
+				return nil, io.EOF
+			}
+			i++
+			return frames[i-1], nil
+		})
+		if got, err := io.ReadAll(dr); err != nil || int64(len(got)) != n {
+			t.Fatalf("rebuilt %d of %d bytes: %v", len(got), n, err)
 		}
 	})
 }

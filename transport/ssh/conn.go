@@ -223,9 +223,9 @@ func (h *host) startAgent(ctx context.Context, conn *sshConn) (*agentConn, error
 	return ag, nil
 }
 
-// maxPreamble bounds what may come before the start script's marker:
-// lines that shell start-up files print.
-const maxPreamble = 16 << 10
+// maxPreamble bounds what may come before the start script's answer:
+// what the shell's start-up files print.
+const maxPreamble = 64 << 10
 
 // execAgent runs the start script and shakes hands with the agent. When
 // the agent is missing, does not speak the protocol, or is another
@@ -249,7 +249,8 @@ func (h *host) execAgent(ctx context.Context, conn *sshConn) (ag *agentConn, rei
 	}
 	stderr := newTailWriter(h.log)
 	sess.Stderr = stderr
-	if err := sess.Start(startCommand(h.t.cfg.remoteCacheDir)); err != nil {
+	g := newTag()
+	if err := sess.Start(startCommand(g, h.t.cfg.remoteCacheDir)); err != nil {
 		return fail(false, fmt.Errorf("ssh: %s: start agent: %w", h.hc, err))
 	}
 	exited := make(chan error, 1)
@@ -257,20 +258,26 @@ func (h *host) execAgent(ctx context.Context, conn *sshConn) (ag *agentConn, rei
 	stop := context.AfterFunc(ctx, func() { sess.Close() })
 	defer stop()
 
-	// Read the marker line byte by byte: what follows belongs to the
-	// protocol.
+	// Read the answer line by line, byte by byte: what follows the exec
+	// line belongs to the protocol. Lines without the run's tag come from
+	// the shell's start-up files and are kept for error messages only.
+	seen := &answer{tag: g}
 	var line []byte
+	var dir string
 read:
 	for n := 0; ; n++ {
 		if n > maxPreamble {
-			return fail(false, fmt.Errorf("ssh: %s: the start script printed too much before the agent started", h.hc))
+			return fail(false, fmt.Errorf("ssh: %s: starting the agent: the shell printed more than %d bytes before the start script answered%s",
+				h.hc, maxPreamble, printed(seen.other, seen.dropped, nil)))
 		}
 		var b [1]byte
 		if _, err := io.ReadFull(stdout, b[:]); err != nil {
 			if ctx.Err() != nil {
 				return fail(false, ctx.Err())
 			}
-			return fail(false, fmt.Errorf("ssh: %s: the agent start script ended early: %v %s", h.hc, err, stderr.String()))
+			seen.keep(line)
+			return fail(false, fmt.Errorf("ssh: %s: starting the agent: the start script ended without an answer (%v)%s",
+				h.hc, err, printed(seen.other, seen.dropped, []byte(stderr.lastLines()))))
 		}
 		if b[0] != '\n' {
 			line = append(line, b[0])
@@ -278,16 +285,31 @@ read:
 		}
 		s := string(line)
 		line = line[:0]
-		switch {
-		case strings.HasPrefix(s, markMissing):
-			return fail(true, fmt.Errorf("no agent at %s", strings.TrimPrefix(s, markMissing)))
-		case strings.HasPrefix(s, markExec):
-			h.log.Debug("starting agent", "path", strings.TrimPrefix(s, markExec))
-		default:
-			h.log.Debug("ignoring output of the shell's start-up files", "line", s)
+		word, value, ok := g.parse(s)
+		if !ok {
+			if strings.TrimSpace(s) != "" {
+				h.log.Debug("ignoring output of the shell's start-up files", "line", s)
+				seen.keep([]byte(s + "\n"))
+			}
 			continue
 		}
-		break read
+		switch word {
+		case wordMissing:
+			return fail(true, fmt.Errorf("no agent at %q", value))
+		case wordExec:
+			h.log.Debug("starting agent", "path", value)
+			break read
+		case wordNote:
+			h.log.Info("the installed agent is not used", "why", value)
+		case wordDir:
+			dir = value
+		case wordUnsafe:
+			return fail(false, &AgentError{Host: h.hc.String(), Platform: h.t.platform(), Path: dir + "/agent-" + agent.Version,
+				Err: fmt.Errorf("refusing to run the agent from the directory %q: %s; make it yours and owner-only (chown \"$USER\" %s && chmod 700 %s), or choose another",
+					dir, plainText(value), shellWord(dir), shellWord(dir))})
+		default:
+			h.log.Debug("ignoring an answer of the start script", "word", word)
+		}
 	}
 
 	stream := &agentStream{r: stdout, w: stdin, sess: sess}
@@ -326,23 +348,25 @@ read:
 	return ag, false, nil
 }
 
-// run runs a command on the connection with stdin as its input, and
-// returns its output.
-func (c *sshConn) run(ctx context.Context, cmd string, stdin io.Reader) (stdout, stderr []byte, err error) {
+// run runs a script on the connection with stdin as its input and its
+// answer read from its output, and returns the first bytes of its
+// standard error.
+func (c *sshConn) run(ctx context.Context, cmd string, stdin io.Reader, out *answer) (stderr []byte, err error) {
 	sess, err := c.client.NewSession()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer sess.Close()
-	var out, errOut limitedBuffer
-	sess.Stdout, sess.Stderr, sess.Stdin = &out, &errOut, stdin
+	var errOut limitedBuffer
+	sess.Stdout, sess.Stderr, sess.Stdin = out, &errOut, stdin
 	stop := context.AfterFunc(ctx, func() { sess.Close() })
 	defer stop()
 	err = sess.Run(cmd)
+	out.end()
 	if ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	return out.Bytes(), errOut.Bytes(), err
+	return errOut.Bytes(), err
 }
 
 // agentStream is the agent's standard input and output as one stream.
@@ -410,12 +434,17 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns the last lines, for error messages.
-func (w *tailWriter) String() string {
+// lastLines returns the last lines.
+func (w *tailWriter) lastLines() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := strings.Join(append(append([]string(nil), w.lines...), string(w.partial)), "\n")
-	s = strings.TrimSpace(s)
+	return strings.Join(append(append([]string(nil), w.lines...), string(w.partial)), "\n")
+}
+
+// String returns the last lines for error messages, cut short and
+// Go-quoted.
+func (w *tailWriter) String() string {
+	s := quoteOutput([]byte(w.lastLines()), false)
 	if s == "" {
 		return ""
 	}

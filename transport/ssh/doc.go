@@ -44,8 +44,23 @@
 // ~/.cache/zerosync, as the host's shell expands them ([WithRemoteCacheDir]
 // overrides it). When the agent is missing or reports another version in
 // the handshake, the transport copies its own executable there over the
-// same connection (atomically: a temp file, its length checked, then
-// renamed), provided the host's uname matches this program's GOOS/GOARCH
-// and the program calls agent.Handle first thing in main. Otherwise an
-// [*AgentError] says how to install the agent by hand.
+// same connection, provided the host's uname matches this program's
+// GOOS/GOARCH and the program calls agent.Handle first thing in main. The
+// copy lands in a temp file that nobody may run; the host checks its
+// length and its SHA-256 (with sha256sum, shasum, sha256 or openssl)
+// against this program's, deletes it on a mismatch, and only then makes
+// it executable and renames it into place. Otherwise an [*AgentError]
+// says how to install the agent by hand.
+//
+// The agent's directory is made owner-only (0700). A directory, or an
+// agent, that another user owns or may write to is never run from: the
+// directory is refused with an [*AgentError] naming it, the agent file
+// is replaced.
+//
+// The scripts that probe the host, install and start the agent run
+// through the user's login shell, whose start-up files may print a
+// banner or take a while. Their answers are lines tagged with a random
+// token new for each run, so nothing a start-up file prints is taken for
+// one; what else the host printed shows, cut short and quoted, in the
+// error when a step fails.
 package ssh

@@ -1,13 +1,15 @@
 package ssh
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	pathpkg "path"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/zerosync/zerosync/agent"
@@ -31,82 +33,16 @@ func (e *AgentError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ssh: cannot start the zerosync agent on %s: %v.\n", e.Host, e.Err)
 	b.WriteString("Install it by hand: build a program that calls agent.Handle() first thing in main")
-	if goos, goarch, ok := strings.Cut(e.Platform, "/"); ok {
-		fmt.Fprintf(&b, " for %s (GOOS=%s GOARCH=%s go build -o zerosync-agent)", e.Platform, goos, goarch)
+	if goos, goarch, ok := strings.Cut(plainText(e.Platform), "/"); ok {
+		fmt.Fprintf(&b, " for %s/%s (GOOS=%s GOARCH=%s go build -o zerosync-agent)", goos, goarch, goos, goarch)
 	}
 	path := e.Path
 	if path == "" {
 		path = "~/.cache/zerosync/agent-" + agent.Version
 	}
-	fmt.Fprintf(&b, ", copy it to %s on the host and make it executable (chmod 755 %s).", path, path)
+	fmt.Fprintf(&b, ", copy it to %s on the host, and make it and its directory yours alone (chmod 700 %s %s).",
+		shellWord(path), shellWord(pathpkg.Dir(path)), shellWord(path))
 	return b.String()
-}
-
-// Markers the start script writes on standard output before the agent
-// speaks.
-const (
-	markExec    = "zerosync-exec "
-	markMissing = "zerosync-missing "
-	markDone    = "zerosync-installed "
-)
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// cacheDirScript sets d to zerosync's cache directory on the host and a
-// to the agent's path in it; with dir set it exports ZEROSYNC_CACHE_DIR so
-// the agent keeps its caches there too.
-func cacheDirScript(dir string) string {
-	var b strings.Builder
-	if dir != "" {
-		switch {
-		case dir == "~":
-			b.WriteString(`ZEROSYNC_CACHE_DIR="$HOME"`)
-		case strings.HasPrefix(dir, "~/"):
-			b.WriteString(`ZEROSYNC_CACHE_DIR="$HOME"/` + shellQuote(dir[2:]))
-		case strings.HasPrefix(dir, "/"):
-			b.WriteString(`ZEROSYNC_CACHE_DIR=` + shellQuote(dir))
-		default:
-			b.WriteString(`ZEROSYNC_CACHE_DIR="$HOME"/` + shellQuote(dir))
-		}
-		b.WriteString("; export ZEROSYNC_CACHE_DIR; ")
-	}
-	b.WriteString(`d="${ZEROSYNC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zerosync}"; `)
-	b.WriteString(`a="$d/agent-` + agent.Version + `"; `)
-	return b.String()
-}
-
-// shCommand wraps a script for the remote user's login shell, whatever it
-// is.
-func shCommand(script string) string { return "sh -c " + shellQuote(script) }
-
-// startCommand runs the installed agent, or says it is missing.
-func startCommand(dir string) string {
-	return shCommand(cacheDirScript(dir) +
-		`if [ -x "$a" ]; then echo "` + markExec + `$a"; exec "$a" ` + agent.Arg + `; fi; ` +
-		`echo "` + markMissing + `$a"`)
-}
-
-// probeCommand prints the agent's path and the host's uname -s and -m,
-// one per line.
-func probeCommand(dir string) string {
-	return shCommand(cacheDirScript(dir) + `echo "$a"; uname -s; uname -m`)
-}
-
-// installCommand receives size bytes on standard input and installs them
-// as the agent, atomically, checking the length first.
-func installCommand(dir string, size int64) string {
-	n := strconv.FormatInt(size, 10)
-	return shCommand(cacheDirScript(dir) +
-		`mkdir -p "$d" || exit 1; ` +
-		`t="$d/.agent-` + agent.Version + `.$$.tmp"; trap 'rm -f "$t"' EXIT; ` +
-		`cat > "$t" || exit 1; ` +
-		`n=$(wc -c < "$t" | tr -d ' '); ` +
-		`[ "$n" = ` + n + ` ] || { echo "received $n of ` + n + ` bytes" >&2; exit 1; }; ` +
-		`chmod 755 "$t" && mv -f "$t" "$a" || exit 1; ` +
-		`echo "` + markDone + `$a"`)
 }
 
 // platform maps the output of uname -s and uname -m to GOOS/GOARCH.
@@ -137,18 +73,31 @@ func localPlatform() string { return runtime.GOOS + "/" + runtime.GOARCH }
 
 // install copies this program to the host as the agent, after checking
 // that the host's platform is the program's and that the program can
-// serve as the agent.
+// serve as the agent. The host checks the copy's length and SHA-256
+// before it may run.
 func (h *host) install(ctx context.Context, conn *sshConn) error {
 	t := h.t
-	out, errOut, err := conn.run(ctx, probeCommand(t.cfg.remoteCacheDir), nil)
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if err != nil || len(lines) != 3 {
-		return &AgentError{Host: h.hc.String(), Err: fmt.Errorf("probing the host failed: %v %s", err, trimOutput(errOut))}
+	g := newTag()
+	probe := &answer{tag: g}
+	errOut, err := conn.run(ctx, probeCommand(g, t.cfg.remoteCacheDir), nil, probe)
+	if ctx.Err() != nil {
+		return ctx.Err()
 	}
-	path, remote := lines[0], platform(lines[1], lines[2])
+	path, okPath := probe.get(wordPath)
+	sysname, okOS := probe.get(wordOS)
+	machine, okArch := probe.get(wordArch)
+	if !okPath || !okOS || !okArch || path == "" {
+		why := "its answer is missing"
+		if err != nil {
+			why = err.Error()
+		}
+		return &AgentError{Host: h.hc.String(), Err: fmt.Errorf("probing the host (the agent's path and uname -s -m) failed: %s%s",
+			why, printed(probe.other, probe.dropped, errOut))}
+	}
+	remote := platform(sysname, machine)
 	aerr := &AgentError{Host: h.hc.String(), Path: path, Platform: remote}
 	if local := t.platform(); remote != local {
-		aerr.Err = fmt.Errorf("the host is %s but this program is built for %s, so it cannot be copied there", remote, local)
+		aerr.Err = fmt.Errorf("the host is %s but this program is built for %s, so it cannot be copied there", plainText(remote), local)
 		return aerr
 	}
 	if !t.handled() {
@@ -166,32 +115,40 @@ func (h *host) install(ctx context.Context, conn *sshConn) error {
 		return aerr
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	sum := sha256.New()
+	size, err := io.Copy(sum, f)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
 	if err != nil {
 		aerr.Err = fmt.Errorf("reading this program's executable: %w", err)
 		return aerr
 	}
-	h.log.Info("installing the agent", "path", path, "bytes", st.Size())
-	out, errOut, err = conn.run(ctx, installCommand(t.cfg.remoteCacheDir, st.Size()), f)
-	if err != nil || !bytes.Contains(out, []byte(markDone)) {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	hexSum := hex.EncodeToString(sum.Sum(nil))
+	h.log.Info("installing the agent", "path", path, "bytes", size, "sha256", hexSum)
+	var body io.Reader = io.LimitReader(f, size)
+	if t.upload != nil {
+		body = t.upload(body)
+	}
+	g = newTag()
+	inst := &answer{tag: g}
+	errOut, err = conn.run(ctx, installCommand(g, t.cfg.remoteCacheDir, size, hexSum), body, inst)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if _, ok := inst.get(wordDone); !ok || err != nil {
+		why, ok := inst.get(wordError)
+		switch {
+		case ok:
+			why = plainText(why)
+		case err != nil:
+			why = err.Error()
+		default:
+			why = "the host did not say it was done"
 		}
-		aerr.Err = fmt.Errorf("copying the agent failed: %s", trimOutput(errOut))
-		if len(bytes.TrimSpace(errOut)) == 0 {
-			aerr.Err = fmt.Errorf("copying the agent failed: %v", err)
-		}
+		aerr.Err = fmt.Errorf("copying the agent failed: %s%s", why, printed(inst.other, inst.dropped, errOut))
 		return aerr
 	}
 	t.stats.uploads.Add(1)
 	return nil
-}
-
-// trimOutput makes command output fit in an error message.
-func trimOutput(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 1000 {
-		s = s[:1000] + "..."
-	}
-	return s
 }

@@ -1,15 +1,16 @@
 package ssh
 
 import (
-	"bytes"
 	"errors"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/transport/ssh/sshtest"
 )
 
 func TestPlatform(t *testing.T) {
@@ -32,143 +33,192 @@ func TestPlatform(t *testing.T) {
 	}
 }
 
-// runScript runs a command as the remote login shell would, with home as
-// $HOME and env added.
-func runScript(t *testing.T, cmd, home string, stdin []byte, env ...string) (string, string, error) {
-	t.Helper()
-	c := exec.Command("sh", "-c", cmd)
-	c.Env = append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}, env...)
-	c.Stdin = bytes.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errOut
-	err := c.Run()
-	return out.String(), errOut.String(), err
-}
-
-func TestShellQuote(t *testing.T) {
-	for _, s := range []string{"", "plain", "it's", `a "b" $HOME ` + "`x`" + ` \n`, "'''"} {
-		out, _, err := runScript(t, "printf %s "+shellQuote(s), t.TempDir(), nil)
-		if err != nil || out != s {
-			t.Errorf("quoted %q came back as %q (%v)", s, out, err)
-		}
-	}
-}
-
-func TestCacheDirScript(t *testing.T) {
-	home := t.TempDir()
-	name := "agent-" + agent.Version
-	cases := []struct {
-		dir  string
-		env  []string
-		want string
-	}{
-		{"", nil, home + "/.cache/zerosync/" + name},
-		{"", []string{"XDG_CACHE_HOME=/xdg"}, "/xdg/zerosync/" + name},
-		{"", []string{"ZEROSYNC_CACHE_DIR=/zs"}, "/zs/" + name},
-		{"/abs/it's here", []string{"ZEROSYNC_CACHE_DIR=/ignored"}, "/abs/it's here/" + name},
-		{"~/c", nil, home + "/c/" + name},
-		{"~", nil, home + "/" + name},
-		{"rel/d", nil, home + "/rel/d/" + name},
-	}
-	for _, c := range cases {
-		out, _, err := runScript(t, shCommand(cacheDirScript(c.dir)+`echo "$a|$ZEROSYNC_CACHE_DIR"`), home, nil, c.env...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, exported, _ := strings.Cut(strings.TrimSpace(out), "|")
-		if got != c.want {
-			t.Errorf("dir %q env %v: agent at %q, want %q", c.dir, c.env, got, c.want)
-		}
-		if c.dir != "" && exported+"/"+name != c.want {
-			t.Errorf("dir %q: ZEROSYNC_CACHE_DIR is %q for the agent", c.dir, exported)
-		}
-	}
-}
-
-func TestStartScript(t *testing.T) {
-	home := t.TempDir()
-	dir := filepath.Join(t.TempDir(), "cache dir")
-	path := filepath.Join(dir, "agent-"+agent.Version)
-	out, _, err := runScript(t, startCommand(dir), home, nil)
-	if err != nil || out != markMissing+path+"\n" {
-		t.Fatalf("missing agent: %q, %v", out, err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte("#!/bin/sh\necho \"args: $*\"\necho \"cache: $ZEROSYNC_CACHE_DIR\"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, _, err = runScript(t, startCommand(dir), home, nil)
-	want := markExec + path + "\nargs: " + agent.Arg + "\ncache: " + dir + "\n"
-	if err != nil || out != want {
-		t.Fatalf("installed agent: %q, %v; want %q", out, err, want)
-	}
-}
-
-func TestInstallScript(t *testing.T) {
-	home := t.TempDir()
-	dir := filepath.Join(t.TempDir(), "new", "cache")
-	path := filepath.Join(dir, "agent-"+agent.Version)
-	body := []byte("#!/bin/sh\necho agent\n")
-
-	// A short upload installs nothing and leaves no temp file.
-	_, errOut, err := runScript(t, installCommand(dir, int64(len(body))+1), home, body)
-	if err == nil || !strings.Contains(errOut, "received") {
-		t.Fatalf("short upload: %v %q", err, errOut)
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-		t.Fatalf("a short upload left %v", ents)
-	}
-
-	out, errOut, err := runScript(t, installCommand(dir, int64(len(body))), home, body)
-	if err != nil || out != markDone+path+"\n" {
-		t.Fatalf("install: %q %q %v", out, errOut, err)
-	}
-	st, err := os.Stat(path)
-	if err != nil || st.Mode().Perm() != 0o755 {
-		t.Fatalf("installed agent: %v %v", st, err)
-	}
-	if got, _ := os.ReadFile(path); !bytes.Equal(got, body) {
-		t.Fatalf("installed %q", got)
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-		t.Fatalf("the install left %v", ents)
-	}
-
-	// A directory that cannot be made is an error with the reason.
-	blocker := filepath.Join(t.TempDir(), "file")
-	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, errOut, err = runScript(t, installCommand(filepath.Join(blocker, "cache"), int64(len(body))), home, body)
-	var xerr *exec.ExitError
-	if !errors.As(err, &xerr) || !strings.Contains(errOut, "Not a directory") {
-		t.Fatalf("blocked directory: %v %q", err, errOut)
-	}
-}
-
-func TestProbeScript(t *testing.T) {
-	home := t.TempDir()
-	out, _, err := runScript(t, probeCommand(""), home, nil)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if err != nil || len(lines) != 3 {
-		t.Fatalf("probe: %q %v", out, err)
-	}
-	if lines[0] != home+"/.cache/zerosync/agent-"+agent.Version {
-		t.Errorf("path %q", lines[0])
-	}
-	if got := platform(lines[1], lines[2]); got != localPlatform() {
-		t.Errorf("this host is %s by uname, %s by the Go runtime", got, localPlatform())
-	}
-}
-
 func TestAgentErrorMessage(t *testing.T) {
 	err := &AgentError{Host: "u@h:22", Path: "/home/u/.cache/zerosync/agent-x", Platform: "linux/arm64", Err: errors.New("boom")}
 	msg := err.Error()
-	for _, want := range []string{"boom", "GOOS=linux GOARCH=arm64", "/home/u/.cache/zerosync/agent-x", "chmod 755", "agent.Handle()"} {
+	for _, want := range []string{"boom", "GOOS=linux GOARCH=arm64", "/home/u/.cache/zerosync/agent-x", "chmod 700 /home/u/.cache/zerosync /home/u/.cache/zerosync/agent-x", "agent.Handle()"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
+	}
+}
+
+// bannerHome returns a home directory whose shell start-up files print a
+// banner on standard output (one line ending without a newline, one that
+// looks like the start script's old marker) and on standard error, then
+// take a second, as slow login scripts do. Each run appends a line to the
+// file ran in it.
+func bannerHome(t *testing.T) (home, ran string) {
+	t.Helper()
+	home = t.TempDir()
+	ran = filepath.Join(home, "ran")
+	script := "echo \"$0\" >> " + shellQuote(ran) + "\n" +
+		"echo 'Welcome to the test host!'\n" +
+		"echo 'zerosync-exec /bin/false'\n" +
+		"echo 'zerosync-installed /bin/false'\n" +
+		"printf 'Last login: never'\n" +
+		"echo 'a warning on stderr' >&2\n" +
+		"sleep 1\n"
+	for _, name := range []string{".bashrc", ".profile", ".bash_profile"} {
+		if err := os.WriteFile(filepath.Join(home, name), []byte(script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return home, ran
+}
+
+// bannerTransport returns a transport that reaches f with the agent in
+// its default place, beneath the remote $HOME.
+func bannerTransport(t *testing.T, f *fixture) *Transport {
+	t.Helper()
+	tr, err := New(WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithIdentityFile(f.srv.KeyFile),
+		WithAgentSocket(""), WithBackoff(10*time.Millisecond, 200*time.Millisecond), WithDialTimeout(20*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+// TestInstallBehindLoginBanner: over the real sshd, a login whose start-up
+// files print a banner (with lines that look like the scripts' answers)
+// and take a second still gets the agent installed, owner-only, and the
+// sync works; the next connection starts the installed agent.
+func TestInstallBehindLoginBanner(t *testing.T) {
+	ctx := testContext(t)
+	home, ran := bannerHome(t)
+	f := newFixture(t, sshtest.WithHome(home))
+	f.cache = filepath.Join(home, ".cache", "zerosync")
+	tr := bannerTransport(t, f)
+
+	laptop, server := newDir(t, "laptop"), newDir(t, "server")
+	writeFile(t, laptop, "a.txt", []byte("from the laptop\n"))
+	writeFile(t, server, "b.txt", randomBytes(t, 200<<10))
+	ep, err := tr.Endpoint(ctx, f.target(), server)
+	if err != nil {
+		t.Fatalf("endpoint behind a login banner: %v", err)
+	}
+	if st := tr.Stats(); st.Uploads != 1 || st.Agents != 1 {
+		t.Fatalf("stats %+v, want one upload and one agent", st)
+	}
+	if b, err := os.ReadFile(ran); err != nil || strings.Count(string(b), "\n") < 3 {
+		t.Fatalf("the login scripts did not run for the start, probe and install (%q, %v): the test proves nothing", b, err)
+	}
+	for p, want := range map[string]os.FileMode{f.agentPath(): 0o700, f.cache: 0o700 | os.ModeDir} {
+		if st, err := os.Stat(p); err != nil || st.Mode() != want {
+			t.Fatalf("%s: %v %v, want %v", p, st.Mode(), err, want)
+		}
+	}
+	e := syncPair(t, laptop, ep, filepath.Join(t.TempDir(), "state.db"))
+	syncOnce(t, ctx, e)
+	sameTrees(t, laptop, server)
+	e.Close()
+	ep.Close()
+	tr.Close()
+
+	// A new connection starts the installed agent behind the banner.
+	tr2 := bannerTransport(t, f)
+	ep2, err := tr2.Endpoint(ctx, f.target(), server)
+	if err != nil {
+		t.Fatalf("second start behind a login banner: %v", err)
+	}
+	writeFile(t, laptop, "c.txt", []byte("later\n"))
+	e2 := syncPair(t, laptop, ep2, filepath.Join(t.TempDir(), "state.db"))
+	syncOnce(t, ctx, e2)
+	sameTrees(t, laptop, server)
+	if st := tr2.Stats(); st.Uploads != 0 || st.Agents != 1 {
+		t.Fatalf("second start: %+v, want no upload", st)
+	}
+}
+
+// flipByte changes the byte at offset off of what r yields.
+type flipByte struct {
+	r   io.Reader
+	off int64
+	n   int64
+}
+
+func (f *flipByte) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if i := f.off - f.n; i >= 0 && i < int64(n) {
+		p[i] ^= 0xff
+	}
+	f.n += int64(n)
+	return n, err
+}
+
+// TestInstallTampered: an upload that arrives changed (same length,
+// another SHA-256) is refused with the two hashes, and deleted; nothing
+// runs it, and the next honest install works.
+func TestInstallTampered(t *testing.T) {
+	ctx := testContext(t)
+	f := newFixture(t)
+	tr := f.transport(t)
+	tr.upload = func(r io.Reader) io.Reader { return &flipByte{r: r, off: 100 << 10} }
+	_, err := tr.Endpoint(ctx, f.target(), newDir(t, "r"))
+	var aerr *AgentError
+	if !errors.As(err, &aerr) {
+		t.Fatalf("got %v, want an AgentError", err)
+	}
+	for _, want := range []string{"copying the agent failed", "its SHA-256 is ", "it changed on the way, and was deleted"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q:\n%v", want, err)
+		}
+	}
+	if ents, err := os.ReadDir(f.cache); err != nil || len(ents) != 0 {
+		t.Fatalf("the cache holds %v after a refused upload (%v)", ents, err)
+	}
+	if st := tr.Stats(); st.Uploads != 0 || st.Agents != 0 {
+		t.Fatalf("stats %+v after a refused upload", st)
+	}
+
+	tr2 := f.transport(t)
+	if _, err := tr2.Endpoint(ctx, f.target(), newDir(t, "r")); err != nil {
+		t.Fatalf("honest install after a refused one: %v", err)
+	}
+}
+
+// TestUnsafeAgentDirectory: a cache directory that others may write to,
+// or that belongs to another user, is never run from nor installed into;
+// the error says how to fix it.
+func TestUnsafeAgentDirectory(t *testing.T) {
+	ctx := testContext(t)
+	f := newFixture(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// An agent that works, in a directory anyone may write to.
+	copyFile(t, exe, filepath.Join(open, "agent-"+agent.Version))
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ dir, why string }{
+		"others-may-write": {open, "lets other users write to it"},
+		"another-users":    {foreignDir(t), "belongs to user id"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr := f.transport(t, WithRemoteCacheDir(c.dir))
+			_, err := tr.Endpoint(ctx, f.target(), newDir(t, "r"))
+			var aerr *AgentError
+			if !errors.As(err, &aerr) {
+				t.Fatalf("got %v, want an AgentError", err)
+			}
+			for _, want := range []string{c.why, "chmod 700 " + c.dir} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("message lacks %q:\n%v", want, err)
+				}
+			}
+			if st := tr.Stats(); st.Uploads != 0 || st.Agents != 0 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
+	}
+	if st, _ := os.Stat(open); st.Mode().Perm() != 0o777 {
+		t.Fatalf("a refused directory was changed to %v", st.Mode())
 	}
 }

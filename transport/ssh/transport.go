@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,11 +36,13 @@ type Transport struct {
 		keepalives                         atomic.Int64 // answered
 	}
 
-	// Test seams: this program's platform, its executable, and whether it
-	// can serve as the agent.
+	// Test seams: this program's platform, its executable, whether it
+	// can serve as the agent, and, when set, a filter of the bytes of the
+	// agent on their way to a host.
 	platform   func() string
 	executable func() (string, error)
 	handled    func() bool
+	upload     func(io.Reader) io.Reader
 }
 
 // New returns a transport. The local home directory ($HOME) supplies the

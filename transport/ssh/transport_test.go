@@ -97,8 +97,10 @@ func TestSyncOverSSH(t *testing.T) {
 	if st := tr.Stats(); st.Uploads != 1 || st.Agents != 1 || st.Dials != 1 {
 		t.Fatalf("first use: %+v, want one upload, one agent, one dial", st)
 	}
-	if st, err := os.Stat(f.agentPath()); err != nil || st.Mode().Perm() != 0o755 {
-		t.Fatalf("installed agent: %v %v", st, err)
+	for p, want := range map[string]os.FileMode{f.agentPath(): 0o700, f.cache: 0o700 | os.ModeDir} {
+		if st, err := os.Stat(p); err != nil || st.Mode() != want {
+			t.Fatalf("installed agent: %s: %v %v, want %v", p, st.Mode(), err, want)
+		}
 	}
 	e := syncPair(t, laptop, ep, state)
 	syncOnce(t, ctx, e)
@@ -575,7 +577,7 @@ func TestInstallRefused(t *testing.T) {
 		if !errors.As(err, &aerr) {
 			t.Fatalf("got %v", err)
 		}
-		for _, want := range []string{"Not a directory", filepath.Join(dir, "agent-"), "Install it by hand", "chmod 755"} {
+		for _, want := range []string{"Not a directory", filepath.Join(dir, "agent-"), "Install it by hand", "chmod 700"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("message lacks %q:\n%v", want, err)
 			}

@@ -15,7 +15,8 @@
 // file and authorized keys in a temporary directory, and is stopped when the
 // test ends. It does not read the system's sshd configuration or host keys.
 // The remote side of a session is the current user with the real home
-// directory, as with any sshd.
+// directory, as with any sshd, unless [WithHome] gives the sessions
+// another $HOME, whose shell start-up files the test then writes.
 package sshtest
 
 import (
@@ -86,6 +87,14 @@ type options struct {
 // they win (sshd takes the first value of a keyword).
 func WithConfig(lines ...string) Option {
 	return func(o *options) { o.extra = append(o.extra, lines...) }
+}
+
+// WithHome sets $HOME of every session to dir (sshd_config SetEnv), so
+// the login shell reads its start-up files (~/.bashrc, ~/.profile) and
+// the remote side keeps its per-user files there instead of in the
+// current user's real home directory. dir must exist.
+func WithHome(dir string) Option {
+	return func(o *options) { o.extra = append(o.extra, "SetEnv "+strconv.Quote("HOME="+dir)) }
 }
 
 // WithHostKeyFile makes the server use an existing private host key instead

@@ -73,3 +73,38 @@ func TestWrongKeyRefused(t *testing.T) {
 		t.Fatalf("got %v, want an authentication failure", err)
 	}
 }
+
+// TestWithHome: sessions see the given $HOME.
+func TestWithHome(t *testing.T) {
+	home := t.TempDir()
+	s := Start(t, WithHome(home))
+	b, err := os.ReadFile(s.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, err := knownhosts.New(s.KnownHosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ssh.Dial("tcp", s.Addr, &ssh.ClientConfig{User: s.User, Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: hk})
+	if err != nil {
+		t.Fatalf("dial: %v\n%s", err, s.Log())
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	out, err := sess.Output(`echo "home=$HOME"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "home="+home+"\n") {
+		t.Fatalf("output %q, want $HOME %s", out, home)
+	}
+}
