@@ -280,6 +280,11 @@ func TestDiskFullArchive(t *testing.T) {
 		for _, c := range filesArchived(t, archive) {
 			assert.Equal(t, len(theirs), len(c), "a torn copy in the archive")
 		}
+		// The state did not move: it is still a conflict.
+		plans, err := e.Plan(context.Background())
+		require.NoError(t, err)
+		require.Len(t, plans["dst"].Conflicts, 1)
+		assert.Equal(t, "doc.txt", plans["dst"].Conflicts[0].Path)
 	}
 
 	transporttest.Remount(t, archive, "size=4m")
