@@ -140,6 +140,6 @@ func history(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("restored here, but the sync that carries it failed: %w", err)
 	}
-	fmt.Fprintf(env.Streams.Out, "restored %s@%s; %d change(s) synced\n", path, version, len(rep.Applied))
+	fmt.Fprintf(env.Streams.Out, "restored %s@%s; %d change(s) synced\n", cli.Name(path), cli.Name(version), len(rep.Applied))
 	return nil
 }

@@ -395,7 +395,7 @@ func (e *Endpoint) receive(ctx context.Context, dirfd int, dir string, want *zer
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(dirfd, &sfs); err == nil && sfs.Bsize > 0 {
 		if free := sfs.Bavail * uint64(sfs.Bsize); uint64(want.Size) > free {
-			return nil, fmt.Errorf("%w: %d bytes declared, %d free", zerosync.ErrTooLarge, want.Size, free)
+			return nil, fmt.Errorf("%w: %d bytes declared, %d free: %w", zerosync.ErrTooLarge, want.Size, free, unix.ENOSPC)
 		}
 	}
 	var fd int

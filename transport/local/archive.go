@@ -109,10 +109,15 @@ func copyFileAt(srcfd int, name string, dstfd int, dst string) error {
 	}
 	f := os.NewFile(uintptr(out), dst)
 	defer f.Close()
-	if _, err := io.Copy(f, src); err != nil {
-		return err
+	_, err = io.Copy(f, src)
+	if err == nil {
+		err = f.Sync()
 	}
-	return f.Sync()
+	if err != nil {
+		// A disk that filled up midway: no torn copy stays behind.
+		unix.Unlinkat(dstfd, dst, 0)
+	}
+	return err
 }
 
 // KeepConflict writes content (e's bytes, checked against e's size and

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,11 +22,42 @@ var candidates = map[string]string{
 	"index.html":          "<h1>hello</h1>\n",
 	"notes/readme.md":     "# notes\n",
 	"node_modules/x/y.js": "excluded by most\n",
+	// Names that would clear the screen, set the terminal's title and
+	// forge a report line if printed raw.
+	evil + ".md":                     "# escaped\n",
+	"bin/" + evil + "\x1b]0;owned\a": "escaped\n",
+}
+
+// evil starts every name that must be escaped when printed.
+const evil = "evil\x1b[2J\n" + forged
+
+// forged is a line a raw name would forge in the report.
+const forged = "Applied: fake"
+
+// checkEscaped fails the test when out, the output of the command args,
+// holds a control character other than a newline, or a line forged by a
+// name.
+func checkEscaped(t *testing.T, args []string, out string) {
+	t.Helper()
+	for _, r := range out {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (0x80 <= r && r < 0xa0) {
+			t.Errorf("%v printed the control character %U:\n%q", args, r, out)
+			return
+		}
+	}
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, forged) {
+			t.Errorf("%v printed a line a file name forged:\n%s", args, out)
+			return
+		}
+	}
 }
 
 // Smoke runs an example engine's commands on two temporary folders: once
 // must carry at least one file across and never alter one; plan must then
 // have nothing to do; status, pause, resume and conflicts list must work.
+// No command may print a control character other than a newline: file names
+// that hold escape sequences and newlines are printed escaped.
 func Smoke(t *testing.T, app *cli.App) {
 	t.Helper()
 	tmp := t.TempDir()
@@ -50,6 +82,7 @@ func Smoke(t *testing.T, app *cli.App) {
 		if err := app.Run(context.Background(), all, s); err != nil {
 			t.Fatalf("%s %v: %v\n%s", app.Name, args, err, out.String())
 		}
+		checkEscaped(t, args, out.String())
 		return out.String()
 	}
 	out := run("once")
@@ -61,6 +94,9 @@ func Smoke(t *testing.T, app *cli.App) {
 		}
 		if string(b) != c {
 			t.Errorf("%s: peer holds %q, want %q", p, b, c)
+		}
+		if strings.Contains(p, evil) && !strings.Contains(out, strconv.Quote(p)) {
+			t.Errorf("once synced %q but does not print it quoted:\n%s", p, out)
 		}
 		copied++
 	}
