@@ -238,3 +238,30 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkPollWalk measures one poll of an unchanged tree of 10,000 files
+// in 100 directories: the cost polling adds every interval.
+func BenchmarkPollWalk(b *testing.B) {
+	root := b.TempDir()
+	for d := range 100 {
+		dir := filepath.Join(root, fmt.Sprint("d", d))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for f := range 100 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprint("f", f)), []byte("x"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	s := newStamps()
+	if _, _, err := s.walk(b.Context(), root); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		changed, full, err := s.walk(b.Context(), root)
+		if err != nil || full || len(changed) != 0 {
+			b.Fatalf("walk = %d paths, %v, %v", len(changed), full, err)
+		}
+	}
+}

@@ -38,9 +38,10 @@ type Options struct {
 	// caller's own write). An all-dropped batch produces no hint.
 	Echo func(path string) bool
 	// Ready, when set, is called once, after every directory present at the
-	// start is watched and before any hint: a change made after Ready is
-	// called is reported. Callers that scan the tree themselves should scan
-	// after Ready, not before Run.
+	// start is watched (or, when inotify is refused, after the first walk
+	// of the tree that polling compares with) and before any hint: a change
+	// made after Ready is called is reported. Callers that scan the tree
+	// themselves should scan after Ready, not before Run.
 	Ready func()
 }
 
