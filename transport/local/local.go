@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/watch"
 )
 
 var (
@@ -39,7 +40,8 @@ type Endpoint struct {
 	dev, ino uint64
 	log      *slog.Logger
 	workers  int
-	debounce time.Duration
+	// watcher serves every Watch call with one inotify instance.
+	watcher *watch.Shared
 
 	// archiveRel is the archive directory relative to the root when it is
 	// inside the root, reached like any path beneath it; otherwise
@@ -88,7 +90,6 @@ func New(root string, opts ...Option) (*Endpoint, error) {
 		root:      abs,
 		log:       cfg.log.With("endpoint", cfg.name),
 		workers:   cfg.workers,
-		debounce:  cfg.debounce,
 		cache:     newStatCache(time.Second),
 		cacheFile: cfg.statCache,
 		inflight:  map[string]struct{}{},
@@ -102,6 +103,10 @@ func New(root string, opts ...Option) (*Endpoint, error) {
 		return nil, e.perr("open", ".", fmt.Errorf("%w: %s: %w", zerosync.ErrRootMissing, abs, err))
 	}
 	e.dev, e.ino = st.Dev, st.Ino
+	e.watcher, err = watch.NewShared(abs, watch.Options{Debounce: cfg.debounce, Poll: cfg.poll, Logger: e.log, Echo: e.isEcho})
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
 	if err := e.setArchive(cfg.archiveDir); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}

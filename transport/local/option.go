@@ -18,6 +18,7 @@ type config struct {
 	workers    int
 	archiveDir string
 	debounce   time.Duration
+	poll       time.Duration
 }
 
 // WithName names the endpoint in errors ([zerosync.PathError.Host]) and
@@ -97,6 +98,20 @@ func WithDebounce(d time.Duration) Option {
 			return errors.New("negative debounce")
 		}
 		c.debounce = d
+		return nil
+	}
+}
+
+// WithPollInterval sets how often [Endpoint.Watch] walks the tree for
+// changes when it cannot use inotify, because the kernel's per-user limit on
+// inotify instances (sysctl fs.inotify.max_user_instances) or watches
+// (fs.inotify.max_user_watches) is reached. Zero keeps the default, 2 s.
+func WithPollInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errors.New("negative polling interval")
+		}
+		c.poll = d
 		return nil
 	}
 }
