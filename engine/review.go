@@ -146,7 +146,13 @@ func (e *Engine) SettleReview(ctx context.Context, peer string, id uint64, ch Ch
 		}
 	}
 	e.log.InfoContext(ctx, "conflict settled by a person", "peer", peer, "path", it.Path, "id", id)
-	return p.store.RemoveReview(ctx, id)
+	if err := p.store.RemoveReview(ctx, id); err != nil {
+		return err
+	}
+	// The versions the conflict held in the archive may go now, by the
+	// retention like any other.
+	e.pruneAfterReview(ctx)
+	return nil
 }
 
 func fileMode(es ...*zerosync.Entry) fs.FileMode {
