@@ -18,14 +18,6 @@
 // [zerosync.ErrMassDeletion] until [Engine.ConfirmDeletions] is called. Peer
 // snapshots are validated before use. The common state moves only for paths
 // whose writes the endpoints confirmed.
-//
-// # Versions
-//
-// Every file a cycle replaces or removes is archived first by its endpoint
-// ([WithVersioning], on by default); [Engine.Versions] lists our tree's
-// versions and [Engine.RestoreVersion] brings one back. A conflict whose
-// actions fail (a full disk, a failing archive) is retried as it was
-// decided, with no second conflict copy or review item.
 package engine
 
 import (
