@@ -83,6 +83,7 @@ const sharedUsage = `commands:
   pause      pause this engine (with --all: every engine on this host)
   resume     resume it (with --all: every engine)
   conflicts  list | show ID | apply (--ours|--theirs|--merged FILE) ID...
+  versions   list [PATH] | restore PATH ID   (earlier versions of this host's files)
 
 flags (before the command):
   --root DIR              this host's tree
@@ -169,6 +170,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 		return env.status(ctx, e)
 	case "conflicts":
 		return Conflicts(ctx, e, rest, s)
+	case "versions":
+		return Versions(ctx, e, a.Name, rest, s)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
