@@ -191,7 +191,7 @@ func (a *applier) archive(cur *zerosync.Entry, reason zerosync.ArchiveReason) er
 	if !a.op.Archive || cur == nil || cur.Kind != zerosync.KindFile {
 		return nil
 	}
-	if _, err := a.e.archive(a.rootfd, a.dirfd, a.name, a.op.Path, reason); err != nil {
+	if _, err := a.e.archive(a.ctx, a.rootfd, a.dirfd, a.name, a.op.Path, reason); err != nil {
 		return fmt.Errorf("archive before replacing: %w", err)
 	}
 	return nil

@@ -38,7 +38,7 @@ func (e *Endpoint) openArchive(rootfd int) (int, error) {
 // directory, and syncs the archive before returning, so the content
 // survives a crash that follows. Then it prunes the archive by the
 // endpoint's retention, at most once per [pruneEvery].
-func (e *Endpoint) archive(rootfd, dirfd int, name, p string, reason zerosync.ArchiveReason) (string, error) {
+func (e *Endpoint) archive(ctx context.Context, rootfd, dirfd int, name, p string, reason zerosync.ArchiveReason) (string, error) {
 	afd, err := e.openArchive(rootfd)
 	if err != nil {
 		return "", fmt.Errorf("open archive: %w", err)
@@ -63,7 +63,7 @@ func (e *Endpoint) archive(rootfd, dirfd int, name, p string, reason zerosync.Ar
 			return "", fmt.Errorf("archive %s: %w", p, err)
 		}
 		e.log.Info("archived", "path", p, "as", rel)
-		e.autoPrune(afd)
+		e.autoPrune(ctx, afd)
 		return rel, nil
 	}
 }
@@ -185,7 +185,7 @@ func (e *Endpoint) keepConflict(ctx context.Context, p string, ent zerosync.Entr
 	defer t.discard()
 	// The archive first: a copy that could not be archived is never made
 	// visible, so a failing archive leaves nothing behind to pile up.
-	if _, err := e.archive(rootfd, pfd, t.name, p, zerosync.ReasonConflict); err != nil {
+	if _, err := e.archive(ctx, rootfd, pfd, t.name, p, zerosync.ReasonConflict); err != nil {
 		return "", err
 	}
 	stamp := e.now().UTC().Format("20060102-150405.000")

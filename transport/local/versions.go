@@ -134,6 +134,7 @@ func (e *Endpoint) list(ctx context.Context, afd int, only string) ([]archivedVe
 		folders = names
 	}
 	var out []archivedVersion
+	buf := make([]byte, 16<<10) // one getdents buffer for the whole walk
 	for _, f := range folders {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -154,7 +155,7 @@ func (e *Endpoint) list(ctx context.Context, afd int, only string) ([]archivedVe
 			return nil, fmt.Errorf("read archive folder %q: %w", f, err)
 		}
 		var found []archivedVersion
-		err = walkArchived(fd, "", func(p string, st *unix.Stat_t) {
+		err = walkArchived(fd, "", buf, func(p string, st *unix.Stat_t) {
 			if zerosync.CheckPath(p) != nil {
 				return
 			}
@@ -183,9 +184,10 @@ func (e *Endpoint) list(ctx context.Context, afd int, only string) ([]archivedVe
 }
 
 // walkArchived calls fn for every regular file and symlink beneath the
-// directory fd (whose path is dir), never following a symlink.
-func walkArchived(fd int, dir string, fn func(p string, st *unix.Stat_t)) error {
-	names, err := readNames(fd, nil, nil)
+// directory fd (whose path is dir), never following a symlink; buf is the
+// buffer for reading directories.
+func walkArchived(fd int, dir string, buf []byte, fn func(p string, st *unix.Stat_t)) error {
+	names, err := readNames(fd, buf, nil)
 	if err != nil {
 		return err
 	}
@@ -209,7 +211,7 @@ func walkArchived(fd int, dir string, fn func(p string, st *unix.Stat_t)) error 
 			if err != nil {
 				return err
 			}
-			err = walkArchived(sub, p, fn)
+			err = walkArchived(sub, p, buf, fn)
 			unix.Close(sub)
 			if err != nil {
 				return err
@@ -347,8 +349,8 @@ func (e *Endpoint) PruneVersions(ctx context.Context, hold func(zerosync.FileVer
 // autoPrune prunes the archive afd after an archiving, unless it was
 // pruned less than pruneEvery ago or a prune is under way. It holds the
 // versions only a person can release: conflicts, and those of unknown
-// reason. A failure is logged; the archiving stands.
-func (e *Endpoint) autoPrune(afd int) {
+// reason. A failure (or ctx ending) is logged; the archiving stands.
+func (e *Endpoint) autoPrune(ctx context.Context, afd int) {
 	if zeroRetention(e.retention) || !e.pruneMu.TryLock() {
 		return
 	}
@@ -361,7 +363,7 @@ func (e *Endpoint) autoPrune(afd int) {
 	hold := func(v zerosync.FileVersion) bool {
 		return v.Reason == zerosync.ReasonConflict || v.Reason == ""
 	}
-	if _, err := e.prune(context.Background(), afd, hold); err != nil {
+	if _, err := e.prune(ctx, afd, hold); err != nil {
 		e.log.Warn("pruning the archive failed", "err", err)
 	}
 }

@@ -5,6 +5,7 @@ package local
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -334,4 +335,25 @@ func FuzzOpenVersion(f *testing.F) {
 			t.Fatalf("OpenVersion(%q) read %q", id, b)
 		}
 	})
+}
+
+// BenchmarkPruneVersions10k is one prune pass over an archive of 10,000
+// versions (100 files of 100 versions each, all kept by the per-file cap
+// and the size cap): the walk of the archive that archiving repeats at
+// most once a minute.
+func BenchmarkPruneVersions10k(b *testing.B) {
+	e, root := newEndpoint(b, WithRetention(zerosync.Retention{MaxPerPath: 100, MaxBytes: 1 << 30}))
+	arch := filepath.Join(root, ".zerosync", "archive")
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 10_000 {
+		folder := t0.Add(time.Duration(i)*time.Second).Format(archiveStamp) + "-replaced"
+		writeFile(b, filepath.Join(arch, folder, "d", fmt.Sprintf("f%03d", i%100)), []byte("x"), 0o644)
+	}
+	e.now = func() time.Time { return t0.Add(3 * time.Hour) }
+	for b.Loop() {
+		gone, err := e.PruneVersions(b.Context(), nil)
+		if err != nil || len(gone) != 0 {
+			b.Fatal(err, len(gone))
+		}
+	}
 }
