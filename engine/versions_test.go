@@ -266,3 +266,37 @@ func TestPruneHoldsReviewedConflicts(t *testing.T) {
 	assert.Equal(t, 0, conflictCopies(a), "released once settled")
 	assert.Len(t, a.Archive(), 1, "the newest version stays")
 }
+
+// TestReviewReadsTheArchiveWhenTheCopyIsGone: a person removed the
+// conflict copy by hand; the version it held is still in the archive
+// (pruning holds it while the conflict waits), and settling the conflict
+// with that version still works.
+func TestReviewReadsTheArchiveWhenTheCopyIsGone(t *testing.T) {
+	ctx := context.Background()
+	a := memory.New(memory.WithName("a"), memory.WithRetention(zerosync.Retention{MaxPerPath: 1}))
+	b := memory.New(memory.WithName("b"))
+	e, err := engine.New(engine.Peer{Name: "a", Endpoint: a}, []engine.Peer{{Name: "b", Endpoint: b}}, engine.WithVolatileState())
+	require.NoError(t, err)
+	require.NoError(t, a.WriteFile("notes.txt", []byte("base\n"), 0o644))
+	syncOK(t, e)
+	require.NoError(t, a.WriteFile("notes.txt", []byte("ours\n"), 0o644))
+	require.NoError(t, b.WriteFile("notes.txt", []byte("theirs\n"), 0o644))
+	rep := syncOK(t, e)
+	require.Len(t, rep.Conflicts, 1)
+	require.NoError(t, a.Remove(rep.Conflicts[0].CopyPath))
+	_, err = e.PruneVersions(ctx)
+	require.NoError(t, err)
+
+	reviews, err := e.Reviews(ctx)
+	require.NoError(t, err)
+	id := reviews["b"][0].ID
+	_, _, other, err := e.ReviewContent(ctx, "b", id)
+	require.NoError(t, err)
+	assert.Equal(t, "theirs\n", string(other))
+	require.NoError(t, e.SettleReview(ctx, "b", id, engine.Choice{Keep: zerosync.VersionTheirs}))
+	syncOK(t, e)
+	for _, ep := range []*memory.Endpoint{a, b} {
+		got, _ := ep.ReadFile("notes.txt")
+		assert.Equal(t, "theirs\n", string(got))
+	}
+}
