@@ -18,7 +18,9 @@ import (
 // is archived, which is all rule 1 (no data loss) needs; an old version
 // that both sides had synced is then gone once a peer replaces it. How long
 // versions stay is the endpoints' retention (for a local directory,
-// local.WithRetention).
+// local.WithRetention): a file removed on a peer keeps its space here until
+// then, and an apply whose archiving fails (a full disk) is a problem
+// retried next cycle, not a replacement without a version.
 func WithVersioning(on bool) Option {
 	return func(e *Engine) error { e.noVersions = !on; return nil }
 }
