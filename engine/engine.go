@@ -62,6 +62,8 @@ type Engine struct {
 	statePath string
 	volatile  bool
 	closeDB   func() error
+	// noVersions turns versioning off (WithVersioning, in versions.go).
+	noVersions bool
 
 	cycle sync.Mutex // held for a whole cycle
 

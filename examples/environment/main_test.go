@@ -7,3 +7,5 @@ import (
 )
 
 func TestSmoke(t *testing.T) { clitest.Smoke(t, newApp()) }
+
+func TestVersions(t *testing.T) { clitest.Versions(t, newApp()) }

@@ -86,6 +86,7 @@ const sharedUsage = `commands:
   conflicts  list | show ID | apply (--ours|--theirs|--merged FILE) ID...
   adopt      [PEER] accept a root that changed (another disk, another
              directory) as the tree to sync: no ancestor, nothing deleted
+  versions   list [PATH] | restore PATH ID   (earlier versions of this host's files)
 
 flags (before the command):
   --root DIR              this host's tree
@@ -183,6 +184,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 		return Conflicts(ctx, e, rest, s)
 	case "adopt":
 		return env.adopt(ctx, e, rest)
+	case "versions":
+		return Versions(ctx, e, a.Name, rest, s)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)

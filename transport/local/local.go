@@ -21,9 +21,10 @@ import (
 )
 
 var (
-	_ zerosync.Endpoint = (*Endpoint)(nil)
-	_ zerosync.Copier   = (*Endpoint)(nil)
-	_ zerosync.Archiver = (*Endpoint)(nil)
+	_ zerosync.Endpoint  = (*Endpoint)(nil)
+	_ zerosync.Copier    = (*Endpoint)(nil)
+	_ zerosync.Archiver  = (*Endpoint)(nil)
+	_ zerosync.Versioner = (*Endpoint)(nil)
 )
 
 // defaultArchive is where archived content goes, relative to the root.
@@ -47,6 +48,12 @@ type Endpoint struct {
 	// inside the root, reached like any path beneath it; otherwise
 	// archiveAbs is its absolute path.
 	archiveRel, archiveAbs string
+	retention              zerosync.Retention
+
+	// pruneMu serialises pruning; lastPrune is when the archive was last
+	// pruned after an archiving.
+	pruneMu   sync.Mutex
+	lastPrune time.Time
 
 	cache     *statCache
 	cacheFile string
@@ -61,8 +68,10 @@ type Endpoint struct {
 	hashed atomic.Int64 // files hashed, for tests of the stat cache
 
 	// Test seams: failOpen, when set, fails the opening of a file for
-	// hashing (as a permission error would for a user who is not root).
+	// hashing (as a permission error would for a user who is not root);
+	// now is the clock of archive stamps and retention.
 	failOpen func(path string) error
+	now      func() time.Time
 }
 
 // New returns an endpoint for the directory root, which must exist: a root
@@ -94,6 +103,11 @@ func New(root string, opts ...Option) (*Endpoint, error) {
 		cacheFile: cfg.statCache,
 		inflight:  map[string]struct{}{},
 		echoes:    map[string]echo{},
+		retention: zerosync.DefaultRetention(),
+		now:       time.Now,
+	}
+	if cfg.retention != nil {
+		e.retention = *cfg.retention
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(abs, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {

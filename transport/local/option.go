@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/zerosync/zerosync"
 )
 
 // Option configures an [Endpoint]; see [New].
@@ -19,6 +21,7 @@ type config struct {
 	archiveDir string
 	debounce   time.Duration
 	poll       time.Duration
+	retention  *zerosync.Retention
 }
 
 // WithName names the endpoint in errors ([zerosync.PathError.Host]) and
@@ -112,6 +115,23 @@ func WithPollInterval(d time.Duration) Option {
 			return errors.New("negative polling interval")
 		}
 		c.poll = d
+		return nil
+	}
+}
+
+// WithRetention sets how long the archive keeps versions of files (see
+// [zerosync.Retention]); r is checked with [zerosync.Retention.Check]. The
+// default is [zerosync.DefaultRetention]: every version of the last hour,
+// then one per hour for a day, one per day for 30 days, one per week up to
+// a year; at most 100 versions of a file and 1 GiB in all. The zero
+// Retention keeps everything. The endpoint prunes after archiving, at most
+// once a minute, and whenever [Endpoint.PruneVersions] is called.
+func WithRetention(r zerosync.Retention) Option {
+	return func(c *config) error {
+		if err := r.Check(); err != nil {
+			return err
+		}
+		c.retention = &r
 		return nil
 	}
 }
