@@ -158,6 +158,7 @@ func stateFiles(root string, h *hasher) (map[string]zerosync.Digest, []string, e
 		rel = filepath.ToSlash(rel)
 		if strings.HasPrefix(de.Name(), zerosync.TempPrefix) {
 			temps = append(temps, rel)
+			return nil
 		}
 		if de.Type().IsRegular() {
 			d, err := h.sum(p)

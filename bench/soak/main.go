@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,6 +45,9 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fl.NArg() > 0 || cfg.Sequences < 1 || cfg.Faults < 0 || cfg.Faults > 1 || cfg.CheckEvery < 1 || cfg.Parallel < 1 {
@@ -82,7 +86,7 @@ func (f *figures) print(w io.Writer, cfg config) {
 		fmt.Fprintf(w, ", timed engine kills %d", f.Timed)
 	}
 	fmt.Fprintf(w, "\n  fired at     %s\n", counts(f.FiredAt))
-	fmt.Fprintf(w, "  kept         %d conflict copies, %d files under .zerosync\n", f.ConflictCopies, f.StateFiles)
+	fmt.Fprintf(w, "  kept         %d conflict copies, %d files under .zerosync; state database %d KiB\n", f.ConflictCopies, f.StateFiles, f.StateBytes>>10)
 	var never, syncedLast, syncedEarlier int
 	for _, l := range f.Losses {
 		switch {

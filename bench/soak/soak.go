@@ -68,6 +68,7 @@ type figures struct {
 	Starts                     int            // engine process starts
 	SettleCycles               int
 	ConflictCopies, StateFiles int
+	StateBytes                 int64    // the state database's size at the end
 	CacheTemps                 []string // stale stat-cache temp files left by kills
 	Losses                     []loss
 	Failures                   []string
@@ -119,6 +120,9 @@ func run(cfg config) (*figures, error) {
 		s.w.stop()
 		s.w = nil
 	}
+	if st, serr := os.Stat(s.job.State); serr == nil {
+		s.fig.StateBytes = st.Size()
+	}
 	s.fig.Wall = time.Since(start)
 	s.fig.Ops = s.m.ops
 	s.fig.Versions = len(s.m.versions)
@@ -130,11 +134,10 @@ func run(cfg config) (*figures, error) {
 	s.log.Flush()
 	s.logFile.Close()
 	s.procLog.Close()
-	if err != nil && !errors.Is(err, errHung) {
-		return s.fig, err
-	}
 	if err != nil {
-		s.fig.fail("%v", err)
+		// Past the set-up, what stops a run is the system under test: an
+		// engine that cannot start again, a process that hangs.
+		s.fig.fail("stopped after sequence %d: %v", s.m.seq, err)
 	}
 	if cfg.Dir == "" && !cfg.Keep && !s.fig.failed() {
 		os.RemoveAll(s.dir)
