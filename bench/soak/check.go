@@ -287,7 +287,11 @@ func (l loss) String() string {
 	if !l.last {
 		which = "an earlier version (its author wrote there again)"
 	}
-	return fmt.Sprintf("%s, %s; last seen in a tree after sequence %d, found missing after sequence %d; %s", l.v, which, l.v.lastSeen, l.v.lost, kind)
+	seen := fmt.Sprintf("last seen in a tree after sequence %d", l.v.lastSeen)
+	if l.v.lastSeen == 0 {
+		seen = "never seen in a tree after a cycle"
+	}
+	return fmt.Sprintf("%s, %s; %s, found missing after sequence %d; %s", l.v, which, seen, l.v.lost, kind)
 }
 
 // lose finds the versions no replica keeps any more, and returns those

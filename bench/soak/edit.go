@@ -71,7 +71,9 @@ type model struct {
 	// lastAt is the last version each replica's person wrote at a path.
 	lastAt map[loc]*version
 	ops    map[string]int
-	logf   func(format string, args ...any)
+	// written counts the bytes of every version written.
+	written int64
+	logf    func(format string, args ...any)
 }
 
 // loc is a path on one replica.
@@ -172,6 +174,7 @@ func (m *model) write(r int, p string) bool {
 	m.lastAt[loc{r, p}] = v
 	m.versions = append(m.versions, v)
 	m.byDigest[v.digest] = v
+	m.written += int64(v.size)
 	m.logf("    r%d write %s v%d (%d bytes, %s)", r, p, v.id, v.size, v.digest.Short())
 	return true
 }
@@ -181,7 +184,7 @@ func (m *model) write(r int, p string) bool {
 // when that is large too, so they travel as deltas.
 func (m *model) content(r int, p string) []byte {
 	head := fmt.Sprintf("soak version %d by r%d at %s\n", len(m.versions)+1, r, p)
-	big := strings.HasPrefix(path.Base(p), "big") && m.rng.IntN(5) > 0 || m.rng.IntN(30) == 0
+	big := strings.HasPrefix(path.Base(p), "big") && m.rng.IntN(3) > 0 || m.rng.IntN(50) == 0
 	if !big {
 		b := []byte(head)
 		for range m.rng.IntN(300) {
@@ -189,7 +192,7 @@ func (m *model) content(r int, p string) []byte {
 		}
 		return b
 	}
-	size := 130<<10 + m.rng.IntN(270<<10)
+	size := 130<<10 + m.rng.IntN(170<<10)
 	var body []byte
 	if old, err := os.ReadFile(m.full(r, p)); err == nil && len(old) > 64<<10 {
 		if i := strings.IndexByte(string(old[:min(len(old), 256)]), '\n'); i >= 0 {

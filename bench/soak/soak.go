@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -57,6 +56,7 @@ type figures struct {
 	Sequences, Edits           int
 	Ops                        map[string]int
 	Versions, Destroyed        int
+	Written                    int64 // bytes of the versions written
 	Cycles, CycleErrors        int
 	Applied, Conflicts         int
 	Problems                   int
@@ -126,6 +126,7 @@ func run(cfg config) (*figures, error) {
 	s.fig.Wall = time.Since(start)
 	s.fig.Ops = s.m.ops
 	s.fig.Versions = len(s.m.versions)
+	s.fig.Written = s.m.written
 	for _, v := range s.m.versions {
 		if v.destroyed {
 			s.fig.Destroyed++
@@ -347,29 +348,38 @@ func (s *soak) checkLoss(views []view) error {
 	return nil
 }
 
-// history returns the log lines about a version's path since it was
-// written, at most 40.
+// history returns the log lines about a version's path from the sequence
+// that wrote it and from the last sequence after which a tree held it to
+// the check that found it missing, under their sequence and cycle lines; at
+// most 60.
 func (s *soak) history(v *version) string {
-	var out []string
-	from := slices.Index(s.lines, fmt.Sprintf("sequence %d", v.seq))
-	for _, line := range s.lines[max(from, 0):] {
-		if strings.HasPrefix(line, "sequence ") || strings.HasPrefix(line, "  cycle") ||
-			strings.Contains(line, fmt.Sprintf("v%d ", v.id)) || mentions(line, v.path) {
-			out = append(out, line)
-		}
-	}
-	// Keep the sequence headers that lead to something.
-	var kept []string
-	for i, line := range out {
-		if strings.HasPrefix(line, "sequence ") && (i+1 >= len(out) || strings.HasPrefix(out[i+1], "sequence ")) {
+	in := func(seq int) bool { return seq == v.seq || seq >= max(v.lastSeen, v.seq) && seq <= v.lost }
+	var out, pending []string
+	seq := 0
+	for _, line := range s.lines {
+		switch {
+		case strings.HasPrefix(line, "sequence "):
+			fmt.Sscanf(line, "sequence %d", &seq)
+			pending = []string{line}
+			continue
+		case strings.HasPrefix(line, "  cycle"):
+			if len(pending) > 1 {
+				pending = pending[:1]
+			}
+			pending = append(pending, line)
 			continue
 		}
-		kept = append(kept, line)
+		if !in(seq) || !strings.Contains(line, fmt.Sprintf("v%d ", v.id)) && !mentions(line, v.path) {
+			continue
+		}
+		out = append(out, pending...)
+		pending = nil
+		out = append(out, line)
 	}
-	if len(kept) > 40 {
-		kept = append([]string{"    ..."}, kept[len(kept)-40:]...)
+	if len(out) > 60 {
+		out = append(out[:60], "...")
 	}
-	return "    history of " + fmt.Sprintf("%q", v.path) + ":\n    " + strings.Join(kept, "\n    ")
+	return fmt.Sprintf("    history of %q:\n    %s", v.path, strings.Join(out, "\n    "))
 }
 
 // mentions reports whether a log line names path as a word.
