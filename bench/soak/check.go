@@ -267,21 +267,42 @@ func (m *model) kept(views []view, h *hasher) (map[zerosync.Digest]bool, []strin
 	return out, foreign, temps, nil
 }
 
+// lossKind says how a version came to be found nowhere.
+type lossKind int
+
+const (
+	// neverSynced: no other replica's tree ever held it, so the engine
+	// replaced or deleted content the other side never knew without
+	// archiving it. Always a failure.
+	neverSynced lossKind = iota
+	// syncedReplaced: another replica's tree held it, then a change from
+	// elsewhere replaced or deleted it everywhere. Without versioning the
+	// engine keeps nothing of such a version.
+	syncedReplaced
+	// authorRemoved: its author removed or overwrote it after another
+	// replica got it; the deletion travelled, and with versioning the
+	// other replicas keep it. Reported, never a failure.
+	authorRemoved
+)
+
 // loss is a version found nowhere.
 type loss struct {
-	v *version
-	// synced: another replica's tree held it before it went; without
-	// versioning, the engine replaces such a version without keeping it.
-	synced bool
+	v    *version
+	kind lossKind
 	// last: it was the last version its author wrote at its path when it
 	// was found missing.
 	last bool
 }
 
 func (l loss) String() string {
-	kind := "never synced anywhere: the engine must have archived it"
-	if l.synced {
+	var kind string
+	switch l.kind {
+	case neverSynced:
+		kind = "never synced anywhere: the engine must have archived it"
+	case syncedReplaced:
 		kind = fmt.Sprintf("synced (on another replica after sequence %d), then replaced or deleted without a kept version", l.v.elsewhere)
+	case authorRemoved:
+		kind = fmt.Sprintf("synced (on another replica after sequence %d), then removed by its author; no replica kept it", l.v.elsewhere)
 	}
 	which := "the last version its author wrote there"
 	if !l.last {
@@ -295,15 +316,23 @@ func (l loss) String() string {
 }
 
 // lose finds the versions no replica keeps any more, and returns those
-// newly lost.
+// newly lost. A version its author removed before any other replica had
+// it is not owed.
 func (m *model) lose(kept map[zerosync.Digest]bool) []loss {
 	var out []loss
 	for _, v := range m.versions {
-		if v.destroyed || v.lost != 0 || kept[v.digest] {
+		if v.lost != 0 || kept[v.digest] || v.destroyed && v.elsewhere == 0 {
 			continue
 		}
 		v.lost = m.seq
-		out = append(out, loss{v: v, synced: v.elsewhere != 0, last: v.last})
+		l := loss{v: v, kind: neverSynced, last: v.last}
+		switch {
+		case v.destroyed:
+			l.kind = authorRemoved
+		case v.elsewhere != 0:
+			l.kind = syncedReplaced
+		}
+		out = append(out, l)
 	}
 	return out
 }

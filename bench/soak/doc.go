@@ -44,8 +44,8 @@
 // file may be left in any replica.
 //
 // A version is owed unless its own author removed or overwrote it while
-// holding it. A lost owed version is classified by what the driver saw
-// between cycles:
+// holding it before any other replica had it. A lost version is classified
+// by what the driver saw between cycles:
 //
 //   - never synced: no other replica's tree ever held it. The engine must
 //     archive such content before replacing it; this loss is always a
@@ -57,6 +57,8 @@
 //     its path; losses of earlier versions are reported only, since a
 //     retention policy may prune them. With -versioning=false these losses
 //     are reported and do not fail the run.
+//   - synced, then removed by its author: the removal travelled; with
+//     versioning the other replicas keep it. Reported only.
 //
 // The engine process ending unasked, a process hanging past its bound, or
 // an engine that cannot start again are failures too.

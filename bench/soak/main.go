@@ -87,18 +87,20 @@ func (f *figures) print(w io.Writer, cfg config) {
 	}
 	fmt.Fprintf(w, "\n  fired at     %s\n", counts(f.FiredAt))
 	fmt.Fprintf(w, "  kept         %d conflict copies, %d files under .zerosync; state database %d KiB\n", f.ConflictCopies, f.StateFiles, f.StateBytes>>10)
-	var never, syncedLast, syncedEarlier int
+	var never, syncedLast, syncedEarlier, removed int
 	for _, l := range f.Losses {
 		switch {
-		case !l.synced:
+		case l.kind == neverSynced:
 			never++
+		case l.kind == authorRemoved:
+			removed++
 		case l.last:
 			syncedLast++
 		default:
 			syncedEarlier++
 		}
 	}
-	fmt.Fprintf(w, "  lost         %d never synced; %d synced then replaced (last versions), %d (earlier versions)\n", never, syncedLast, syncedEarlier)
+	fmt.Fprintf(w, "  lost         %d never synced; %d synced then replaced (last versions), %d (earlier versions); %d synced then removed by their author\n", never, syncedLast, syncedEarlier, removed)
 	if !cfg.Versioning && syncedLast+syncedEarlier > 0 {
 		fmt.Fprintln(w, "               (synced-then-replaced losses are expected until the engine keeps replaced versions; -versioning makes them failures)")
 	}

@@ -341,7 +341,7 @@ func (s *soak) checkLoss(views []view) error {
 	for _, l := range s.m.lose(kept) {
 		s.fig.Losses = append(s.fig.Losses, l)
 		s.logf("  LOST %s", l)
-		if !l.synced || s.cfg.Versioning && l.last {
+		if l.kind == neverSynced || s.cfg.Versioning && l.kind == syncedReplaced && l.last {
 			s.fig.fail("lost %s\n%s", l, s.history(l.v))
 		}
 	}

@@ -78,8 +78,9 @@ func newTestModel(t *testing.T) *model {
 }
 
 // TestLossesClassified: a version found nowhere is a loss, classified by
-// whether another replica's tree ever held it; one in an archive or a
-// conflict copy is kept; one its own author removed is not owed.
+// whether another replica's tree ever held it and whether its author
+// removed it; one in an archive or a conflict copy is kept; one its own
+// author removed before anyone had it is not owed.
 func TestLossesClassified(t *testing.T) {
 	m := newTestModel(t)
 	h := newHasher()
@@ -100,11 +101,12 @@ func TestLossesClassified(t *testing.T) {
 	for _, w := range []struct {
 		r int
 		p string
-	}{{1, "a"}, {2, "b"}, {0, "c"}, {1, "d"}, {2, "f/x"}} {
+	}{{1, "a"}, {2, "b"}, {0, "c"}, {1, "d"}, {2, "f/x"}, {0, "e"}} {
 		require.True(t, m.write(w.r, w.p), "write r%d %s", w.r, w.p)
 	}
 	v := m.versions
 	cp(filepath.Join(root(2), "b"), filepath.Join(root(0), "b")) // b reaches the hub
+	cp(filepath.Join(root(0), "e"), filepath.Join(root(1), "e")) // e reaches r1
 	_, foreign, err := m.observe(h)
 	require.NoError(t, err)
 	require.Empty(t, foreign)
@@ -117,8 +119,11 @@ func TestLossesClassified(t *testing.T) {
 	require.NoError(t, os.Remove(filepath.Join(root(0), "b")))                                      //
 	mv(filepath.Join(root(0), "c"), filepath.Join(root(0), ".zerosync/archive/20260101T000000Z/c")) // archived
 	mv(filepath.Join(root(2), "f/x"), filepath.Join(root(2), "f/x.zs-conflict-20260101-000000.000-r0"))
-	m.destroy(1, "d") // its author removes it
+	m.destroy(1, "d") // its author removes it before anyone had it
 	require.NoError(t, m.reps[1].Remove("d"))
+	m.destroy(0, "e") // its author removes it, and the removal travels
+	require.NoError(t, m.reps[0].Remove("e"))
+	require.NoError(t, os.Remove(filepath.Join(root(1), "e")))
 
 	views, foreign, err := m.observe(h)
 	require.NoError(t, err)
@@ -128,13 +133,15 @@ func TestLossesClassified(t *testing.T) {
 	require.Empty(t, foreign)
 	require.Empty(t, temps)
 	losses := m.lose(kept)
-	require.Len(t, losses, 2)
+	require.Len(t, losses, 3)
 	assert.Same(t, v[0], losses[0].v)
-	assert.False(t, losses[0].synced)
+	assert.Equal(t, neverSynced, losses[0].kind)
 	assert.True(t, losses[0].last)
 	assert.Same(t, v[1], losses[1].v)
-	assert.True(t, losses[1].synced)
-	assert.Contains(t, losses[1].String(), "synced")
+	assert.Equal(t, syncedReplaced, losses[1].kind)
+	assert.Contains(t, losses[1].String(), "then replaced or deleted")
+	assert.Same(t, v[5], losses[2].v)
+	assert.Equal(t, authorRemoved, losses[2].kind)
 	assert.Empty(t, m.lose(kept), "a loss is reported once")
 }
 
