@@ -259,8 +259,10 @@ func (m *model) kept(views []view, h *hasher) (map[zerosync.Digest]bool, []strin
 		}
 		for p, d := range files {
 			out[d] = true
-			if strings.HasPrefix(p, zerosync.StateDirName+"/archive/") && m.byDigest[d] == nil {
-				foreign = append(foreign, fmt.Sprintf("r%d %q holds content no one wrote (%s): a torn archive", r, p, d.Short()))
+			// The library may keep files of its own there; one that starts
+			// as a version does but is none is a torn or mixed copy.
+			if m.byDigest[d] == nil && looksLikeVersion(filepath.Join(rep.Root(), filepath.FromSlash(p))) {
+				foreign = append(foreign, fmt.Sprintf("r%d %q holds content no one wrote (%s): a torn copy of a version", r, p, d.Short()))
 			}
 		}
 	}
@@ -284,6 +286,21 @@ const (
 	// other replicas keep it. Reported, never a failure.
 	authorRemoved
 )
+
+// versionHead starts every version's content.
+const versionHead = "soak version "
+
+// looksLikeVersion reports whether the file at p starts as a version does.
+func looksLikeVersion(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(versionHead))
+	n, _ := f.Read(b)
+	return string(b[:n]) == versionHead
+}
 
 // loss is a version found nowhere.
 type loss struct {

@@ -183,7 +183,7 @@ func (m *model) write(r int, p string) bool {
 // p. Its first line names it. Large ones are edits of what r holds at p
 // when that is large too, so they travel as deltas.
 func (m *model) content(r int, p string) []byte {
-	head := fmt.Sprintf("soak version %d by r%d at %s\n", len(m.versions)+1, r, p)
+	head := fmt.Sprintf("%s%d by r%d at %s\n", versionHead, len(m.versions)+1, r, p)
 	big := strings.HasPrefix(path.Base(p), "big") && m.rng.IntN(3) > 0 || m.rng.IntN(50) == 0
 	if !big {
 		b := []byte(head)

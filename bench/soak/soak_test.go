@@ -190,7 +190,8 @@ func TestTornAndTemp(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(r0, ".zs-tmp-1"), nil, 0o644))
 	require.NoError(t, os.MkdirAll(filepath.Join(r0, ".zerosync/archive/s"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(r0, ".zerosync/archive/s/.zs-tmp-2"), nil, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(r0, ".zerosync/archive/s/b"), []byte("mixed"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(r0, ".zerosync/archive/s/b"), []byte(versionHead+"1 by r0 at b\ntorn"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(r0, ".zerosync/archive/index"), []byte("the library's own"), 0o644))
 
 	views, foreign, err := m.observe(h)
 	require.NoError(t, err)
@@ -200,7 +201,7 @@ func TestTornAndTemp(t *testing.T) {
 	_, foreign, temps, err := m.kept(views, h)
 	require.NoError(t, err)
 	require.Len(t, foreign, 1)
-	assert.Contains(t, foreign[0], "torn archive")
+	assert.Contains(t, foreign[0], `archive/s/b" holds content no one wrote`)
 	require.Len(t, temps, 1)
 	assert.Contains(t, temps[0], ".zerosync/archive/s/.zs-tmp-2")
 }
