@@ -86,6 +86,7 @@ func (f *figures) print(w io.Writer, cfg config) {
 		fmt.Fprintf(w, ", timed engine kills %d", f.Timed)
 	}
 	fmt.Fprintf(w, "\n  fired at     %s\n", counts(f.FiredAt))
+	fmt.Fprintf(w, "  temp files   %d left by faults in the trees during the run, %d at the end\n", f.TempsSeen, f.TempsEnd)
 	fmt.Fprintf(w, "  kept         %d conflict copies, %d files under .zerosync; state database %d KiB\n", f.ConflictCopies, f.StateFiles, f.StateBytes>>10)
 	var never, syncedLast, syncedEarlier, removed int
 	for _, l := range f.Losses {

@@ -70,10 +70,13 @@ type figures struct {
 	ConflictCopies, StateFiles int
 	StateBytes                 int64    // the state database's size at the end
 	CacheTemps                 []string // stale stat-cache temp files left by kills
-	Losses                     []loss
-	Failures                   []string
-	Dir                        string
-	Wall                       time.Duration
+	// TempsSeen counts the temp files faults left in the trees during the
+	// run (a later scan must remove them); TempsEnd those left at the end.
+	TempsSeen, TempsEnd int
+	Losses              []loss
+	Failures            []string
+	Dir                 string
+	Wall                time.Duration
 }
 
 // failed reports whether the run found something wrong.
@@ -102,6 +105,9 @@ type soak struct {
 	lines   []string // the log, for printing a loss's history
 	// lastReply is the last cycle's reply, when the engine gave one.
 	lastReply reply
+	// temps are the temp files seen in the trees so far, by path and
+	// replica.
+	temps map[string]bool
 }
 
 // run runs a soak and returns its figures; the error is a harness failure
@@ -197,6 +203,7 @@ func (s *soak) setup() error {
 	edits := rand.New(rand.NewPCG(s.cfg.Seed, 1))
 	s.faults = rand.New(rand.NewPCG(s.cfg.Seed, 2))
 	s.m = newModel(edits, reps, s.logf)
+	s.temps = map[string]bool{}
 	s.h = newHasher()
 	return nil
 }
@@ -233,6 +240,15 @@ func (s *soak) loop() error {
 		}
 		for _, x := range foreign {
 			s.fig.fail("%s", x)
+		}
+		for r, v := range views {
+			for _, t := range v.temps {
+				if !s.temps[t+fmt.Sprint(r)] {
+					s.temps[t+fmt.Sprint(r)] = true
+					s.fig.TempsSeen++
+					s.logf("    temp file %q left in r%d", t, r)
+				}
+			}
 		}
 		if seq%s.cfg.CheckEvery == 0 {
 			if err := s.checkLoss(views); err != nil {
@@ -444,6 +460,7 @@ func (s *soak) finish() error {
 	for r, v := range views {
 		s.fig.ConflictCopies += len(v.copies)
 		for _, t := range v.temps {
+			s.fig.TempsEnd++
 			s.fig.fail("temp file left in r%d: %q", r, t)
 		}
 	}
@@ -455,6 +472,7 @@ func (s *soak) finish() error {
 		return err
 	}
 	for _, t := range temps {
+		s.fig.TempsEnd++
 		s.fig.fail("temp file left in %s", t)
 	}
 	for _, root := range s.roots {
