@@ -78,6 +78,7 @@ type config struct {
 	cacheDir string
 	home     string
 	remote   []remote.Option
+	local    []local.Option
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -118,6 +119,16 @@ func WithHome(dir string) Option {
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(c *config) error {
 		c.remote = append(c.remote, opts...)
+		return nil
+	}
+}
+
+// WithLocalOptions passes options to every [local.Endpoint] the agent
+// opens, after its own (name, logger, stat cache): a retention policy for
+// the archive, a polling interval.
+func WithLocalOptions(opts ...local.Option) Option {
+	return func(c *config) error {
+		c.local = append(c.local, opts...)
 		return nil
 	}
 }
@@ -176,10 +187,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts ...Option) error 
 			// A cache that cannot be kept is no reason to refuse the root.
 			c.log.Warn("stat cache directory", "err", err)
 		}
-		ep, err := local.New(abs,
+		ep, err := local.New(abs, append([]local.Option{
 			local.WithName(name),
 			local.WithLogger(c.log),
-			local.WithStatCache(cache))
+			local.WithStatCache(cache)}, c.local...)...)
 		if err != nil {
 			return nil, err
 		}

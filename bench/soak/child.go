@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/transport/local"
 	"github.com/zerosync/zerosync/transport/remote"
@@ -82,7 +84,7 @@ func engineMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	k := &faults{}
-	hub, err := local.New(job.Hub, local.WithName("r0"), local.WithStatCache(job.HubCache), local.WithLogger(log))
+	hub, err := local.New(job.Hub, local.WithName("r0"), local.WithStatCache(job.HubCache), local.WithLogger(log), keepAll)
 	if err != nil {
 		return fail(err)
 	}
@@ -314,4 +316,36 @@ func (c *countConn) Write(p []byte) (int, error) {
 		n += m
 	}
 	return n, err
+}
+
+// agentEnv makes the program serve a spoke as its agent, on standard input
+// and output, keeping every version it archives.
+const agentEnv = "ZS_SOAK_AGENT"
+
+// keepAll is the retention of every replica in a soak: no version is ever
+// pruned, so the checker can find every last-written one.
+var keepAll = local.WithRetention(zerosync.Retention{})
+
+// agentMain serves a spoke until its input ends.
+func agentMain() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := agent.Serve(ctx, os.Stdin, os.Stdout, agent.WithLogger(log), agent.WithLocalOptions(keepAll)); err != nil && ctx.Err() == nil {
+		fmt.Fprintln(os.Stderr, "soak agent:", err)
+		return 1
+	}
+	return 0
+}
+
+// child runs the process as the soak's engine or as a spoke's agent when it
+// was started as one, and returns its exit code; ok is false otherwise.
+func child() (code int, ok bool) {
+	switch {
+	case isEngine():
+		return engineMain(), true
+	case os.Getenv(agentEnv) != "":
+		return agentMain(), true
+	}
+	return 0, false
 }

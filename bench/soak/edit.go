@@ -12,8 +12,8 @@ import (
 	"strings"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine/enginetest"
 	"github.com/zerosync/zerosync/internal/digest"
-	"github.com/zerosync/zerosync/internal/proptest"
 )
 
 // The paths a person edits: few enough that edits collide often. Files
@@ -64,7 +64,7 @@ func (v *version) String() string {
 // every version written.
 type model struct {
 	rng      *rand.Rand
-	reps     []*proptest.Dir
+	reps     []*enginetest.Dir
 	seq      int
 	versions []*version
 	byDigest map[zerosync.Digest]*version
@@ -82,7 +82,7 @@ type loc struct {
 	path string
 }
 
-func newModel(rng *rand.Rand, reps []*proptest.Dir, logf func(string, ...any)) *model {
+func newModel(rng *rand.Rand, reps []*enginetest.Dir, logf func(string, ...any)) *model {
 	return &model{rng: rng, reps: reps, byDigest: map[zerosync.Digest]*version{}, lastAt: map[loc]*version{}, ops: map[string]int{}, logf: logf}
 }
 

@@ -17,8 +17,8 @@ func main() {
 	// This program is also the agent that serves the spokes, and the
 	// engine process.
 	agent.Handle()
-	if isEngine() {
-		os.Exit(engineMain())
+	if code, ok := child(); ok {
+		os.Exit(code)
 	}
 	os.Exit(cliMain(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -102,9 +102,9 @@ func spawn(self string, job engineJob, cacheDirs []string, logw *os.File) (*worl
 		}
 		ours, theirs := os.NewFile(uintptr(fds[0]), "engine-end"), os.NewFile(uintptr(fds[1]), "agent-end")
 		engineEnds = append(engineEnds, ours)
-		cmd := exec.Command(self, agent.Arg)
+		cmd := exec.Command(self)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = theirs, theirs, logw
-		cmd.Env = append(os.Environ(), agent.CacheDirEnv+"="+cacheDirs[i])
+		cmd.Env = append(os.Environ(), agent.CacheDirEnv+"="+cacheDirs[i], agentEnv+"=1")
 		p, err := startProc(job.Spokes[i].Name+" agent", cmd)
 		theirs.Close()
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zerosync/zerosync/internal/proptest"
+	"github.com/zerosync/zerosync/engine/enginetest"
 )
 
 // config is one soak run.
@@ -168,13 +168,13 @@ func (s *soak) setup() error {
 	} else if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return err
 	}
-	var reps []*proptest.Dir
+	var reps []*enginetest.Dir
 	for i := range 3 {
 		root := filepath.Join(s.dir, fmt.Sprint("r", i))
 		if err := os.Mkdir(root, 0o755); err != nil {
 			return fmt.Errorf("%w (use a new or empty work folder)", err)
 		}
-		d, err := proptest.NewDir(root, proptest.Local())
+		d, err := enginetest.NewDir(root, enginetest.Local())
 		if err != nil {
 			return err
 		}

@@ -17,15 +17,15 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
-	"github.com/zerosync/zerosync/internal/proptest"
+	"github.com/zerosync/zerosync/engine/enginetest"
 )
 
 // TestMain lets the test binary serve as the soak's engine process and as
 // its agents, as the program itself does.
 func TestMain(m *testing.M) {
 	agent.Handle()
-	if isEngine() {
-		os.Exit(engineMain())
+	if code, ok := child(); ok {
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
@@ -42,10 +42,7 @@ func TestSoak(t *testing.T) {
 	cfg.Faults = 0.6
 	cfg.CheckEvery = 5
 	cfg.Dir = t.TempDir()
-	// Until the engine keeps every version it replaces, a synced version
-	// that a later edit replaces everywhere is gone; the soak reports those
-	// losses, and fails on the others. With versioning this becomes true.
-	cfg.Versioning = false
+	cfg.Versioning = true
 	fig, err := run(cfg)
 	require.NoError(t, err)
 	var out bytes.Buffer
@@ -66,11 +63,11 @@ func TestSoak(t *testing.T) {
 // newTestModel returns a model on three fresh directory replicas.
 func newTestModel(t *testing.T) *model {
 	t.Helper()
-	var reps []*proptest.Dir
+	var reps []*enginetest.Dir
 	for i := range 3 {
 		root := filepath.Join(t.TempDir(), fmt.Sprint("r", i))
 		require.NoError(t, os.Mkdir(root, 0o755))
-		d, err := proptest.NewDir(root, proptest.Local())
+		d, err := enginetest.NewDir(root, enginetest.Local())
 		require.NoError(t, err)
 		reps = append(reps, d)
 	}
