@@ -3,9 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/zerosync/zerosync/internal/cli/clitest"
+	"github.com/zerosync/zerosync/app/apptest"
 )
 
-func TestSmoke(t *testing.T) { clitest.Smoke(t, newApp()) }
+func TestSmoke(t *testing.T) { apptest.Smoke(t, newApp()) }
 
-func TestVersions(t *testing.T) { clitest.Versions(t, newApp()) }
+func TestVersions(t *testing.T) { apptest.Versions(t, newApp()) }

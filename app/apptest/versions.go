@@ -1,4 +1,4 @@
-package clitest
+package apptest
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 // Versions runs a two-way example engine's versions commands on two
@@ -17,7 +17,7 @@ import (
 // carries that here; versions list must then show the old version, and
 // versions restore must bring it back byte for byte, here and, after the
 // sync it runs, on the peer.
-func Versions(t *testing.T, app *cli.App) {
+func Versions(t *testing.T, a *app.App) {
 	t.Helper()
 	tmp := t.TempDir()
 	root, peer := filepath.Join(tmp, "root"), filepath.Join(tmp, "peer")
@@ -43,10 +43,10 @@ func Versions(t *testing.T, app *cli.App) {
 	run := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
-		s := cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
-		all := append([]string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", app.Name+".db")}, args...)
-		if err := app.Run(context.Background(), all, s); err != nil {
-			t.Fatalf("%s %v: %v\n%s", app.Name, args, err, out.String())
+		s := app.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
+		all := append([]string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", a.Name+".db")}, args...)
+		if err := a.Run(context.Background(), all, s); err != nil {
+			t.Fatalf("%s %v: %v\n%s", a.Name, args, err, out.String())
 		}
 		return out.String()
 	}
@@ -78,7 +78,7 @@ func Versions(t *testing.T, app *cli.App) {
 	if id == "" {
 		t.Fatalf("versions list shows no replaced version of %q:\n%s", p, out)
 	}
-	if !strings.Contains(out, app.Name+" versions restore ") {
+	if !strings.Contains(out, a.Name+" versions restore ") {
 		t.Errorf("versions list names no command to restore with:\n%s", out)
 	}
 	if out := run("versions", "list", p); !strings.Contains(out, id) {

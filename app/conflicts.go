@@ -1,6 +1,6 @@
 // Package cli holds the commands every example binary offers beside its
 // sync loop: reviewing conflicts, and the like.
-package cli
+package app
 
 import (
 	"bufio"

@@ -1,5 +1,5 @@
-// Package clitest smoke-tests the example engines' command lines.
-package clitest
+// Package apptest smoke-tests the example engines' command lines.
+package apptest
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 // candidates are files one of which every example engine syncs.
@@ -58,7 +58,7 @@ func checkEscaped(t *testing.T, args []string, out string) {
 // have nothing to do; status, pause, resume and conflicts list must work.
 // No command may print a control character other than a newline: file names
 // that hold escape sequences and newlines are printed escaped.
-func Smoke(t *testing.T, app *cli.App) {
+func Smoke(t *testing.T, a *app.App) {
 	t.Helper()
 	tmp := t.TempDir()
 	root, peer := filepath.Join(tmp, "root"), filepath.Join(tmp, "peer")
@@ -77,10 +77,10 @@ func Smoke(t *testing.T, app *cli.App) {
 	run := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
-		s := cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
-		all := append([]string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", app.Name+".db")}, args...)
-		if err := app.Run(context.Background(), all, s); err != nil {
-			t.Fatalf("%s %v: %v\n%s", app.Name, args, err, out.String())
+		s := app.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
+		all := append([]string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", a.Name+".db")}, args...)
+		if err := a.Run(context.Background(), all, s); err != nil {
+			t.Fatalf("%s %v: %v\n%s", a.Name, args, err, out.String())
 		}
 		checkEscaped(t, args, out.String())
 		return out.String()
