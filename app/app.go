@@ -24,7 +24,7 @@ import (
 	"github.com/zerosync/zerosync/transport/ssh"
 )
 
-// App is one example engine: what it syncs, how, and how often. [App.Main]
+// App is one engine: what it syncs, how, and how often. [App.Main]
 // turns it into a command with the subcommands every engine shares.
 type App struct {
 	// Name names the command, its state file and its pause flag.

@@ -23,6 +23,6 @@
 //
 // # Testing
 //
-// Package apptest runs an engine's command line on temporary folders
-// ([apptest.Smoke]).
+// Package apptest, beside this one, runs an engine's command line on
+// temporary folders, as its Smoke function does for every example engine.
 package app
