@@ -28,8 +28,9 @@ const (
 )
 
 // metrics are the Prometheus metrics of one engine, served on GET /metrics
-// in the text format. Counters and histograms follow the engine's events;
-// gauges are read from the engine when scraped. Every metric has the label
+// in the text format. Counters and histograms follow the engine's events,
+// a moment behind the cycle that emitted them; gauges are read from the
+// engine when scraped. Every metric has the label
 // engine.
 //
 //	zerosync_cycles_total{result}                 cycles, by result: ok, problems (a path failed), error (a pair stopped)
@@ -113,17 +114,22 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)})
 }
 
-// follow counts the engine's events until ctx ends. Should it fall behind
-// and be dropped, it subscribes again and says so in the log.
-func (m *metrics) follow(ctx context.Context) {
-	for ctx.Err() == nil {
-		ch, cancel := m.e.Subscribe(metricsBuffer)
-		m.drain(ctx, ch)
-		cancel()
-		if ctx.Err() == nil {
+// start subscribes to the engine's events now and counts them in a
+// goroutine until ctx ends. Should it fall behind and be dropped, it
+// subscribes again and says so in the log.
+func (m *metrics) start(ctx context.Context) {
+	ch, cancel := m.e.Subscribe(metricsBuffer)
+	go func() {
+		for {
+			m.drain(ctx, ch)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
 			m.log.Warn("metrics fell behind the engine's events; some were not counted")
+			ch, cancel = m.e.Subscribe(metricsBuffer)
 		}
-	}
+	}()
 }
 
 func (m *metrics) drain(ctx context.Context, ch <-chan zerosync.Event) {

@@ -27,19 +27,29 @@ func TestMetrics(t *testing.T) {
 	_, err = d.c.Flush(bg)
 	require.NoError(t, err)
 
-	// Scrape as Prometheus would, and parse the text format.
+	// Scrape as Prometheus would, and parse the text format. The
+	// counters follow the engine's events a moment behind its cycles.
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var dl net.Dialer
 		return dl.DialContext(ctx, "unix", d.path)
 	}}}
 	defer hc.CloseIdleConnections()
-	resp, err := hc.Get("http://daemon/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
+	scrape := func() map[string]*dto.MetricFamily {
+		resp, err := hc.Get("http://daemon/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		p := expfmt.NewTextParser(model.UTF8Validation)
+		fams, err := p.TextToMetricFamilies(resp.Body)
+		require.NoError(t, err)
+		return fams
+	}
+	var fams map[string]*dto.MetricFamily
+	waitFor(t, "both changes counted", func() bool {
+		fams = scrape()
+		return counter(t, fams, "zerosync_changes_applied_total", map[string]string{"peer": "b"}) == 2 &&
+			counter(t, fams, "zerosync_transferred_bytes_total", nil) == 14
+	})
 
 	assert.GreaterOrEqual(t, counter(t, fams, "zerosync_cycles_total", map[string]string{"result": "ok"}), 3.0)
 	assert.Equal(t, 0.0, counter(t, fams, "zerosync_cycles_total", map[string]string{"result": "error"}))
@@ -64,8 +74,11 @@ func TestMetrics(t *testing.T) {
 	require.NoError(t, err)
 	_, err = d.c.Flush(bg)
 	require.NoError(t, err)
-	fams, err = d.c.Metrics(bg)
-	require.NoError(t, err)
+	waitFor(t, "the conflict counted", func() bool {
+		fams, err = d.c.Metrics(bg)
+		require.NoError(t, err)
+		return counter(t, fams, "zerosync_conflicts_total", map[string]string{"peer": "b"}) == 1
+	})
 	assert.Equal(t, 1.0, gauge(t, fams, "zerosync_conflicts_waiting", map[string]string{"peer": "b"}))
 	assert.Equal(t, 1.0, counter(t, fams, "zerosync_conflicts_total", map[string]string{"peer": "b"}))
 }

@@ -160,7 +160,7 @@ func New(e *engine.Engine, opts ...Option) (*Server, error) {
 	}
 	s.metrics = m
 	s.base, s.cancel = context.WithCancel(context.Background())
-	go s.metrics.follow(s.base)
+	s.metrics.start(s.base)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -166,6 +166,20 @@ func TestConflicts(t *testing.T) {
 	list, err = d.c.Conflicts(bg)
 	require.NoError(t, err)
 	assert.Empty(t, list)
+
+	// A merged version, from a person.
+	writeFile(t, d.dirA, "doc.txt", "a again\n")
+	writeFile(t, d.dirB, "doc.txt", "b again\n")
+	_, err = d.c.Flush(bg)
+	require.NoError(t, err)
+	list, err = d.c.Conflicts(bg)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	res, err = d.c.ApplyConflict(bg, list[0].Peer, list[0].Number, control.ApplyRequest{Merged: []byte("a and b\n")})
+	require.NoError(t, err)
+	require.NotNil(t, res.Synced)
+	assert.Equal(t, "a and b\n", readFile(d.dirA, "doc.txt"))
+	assert.Equal(t, "a and b\n", readFile(d.dirB, "doc.txt"))
 }
 
 // TestVersions: a version replaced by a sync is listed and restored
@@ -317,7 +331,7 @@ func TestEventsSlowReaderDropped(t *testing.T) {
 	assert.Less(t, n, 3000)
 	fams, err := d.c.Metrics(bg)
 	require.NoError(t, err)
-	assert.Equal(t, 1.0, counter(t, fams, "zerosync_event_readers_dropped_total", nil))
+	assert.Equal(t, 1.0, counter(t, fams, "zerosync_event_readers_dropped_total", nil), "counted before the last event was written")
 }
 
 // TestAdoptAndConfirm: adopt names a peer the engine has; confirm is
