@@ -54,7 +54,7 @@ func startDaemon(t *testing.T, opts ...engine.Option) *daemon {
 }
 
 // serve starts the server and Run; both end with the test.
-func (d *daemon) serve(t *testing.T, opts ...control.Option) {
+func (d *daemon) serve(t testing.TB, opts ...control.Option) {
 	t.Helper()
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	var err error
