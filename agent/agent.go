@@ -2,8 +2,8 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"io"
 	"log/slog"
 	"os"
@@ -83,24 +83,12 @@ type config struct {
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
 }
 
 // WithCacheDir keeps the stat caches beneath dir instead of [CacheDir].
 func WithCacheDir(dir string) Option {
-	return func(c *config) error {
-		if dir == "" {
-			return errors.New("empty cache directory")
-		}
-		c.cacheDir = dir
-		return nil
-	}
+	return func(c *config) error { return option.NonEmpty(&c.cacheDir, "cache directory", dir) }
 }
 
 // WithHome sets the directory relative roots are taken from, instead of
