@@ -63,8 +63,8 @@ func (p *rawPeer) send(typ ftype, id uint64, payload []byte) error {
 	return err
 }
 
-// next returns the next frame other than a window credit, or fails the
-// test after a while.
+// next returns the next frame other than a window credit, a ping or a
+// pong, or fails the test after a while.
 func (p *rawPeer) next() frame {
 	p.t.Helper()
 	deadline := time.After(30 * time.Second)
@@ -73,7 +73,7 @@ func (p *rawPeer) next() frame {
 		for len(p.got) > 0 {
 			f := p.got[0]
 			p.got = p.got[1:]
-			if f.typ != tWindow {
+			if f.typ != tWindow && f.typ != tPing && f.typ != tPong {
 				p.mu.Unlock()
 				return f
 			}
