@@ -144,7 +144,10 @@ func (m *mux) watchdog() {
 		if w := m.writing.Load(); w != 0 {
 			since := time.Unix(0, w)
 			if now.Sub(since) >= m.timeout {
-				m.stall(fmt.Errorf("%w for %v: the %s takes nothing this side sends", ErrStalled, m.timeout, m.peer()))
+				// A peer that does not read would not read a goaway.
+				reason := fmt.Errorf("%w for %v: the %s takes nothing this side sends", ErrStalled, m.timeout, m.peer())
+				m.log.Warn("peer stalled", "err", reason)
+				m.fail(reason)
 				return
 			}
 			wake = earliest(wake, since.Add(m.timeout))
