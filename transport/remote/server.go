@@ -33,8 +33,10 @@ const maxRoots = 64
 // back to the client and the connection carries on.
 //
 // Serve returns nil when the client hung up, ctx.Err() when ctx ended, a
-// *[VersionError] when the two sides share no protocol version, and
-// otherwise the error that ended the connection.
+// *[VersionError] when the two sides share no protocol version, an error
+// wrapping [ErrStalled] when the client did not complete the handshake in
+// time ([WithHandshakeTimeout]) or stalled afterwards ([WithKeepalive]),
+// and otherwise the error that ended the connection.
 func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.Context, root string) (zerosync.Endpoint, error), opts ...Option) error {
 	defer conn.Close()
 	cfg, err := newConfig(opts)
