@@ -403,16 +403,13 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 	return cr.n, nil
 }
 
-// deltaMin is the smallest file worth sending as a delta.
-const deltaMin = 64 << 10
-
 // open returns the content a file action copies from its source side: as a
-// delta against the target's old version when the source can send one and
-// the target's old file is large enough to be worth it.
+// delta against the target's old version when the source can send one (it
+// decides whether the file is large enough to be worth it).
 func (r *applyRun) open(ctx context.Context, a zerosync.Action) (io.ReadCloser, error) {
 	src := r.endpoint(a.From)
-	do, ok := src.(zerosync.DeltaOpener)
-	if !ok || a.Old == nil || a.Old.Kind != zerosync.KindFile || a.Old.Size < deltaMin || a.New.Size < deltaMin {
+	do, ok := zerosync.As[zerosync.DeltaOpener](src)
+	if !ok || a.Old == nil || a.Old.Kind != zerosync.KindFile {
 		return src.Open(ctx, a.Path)
 	}
 	old, err := r.endpoint(a.Side).Open(ctx, a.Path)
