@@ -182,7 +182,7 @@ func (r *applyRun) queue(ctx context.Context, c zerosync.Conflict, res zerosync.
 	}
 	id, err := r.p.store.AddReview(ctx, it)
 	if err != nil {
-		if cs, ok := r.e.local.Endpoint.(zerosync.ConflictStore); ok && copyPath != "" {
+		if cs, ok := zerosync.As[zerosync.ConflictStore](r.e.local.Endpoint); ok && copyPath != "" {
 			if rerr := cs.RemoveConflict(ctx, copyPath); rerr != nil {
 				r.e.log.WarnContext(ctx, "conflict copy left without a review item", "path", c.Path, "copy", copyPath, "err", rerr)
 			}
@@ -208,7 +208,7 @@ func structural(c zerosync.Conflict) zerosync.Resolution {
 
 // keepCopy saves side's version of path as a conflict copy on our side.
 func (r *applyRun) keepCopy(ctx context.Context, path string, side zerosync.Side, e zerosync.Entry) (string, error) {
-	ar, ok := r.e.local.Endpoint.(zerosync.Archiver)
+	ar, ok := zerosync.As[zerosync.Archiver](r.e.local.Endpoint)
 	if !ok {
 		return "", nil // the archive flag on the overwrite keeps it instead
 	}
@@ -369,7 +369,7 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 		return 0, target.Apply(ctx, a.Op, bytes.NewReader(m))
 	}
 	if src, ok := have[a.New.Digest]; ok && src != a.Path {
-		if cp, ok := target.(zerosync.Copier); ok {
+		if cp, ok := zerosync.As[zerosync.Copier](target); ok {
 			err := cp.Copy(ctx, src, a.Op)
 			if err == nil {
 				return 0, nil
