@@ -1,6 +1,14 @@
 package zerosync
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrNameCollision: names of a tree would be one entry in a directory that
+// folds names ([NameFolder]); those not there yet are not written, so that
+// none overwrites or merges with another.
+var ErrNameCollision = errors.New("names collide")
 
 // Folding says how a directory of an endpoint compares the names in it. The
 // zero Folding compares names byte for byte, as Linux file systems do by
