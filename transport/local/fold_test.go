@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -94,4 +95,38 @@ func TestApplyCreatesOnExFAT(t *testing.T) {
 	require.ErrorIs(t, err, zerosync.ErrChanged)
 	expectBytes(t, filepath.Join(root, "README.md"), data)
 	assert.Empty(t, tempFiles(t, root))
+}
+
+// BenchmarkFoldsNames: the cost of the question the engine asks for each
+// directory it creates names in, on this host's file system (answered from
+// an attribute) and on exFAT (a probe the first time, then the cache).
+func BenchmarkFoldsNames(b *testing.B) {
+	for name, root := range map[string]func() string{"tempdir": func() string { return newRoot(b) }, "exfat": func() string { return transporttest.ExFAT(b) }} {
+		b.Run(name, func(b *testing.B) {
+			r := root()
+			e, err := New(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { e.Close() })
+			for i := range 64 {
+				must(b, os.Mkdir(filepath.Join(r, "d"+strconv.Itoa(i)), 0o755))
+			}
+			b.Run("first", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					e.folds = foldCache{} // forget the answers
+					if _, err := e.FoldsNames(context.Background(), "d"+strconv.Itoa(i%64)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("cached", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					if _, err := e.FoldsNames(context.Background(), "d"+strconv.Itoa(i%64)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
