@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -48,6 +49,9 @@ func (e *Engine) collisions(ctx context.Context, eps [2]zerosync.Endpoint, names
 	for side := range eps {
 		hold[side] = e.collideSide(ctx, eps[side], zerosync.Side(side), names[side], trees[side], acts, &out)
 	}
+	slices.SortFunc(out.probs, func(a, b zerosync.Problem) int {
+		return cmp.Or(cmp.Compare(a.Side, b.Side), strings.Compare(a.Path, b.Path))
+	})
 	if len(hold[0])+len(hold[1]) == 0 {
 		out.keep = acts
 		return out

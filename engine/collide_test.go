@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -126,6 +127,11 @@ func TestCaseCollisionHeldBack(t *testing.T) {
 		require.NoError(t, err)
 		got := collided(t, rep)
 		assert.Equal(t, map[string]zerosync.Side{"README.md": zerosync.Theirs, "readme.md": zerosync.Theirs, "Docs": zerosync.Theirs, "docs": zerosync.Theirs}, got, "cycle %d", cycle)
+		var order []string
+		for _, pr := range rep.Problems {
+			order = append(order, pr.Path)
+		}
+		assert.True(t, slices.IsSorted(order), "problems in no order: %q", order)
 		if cycle == 1 {
 			assert.Empty(t, rep.Applied, "the second cycle has nothing else to do")
 		}
