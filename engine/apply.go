@@ -30,6 +30,9 @@ type applyRun struct {
 	failed  []string
 	// again: something changed under our feet; another cycle should follow.
 	again bool
+	// after are creations, by side and path, that must follow the
+	// removals ([folded]).
+	after map[[2]string]bool
 	// reviews is the pair's review queue, read once per run when a
 	// conflict needs it.
 	reviews      []ReviewItem
@@ -255,7 +258,7 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 	newDirs := [2]map[string]bool{{}, {}}
 	for _, a := range acts {
 		hoist := false
-		if a.Old == nil && a.New != nil && !removed[[2]string{a.Side.String(), a.Path}] {
+		if a.Old == nil && a.New != nil && !removed[[2]string{a.Side.String(), a.Path}] && !r.after[[2]string{a.Side.String(), a.Path}] {
 			parent := zerosync.Parent(a.Path)
 			pe := r.snaps[a.Side].Get(parent)
 			parentOK := parent == "" || newDirs[a.Side][parent] || (pe != nil && pe.Kind == zerosync.KindDir && !removed[[2]string{a.Side.String(), parent}])

@@ -333,6 +333,7 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 		acts = append(acts, more...)
 	}
 	SortActions(acts)
+	acts = run.holdCollisions(ctx, acts)
 	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
 		return err
