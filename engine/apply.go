@@ -37,6 +37,9 @@ type applyRun struct {
 	// conflict needs it.
 	reviews      []ReviewItem
 	reviewsKnown bool
+	// theirs, when set, stands for the peer's endpoint as the source of
+	// its versions: the staging area, when a staged change is applied.
+	theirs zerosync.Endpoint
 }
 
 func (r *applyRun) tree(s zerosync.Side) *tree {
@@ -49,6 +52,9 @@ func (r *applyRun) tree(s zerosync.Side) *tree {
 func (r *applyRun) endpoint(s zerosync.Side) zerosync.Endpoint {
 	if s == zerosync.Ours {
 		return r.e.local.Endpoint
+	}
+	if r.theirs != nil {
+		return r.theirs
 	}
 	return r.p.peer.Endpoint
 }
