@@ -60,7 +60,7 @@ func checkStaged(it *StagedItem) error {
 //	base, ours, theirs: an entry without version byte (see appendEntry), each when flagged
 //	note      uvarint length, bytes
 func appendStaged(b []byte, it *StagedItem) []byte {
-	enc := encoder{b: b}
+	enc := newEncoder(b)
 	var flags uint8
 	for _, f := range []struct {
 		on  bool
@@ -73,19 +73,19 @@ func appendStaged(b []byte, it *StagedItem) []byte {
 			flags |= f.bit
 		}
 	}
-	enc.u8(stagedVersion)
-	enc.u8(flags)
-	enc.uvarint(it.ID)
+	enc.U8(stagedVersion)
+	enc.U8(flags)
+	enc.Uvarint(it.ID)
 	if flags&stagedHasTime != 0 {
-		enc.time(it.Time)
+		enc.Time(it.Time)
 	}
 	for _, e := range []*zerosync.Entry{it.Base, it.Ours, it.Theirs} {
 		if e != nil {
 			encodeEntryBody(&enc, e)
 		}
 	}
-	enc.str(it.Note)
-	return enc.b
+	enc.Str(it.Note)
+	return enc.B
 }
 
 // decodeStaged decodes a value written by appendStaged; the caller sets
@@ -95,34 +95,34 @@ func appendStaged(b []byte, it *StagedItem) []byte {
 // allocation.
 func decodeStaged(b []byte) (StagedItem, error) {
 	var it StagedItem
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.version("staged item", stagedVersion)
-	flags := d.u8()
-	if d.err == nil && flags&^stagedFlags != 0 {
-		d.fail("unknown staged item flags %#x", flags)
+	flags := d.U8("")
+	if d.Err == nil && flags&^stagedFlags != 0 {
+		d.Fail("unknown staged item flags %#x", flags)
 	}
-	it.ID = d.uvarint()
-	if d.err == nil && it.ID == 0 {
-		d.fail("staged item ID 0")
+	it.ID = d.Uvarint("")
+	if d.Err == nil && it.ID == 0 {
+		d.Fail("staged item ID 0")
 	}
 	if flags&stagedHasTime != 0 {
-		it.Time = d.time()
+		it.Time = d.Time("")
 	}
 	for _, f := range []struct {
 		bit uint8
 		dst **zerosync.Entry
 	}{{stagedHasBase, &it.Base}, {stagedHasOurs, &it.Ours}, {stagedHasTheirs, &it.Theirs}} {
-		if flags&f.bit != 0 && d.err == nil {
+		if flags&f.bit != 0 && d.Err == nil {
 			e := decodeEntryBody(&d)
 			*f.dst = &e
 		}
 	}
 	it.Conflict = flags&stagedIsConflict != 0
 	it.Held = flags&stagedIsHeld != 0
-	if d.err == nil && it.Held && (it.Theirs == nil || it.Theirs.Kind != zerosync.KindFile) {
-		d.fail("content held for a staged %s", it.Theirs)
+	if d.Err == nil && it.Held && (it.Theirs == nil || it.Theirs.Kind != zerosync.KindFile) {
+		d.Fail("content held for a staged %s", it.Theirs)
 	}
-	it.Note = d.str("note", maxNoteLen)
+	it.Note = d.Str("note", maxNoteLen)
 	if err := d.end(); err != nil {
 		return StagedItem{}, err
 	}
@@ -137,27 +137,27 @@ func decodeStaged(b []byte) (StagedItem, error) {
 //
 // The leading byte keeps the value non-empty for an empty file.
 func appendStagedContent(b []byte, id uint64, content []byte) []byte {
-	enc := encoder{b: b}
-	enc.u8(stagedVersion)
-	enc.uvarint(id)
-	enc.raw(content)
-	return enc.b
+	enc := newEncoder(b)
+	enc.U8(stagedVersion)
+	enc.Uvarint(id)
+	enc.Raw(content)
+	return enc.B
 }
 
 // decodeStagedContent decodes a value written by appendStagedContent. The
 // content aliases b. Content over [MaxBodySize] or a zero ID is an error
 // wrapping [ErrCorrupt].
 func decodeStagedContent(b []byte) (id uint64, content []byte, err error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.version("staged content", stagedVersion)
-	id = d.uvarint()
-	if d.err == nil && id == 0 {
-		d.fail("staged content of item 0")
+	id = d.Uvarint("")
+	if d.Err == nil && id == 0 {
+		d.Fail("staged content of item 0")
 	}
-	if d.err == nil && len(d.b) > MaxBodySize {
-		d.fail("staged content of %d bytes exceeds limit %d", len(d.b), MaxBodySize)
+	if d.Err == nil && len(d.B) > MaxBodySize {
+		d.Fail("staged content of %d bytes exceeds limit %d", len(d.B), MaxBodySize)
 	}
-	content, d.b = d.b, nil
+	content, d.B = d.B, nil
 	if err := d.end(); err != nil {
 		return 0, nil, err
 	}

@@ -66,7 +66,7 @@ func TestDecodeStagedRejectsDamage(t *testing.T) {
 		{"entry kind", []byte{stagedVersion, stagedHasBase, 1, 0, 0, 0, 0, 0}, "kind 0"},
 		// A note length of a billion bytes is refused before anything is
 		// allocated.
-		{"note length", []byte{stagedVersion, 0, 1, 0x80, 0x94, 0xeb, 0xdc, 0x03}, "note length"},
+		{"note length", []byte{stagedVersion, 0, 1, 0x80, 0x94, 0xeb, 0xdc, 0x03}, "note: length"},
 	} {
 		_, err := decodeStaged(c.b)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.want) {
