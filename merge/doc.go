@@ -17,7 +17,8 @@
 //   - [Diff3]: a line merge of text files whose changes do not overlap, as
 //     diff3 and git do it.
 //   - [Union]: both sides only appended (shell history); both additions
-//     are kept.
+//     are kept. Without a base (a first sync), the union of both
+//     versions' lines.
 //   - [PreferNewer] and [PreferHost]: one version is kept by modification
 //     time or by host, the other as a conflict copy.
 //   - [Route] with [Match]: each path goes to the resolver its
