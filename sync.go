@@ -194,7 +194,9 @@ type Op struct {
 	// New is the entry the path must hold after the change; nil removes it.
 	New *Entry
 	// Archive asks the endpoint to keep the current content of a file that
-	// is replaced or removed, because the other side never knew it.
+	// is replaced or removed: because the other side never knew it, or
+	// to keep every version (the engine sets it for every replacement and
+	// removal of a file unless versioning is off).
 	Archive bool
 }
 

@@ -2,8 +2,8 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"io"
 	"log/slog"
 	"os"
@@ -78,28 +78,17 @@ type config struct {
 	cacheDir string
 	home     string
 	remote   []remote.Option
+	local    []local.Option
 }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
 }
 
 // WithCacheDir keeps the stat caches beneath dir instead of [CacheDir].
 func WithCacheDir(dir string) Option {
-	return func(c *config) error {
-		if dir == "" {
-			return errors.New("empty cache directory")
-		}
-		c.cacheDir = dir
-		return nil
-	}
+	return func(c *config) error { return option.NonEmpty(&c.cacheDir, "cache directory", dir) }
 }
 
 // WithHome sets the directory relative roots are taken from, instead of
@@ -118,6 +107,16 @@ func WithHome(dir string) Option {
 func WithRemoteOptions(opts ...remote.Option) Option {
 	return func(c *config) error {
 		c.remote = append(c.remote, opts...)
+		return nil
+	}
+}
+
+// WithLocalOptions passes options to every [local.Endpoint] the agent
+// opens, after its own (name, logger, stat cache): a retention policy for
+// the archive, a polling interval.
+func WithLocalOptions(opts ...local.Option) Option {
+	return func(c *config) error {
+		c.local = append(c.local, opts...)
 		return nil
 	}
 }
@@ -176,10 +175,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts ...Option) error 
 			// A cache that cannot be kept is no reason to refuse the root.
 			c.log.Warn("stat cache directory", "err", err)
 		}
-		ep, err := local.New(abs,
+		ep, err := local.New(abs, append([]local.Option{
 			local.WithName(name),
 			local.WithLogger(c.log),
-			local.WithStatCache(cache))
+			local.WithStatCache(cache)}, c.local...)...)
 		if err != nil {
 			return nil, err
 		}

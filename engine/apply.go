@@ -30,6 +30,10 @@ type applyRun struct {
 	failed  []string
 	// again: something changed under our feet; another cycle should follow.
 	again bool
+	// reviews is the pair's review queue, read once per run when a
+	// conflict needs it.
+	reviews      []ReviewItem
+	reviewsKnown bool
 }
 
 func (r *applyRun) tree(s zerosync.Side) *tree {
@@ -68,6 +72,20 @@ func (r *applyRun) settle(ctx context.Context, c zerosync.Conflict) ([]zerosync.
 	} else {
 		res = structural(c)
 	}
+	// A conflict already queued for review with these very versions (the
+	// actions that settle it failed last time, on a full disk or a failing
+	// archive) is carried out again as it was decided: no second conflict
+	// copy, no second review item, not reported again.
+	queued, err := r.queued(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("read the review queue: %w", err)
+	}
+	if queued != nil && res.Merged == nil {
+		res.Keep = zerosync.VersionOurs
+		if queued.Archive["kept"] == zerosync.Theirs.String() {
+			res.Keep = zerosync.VersionTheirs
+		}
+	}
 
 	var want *zerosync.Entry
 	keep := zerosync.Ours
@@ -97,30 +115,28 @@ func (r *applyRun) settle(ctx context.Context, c zerosync.Conflict) ([]zerosync.
 	}
 
 	cr := zerosync.ConflictReport{Conflict: c, Resolution: res}
-	if res.KeepOther && res.Merged == nil {
-		if lose := sides[keep.Other()]; lose != nil && lose.Kind != zerosync.KindDir && !lose.SameContent(want) {
-			cp, err := r.keepCopy(ctx, c.Path, keep.Other(), *lose)
-			if err != nil {
-				return nil, fmt.Errorf("keeping the %s version: %w", r.names[keep.Other()], err)
+	if queued != nil {
+		cr.CopyPath = queued.CopyPath
+		r.e.log.InfoContext(ctx, "conflict already queued for review; applying it again", "path", c.Path, "id", queued.ID)
+	} else {
+		if res.KeepOther && res.Merged == nil {
+			if lose := sides[keep.Other()]; lose != nil && lose.Kind != zerosync.KindDir && !lose.SameContent(want) {
+				cp, err := r.keepCopy(ctx, c.Path, keep.Other(), *lose)
+				if err != nil {
+					return nil, fmt.Errorf("keeping the %s version: %w", r.names[keep.Other()], err)
+				}
+				cr.CopyPath = cp
 			}
-			cr.CopyPath = cp
 		}
+		if res.KeepOther {
+			if err := r.queue(ctx, c, res, keep, cr.CopyPath); err != nil {
+				return nil, err
+			}
+		}
+		r.rep.Conflicts = append(r.rep.Conflicts, cr)
+		r.e.emit(zerosync.Event{Kind: zerosync.EventConflict, Peer: r.p.peer.Name, Conflict: &cr})
+		r.journal = append(r.journal, Record{Time: time.Now(), Path: c.Path, Op: "conflict", Digest: want.Digest, By: res.By, Note: res.Note})
 	}
-	if res.KeepOther {
-		it := ReviewItem{Time: time.Now(), Path: c.Path, Base: c.Base, Ours: c.Ours, Theirs: c.Theirs,
-			Hosts: r.names, CopyPath: cr.CopyPath, Note: res.Note, Archive: map[string]string{"kept": keep.String()}}
-		if b, err := c.Content.ReadVersion(ctx, zerosync.VersionBase, r.e.bodyLimit); err == nil {
-			it.BaseBody = b
-		}
-		id, err := r.p.store.AddReview(ctx, it)
-		if err != nil {
-			return nil, fmt.Errorf("queue for review: %w", err)
-		}
-		r.e.log.InfoContext(ctx, "conflict queued for review", "path", c.Path, "id", id, "copy", cr.CopyPath)
-	}
-	r.rep.Conflicts = append(r.rep.Conflicts, cr)
-	r.e.emit(zerosync.Event{Kind: zerosync.EventConflict, Peer: r.p.peer.Name, Conflict: &cr})
-	r.journal = append(r.journal, Record{Time: time.Now(), Path: c.Path, Op: "conflict", Digest: want.Digest, By: res.By, Note: res.Note})
 
 	var acts []zerosync.Action
 	d := &decision{merged: want, from: keep, reason: "conflict settled by " + res.By}
@@ -134,6 +150,49 @@ func (r *applyRun) settle(ctx context.Context, c zerosync.Conflict) ([]zerosync.
 		}
 	}
 	return acts, nil
+}
+
+// queued returns the conflict waiting for review that has c's path and
+// versions, or nil.
+func (r *applyRun) queued(ctx context.Context, c zerosync.Conflict) (*ReviewItem, error) {
+	if !r.reviewsKnown {
+		items, err := r.p.store.Reviews(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.reviews, r.reviewsKnown = items, true
+	}
+	for i := range r.reviews {
+		it := &r.reviews[i]
+		if it.Path == c.Path && it.Ours.Same(c.Ours) && it.Theirs.Same(c.Theirs) {
+			return it, nil
+		}
+	}
+	return nil, nil
+}
+
+// queue enters a conflict in the review queue. When that fails, the
+// conflict copy just made is taken back (its content stays in the archive),
+// so that the retry next cycle does not leave a second one.
+func (r *applyRun) queue(ctx context.Context, c zerosync.Conflict, res zerosync.Resolution, keep zerosync.Side, copyPath string) error {
+	it := ReviewItem{Time: time.Now(), Path: c.Path, Base: c.Base, Ours: c.Ours, Theirs: c.Theirs,
+		Hosts: r.names, CopyPath: copyPath, Note: res.Note, Archive: map[string]string{"kept": keep.String()}}
+	if b, err := c.Content.ReadVersion(ctx, zerosync.VersionBase, r.e.bodyLimit); err == nil {
+		it.BaseBody = b
+	}
+	id, err := r.p.store.AddReview(ctx, it)
+	if err != nil {
+		if cs, ok := r.e.local.Endpoint.(zerosync.ConflictStore); ok && copyPath != "" {
+			if rerr := cs.RemoveConflict(ctx, copyPath); rerr != nil {
+				r.e.log.WarnContext(ctx, "conflict copy left without a review item", "path", c.Path, "copy", copyPath, "err", rerr)
+			}
+		}
+		return fmt.Errorf("queue for review: %w", err)
+	}
+	it.ID = id
+	r.reviews = append(r.reviews, it)
+	r.e.log.InfoContext(ctx, "conflict queued for review", "path", c.Path, "id", id, "copy", copyPath)
+	return nil
 }
 
 // structural settles a conflict between different kinds of entry, or between
@@ -173,6 +232,7 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 	if len(acts) == 0 {
 		return final
 	}
+	r.e.versioned(acts)
 	// Files whose bytes a side already has at another path can be copied
 	// there instead of sent (a rename, a duplicate). Those copies, and the
 	// new directories they need, go before the removals so that the source

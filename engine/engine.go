@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"maps"
 	"sync"
@@ -62,6 +63,8 @@ type Engine struct {
 	statePath string
 	volatile  bool
 	closeDB   func() error
+	// noVersions turns versioning off (WithVersioning, in versions.go).
+	noVersions bool
 
 	cycle sync.Mutex // held for a whole cycle
 
@@ -98,31 +101,19 @@ type Option func(*Engine) error
 
 // WithName names the engine; it names the default state file.
 func WithName(name string) Option {
-	return func(e *Engine) error {
-		if name == "" {
-			return errors.New("engine: empty name")
-		}
-		e.name = name
-		return nil
-	}
+	return func(e *Engine) error { return option.NonEmpty(&e.name, "name", name) }
 }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(e *Engine) error {
-		if l == nil {
-			return errors.New("engine: nil logger")
-		}
-		e.log = l
-		return nil
-	}
+	return func(e *Engine) error { return option.Logger(&e.log, l) }
 }
 
 // WithDiffer replaces the three-way differ.
 func WithDiffer(d zerosync.Differ) Option {
 	return func(e *Engine) error {
 		if d == nil {
-			return errors.New("engine: nil differ")
+			return errors.New("nil differ")
 		}
 		e.differ = d
 		return nil
@@ -136,7 +127,7 @@ func WithResolvers(rs ...zerosync.Resolver) Option {
 	return func(e *Engine) error {
 		for _, r := range rs {
 			if r == nil {
-				return errors.New("engine: nil resolver")
+				return errors.New("nil resolver")
 			}
 		}
 		e.resolver = merge.Chain(append(rs, merge.KeepBoth(zerosync.VersionOurs))...)
@@ -148,7 +139,7 @@ func WithResolvers(rs ...zerosync.Resolver) Option {
 func WithFilter(f zerosync.Filter) Option {
 	return func(e *Engine) error {
 		if f == nil {
-			return errors.New("engine: nil filter")
+			return errors.New("nil filter")
 		}
 		e.filter = f
 		return nil
@@ -160,7 +151,7 @@ func WithFilter(f zerosync.Filter) Option {
 func WithView(v zerosync.View) Option {
 	return func(e *Engine) error {
 		if v == nil {
-			return errors.New("engine: nil view")
+			return errors.New("nil view")
 		}
 		e.views = append(e.views, v)
 		return nil
@@ -171,7 +162,7 @@ func WithView(v zerosync.View) Option {
 func WithSource(s zerosync.Source) Option {
 	return func(e *Engine) error {
 		if s == nil {
-			return errors.New("engine: nil source")
+			return errors.New("nil source")
 		}
 		e.sources = append(e.sources, s)
 		return nil
@@ -189,7 +180,7 @@ func WithWatch(on bool) Option {
 func WithObserver(f func(zerosync.Event)) Option {
 	return func(e *Engine) error {
 		if f == nil {
-			return errors.New("engine: nil observer")
+			return errors.New("nil observer")
 		}
 		e.observer = f
 		return nil
@@ -202,7 +193,7 @@ func WithObserver(f func(zerosync.Event)) Option {
 func WithDeleteLimit(share float64, min int) Option {
 	return func(e *Engine) error {
 		if share <= 0 || share > 1 || min < 0 {
-			return fmt.Errorf("engine: delete limit share %v min %d out of range", share, min)
+			return fmt.Errorf("delete limit share %v min %d out of range", share, min)
 		}
 		e.delShare, e.delMin = share, min
 		return nil
@@ -214,7 +205,7 @@ func WithDeleteLimit(share float64, min int) Option {
 func WithBodyLimit(n int64) Option {
 	return func(e *Engine) error {
 		if n < 0 {
-			return errors.New("engine: negative body limit")
+			return errors.New("negative body limit")
 		}
 		e.bodyLimit = n
 		return nil
@@ -227,7 +218,7 @@ func WithBodyLimit(n int64) Option {
 func WithParallel(n int) Option {
 	return func(e *Engine) error {
 		if n < 1 {
-			return fmt.Errorf("engine: parallelism %d out of range", n)
+			return fmt.Errorf("parallelism %d out of range", n)
 		}
 		e.parallel = n
 		return nil
@@ -237,13 +228,7 @@ func WithParallel(n int) Option {
 // WithStatePath keeps the state database at path; the default is
 // $XDG_STATE_HOME/zerosync/<name>.db.
 func WithStatePath(path string) Option {
-	return func(e *Engine) error {
-		if path == "" {
-			return errors.New("engine: empty state path")
-		}
-		e.statePath = path
-		return nil
-	}
+	return func(e *Engine) error { return option.NonEmpty(&e.statePath, "state path", path) }
 }
 
 // WithVolatileState keeps state in memory only: every start is a first
@@ -268,8 +253,11 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 		wake:      make(chan struct{}, 1),
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("engine: nil option")
+		}
 		if err := o(e); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("engine: %w", err)
 		}
 	}
 	if local.Endpoint == nil {

@@ -64,15 +64,56 @@ func (e *Engine) ReviewContent(ctx context.Context, peer string, id uint64) (bas
 			return nil, nil, nil, fmt.Errorf("engine: %s cannot read conflict copies", e.local.Name)
 		}
 		rc, err := cs.OpenConflict(ctx, it.CopyPath)
-		if err != nil {
+		switch {
+		case isNotExist(err):
+			// The copy is gone (a person removed it): the archive kept
+			// it when it was made, and pruning holds it while the
+			// conflict waits.
+			if other, err = e.archivedOther(ctx, it); err != nil {
+				return nil, nil, nil, fmt.Errorf("engine: conflict copy %q is gone, and the archive does not hold its content: %w", it.CopyPath, err)
+			}
+		case err != nil:
 			return nil, nil, nil, err
-		}
-		defer rc.Close()
-		if other, err = io.ReadAll(rc); err != nil {
-			return nil, nil, nil, err
+		default:
+			defer rc.Close()
+			if other, err = io.ReadAll(rc); err != nil {
+				return nil, nil, nil, err
+			}
 		}
 	}
 	return base, current, other, nil
+}
+
+// archivedOther reads the version a queued conflict kept aside from our
+// archive: a version of its path with that version's digest.
+func (e *Engine) archivedOther(ctx context.Context, it ReviewItem) ([]byte, error) {
+	other := it.Theirs
+	if it.Archive["kept"] == zerosync.Theirs.String() {
+		other = it.Ours
+	}
+	vr, ok := e.local.Endpoint.(zerosync.Versioner)
+	if other == nil || other.Kind != zerosync.KindFile || !ok {
+		return nil, fs.ErrNotExist
+	}
+	vs, err := vr.Versions(ctx, it.Path)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.Size != other.Size || (!v.Digest.IsZero() && v.Digest != other.Digest) {
+			continue
+		}
+		rc, err := vr.OpenVersion(ctx, v.ID)
+		if err != nil {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, other.Size+1))
+		rc.Close()
+		if err == nil && digest.Sum(b) == other.Digest {
+			return b, nil
+		}
+	}
+	return nil, fs.ErrNotExist
 }
 
 // SettleReview applies a person's choice for a queued conflict to our tree
@@ -146,7 +187,13 @@ func (e *Engine) SettleReview(ctx context.Context, peer string, id uint64, ch Ch
 		}
 	}
 	e.log.InfoContext(ctx, "conflict settled by a person", "peer", peer, "path", it.Path, "id", id)
-	return p.store.RemoveReview(ctx, id)
+	if err := p.store.RemoveReview(ctx, id); err != nil {
+		return err
+	}
+	// The versions the conflict held in the archive may go now, by the
+	// retention like any other.
+	e.pruneAfterReview(ctx)
+	return nil
 }
 
 func fileMode(es ...*zerosync.Entry) fs.FileMode {

@@ -33,10 +33,10 @@ type store interface {
 type commit = state.Change
 
 // Record is one journal entry: a change the engine applied.
-type Record = state.Record
+type Record = zerosync.Record
 
 // ReviewItem is a conflict waiting for a person.
-type ReviewItem = state.ReviewItem
+type ReviewItem = zerosync.ReviewItem
 
 type memStore struct {
 	mu      sync.Mutex

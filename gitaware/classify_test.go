@@ -2,8 +2,12 @@ package gitaware_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,4 +134,45 @@ func TestClassifyNested(t *testing.T) {
 	assert.Equal(t, gitaware.KindRepository, kinds["inner"].Kind)
 	assert.Equal(t, gitaware.KindWorktree, kinds["wt"].Kind)
 	assert.True(t, kinds["vendor/lib"].Ignored)
+}
+
+// TestClassifyHostileGitignore: .gitignore files are written by peers. One
+// with more patterns than the bound is left out, with a warning; one deep in
+// the tree costs memory by its size, not by its depth times its size.
+func TestClassifyHostileGitignore(t *testing.T) {
+	root := t.TempDir()
+	cliRepo(t, root, map[string]string{".gitignore": "*.o\n", "a.txt": "a\n"})
+	var big strings.Builder
+	for i := range 10_001 {
+		fmt.Fprintf(&big, "pattern-%d\n", i)
+	}
+	big.WriteString("*.tmp\n")
+	write(t, root, "big/.gitignore", big.String())
+	write(t, root, "big/x.tmp", "not ignored: its .gitignore is left out\n")
+	write(t, root, "big/y.o", "ignored by the top\n")
+	var lines strings.Builder
+	for i := range 9_000 {
+		fmt.Fprintf(&lines, "p%d/q\n", i)
+	}
+	lines.WriteString("*.tmp\n")
+	deep := strings.Repeat("d/", 1000)
+	write(t, root, deep+".gitignore", lines.String())
+	write(t, root, deep+"x.tmp", "ignored by the deep .gitignore\n")
+
+	var log strings.Builder
+	p := project(t, gitaware.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	snap := scan(t, root)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	tree, err := p.Classify(context.Background(), root, snap)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	assert.Equal(t, gitaware.ClassUntracked.String(), tree.Classes["big/x.tmp"].String())
+	assert.Equal(t, gitaware.ClassIgnored.String(), tree.Classes["big/y.o"].String())
+	assert.Equal(t, gitaware.ClassIgnored.String(), tree.Classes[deep+"x.tmp"].String())
+	assert.Contains(t, log.String(), "more than 10000 patterns")
+	// 9,000 patterns at depth 1,000 were 140 MB when each kept its own
+	// copy of the directory.
+	t.Logf("Classify allocated %d MB", (after.TotalAlloc-before.TotalAlloc)>>20)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "bytes allocated by Classify")
 }

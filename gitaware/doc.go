@@ -33,7 +33,10 @@
 // Each path is tracked (clean or modified), untracked, ignored or git's own
 // ([Class], [Project.Classify]). Ignore rules are git's: every .gitignore,
 // .git/info/exclude and the user's excludes file ([WithExcludesFile]);
-// [WithIgnore] overrules them per pattern. The [Mode] picks what is synced:
+// [WithIgnore] overrules them per pattern. A .gitignore comes from either
+// tree, so it is bounded: one of more than 10,000 patterns, or one that would
+// take a repository past 50,000, is left out with a warning, as an
+// unreadable one is. The [Mode] picks what is synced:
 // [ModeGitOnly] (the default), [ModeUntracked] or [ModeAll].
 // [Project.SetMode] switches every engine of the project, and with a state
 // directory every process that shares it.

@@ -2,6 +2,7 @@ package gitaware
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -16,19 +17,30 @@ import (
 // own patterns ([WithIgnore]) come last and decide whenever one matches.
 // rules are used from one goroutine.
 type rules struct {
-	base     []gitignore.Pattern            // excludes file, info/exclude
-	dirs     map[string][]gitignore.Pattern // by directory of the .gitignore ("" is the top)
+	base []gitignore.Pattern // excludes file, info/exclude
+	// dirs are the patterns of the .gitignore files, by the file's
+	// directory ("" is the top); they match paths relative to it.
+	dirs     map[string][]gitignore.Pattern
 	override []gitignore.Pattern
 	memo     map[string]bool // directory -> ignored
+	count    int             // patterns in dirs
 }
 
 func newRules(base, override []gitignore.Pattern) *rules {
 	return &rules{base: base, dirs: map[string][]gitignore.Pattern{}, override: override, memo: map[string]bool{}}
 }
 
-// parsePatterns reads gitignore lines; domain is the directory, relative to
-// the repository's top, that the file lies in.
-func parsePatterns(data []byte, domain []string) []gitignore.Pattern {
+// maxIgnorePatterns bounds the patterns of one .gitignore file. Each path
+// beneath the file is tested against every pattern, every cycle, and a peer
+// writes the file: a larger one would let it burn our CPU (real ones hold
+// hundreds of lines, rarely a few thousand).
+const maxIgnorePatterns = 10_000
+
+// parsePatterns reads gitignore lines, at most limit patterns (no limit when
+// limit is zero): a file with more is an error. The patterns match paths
+// relative to the file's directory; they keep no copy of it, so their size
+// is that of the file, whatever its depth.
+func parsePatterns(data []byte, limit int) ([]gitignore.Pattern, error) {
 	var ps []gitignore.Pattern
 	for len(data) > 0 {
 		line := data
@@ -41,9 +53,12 @@ func parsePatterns(data []byte, domain []string) []gitignore.Pattern {
 		if strings.HasPrefix(s, "#") || strings.TrimSpace(s) == "" {
 			continue
 		}
-		ps = append(ps, gitignore.ParsePattern(s, domain))
+		if limit > 0 && len(ps) == limit {
+			return nil, fmt.Errorf("more than %d patterns", limit)
+		}
+		ps = append(ps, gitignore.ParsePattern(s, nil))
 	}
-	return ps
+	return ps, nil
 }
 
 // split returns the components of a relative path.
@@ -64,7 +79,7 @@ func (r *rules) ignored(rel string, isDir bool) bool {
 	if dir := zerosync.Parent(rel); dir != "" && r.dirIgnored(dir) {
 		return true
 	}
-	return r.match(parts, isDir)
+	return r.match(rel, parts, isDir)
 }
 
 // dirIgnored is ignored for a directory, remembered.
@@ -77,13 +92,19 @@ func (r *rules) dirIgnored(dir string) bool {
 	return v
 }
 
-// match applies git's patterns to the path itself, highest priority first:
-// the deepest .gitignore among the path's directories, then shallower ones,
-// then info/exclude and the excludes file.
-func (r *rules) match(parts []string, isDir bool) bool {
+// match applies git's patterns to the path rel (made of parts) itself,
+// highest priority first: the deepest .gitignore among the path's
+// directories, then shallower ones, then info/exclude and the excludes file.
+// The directories are prefixes of rel, not copies: a deep path costs no
+// allocation per level.
+func (r *rules) match(rel string, parts []string, isDir bool) bool {
+	end := len(rel)
 	for i := len(parts) - 1; i >= 0; i-- {
-		ps := r.dirs[strings.Join(parts[:i], "/")]
-		if v, ok := matchLast(ps, parts, isDir); ok {
+		// rel[:end] is parts[:i+1]; its directory is parts[:i].
+		end -= len(parts[i])
+		dir := rel[:max(end-1, 0)]
+		end--
+		if v, ok := matchLast(r.dirs[dir], parts[i:], isDir); ok {
 			return v
 		}
 	}

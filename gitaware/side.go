@@ -1,8 +1,10 @@
 package gitaware
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -175,7 +177,8 @@ func (p *Project) readSide(ctx context.Context, sd *side, set *repoSet, errs map
 	if sd.root == "" {
 		return nil
 	}
-	// Every .gitignore of a readable repository; the rules order them.
+	// Every .gitignore of a readable repository, shallower first; the rules
+	// order them.
 	var ignores []string
 	for q, e := range sd.snap {
 		if e.Kind != zerosync.KindFile || q != ".gitignore" && !strings.HasSuffix(q, "/.gitignore") || hasGitComponent(q) {
@@ -183,6 +186,9 @@ func (p *Project) readSide(ctx context.Context, sd *side, set *repoSet, errs map
 		}
 		ignores = append(ignores, q)
 	}
+	slices.SortFunc(ignores, func(a, b string) int {
+		return cmp.Or(cmp.Compare(strings.Count(a, "/"), strings.Count(b, "/")), strings.Compare(a, b))
+	})
 	var fsRoot *os.Root
 	defer func() {
 		if fsRoot != nil {
@@ -202,12 +208,16 @@ func (p *Project) readSide(ctx context.Context, sd *side, set *repoSet, errs map
 			}
 		}
 		relDir := zerosync.Parent(rel(dir, q))
-		ps, err := p.gitignore(fsRoot, sd.root, q, sd.snap[q].Digest, split(relDir))
+		ps, err := p.gitignore(fsRoot, sd.root, q, sd.snap[q].Digest)
+		if err == nil && r.rules.count+len(ps) > maxRepoPatterns {
+			err = fmt.Errorf("the repository's .gitignore files hold more than %d patterns", maxRepoPatterns)
+		}
 		if err != nil {
 			p.log.WarnContext(ctx, "gitignore unreadable", "root", sd.root, "path", q, "err", err)
 			continue
 		}
 		r.rules.dirs[relDir] = append(r.rules.dirs[relDir], ps...)
+		r.rules.count += len(ps)
 	}
 	return nil
 }
@@ -247,7 +257,8 @@ func (p *Project) loadRepo(r *sideRepo) error {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		base = append(base, parsePatterns(b, nil)...)
+		ps, _ := parsePatterns(b, 0) // this host's own files: no limit
+		base = append(base, ps...)
 	}
 	r.rules = newRules(base, p.override)
 	return nil
@@ -256,8 +267,16 @@ func (p *Project) loadRepo(r *sideRepo) error {
 // maxIgnoreFile bounds the size of a .gitignore file that is read.
 const maxIgnoreFile = 1 << 20
 
-// gitignore returns the patterns of the .gitignore at path q of a tree.
-func (p *Project) gitignore(fsRoot *os.Root, root, q string, d zerosync.Digest, domain []string) ([]gitignore.Pattern, error) {
+// maxRepoPatterns bounds the patterns of all the .gitignore files of one
+// repository on one side: the shallower files are read first, and a file
+// that would pass the bound is left out (with a warning), as an unreadable
+// one is.
+const maxRepoPatterns = 50_000
+
+// gitignore returns the patterns of the .gitignore at path q of a tree; they
+// match paths relative to q's directory. A file of more than
+// [maxIgnorePatterns] patterns is an error.
+func (p *Project) gitignore(fsRoot *os.Root, root, q string, d zerosync.Digest) ([]gitignore.Pattern, error) {
 	key := patternKey{file: filepath.Join(root, q), digest: d}
 	if ps, ok := p.patterns.get(key); ok {
 		return ps, nil
@@ -271,7 +290,10 @@ func (p *Project) gitignore(fsRoot *os.Root, root, q string, d zerosync.Digest, 
 	if err != nil {
 		return nil, err
 	}
-	ps := parsePatterns(b, domain)
+	ps, err := parsePatterns(b, maxIgnorePatterns)
+	if err != nil {
+		return nil, err
+	}
 	if digest.Sum(b) == d {
 		p.patterns.put(key, ps)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync/agent"
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 func main() {
@@ -18,8 +18,8 @@ func main() {
 }
 
 // newApp describes the engine.
-func newApp() *cli.App {
-	return &cli.App{
+func newApp() *app.App {
+	return &app.App{
 		Name:        "arduino",
 		Summary:     "microcontroller projects on every host that edits or flashes them",
 		DefaultRoot: "~/Arduino",

@@ -12,7 +12,7 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 	"github.com/zerosync/zerosync/merge"
 )
 
@@ -22,8 +22,8 @@ func main() {
 }
 
 // newApp describes the engine.
-func newApp() *cli.App {
-	return &cli.App{
+func newApp() *app.App {
+	return &app.App{
 		Name:        "environment",
 		Summary:     "dotfiles on every host, within seconds of an edit",
 		DefaultRoot: "~/",
@@ -33,7 +33,7 @@ func newApp() *cli.App {
 		},
 		Exclude: []string{"*.swp", "*~"},
 		Rescan:  15 * time.Second,
-		First: func(env *cli.Env) ([]zerosync.Resolver, error) {
+		First: func(env *app.Env) ([]zerosync.Resolver, error) {
 			history, err := merge.Route(merge.Match(".bash_history", merge.Union()))
 			if err != nil {
 				return nil, err

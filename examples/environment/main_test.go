@@ -8,11 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zerosync/zerosync/internal/cli"
-	"github.com/zerosync/zerosync/internal/cli/clitest"
+	"github.com/zerosync/zerosync/app"
+	"github.com/zerosync/zerosync/app/apptest"
 )
 
-func TestSmoke(t *testing.T) { clitest.Smoke(t, newApp()) }
+func TestSmoke(t *testing.T) { apptest.Smoke(t, newApp()) }
+
+func TestVersions(t *testing.T) { apptest.Versions(t, newApp()) }
 
 // TestHistoryUnionOnFirstSync syncs two hosts that both have a shell
 // history and have never synced: both end with one history holding every
@@ -34,7 +36,7 @@ func TestHistoryUnionOnFirstSync(t *testing.T) {
 		t.Helper()
 		var out bytes.Buffer
 		args := []string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", "environment.db"), cmd}
-		if err := newApp().Run(context.Background(), args, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out}); err != nil {
+		if err := newApp().Run(context.Background(), args, app.Streams{In: strings.NewReader(""), Out: &out, Err: &out}); err != nil {
 			t.Fatalf("environment %s: %v\n%s", cmd, err, out.String())
 		}
 		return out.String()

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync/agent"
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 func main() {
@@ -20,8 +20,8 @@ func main() {
 }
 
 // newApp describes the engine.
-func newApp() *cli.App {
-	return &cli.App{
+func newApp() *app.App {
+	return &app.App{
 		Name:        "hubitat",
 		Summary:     "device configurations between a workstation and the hub hosts",
 		DefaultRoot: "~/hubitat",

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/zerosync/zerosync/internal/cli/clitest"
+	"github.com/zerosync/zerosync/app/apptest"
 )
 
-func TestSmoke(t *testing.T) { clitest.Smoke(t, newApp()) }
+func TestSmoke(t *testing.T) { apptest.Smoke(t, newApp()) }

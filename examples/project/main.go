@@ -22,7 +22,7 @@ import (
 	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/gitaware"
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 	"github.com/zerosync/zerosync/merge"
 )
 
@@ -32,19 +32,19 @@ func main() {
 }
 
 // project opens the git-aware project shared by every engine of this host.
-func project(env *cli.Env) (*gitaware.Project, error) {
+func project(env *app.Env) (*gitaware.Project, error) {
 	return gitaware.New(gitaware.WithStateDir(filepath.Join(env.StateDir, "project")), gitaware.WithLogger(env.Log))
 }
 
 // newApp describes the engine.
-func newApp() *cli.App {
+func newApp() *app.App {
 	var p *gitaware.Project
-	return &cli.App{
+	return &app.App{
 		Name:        "project",
 		Summary:     "project trees, git-aware: tracked, untracked or both",
 		DefaultRoot: "~/src",
 		Rescan:      time.Minute,
-		First: func(env *cli.Env) ([]zerosync.Resolver, error) {
+		First: func(env *app.Env) ([]zerosync.Resolver, error) {
 			var err error
 			if p, err = project(env); err != nil {
 				return nil, err
@@ -55,7 +55,7 @@ func newApp() *cli.App {
 			}
 			return []zerosync.Resolver{diff3}, nil
 		},
-		Options: func(env *cli.Env) ([]engine.Option, error) {
+		Options: func(env *app.Env) ([]engine.Option, error) {
 			if p == nil {
 				var err error
 				if p, err = project(env); err != nil {
@@ -68,14 +68,14 @@ func newApp() *cli.App {
 			}
 			return []engine.Option{engine.WithView(p.View()), engine.WithObserver(h.Observe)}, nil
 		},
-		Commands: map[string]cli.Command{
+		Commands: map[string]app.Command{
 			"mode":    {Usage: "[git-only|untracked|all]  show or switch what every engine of the project syncs", Run: mode},
 			"history": {Usage: "log PATH | restore PATH@VERSION  earlier versions of a synced file", Run: history},
 		},
 	}
 }
 
-func mode(ctx context.Context, env *cli.Env, args []string) error {
+func mode(ctx context.Context, env *app.Env, args []string) error {
 	p, err := project(env)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func mode(ctx context.Context, env *cli.Env, args []string) error {
 	return errors.New("usage: project mode [git-only|untracked|all]")
 }
 
-func history(ctx context.Context, env *cli.Env, args []string) error {
+func history(ctx context.Context, env *app.Env, args []string) error {
 	if len(args) != 2 || (args[0] != "log" && args[0] != "restore") {
 		return errors.New("usage: project history log PATH | restore PATH@VERSION")
 	}
@@ -140,6 +140,6 @@ func history(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("restored here, but the sync that carries it failed: %w", err)
 	}
-	fmt.Fprintf(env.Streams.Out, "restored %s@%s; %d change(s) synced\n", path, version, len(rep.Applied))
+	fmt.Fprintf(env.Streams.Out, "restored %s@%s; %d change(s) synced\n", app.Name(path), app.Name(version), len(rep.Applied))
 	return nil
 }

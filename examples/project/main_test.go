@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 // TestRepositories is the project engine's smoke test, on a real
@@ -45,12 +45,12 @@ func TestRepositories(t *testing.T) {
 	write(filepath.Join(root, "app", "notes.txt"), "untracked notes\n")
 	write(filepath.Join(root, "app", "build", "out.bin"), "ignored\n")
 
-	app := newApp()
+	a := newApp()
 	run := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
 		all := append([]string{"--root", root, "--peer", "server=" + peer, "--state", filepath.Join(tmp, "state", "project.db")}, args...)
-		if err := app.Run(context.Background(), all, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out}); err != nil {
+		if err := a.Run(context.Background(), all, app.Streams{In: strings.NewReader(""), Out: &out, Err: &out}); err != nil {
 			t.Fatalf("project %v: %v\n%s", args, err, out.String())
 		}
 		return out.String()

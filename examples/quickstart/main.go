@@ -19,6 +19,7 @@ import (
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/app"
 	"github.com/zerosync/zerosync/transport/local"
 )
 
@@ -105,7 +106,7 @@ func run() error {
 	mine, _ := os.ReadFile(filepath.Join(laptop, "notes.txt"))
 	theirs, _ := os.ReadFile(filepath.Join(laptop, copyPath))
 	fmt.Printf("   notes.txt (kept on both sides):  %q\n", firstLine(mine))
-	fmt.Printf("   %s (the server's version): %q\n", copyPath, firstLine(theirs))
+	fmt.Printf("   %s (the server's version): %q\n", app.Name(copyPath), firstLine(theirs))
 	reviews, err := e.Reviews(ctx)
 	if err != nil {
 		return err
@@ -152,13 +153,13 @@ func show(ev zerosync.Event) {
 		case a.New == nil:
 			verb = "remove"
 		}
-		fmt.Printf("   %-6s %-8s %-22s %s\n", verb, "on "+host, a.Path, a.Reason)
+		fmt.Printf("   %-6s %-8s %-22s %s\n", verb, "on "+host, app.Name(a.Path), app.Text(a.Reason))
 	case zerosync.EventConflict:
-		fmt.Printf("   conflict %s: settled by %s; %s\n", ev.Conflict.Path, ev.Conflict.Resolution.By, ev.Conflict.Resolution.Note)
+		fmt.Printf("   conflict %s: settled by %s; %s\n", app.Name(ev.Conflict.Path), app.Text(ev.Conflict.Resolution.By), app.Text(ev.Conflict.Resolution.Note))
 	case zerosync.EventProblem:
-		fmt.Printf("   problem %v\n", ev.Problem)
+		fmt.Printf("   problem %s (%s): %s\n", app.Name(ev.Problem.Path), ev.Problem.Side, app.Text(fmt.Sprint(ev.Problem.Err)))
 	case zerosync.EventError:
-		fmt.Printf("   error: %v\n", ev.Err)
+		fmt.Printf("   error: %s\n", app.Text(fmt.Sprint(ev.Err)))
 	}
 }
 
@@ -231,11 +232,11 @@ func listing(root string) []string {
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			t, _ := os.Readlink(p)
-			out = append(out, fmt.Sprintf("%s -> %s", rel, t))
+			out = append(out, fmt.Sprintf("%s -> %s", app.Name(rel), app.Name(t)))
 		case d.IsDir():
-			out = append(out, rel+"/")
+			out = append(out, app.Name(rel+"/"))
 		default:
-			out = append(out, fmt.Sprintf("%-20s %v %d bytes", rel, info.Mode().Perm(), info.Size()))
+			out = append(out, fmt.Sprintf("%-20s %v %d bytes", app.Name(rel), info.Mode().Perm(), info.Size()))
 		}
 		return nil
 	})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync/agent"
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 func main() {
@@ -17,8 +17,8 @@ func main() {
 }
 
 // newApp describes the engine.
-func newApp() *cli.App {
-	return &cli.App{
+func newApp() *app.App {
+	return &app.App{
 		Name:        "scripts",
 		Summary:     "a scripts folder on every host",
 		DefaultRoot: "~/scripts",

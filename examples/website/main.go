@@ -8,7 +8,7 @@ package main
 
 import (
 	"github.com/zerosync/zerosync/agent"
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 func main() {
@@ -17,8 +17,8 @@ func main() {
 }
 
 // newApp describes the engine.
-func newApp() *cli.App {
-	return &cli.App{
+func newApp() *app.App {
+	return &app.App{
 		Name:        "website",
 		Summary:     "one-way deploy of a website, with a dry run first",
 		DefaultRoot: "~/site/public",

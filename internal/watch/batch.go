@@ -18,6 +18,9 @@ type batcher struct {
 	armed  bool
 	echo   func(path string) bool // nil: nothing is an echo
 	notify func(zerosync.Hint)
+	// reason is the Reason of the hints fire delivers: "watch", or "poll"
+	// while the paths come from polling.
+	reason string
 }
 
 // newBatcher returns a batcher with an idle timer. It must be created by the
@@ -25,7 +28,7 @@ type batcher struct {
 func newBatcher(window time.Duration, echo func(string) bool, notify func(zerosync.Hint)) *batcher {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &batcher{deb: newDebouncer(window), timer: t, echo: echo, notify: notify}
+	return &batcher{deb: newDebouncer(window), timer: t, echo: echo, notify: notify, reason: "watch"}
 }
 
 // C delivers when the earliest deadline may have passed; the owner then
@@ -43,7 +46,7 @@ func (b *batcher) touch(path string, now time.Time) {
 }
 
 // fire delivers the paths that are ready now, in one hint with Reason
-// "watch", after dropping those echo claims; a batch that is all echoes
+// b.reason, after dropping those echo claims; a batch that is all echoes
 // produces no hint. It then re-arms the timer for the next deadline. A fire
 // with nothing ready (the earliest path was touched again after the timer
 // was set) only re-arms.
@@ -55,7 +58,7 @@ func (b *batcher) fire() {
 	}
 	if len(ready) > 0 {
 		slices.Sort(ready)
-		b.notify(zerosync.Hint{Paths: ready, Reason: "watch"})
+		b.notify(zerosync.Hint{Paths: ready, Reason: b.reason})
 	}
 	b.arm(time.Now())
 }

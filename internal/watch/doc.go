@@ -1,6 +1,8 @@
 // Package watch turns file-system notifications for a directory tree into
 // debounced [zerosync.Hint] values. It is the inotify half of a local
-// endpoint's [zerosync.Watcher]; [Run] is its only entry point.
+// endpoint's [zerosync.Watcher]. [Run] watches a tree for one caller;
+// [Shared] watches it for any number of concurrent callers with one
+// inotify instance.
 //
 // # Recursion
 //
@@ -33,10 +35,28 @@
 // temp files, conflict copies) are never reported, and reserved directories
 // are never watched.
 //
-// # Limits
+// # Limits and polling
 //
-// Each watched directory uses one inotify watch, counted against
-// /proc/sys/fs/inotify/max_user_watches. When the kernel refuses another
-// watch, [Run] returns an error wrapping [ErrWatchLimit]; a caller can then
-// fall back to polling.
+// Each watcher uses one inotify instance, counted against
+// /proc/sys/fs/inotify/max_user_instances (sysctl
+// fs.inotify.max_user_instances, 128 by default and shared by every
+// process of the user), and each watched directory one inotify watch,
+// counted against /proc/sys/fs/inotify/max_user_watches. When the kernel
+// refuses either, at the start or later (a new directory that cannot be
+// watched), [Run] does not stop: it releases its instance, logs a warning
+// naming the limit and the sysctl command that raises it (once; later
+// fallbacks are logged at Info), and polls the tree instead.
+//
+// Polling walks the tree every [Options.Poll] ([DefaultPoll] by default;
+// when a walk is slow, at most a tenth of the time is spent walking),
+// compares each path's inode, mode, size, modification and change times
+// with the last walk, and reports the paths that differ, debounced and
+// filtered by Echo like events, in hints with Reason "poll"; more than
+// 4096 changed paths make one Hint{Full: true, Reason: "poll"} instead. A
+// fallback that happens after Ready delivers Hint{Full: true, Reason:
+// "poll"} at once, since events may have been lost; one at the start calls
+// Ready after the first walk, so a change made after Ready is reported by
+// the next poll. While polling, [Run] tries inotify again after a minute,
+// then after doubling waits of up to 30 minutes, and goes back to it when
+// the kernel allows.
 package watch

@@ -3,10 +3,13 @@ package watch
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,4 +198,91 @@ func mkdir(t *testing.T, dir, rel string) {
 	if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(rel)), 0o755); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// logRecorder is a [slog.Handler] that keeps every record, with the
+// attributes of the logger that made it, for tests of what is logged.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []string // level, message and attributes of each record
+}
+
+func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *logRecorder) Handle(ctx context.Context, rec slog.Record) error {
+	return recordWith{r, nil}.Handle(ctx, rec)
+}
+func (r *logRecorder) WithAttrs(as []slog.Attr) slog.Handler { return recordWith{r, as} }
+func (r *logRecorder) WithGroup(string) slog.Handler         { return r }
+
+// recordWith is a logRecorder's handler for a logger with attributes.
+type recordWith struct {
+	r     *logRecorder
+	attrs []slog.Attr
+}
+
+func (h recordWith) Enabled(context.Context, slog.Level) bool { return true }
+func (h recordWith) WithGroup(string) slog.Handler            { return h }
+func (h recordWith) WithAttrs(as []slog.Attr) slog.Handler {
+	return recordWith{h.r, append(slices.Clip(h.attrs), as...)}
+}
+
+func (h recordWith) Handle(_ context.Context, rec slog.Record) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", rec.Level, rec.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	rec.Attrs(add)
+	h.r.mu.Lock()
+	h.r.records = append(h.r.records, b.String())
+	h.r.mu.Unlock()
+	return nil
+}
+
+// find returns the records at level whose message contains msg, each as
+// its level, message and attributes.
+func (r *logRecorder) find(level slog.Level, msg string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.records {
+		lv, rest, _ := strings.Cut(rec, " ")
+		if lv == level.String() && strings.Contains(rest, msg) {
+			out = append(out, rest)
+		}
+	}
+	return out
+}
+
+// waitLog waits up to [wait] for a record at level whose message contains
+// msg.
+func (r *logRecorder) waitLog(t *testing.T, level slog.Level, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for len(r.find(level, msg)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %v record %q within %v", level, msg, wait)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// inotifyFDs counts this process's open inotify instances.
+func inotifyFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && l == "anon_inode:inotify" {
+			n++
+		}
+	}
+	return n
 }

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,12 +18,19 @@ import (
 // DefaultDebounce is the quiet window used when [Options.Debounce] is zero.
 const DefaultDebounce = 3 * time.Millisecond
 
-// Options configures [Run]. The zero value is usable: default window,
-// silent, no echo suppression.
+// DefaultPoll is the polling interval used when [Options.Poll] is zero.
+const DefaultPoll = 2 * time.Second
+
+// Options configures [Run] and [NewShared]. The zero value is usable:
+// default window and polling interval, silent, no echo suppression.
 type Options struct {
 	// Debounce is the per-path quiet window; zero means [DefaultDebounce].
 	// It must not be negative.
 	Debounce time.Duration
+	// Poll is how often the tree is walked for changes while inotify is
+	// unavailable (see Limits in the package documentation); zero means
+	// [DefaultPoll]. It must not be negative.
+	Poll time.Duration
 	// Logger receives debug and warning records; nil is silent.
 	Logger *slog.Logger
 	// Echo is called once for every path that becomes ready, from the
@@ -30,9 +38,10 @@ type Options struct {
 	// caller's own write). An all-dropped batch produces no hint.
 	Echo func(path string) bool
 	// Ready, when set, is called once, after every directory present at the
-	// start is watched and before any hint: a change made after Ready is
-	// called is reported. Callers that scan the tree themselves should scan
-	// after Ready, not before Run.
+	// start is watched (or, when inotify is refused, after the first walk
+	// of the tree that polling compares with) and before any hint: a change
+	// made after Ready is called is reported. Callers that scan the tree
+	// themselves should scan after Ready, not before Run.
 	Ready func()
 }
 
@@ -44,10 +53,13 @@ type Options struct {
 // notify and Echo are called from one goroutine at a time and should
 // return quickly: events queue in the kernel while they run.
 //
+// When the kernel refuses an inotify instance or a watch, Run logs a
+// warning and polls the tree instead (see Limits in the package
+// documentation); hints found by polling have Reason "poll".
+//
 // Run returns ctx.Err() after cancellation. It returns an error wrapping
 // [zerosync.ErrRootMissing] when root is missing or not a directory, at the
-// start or later, and one wrapping [ErrWatchLimit] when the kernel refuses
-// another watch. A root that is a symbolic link is resolved once, at the
+// start or later. A root that is a symbolic link is resolved once, at the
 // start.
 func Run(ctx context.Context, root string, opts Options, notify func(zerosync.Hint)) error {
 	w, err := newWatcher(root, opts, notify)
@@ -58,36 +70,58 @@ func Run(ctx context.Context, root string, opts Options, notify func(zerosync.Hi
 	return w.run(ctx)
 }
 
-// watcher is the state of one [Run]. Everything but fs is owned by the
-// goroutine running run.
+// watcher is the state of one [Run]. Everything is owned by the goroutine
+// running run.
 type watcher struct {
 	root  string // absolute, symlinks resolved
 	log   *slog.Logger
 	ready func()
-	fs    *fsnotify.Watcher
 	batch *batcher
-	// add and remove reach fs; tests replace them to inject failures.
+	// fs is the inotify instance; nil while polling.
+	fs *fsnotify.Watcher
+	// open, add and remove reach inotify; tests replace them to inject
+	// failures.
+	open   func() (*fsnotify.Watcher, error)
 	add    func(abs string) error
 	remove func(abs string) error
 	// dirs holds the watched directories.
 	dirs *dirSet
+
+	// poll is the polling interval; stamps is what the last poll saw, nil
+	// while inotify watches.
+	poll   time.Duration
+	stamps *stamps
+	// retry is how long polling waits before it tries inotify again; it
+	// doubles after each failed try, up to maxRetry.
+	retry time.Duration
+	// warned is set once the fall back to polling was logged as a warning.
+	warned bool
 }
 
-// newWatcher checks its arguments and the root, and opens the inotify
-// instance. It adds no watches: run does.
-func newWatcher(root string, opts Options, notify func(zerosync.Hint)) (*watcher, error) {
+// check validates opts.
+func (opts Options) check() error {
 	switch {
-	case notify == nil:
-		return nil, errors.New("watch: nil notify")
 	case opts.Debounce < 0:
-		return nil, fmt.Errorf("watch: negative debounce %v", opts.Debounce)
-	case root == "":
+		return fmt.Errorf("watch: negative debounce %v", opts.Debounce)
+	case opts.Poll < 0:
+		return fmt.Errorf("watch: negative polling interval %v", opts.Poll)
+	}
+	return nil
+}
+
+// newWatcher checks its arguments and the root. It opens no inotify
+// instance and adds no watches: run does.
+func newWatcher(root string, opts Options, notify func(zerosync.Hint)) (*watcher, error) {
+	if notify == nil {
+		return nil, errors.New("watch: nil notify")
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if root == "" {
 		return nil, fmt.Errorf("watch: empty root: %w", zerosync.ErrRootMissing)
 	}
-	window := opts.Debounce
-	if window == 0 {
-		window = DefaultDebounce
-	}
+	window := cmp.Or(opts.Debounce, DefaultDebounce)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -96,23 +130,19 @@ func newWatcher(root string, opts Options, notify func(zerosync.Hint)) (*watcher
 	if err != nil {
 		return nil, err
 	}
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		if lerr := limitError(abs, 0, err); lerr != nil {
-			return nil, lerr
-		}
-		return nil, fmt.Errorf("watch %s: %w", abs, err)
+	w := &watcher{
+		root:  abs,
+		log:   log.With("root", abs),
+		ready: opts.Ready,
+		batch: newBatcher(window, opts.Echo, notify),
+		open:  fsnotify.NewWatcher,
+		dirs:  newDirSet(),
+		poll:  cmp.Or(opts.Poll, DefaultPoll),
+		retry: firstRetry,
 	}
-	return &watcher{
-		root:   abs,
-		log:    log.With("root", abs),
-		ready:  opts.Ready,
-		fs:     fw,
-		batch:  newBatcher(window, opts.Echo, notify),
-		add:    fw.Add,
-		remove: fw.Remove,
-		dirs:   newDirSet(),
-	}, nil
+	w.add = func(abs string) error { return w.fs.Add(abs) }
+	w.remove = func(abs string) error { return w.fs.Remove(abs) }
+	return w, nil
 }
 
 // resolveRoot returns root as an absolute path with symlinks resolved, or an
@@ -139,22 +169,80 @@ func resolveRoot(root string) (string, error) {
 // close releases the inotify instance and the timer.
 func (w *watcher) close() {
 	w.batch.stop()
-	w.fs.Close()
+	w.closeInotify()
 }
 
-// run adds the initial watches, calls ready, and then turns events into
-// hints until ctx is done or watching fails.
+// closeInotify releases the inotify instance, with all its watches, if
+// there is one.
+func (w *watcher) closeInotify() {
+	if w.fs == nil {
+		return
+	}
+	w.fs.Close()
+	w.fs = nil
+	w.dirs.RemoveAll()
+}
+
+// watchAll opens the inotify instance and watches the whole tree. On error
+// the instance may be left open; the caller closes it.
+func (w *watcher) watchAll(ctx context.Context) error {
+	fw, err := w.open()
+	if err != nil {
+		if lerr := limitError(w.root, 0, err); lerr != nil {
+			return lerr
+		}
+		return fmt.Errorf("watch %s: %w", w.root, err)
+	}
+	w.fs = fw
+	return w.watchTree(ctx, "", false)
+}
+
+// run watches the tree (or starts polling it when inotify is refused),
+// calls ready, and then turns events into hints until ctx is done or
+// watching fails, switching between inotify and polling as the kernel
+// allows.
 func (w *watcher) run(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := w.watchTree(ctx, "", false); err != nil {
-		return err
+	if err := w.watchAll(ctx); err != nil {
+		if !errors.Is(err, ErrWatchLimit) {
+			return err
+		}
+		if err := w.startPolling(ctx, err); err != nil {
+			return err
+		}
+	} else {
+		w.log.DebugContext(ctx, "watching", "dirs", w.dirs.Len())
 	}
-	w.log.DebugContext(ctx, "watching", "dirs", w.dirs.Len())
 	if w.ready != nil {
 		w.ready()
 	}
+	for {
+		var err error
+		if w.fs != nil {
+			err = w.events(ctx)
+		} else {
+			err = w.polling(ctx)
+		}
+		if errors.Is(err, ErrWatchLimit) {
+			// Events since the refused watch may be lost: poll from a
+			// fresh record, and ask for a full scan after it.
+			if err := w.startPolling(ctx, err); err != nil {
+				return err
+			}
+			w.batch.notify(zerosync.Hint{Full: true, Reason: "poll"})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// events turns inotify events into hints until ctx is done or watching
+// fails; an error wrapping [ErrWatchLimit] means the caller should poll.
+func (w *watcher) events(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():

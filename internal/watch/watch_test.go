@@ -475,36 +475,6 @@ func TestRunSkipsDirectoryItCannotWatch(t *testing.T) {
 	s.until("locked2", "open/g")
 }
 
-func TestRunWatchLimitAtStart(t *testing.T) {
-	root := t.TempDir()
-	mkdir(t, root, "a/b/c")
-	w, err := newWatcher(root, Options{}, func(zerosync.Hint) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
-	failAfter(2, syscall.ENOSPC)(w)
-	err = w.run(t.Context())
-	checkLimitError(t, err)
-}
-
-func TestRunWatchLimitLater(t *testing.T) {
-	root := t.TempDir()
-	s := start(t, root, Options{}, failAfter(1, syscall.ENOSPC))
-	mkdir(t, root, "new")
-	checkLimitError(t, s.result())
-}
-
-func checkLimitError(t *testing.T, err error) {
-	t.Helper()
-	if !errors.Is(err, ErrWatchLimit) || !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("error %v; want one wrapping ErrWatchLimit and ENOSPC", err)
-	}
-	if !strings.Contains(err.Error(), "/proc/sys/fs/inotify/max_user_watches") {
-		t.Errorf("error %q does not name the limit", err)
-	}
-}
-
 func TestRunSymlinksNotFollowed(t *testing.T) {
 	root, outside := t.TempDir(), t.TempDir()
 	mkdir(t, outside, "target")

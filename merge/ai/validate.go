@@ -190,7 +190,56 @@ func parseGo(name string, b []byte) error {
 
 func shell(name string, lang syntax.LangVariant) format {
 	return format{"shell", func(b []byte) error {
+		if err := checkable(b); err != nil {
+			return err
+		}
 		_, err := syntax.NewParser(syntax.Variant(lang)).Parse(bytes.NewReader(b), name)
 		return err
 	}}
+}
+
+// The shell parser recurses once per level of nesting, with up to 14 KiB of
+// stack a level, and has no limit of its own: a script nested 100,000 deep
+// (200 KB of "((") overflows the stack, a fatal error that ends the
+// process. A version or an answer over these bounds is not parsed; it counts
+// as not parsing.
+const (
+	maxShellSize = 128 << 10
+	// maxShellOpeners bounds what can open a level: brackets, backquotes,
+	// '?' and '!' (arithmetic and test operators), and the keywords that
+	// open a compound command. It is a bound on the nesting that quoting
+	// cannot hide.
+	maxShellOpeners = 8000
+)
+
+// checkable says whether b is within the bounds of the shell parser.
+func checkable(b []byte) error {
+	if len(b) > maxShellSize {
+		return fmt.Errorf("%d bytes, over the %d that are checked", len(b), maxShellSize)
+	}
+	if n := openers(b); n > maxShellOpeners {
+		return fmt.Errorf("%d nesting constructs, over the %d that are checked", n, maxShellOpeners)
+	}
+	return nil
+}
+
+// openers counts what may open a level of nesting in a shell script.
+func openers(b []byte) int {
+	n := 0
+	for _, c := range b {
+		switch c {
+		case '(', '[', '{', '`', '?', '!':
+			n++
+		}
+	}
+	notWord := func(r rune) bool {
+		return r != '_' && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}
+	for w := range bytes.FieldsFuncSeq(b, notWord) {
+		switch string(w) {
+		case "if", "while", "until", "for", "select", "case":
+			n++
+		}
+	}
+	return n
 }

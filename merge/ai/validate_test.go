@@ -1,8 +1,12 @@
 package ai
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/zerosync/zerosync/merge"
 )
 
 func TestCheckAnswer(t *testing.T) {
@@ -87,5 +91,91 @@ func TestPromptDelimits(t *testing.T) {
 	}
 	if a, b := newTag(), newTag(); a == b || len(a) != 24 {
 		t.Errorf("tags %q and %q: want distinct, 24 hex digits", a, b)
+	}
+}
+
+// FuzzCheckAnswer feeds the validator replies as a model may write them,
+// against versions of any file: it never panics, and an answer it lets
+// through is text, free of conflict markers and of the delimiter tag, not
+// the refusal, within the size bound, not empty unless both versions are
+// blank, and parses whenever both versions parse in the file's format.
+func FuzzCheckAnswer(f *testing.F) {
+	for _, s := range [][5]string{
+		{"a.txt", "a\n", "b\n", "a\nb\n", "TAG"},
+		{"a.txt", "a\r\nb\r\n", "a\r\nc\r\n", "```\na\nb\nc\n```", "TAG"},
+		{"x.json", `{"a":1}`, `{"b":2}`, "```json\n{\"a\":1,\"b\":2}\n```\n", "T"},
+		{"c.yaml", "a: 1\n---\nb: 2\n", "a: 1\n", "a: &x [*x]\n", "T"},
+		{"Cargo.toml", "[a]\nx = 1\n", "[a]\ny = 2\n", "[a]\nx = 1\ny = 2\n", "T"},
+		{"m.go", "package m\n", "package m\n\nvar x = 1\n", "package m\n\nvar x = (((1)))\n", "T"},
+		{"bin/deploy", "#!/usr/bin/env bash\necho a\n", "#!/bin/sh\necho b\n", "#!/bin/sh\necho $((1+(2)))\n", "T"},
+		{".zshrc", "setopt x\n", "setopt y\n", "setopt x\r\n=======\r\nsetopt y\r\n", "T"},
+		{"a.txt", "a", "b", "<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs", "T"},
+		{"a.txt", "a\n", "b\n", "\n" + declined + "\n", "T"},
+		{"a.txt", "", "", "", ""},
+	} {
+		f.Add(s[0], []byte(s[1]), []byte(s[2]), s[3], s[4])
+	}
+	f.Fuzz(func(t *testing.T, path string, ours, theirs []byte, reply, tag string) {
+		a := answer{path: path, ours: ours, theirs: theirs, tag: tag}
+		out, err := a.check(reply)
+		if err != nil {
+			return
+		}
+		larger := max(len(ours), len(theirs))
+		switch {
+		case bytes.IndexByte(out, 0) >= 0 || !utf8.Valid(out):
+			t.Fatalf("accepted an answer that is not text: %q", out)
+		case merge.HasConflictMarkers(out):
+			t.Fatalf("accepted an answer with conflict markers: %q", out)
+		case tag != "" && bytes.Contains(out, []byte(tag)):
+			t.Fatalf("accepted an answer with the tag %q: %q", tag, out)
+		case strings.TrimSpace(reply) == declined:
+			t.Fatalf("accepted the refusal: %q", out)
+		case len(out) > 2*larger+4096:
+			t.Fatalf("accepted %d bytes for versions of %d and %d", len(out), len(ours), len(theirs))
+		case len(bytes.TrimSpace(out)) == 0 && len(bytes.TrimSpace(ours))+len(bytes.TrimSpace(theirs)) > 0:
+			t.Fatalf("accepted an empty answer for %q and %q", ours, theirs)
+		}
+		if fm := formatOf(path, ours); fm.parse != nil && fm.parse(ours) == nil && fm.parse(theirs) == nil {
+			if err := fm.parse(out); err != nil {
+				t.Fatalf("accepted invalid %s: %v\n%q", fm.name, err, out)
+			}
+		}
+	})
+}
+
+// TestCheckAnswerDeepShell: the shell parser recurses once per level, so a
+// deeply nested script, as an answer or as a version, is not parsed (a stack
+// overflow is fatal, not a panic): it counts as not parsing.
+func TestCheckAnswerDeepShell(t *testing.T) {
+	ours := []byte("#!/bin/sh\n" + strings.Repeat("echo a\n", 17_000)) // 119 KB, as WithMaxSize allows
+	theirs := []byte("#!/bin/sh\necho b\n")
+	for _, deep := range []string{
+		"#!/bin/sh\n" + strings.Repeat("((", 100_000), // overflowed the stack
+		"#!/bin/sh\n" + strings.Repeat("((", 60_000),  // 600 MB of stack
+	} {
+		a := answer{path: "run.sh", ours: ours, theirs: theirs, tag: "T"}
+		_, err := a.check(deep)
+		if err == nil || !strings.Contains(err.Error(), "not valid shell") {
+			t.Fatalf("a nested answer of %d bytes: %v, want a rejection as not valid shell", len(deep), err)
+		}
+	}
+	// A nested version is not parsed either: the answer is not held to
+	// shell syntax.
+	deep := "#!/bin/sh\n" + strings.Repeat("((", 100_000)
+	a := answer{path: "run.sh", ours: []byte(deep), theirs: theirs, tag: "T"}
+	if _, err := a.check("#!/bin/sh\necho c\n"); err != nil {
+		t.Fatalf("check against a nested version: %v", err)
+	}
+	for _, ok := range []string{"", "echo $(( (1 + 2) * 3 ))\nif [ ! -f x ]; then echo ${a:-b}; fi\n"} {
+		if err := checkable([]byte(ok)); err != nil {
+			t.Errorf("checkable(%q): %v", ok, err)
+		}
+	}
+	if n := openers([]byte("if x; then for i in a; do case $i in a) while until select; esac; done; fi; iffy fort")); n != 6 {
+		t.Errorf("openers counted %d keywords, want 6", n)
+	}
+	if err := checkable(bytes.Repeat([]byte("a"), maxShellSize+1)); err == nil {
+		t.Errorf("checkable accepted %d bytes", maxShellSize+1)
 	}
 }

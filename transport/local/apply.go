@@ -164,7 +164,7 @@ func (a *applier) replace(tmp string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.archive(cur); err != nil {
+	if err := a.archive(cur, zerosync.ReasonReplaced); err != nil {
 		return err
 	}
 	switch {
@@ -187,11 +187,11 @@ func (a *applier) replace(tmp string) error {
 }
 
 // archive keeps the current file when the op asks for it.
-func (a *applier) archive(cur *zerosync.Entry) error {
+func (a *applier) archive(cur *zerosync.Entry, reason zerosync.ArchiveReason) error {
 	if !a.op.Archive || cur == nil || cur.Kind != zerosync.KindFile {
 		return nil
 	}
-	if _, err := a.e.archive(a.rootfd, a.dirfd, a.name, a.op.Path); err != nil {
+	if _, err := a.e.archive(a.ctx, a.rootfd, a.dirfd, a.name, a.op.Path, reason); err != nil {
 		return fmt.Errorf("archive before replacing: %w", err)
 	}
 	return nil
@@ -227,7 +227,7 @@ func (a *applier) mkdir() error {
 		if err != nil {
 			return err
 		}
-		if err := a.archive(cur); err != nil {
+		if err := a.archive(cur, zerosync.ReasonReplaced); err != nil {
 			return err
 		}
 		if err := unix.Unlinkat(a.dirfd, a.name, 0); err != nil {
@@ -263,7 +263,7 @@ func (a *applier) remove() error {
 	if err != nil {
 		return err
 	}
-	if err := a.archive(cur); err != nil {
+	if err := a.archive(cur, zerosync.ReasonRemoved); err != nil {
 		return err
 	}
 	a.e.rememberGone(a.op.Path)
@@ -395,7 +395,7 @@ func (e *Endpoint) receive(ctx context.Context, dirfd int, dir string, want *zer
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(dirfd, &sfs); err == nil && sfs.Bsize > 0 {
 		if free := sfs.Bavail * uint64(sfs.Bsize); uint64(want.Size) > free {
-			return nil, fmt.Errorf("%w: %d bytes declared, %d free", zerosync.ErrTooLarge, want.Size, free)
+			return nil, fmt.Errorf("%w: %d bytes declared, %d free: %w", zerosync.ErrTooLarge, want.Size, free, unix.ENOSPC)
 		}
 	}
 	var fd int

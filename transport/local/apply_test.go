@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/transport/transporttest"
 )
 
 // killedAfter delivers n bytes of data and then fails, as a connection
@@ -191,5 +192,125 @@ func TestClosedEndpoint(t *testing.T) {
 	data := []byte("x")
 	if err := e.Apply(t.Context(), zerosync.Op{Path: "x", New: fileEntry(data, 0o644)}, bytes.NewReader(data)); !errors.Is(err, os.ErrClosed) {
 		t.Fatalf("Apply after Close: %v", err)
+	}
+}
+
+// fillUp writes the file p until its file system has no room left.
+func fillUp(t testing.TB, p string) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	must(t, err)
+	defer f.Close()
+	buf := bytes.Repeat([]byte{'z'}, 64<<10)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, unix.ENOSPC) {
+				t.Fatalf("filling %s: %v", p, err)
+			}
+			return
+		}
+	}
+}
+
+// fillingReader delivers data, and fills the file system at filler once it
+// delivered half of it: the disk runs out of room in the middle of a write.
+type fillingReader struct {
+	t      testing.TB
+	r      io.Reader
+	half   int
+	n      int
+	filler string
+}
+
+func (f *fillingReader) Read(p []byte) (int, error) {
+	if f.n >= f.half && f.filler != "" {
+		fillUp(f.t, f.filler)
+		f.filler = ""
+	}
+	k, err := f.r.Read(p[:min(len(p), max(f.half-f.n, 1<<10))])
+	f.n += k
+	return k, err
+}
+
+// TestApplyDiskFull fills a real file system (a small tmpfs) in the middle
+// of writes: a creation, a replacement and a conflict copy each fail with
+// ENOSPC, leave no temp file and leave the old file whole; once there is
+// room they succeed.
+func TestApplyDiskFull(t *testing.T) {
+	mnt := transporttest.Tmpfs(t, "size=1m")
+	root := filepath.Join(mnt, "root")
+	must(t, os.Mkdir(root, 0o755))
+	e, err := New(root, WithArchiveDir(filepath.Join(mnt, "archive")))
+	must(t, err)
+	t.Cleanup(func() { e.Close() })
+	old := bytes.Repeat([]byte("old\n"), 1000)
+	writeFile(t, filepath.Join(root, "f"), old, 0o644)
+	s := scanOK(t, e)
+	data := bytes.Repeat([]byte("new!"), 64<<10) // 256 KiB: fits when it starts
+	filler := filepath.Join(mnt, "filler")
+	reader := func() io.Reader {
+		return &fillingReader{t: t, r: bytes.NewReader(data), half: len(data) / 2, filler: filler}
+	}
+	ops := []zerosync.Op{
+		{Path: "f", Old: s.Get("f"), New: fileEntry(data, 0o644)},
+		{Path: "g", New: fileEntry(data, 0o644)},
+	}
+	for _, op := range ops {
+		err := e.Apply(t.Context(), op, reader())
+		if !errors.Is(err, unix.ENOSPC) {
+			t.Fatalf("Apply %s on a full disk: %v, want ENOSPC", op.Path, err)
+		}
+		must(t, os.Remove(filler))
+	}
+	_, err = e.KeepConflict(t.Context(), "f", *fileEntry(data, 0o644), reader(), "peer")
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("KeepConflict on a full disk: %v, want ENOSPC", err)
+	}
+	if left := tempFiles(t, root); len(left) != 0 {
+		t.Fatalf("temp files left: %q", left)
+	}
+	expectBytes(t, filepath.Join(root, "f"), old)
+	if names, _ := os.ReadDir(root); len(names) != 1 {
+		t.Fatalf("the root holds %v, want f alone", names)
+	}
+	must(t, os.Remove(filler))
+	for _, op := range ops {
+		must(t, e.Apply(t.Context(), op, bytes.NewReader(data)))
+		expectBytes(t, filepath.Join(root, op.Path), data)
+	}
+}
+
+// TestApplyArchiveFull replaces a file that must be archived first while
+// the archive's file system (a small tmpfs, another file system, so the
+// archive copies) cannot hold it: the file is not replaced, no torn copy is
+// left in the archive, and once there is room the replacement archives it.
+func TestApplyArchiveFull(t *testing.T) {
+	archive := transporttest.Tmpfs(t, "size=64k")
+	e, root := newEndpoint(t, WithArchiveDir(archive))
+	old := bytes.Repeat([]byte("old version\n"), 10_000) // 120 KB
+	writeFile(t, filepath.Join(root, "f"), old, 0o644)
+	s := scanOK(t, e)
+	data := []byte("new version\n")
+	op := zerosync.Op{Path: "f", Old: s.Get("f"), New: fileEntry(data, 0o644), Archive: true}
+	err := e.Apply(t.Context(), op, bytes.NewReader(data))
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("Apply with a full archive: %v, want ENOSPC", err)
+	}
+	expectBytes(t, filepath.Join(root, "f"), old)
+	if left := tempFiles(t, root); len(left) != 0 {
+		t.Fatalf("temp files left: %q", left)
+	}
+	kept, err := archived(archive, "f")
+	must(t, err)
+	if len(kept) != 0 {
+		t.Fatalf("the archive holds %d torn copies of f", len(kept))
+	}
+	transporttest.Remount(t, archive, "size=1m")
+	must(t, e.Apply(t.Context(), op, bytes.NewReader(data)))
+	expectBytes(t, filepath.Join(root, "f"), data)
+	kept, err = archived(archive, "f")
+	must(t, err)
+	if len(kept) != 1 || !bytes.Equal(kept[0], old) {
+		t.Fatalf("the archive holds %d copies of f, want the old version", len(kept))
 	}
 }

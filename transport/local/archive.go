@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -23,6 +22,15 @@ const archiveStamp = "20060102T150405.000000000Z"
 // openArchive opens (creating it) the archive directory.
 func (e *Endpoint) openArchive(rootfd int) (int, error) {
 	if e.archiveAbs == "" {
+		if strings.HasPrefix(e.archiveRel, zerosync.StateDirName+"/") {
+			// The state folder first, with the .gitignore that keeps the
+			// archive out of a repository the root may be.
+			sfd, err := openStateDir(rootfd)
+			if err != nil {
+				return -1, err
+			}
+			unix.Close(sfd)
+		}
 		return mkdirAllAt(rootfd, e.archiveRel, 0o700)
 	}
 	if err := os.MkdirAll(e.archiveAbs, 0o700); err != nil {
@@ -31,50 +39,69 @@ func (e *Endpoint) openArchive(rootfd int) (int, error) {
 	return openatRetry(unix.AT_FDCWD, e.archiveAbs, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 }
 
-// archive keeps the file name in dirfd as <archive>/<stamp>/<p>: a hard
-// link when the archive is on the same file system, a copy otherwise. It
-// returns the archived path relative to the archive directory, and syncs
-// the archive before returning, so the content survives a crash that
-// follows.
-func (e *Endpoint) archive(rootfd, dirfd int, name, p string) (string, error) {
+// archive keeps the file name in dirfd as <archive>/<stamp>-<reason>/<p>:
+// a hard link when the archive is on the same file system, a copy
+// otherwise. Each archiving gets a folder of its own (made exclusively, with
+// a numeric suffix when the stamp is taken), so a folder's name identifies
+// one version. It returns the archived path relative to the archive
+// directory, and syncs the archive before returning, so the content
+// survives a crash that follows. Then it prunes the archive by the
+// endpoint's retention, at most once per [pruneEvery].
+func (e *Endpoint) archive(ctx context.Context, rootfd, dirfd int, name, p string, reason zerosync.ArchiveReason) (string, error) {
 	afd, err := e.openArchive(rootfd)
 	if err != nil {
 		return "", fmt.Errorf("open archive: %w", err)
 	}
 	defer unix.Close(afd)
 	dir, base := splitPath(p)
-	stamp := time.Now().UTC().Format(archiveStamp)
+	stamp := e.now().UTC().Format(archiveStamp) + "-" + string(reason)
 	for i := 0; ; i++ {
 		sub := stamp
 		if i > 0 {
 			sub = fmt.Sprintf("%s-%d", stamp, i)
 		}
-		rel := sub
-		if dir != "" {
-			rel += "/" + dir
-		}
-		dfd, err := mkdirAllAt(afd, rel, 0o700)
-		if err != nil {
-			return "", fmt.Errorf("archive %s: %w", rel, err)
-		}
-		err = unix.Linkat(dirfd, name, dfd, base, 0)
-		if err != nil && !errnoIs(err, unix.EEXIST) && !errnoIs(err, unix.ENOENT) {
-			// Another file system, or links refused: copy the bytes.
-			err = copyFileAt(dirfd, name, dfd, base)
-		}
-		if err == nil {
-			err = fsyncDir(dfd)
-		}
-		unix.Close(dfd)
-		switch {
-		case err == nil:
-			e.log.Info("archived", "path", p, "as", joinPath(rel, base))
-			return joinPath(rel, base), nil
-		case errnoIs(err, unix.EEXIST) && i < 100:
+		err := unix.Mkdirat(afd, sub, 0o700)
+		if errnoIs(err, unix.EEXIST) && i < 1000 {
 			continue
 		}
-		return "", fmt.Errorf("archive %s: %w", p, err)
+		if err != nil {
+			return "", fmt.Errorf("archive %s: %w", sub, err)
+		}
+		rel, err := e.archiveInto(afd, sub, dirfd, name, dir, base)
+		if err != nil {
+			return "", fmt.Errorf("archive %s: %w", p, err)
+		}
+		e.log.Info("archived", "path", p, "as", rel)
+		e.autoPrune(ctx, afd)
+		return rel, nil
 	}
+}
+
+// archiveInto links (or copies) name in dirfd to sub/dir/base in the
+// archive afd, where sub is a fresh folder, and syncs it.
+func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base string) (string, error) {
+	sfd, err := openatRetry(afd, sub, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return "", err
+	}
+	dfd, err := mkdirAllAt(sfd, dir, 0o700)
+	unix.Close(sfd)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(dfd)
+	err = unix.Linkat(dirfd, name, dfd, base, 0)
+	if err != nil && !errnoIs(err, unix.ENOENT) {
+		// Another file system, or links refused: copy the bytes.
+		err = copyFileAt(dirfd, name, dfd, base)
+	}
+	if err == nil {
+		err = fsyncDir(dfd)
+	}
+	if err != nil {
+		return "", err
+	}
+	return joinPath(joinPath(sub, dir), base), nil
 }
 
 // copyFileAt copies the regular file (or symlink, as a symlink) name in
@@ -109,16 +136,23 @@ func copyFileAt(srcfd int, name string, dstfd int, dst string) error {
 	}
 	f := os.NewFile(uintptr(out), dst)
 	defer f.Close()
-	if _, err := io.Copy(f, src); err != nil {
-		return err
+	_, err = io.Copy(f, src)
+	if err == nil {
+		err = f.Sync()
 	}
-	return f.Sync()
+	if err != nil {
+		// A disk that filled up midway: no torn copy stays behind.
+		unix.Unlinkat(dstfd, dst, 0)
+	}
+	return err
 }
 
 // KeepConflict writes content (e's bytes, checked against e's size and
 // digest) as a conflict copy beside path, named
 // <base>.zs-conflict-<UTC stamp>-<note><ext> with the note reduced to
-// letters, digits, '-', '_' and '.', and archives it under path. A symlink
+// letters, digits, '-', '_' and '.', and archives it under path (a version
+// of path, [zerosync.ReasonConflict]). The archive comes first: when it
+// fails, no copy is made. A symlink
 // entry makes a symlink copy. The copy's name is reserved, so it is never
 // synced; it returns the copy's path.
 func (e *Endpoint) KeepConflict(ctx context.Context, p string, ent zerosync.Entry, content io.Reader, note string) (string, error) {
@@ -163,7 +197,12 @@ func (e *Endpoint) keepConflict(ctx context.Context, p string, ent zerosync.Entr
 		return "", err
 	}
 	defer t.discard()
-	stamp := time.Now().UTC().Format("20060102-150405.000")
+	// The archive first: a copy that could not be archived is never made
+	// visible, so a failing archive leaves nothing behind to pile up.
+	if _, err := e.archive(ctx, rootfd, pfd, t.name, p, zerosync.ReasonConflict); err != nil {
+		return "", err
+	}
+	stamp := e.now().UTC().Format("20060102-150405.000")
 	for i := 0; ; i++ {
 		cname := conflictName(name, stamp, note, i)
 		err := renameNoReplace(pfd, t.name, cname)
@@ -174,9 +213,6 @@ func (e *Endpoint) keepConflict(ctx context.Context, p string, ent zerosync.Entr
 			return "", err
 		}
 		t.done()
-		if _, err := e.archive(rootfd, pfd, cname, p); err != nil {
-			return "", err
-		}
 		if err := fsyncDir(pfd); err != nil {
 			return "", err
 		}

@@ -42,8 +42,8 @@ func TestArchiveIsAHardLink(t *testing.T) {
 	}
 	expectBytes(t, matches[0], old)
 	stamp := filepath.Base(filepath.Dir(filepath.Dir(matches[0])))
-	if !regexp.MustCompile(`^\d{8}T\d{6}\.\d{9}Z$`).MatchString(stamp) {
-		t.Fatalf("archive folder %q is not a UTC stamp", stamp)
+	if !regexp.MustCompile(`^\d{8}T\d{6}\.\d{9}Z-replaced$`).MatchString(stamp) {
+		t.Fatalf("archive folder %q is not a UTC stamp and the reason", stamp)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package local is a directory on this host as a [zerosync.Endpoint], with
-// the optional abilities [zerosync.Copier], [zerosync.Archiver] and
-// [zerosync.Watcher]. It is Linux only: it relies on openat2(2) and the
+// the optional abilities [zerosync.Copier], [zerosync.Archiver],
+// [zerosync.Versioner] and [zerosync.Watcher]. It is Linux only: it relies on openat2(2) and the
 // other *at system calls.
 //
 // # Confinement
@@ -35,7 +35,12 @@
 // # Archive
 //
 // Content replaced or removed by an op with [zerosync.Op.Archive] set, and
-// every conflict copy, is kept as <archive>/<UTC stamp>/<path>, by default
-// beneath the root's reserved .zerosync folder, where keeping it is a hard
-// link.
+// every conflict copy, is kept as <archive>/<UTC stamp>-<reason>/<path>
+// (reason: replaced, removed or conflict), by default beneath the root's
+// reserved .zerosync folder, where keeping it is a hard link. Each of those
+// folders holds one version, and its name is the version's ID
+// ([Endpoint.Versions], [Endpoint.OpenVersion]). The archive is pruned by a
+// [zerosync.Retention] ([WithRetention]; by default
+// [zerosync.DefaultRetention]) after archiving, at most once a minute, and
+// on [Endpoint.PruneVersions].
 package local

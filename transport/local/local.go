@@ -17,12 +17,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/watch"
 )
 
 var (
-	_ zerosync.Endpoint = (*Endpoint)(nil)
-	_ zerosync.Copier   = (*Endpoint)(nil)
-	_ zerosync.Archiver = (*Endpoint)(nil)
+	_ zerosync.Endpoint  = (*Endpoint)(nil)
+	_ zerosync.Copier    = (*Endpoint)(nil)
+	_ zerosync.Archiver  = (*Endpoint)(nil)
+	_ zerosync.Versioner = (*Endpoint)(nil)
 )
 
 // defaultArchive is where archived content goes, relative to the root.
@@ -39,12 +41,19 @@ type Endpoint struct {
 	dev, ino uint64
 	log      *slog.Logger
 	workers  int
-	debounce time.Duration
+	// watcher serves every Watch call with one inotify instance.
+	watcher *watch.Shared
 
 	// archiveRel is the archive directory relative to the root when it is
 	// inside the root, reached like any path beneath it; otherwise
 	// archiveAbs is its absolute path.
 	archiveRel, archiveAbs string
+	retention              zerosync.Retention
+
+	// pruneMu serialises pruning; lastPrune is when the archive was last
+	// pruned after an archiving.
+	pruneMu   sync.Mutex
+	lastPrune time.Time
 
 	cache     *statCache
 	cacheFile string
@@ -59,8 +68,10 @@ type Endpoint struct {
 	hashed atomic.Int64 // files hashed, for tests of the stat cache
 
 	// Test seams: failOpen, when set, fails the opening of a file for
-	// hashing (as a permission error would for a user who is not root).
+	// hashing (as a permission error would for a user who is not root);
+	// now is the clock of archive stamps and retention.
 	failOpen func(path string) error
+	now      func() time.Time
 }
 
 // New returns an endpoint for the directory root, which must exist: a root
@@ -88,11 +99,15 @@ func New(root string, opts ...Option) (*Endpoint, error) {
 		root:      abs,
 		log:       cfg.log.With("endpoint", cfg.name),
 		workers:   cfg.workers,
-		debounce:  cfg.debounce,
 		cache:     newStatCache(time.Second),
 		cacheFile: cfg.statCache,
 		inflight:  map[string]struct{}{},
 		echoes:    map[string]echo{},
+		retention: zerosync.DefaultRetention(),
+		now:       time.Now,
+	}
+	if cfg.retention != nil {
+		e.retention = *cfg.retention
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(abs, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -102,6 +117,10 @@ func New(root string, opts ...Option) (*Endpoint, error) {
 		return nil, e.perr("open", ".", fmt.Errorf("%w: %s: %w", zerosync.ErrRootMissing, abs, err))
 	}
 	e.dev, e.ino = st.Dev, st.Ino
+	e.watcher, err = watch.NewShared(abs, watch.Options{Debounce: cfg.debounce, Poll: cfg.poll, Logger: e.log, Echo: e.isEcho})
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
 	if err := e.setArchive(cfg.archiveDir); err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}

@@ -4,8 +4,11 @@ package local
 
 import (
 	"errors"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"time"
+
+	"github.com/zerosync/zerosync"
 )
 
 // Option configures an [Endpoint]; see [New].
@@ -18,29 +21,19 @@ type config struct {
 	workers    int
 	archiveDir string
 	debounce   time.Duration
+	poll       time.Duration
+	retention  *zerosync.Retention
 }
 
 // WithName names the endpoint in errors ([zerosync.PathError.Host]) and
 // logs. The default is "local".
 func WithName(name string) Option {
-	return func(c *config) error {
-		if name == "" {
-			return errors.New("empty name")
-		}
-		c.name = name
-		return nil
-	}
+	return func(c *config) error { return option.NonEmpty(&c.name, "name", name) }
 }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
 }
 
 // WithStatCache persists the stat cache (the digests of files whose size,
@@ -52,13 +45,7 @@ func WithLogger(l *slog.Logger) Option {
 // .zerosync folder), or it is synced like any file. Without this option the
 // cache lives in memory only.
 func WithStatCache(file string) Option {
-	return func(c *config) error {
-		if file == "" {
-			return errors.New("empty stat cache file name")
-		}
-		c.statCache = file
-		return nil
-	}
+	return func(c *config) error { return option.NonEmpty(&c.statCache, "stat cache file name", file) }
 }
 
 // WithHashWorkers sets how many files a scan hashes at once; the default is
@@ -97,6 +84,37 @@ func WithDebounce(d time.Duration) Option {
 			return errors.New("negative debounce")
 		}
 		c.debounce = d
+		return nil
+	}
+}
+
+// WithPollInterval sets how often [Endpoint.Watch] walks the tree for
+// changes when it cannot use inotify, because the kernel's per-user limit on
+// inotify instances (sysctl fs.inotify.max_user_instances) or watches
+// (fs.inotify.max_user_watches) is reached. Zero keeps the default, 2 s.
+func WithPollInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return errors.New("negative polling interval")
+		}
+		c.poll = d
+		return nil
+	}
+}
+
+// WithRetention sets how long the archive keeps versions of files (see
+// [zerosync.Retention]); r is checked with [zerosync.Retention.Check]. The
+// default is [zerosync.DefaultRetention]: every version of the last hour,
+// then one per hour for a day, one per day for 30 days, one per week up to
+// a year; at most 100 versions of a file and 1 GiB in all. The zero
+// Retention keeps everything. The endpoint prunes after archiving, at most
+// once a minute, and whenever [Endpoint.PruneVersions] is called.
+func WithRetention(r zerosync.Retention) Option {
+	return func(c *config) error {
+		if err := r.Check(); err != nil {
+			return err
+		}
+		c.retention = &r
 		return nil
 	}
 }

@@ -23,6 +23,7 @@ func TestOptionsAreValidated(t *testing.T) {
 		"too many workers":  WithHashWorkers(1000),
 		"empty archive":     WithArchiveDir(""),
 		"negative debounce": WithDebounce(-1),
+		"negative polling":  WithPollInterval(-1),
 	} {
 		if _, err := New(root, o); err == nil {
 			t.Errorf("New with %s succeeded", name)

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/internal/watch"
 )
 
 var _ zerosync.Watcher = (*Endpoint)(nil)
@@ -24,6 +23,13 @@ var _ zerosync.Watcher = (*Endpoint)(nil)
 // made itself is dropped as long as the path still holds exactly what it
 // wrote (same inode, size and times), so the engine's writes do not come
 // back as a new cycle, while a person's edit that follows is reported.
+//
+// Concurrent Watch calls share one inotify instance (the kernel allows
+// each user 128 by default, across all processes), each getting every
+// hint; the instance is released when the last call returns. When the
+// kernel refuses an instance or a watch, Watch logs a warning naming the
+// limit and polls the tree instead, every [WithPollInterval], with hints
+// whose Reason is "poll".
 func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error {
 	if e.closed.Load() {
 		return e.perr("watch", ".", fs.ErrClosed)
@@ -39,8 +45,7 @@ func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error 
 		}
 		e.mu.Unlock()
 	}()
-	ready := func() { notify(zerosync.Hint{Full: true, Reason: "ready"}) }
-	err := watch.Run(ctx, e.root, watch.Options{Debounce: e.debounce, Logger: e.log, Echo: e.isEcho, Ready: ready}, notify)
+	err := e.watcher.Watch(ctx, notify)
 	if err != nil && ctx.Err() == nil {
 		return e.perr("watch", ".", err)
 	}

@@ -34,6 +34,7 @@ var (
 	_ zerosync.Watcher       = (*Endpoint)(nil)
 	_ zerosync.Identifier    = (*Endpoint)(nil)
 	_ zerosync.Locator       = (*Endpoint)(nil)
+	_ zerosync.Versioner     = (*Endpoint)(nil)
 )
 
 // Endpoint is an in-memory tree, or one handle on a tree shared with other
@@ -51,6 +52,8 @@ type shared struct {
 	mu       sync.Mutex
 	nodes    map[string]*node
 	archive  []Archived
+	archived int // versions archived so far: the next ID
+	keep     zerosync.Retention
 	missing  bool
 	replica  string // the marker's replica ID; "" when unmarked
 	fsgen    int    // bumped when the root is replaced by another tree
@@ -75,12 +78,16 @@ type node struct {
 }
 
 // Archived is content the endpoint kept before replacing or removing it, or
-// a conflict copy it was asked to keep.
+// a conflict copy it was asked to keep: a version of the file at Path.
 type Archived struct {
+	// ID is the version's ID ([zerosync.FileVersion]): "v1", "v2", ...
+	ID      string
 	Path    string
 	Time    time.Time
 	Data    []byte
 	Digest  zerosync.Digest
+	Mode    fs.FileMode
+	Reason  zerosync.ArchiveReason
 	Note    string
 	Symlink string // target, when a symlink was kept
 }
@@ -92,8 +99,17 @@ type Option func(*Endpoint)
 func WithName(name string) Option { return func(e *Endpoint) { e.name = name } }
 
 // WithClock sets the start of the endpoint's logical clock, used for
-// modification times; each edit advances it by a millisecond.
+// modification times and archive times; each edit advances it by a
+// millisecond, and [Endpoint.Advance] by more.
 func WithClock(t time.Time) Option { return func(e *Endpoint) { e.shared.clock = t } }
+
+// WithRetention sets how long the archive keeps versions; the default is
+// [zerosync.DefaultRetention], measured on the logical clock. The endpoint
+// prunes after each archiving (holding conflicts, as
+// [zerosync.Versioner] says) and on [Endpoint.PruneVersions]; a retention
+// that fails [zerosync.Retention.Check] makes pruning an error and is
+// never applied.
+func WithRetention(r zerosync.Retention) Option { return func(e *Endpoint) { e.shared.keep = r } }
 
 // New returns an empty tree.
 func New(opts ...Option) *Endpoint {
@@ -102,6 +118,7 @@ func New(opts ...Option) *Endpoint {
 		shared: &shared{
 			nodes:    map[string]*node{},
 			clock:    time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+			keep:     zerosync.DefaultRetention(),
 			watchers: map[int]watcher{},
 			handles:  1,
 		},
@@ -284,7 +301,11 @@ func (m *Endpoint) commit(op zerosync.Op, data []byte) error {
 		return m.perr("apply", op.Path, fmt.Errorf("directory not empty"))
 	}
 	if cur != nil && op.Archive && cur.e.Kind != zerosync.KindDir {
-		m.keep(op.Path, cur, "replaced")
+		reason := zerosync.ReasonReplaced
+		if op.New == nil {
+			reason = zerosync.ReasonRemoved
+		}
+		m.keepVersion(op.Path, cur, reason, string(reason))
 	}
 	if cur != nil && cur.e.Kind == zerosync.KindDir && (op.New == nil || op.New.Kind != zerosync.KindDir) {
 		// Conflict copies were archived when they were made.
@@ -312,14 +333,17 @@ func (m *Endpoint) commit(op zerosync.Op, data []byte) error {
 	return nil
 }
 
-func (m *Endpoint) keep(p string, n *node, note string) {
-	a := Archived{Path: p, Time: m.now(), Note: note}
+// keepVersion archives n as a version of p, then prunes; m.mu is held.
+func (m *Endpoint) keepVersion(p string, n *node, reason zerosync.ArchiveReason, note string) {
+	m.archived++
+	a := Archived{ID: fmt.Sprintf("v%d", m.archived), Path: p, Time: m.now(), Reason: reason, Note: note}
 	if n.e.Kind == zerosync.KindSymlink {
 		a.Symlink = n.e.Target
 	} else {
-		a.Data, a.Digest = n.data, n.e.Digest
+		a.Data, a.Digest, a.Mode = n.data, n.e.Digest, n.e.Mode.Perm()
 	}
 	m.archive = append(m.archive, a)
+	m.prune(func(v zerosync.FileVersion) bool { return v.Reason == zerosync.ReasonConflict })
 }
 
 // hasChildren reports whether dir holds anything but conflict copies.
@@ -371,7 +395,7 @@ func (m *Endpoint) KeepConflict(ctx context.Context, p string, e zerosync.Entry,
 	defer m.mu.Unlock()
 	cp := ConflictName(p, m.now(), note)
 	n := &node{e: e, data: data}
-	m.keep(p, n, "conflict: "+note)
+	m.keepVersion(p, n, zerosync.ReasonConflict, "conflict: "+note)
 	m.nodes[cp] = n
 	return cp, nil
 }

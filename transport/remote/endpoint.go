@@ -28,9 +28,10 @@ type DeltaOpener = zerosync.DeltaOpener
 
 // Endpoint is a tree on the agent's host, reached over a [Client]'s
 // connection. It implements [zerosync.Endpoint], [zerosync.Copier],
-// [zerosync.Archiver], [zerosync.Watcher] and [DeltaOpener]; the optional
-// abilities fail with an error wrapping [errors.ErrUnsupported] when the
-// agent's endpoint lacks them. Build one with [Client.Endpoint]. All
+// [zerosync.Archiver], [zerosync.Watcher], [zerosync.Identifier],
+// [zerosync.Locator] and [DeltaOpener]; the optional abilities fail with an
+// error wrapping [errors.ErrUnsupported] when the agent or its endpoint
+// lacks them. Build one with [Client.Endpoint]. All
 // methods are safe for concurrent use; scans of one endpoint take turns.
 //
 // Every path is checked with [zerosync.CheckPath] before it is sent (and

@@ -1,14 +1,19 @@
 package remote
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/zerosync/zerosync"
 )
 
 // Capabilities, as bits of the handshake.
 const (
-	capZstd  = 1 << 0 // frames may be zstd-compressed
-	capDelta = 1 << 1 // apply-delta and open-delta requests
-	capAll   = capZstd | capDelta
+	capZstd      = 1 << 0 // frames may be zstd-compressed
+	capDelta     = 1 << 1 // apply-delta and open-delta requests
+	capKeepalive = 1 << 2 // ping and pong frames
+	capIdentity  = 1 << 3 // root-id and mark-root requests
+	capAll       = capZstd | capDelta | capKeepalive | capIdentity
 )
 
 // Abilities of a served endpoint, as bits of the open-root result.
@@ -16,6 +21,7 @@ const (
 	ablCopier   = 1 << 0
 	ablArchiver = 1 << 1
 	ablWatcher  = 1 << 2
+	ablIdentity = 1 << 3 // zerosync.Identifier
 )
 
 // hello is the client's first frame.
@@ -199,7 +205,7 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 	}
 	r.handle = d.uvarint("handle")
 	switch typ {
-	case tCloseRoot, tWatch:
+	case tCloseRoot, tWatch, tRootID, tMarkRoot:
 	case tScan:
 		r.since = d.uvarint("generation")
 	case tOpen, tOpenDelta:
@@ -332,4 +338,44 @@ func decodeHint(b []byte) (zerosync.Hint, error) {
 		h.Paths = append(h.Paths, d.str("path", maxWirePath))
 	}
 	return h, d.end()
+}
+
+// maxFilesystemLen bounds the file system identity of a root on the wire.
+const maxFilesystemLen = 256
+
+// encodeRootID is the result of root-id and mark-root: the replica ID
+// ("" when the root has no marker) and the file system identity.
+func encodeRootID(id zerosync.RootID) []byte {
+	var e encoder
+	e.str(id.Replica)
+	e.str(id.Filesystem)
+	return e.b
+}
+
+func decodeRootID(b []byte) (zerosync.RootID, error) {
+	d := newDecoder("root identity", b)
+	id := zerosync.RootID{Replica: d.str("replica", zerosync.MaxReplicaIDLen), Filesystem: d.str("file system", maxFilesystemLen)}
+	if d.err == nil {
+		if err := checkRootID(id); err != nil {
+			d.fail("%v", err)
+		}
+	}
+	return id, d.end()
+}
+
+// checkRootID reports whether id can travel: a valid replica ID or none,
+// and a file system identity of printable ASCII within its limit.
+func checkRootID(id zerosync.RootID) error {
+	if id.Replica != "" {
+		if err := zerosync.CheckReplicaID(id.Replica); err != nil {
+			return err
+		}
+	}
+	if len(id.Filesystem) > maxFilesystemLen {
+		return fmt.Errorf("file system identity of %d bytes (at most %d)", len(id.Filesystem), maxFilesystemLen)
+	}
+	if i := strings.IndexFunc(id.Filesystem, func(r rune) bool { return r < ' ' || r > '~' }); i >= 0 {
+		return fmt.Errorf("file system identity %q has a character that is not printable ASCII at byte %d", cut(id.Filesystem, 64), i)
+	}
+	return nil
 }

@@ -42,6 +42,8 @@ func sampleRequests() []request {
 		{typ: tCopy, handle: 1, src: "x", op: zerosync.Op{Path: "y", New: sampleFile}},
 		{typ: tKeep, handle: 1, path: "n.txt", entry: sampleFile, note: "from host-b"},
 		{typ: tWatch, handle: 4},
+		{typ: tRootID, handle: 5},
+		{typ: tMarkRoot, handle: 6},
 	}
 }
 
@@ -243,6 +245,8 @@ func FuzzRequestOpenDelta(f *testing.F)  { fuzzRequest(f, tOpenDelta) }
 func FuzzRequestCopy(f *testing.F)       { fuzzRequest(f, tCopy) }
 func FuzzRequestKeep(f *testing.F)       { fuzzRequest(f, tKeep) }
 func FuzzRequestWatch(f *testing.F)      { fuzzRequest(f, tWatch) }
+func FuzzRequestRootID(f *testing.F)     { fuzzRequest(f, tRootID) }
+func FuzzRequestMarkRoot(f *testing.F)   { fuzzRequest(f, tMarkRoot) }
 
 // fuzzDecoder fuzzes a decoder of a small message: it never panics, every
 // failure wraps ErrProtocol, and a decoded value survives a round trip.
@@ -329,4 +333,9 @@ func FuzzScanEnd(f *testing.F) {
 			}
 			return true
 		})
+}
+
+func FuzzRootID(f *testing.F) {
+	fuzzDecoder(f, [][]byte{encodeRootID(zerosync.RootID{Replica: zerosync.NewReplicaID(), Filesystem: "fsid=0000000100000002,type=ef53,ino=2"}), encodeRootID(zerosync.RootID{})},
+		decodeRootID, encodeRootID, eq[zerosync.RootID])
 }

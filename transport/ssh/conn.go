@@ -79,9 +79,20 @@ func (a *agentConn) dead() bool {
 	}
 }
 
-// kill ends the agent session.
+// kill ends the agent session. An agent that stalled (the agent protocol's
+// deadlines: remote.ErrStalled) takes its SSH connection with it: a
+// stopped or hung process keeps its output open, and its channel with it,
+// so closing the session alone may never end it, while closing the
+// connection ends everything on it at once (nothing else uses it: every
+// endpoint of the host goes through this agent). sshd is asked to kill
+// the agent first, which it does for users other than root. The next call
+// dials again.
 func (a *agentConn) kill() {
 	a.once.Do(func() {
+		if errors.Is(a.rpc.Err(), remote.ErrStalled) {
+			a.sess.Signal(ssh.SIGKILL)
+			a.conn.client.Close()
+		}
 		a.rpc.Close()
 		a.sess.Close()
 		close(a.done)

@@ -76,6 +76,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"paths", pathCases},
 		{"confinement", confinementCases},
 		{"archive", archiveCases},
+		{"versions", versionCases},
 		{"copy", copyCases},
 		{"concurrency", concurrencyCases},
 		{"context", contextCases},

@@ -1,4 +1,4 @@
-package cli
+package app
 
 import (
 	"context"
@@ -24,7 +24,7 @@ import (
 	"github.com/zerosync/zerosync/transport/ssh"
 )
 
-// App is one example engine: what it syncs, how, and how often. [App.Main]
+// App is one engine: what it syncs, how, and how often. [App.Main]
 // turns it into a command with the subcommands every engine shares.
 type App struct {
 	// Name names the command, its state file and its pause flag.
@@ -86,6 +86,7 @@ const sharedUsage = `commands:
   conflicts  list | show ID | apply (--ours|--theirs|--merged FILE) ID...
   adopt      [PEER] accept a root that changed (another disk, another
              directory) as the tree to sync: no ancestor, nothing deleted
+  versions   list [PATH] | restore PATH ID   (earlier versions of this host's files)
 
 flags (before the command):
   --root DIR              this host's tree
@@ -100,7 +101,7 @@ func (a *App) Main() {
 	err := a.Run(ctx, os.Args[1:], StdStreams())
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", a.Name, err)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", a.Name, Text(err.Error()))
 		if advice := Advice(a.Name, err); advice != "" {
 			fmt.Fprintf(os.Stderr, "%s: %s\n", a.Name, advice)
 		}
@@ -183,6 +184,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 		return Conflicts(ctx, e, rest, s)
 	case "adopt":
 		return env.adopt(ctx, e, rest)
+	case "versions":
+		return Versions(ctx, e, a.Name, rest, s)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
@@ -275,7 +278,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 			}
 			ep, err := tr.Endpoint(ctx, target, root)
 			if err != nil {
-				return fail(fmt.Errorf("peer %s: %w", p.Name, err))
+				return fail(fmt.Errorf("peer %s: %w", Name(p.Name), err))
 			}
 			closers = append(closers, ep.Close)
 			peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
@@ -287,7 +290,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 		}
 		ep, err := local.New(dir, local.WithName(p.Name), local.WithLogger(env.Log), cache(p.Name))
 		if err != nil {
-			return fail(fmt.Errorf("peer %s: %w", p.Name, err))
+			return fail(fmt.Errorf("peer %s: %w", Name(p.Name), err))
 		}
 		closers = append(closers, ep.Close)
 		peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
@@ -400,7 +403,7 @@ func (env *Env) run(ctx context.Context, e *engine.Engine) error {
 			}
 		}
 	}()
-	fmt.Fprintf(env.Streams.Out, "%s: syncing %s with %d peer(s); Ctrl-C stops\n", env.App.Name, env.Root, len(env.Peers))
+	fmt.Fprintf(env.Streams.Out, "%s: syncing %s with %d peer(s); Ctrl-C stops\n", env.App.Name, Name(env.Root), len(env.Peers))
 	err := e.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -416,18 +419,18 @@ func (env *Env) plan(ctx context.Context, e *engine.Engine) error {
 	defer func() {
 		for _, p := range env.Peers {
 			for _, pr := range plans[p.Name].Problems {
-				fmt.Fprintf(env.Streams.Out, "  problem with %s: %v\n", p.Name, pr)
+				fmt.Fprintf(env.Streams.Out, "  problem with %s: %s\n", Name(p.Name), Text(pr.Error()))
 			}
 		}
 	}()
 	for _, p := range env.Peers {
 		plan := plans[p.Name]
-		fmt.Fprintf(env.Streams.Out, "with %s: %d change(s), %d conflict(s)\n", p.Name, len(plan.Actions), len(plan.Conflicts))
+		fmt.Fprintf(env.Streams.Out, "with %s: %d change(s), %d conflict(s)\n", Name(p.Name), len(plan.Actions), len(plan.Conflicts))
 		for _, a := range plan.Actions {
 			fmt.Fprintf(env.Streams.Out, "  %s\n", describe(a, p.Name))
 		}
 		for _, c := range plan.Conflicts {
-			fmt.Fprintf(env.Streams.Out, "  conflict %s (ours %s, theirs %s)\n", c.Path, c.Ours, c.Theirs)
+			fmt.Fprintf(env.Streams.Out, "  conflict %s (ours %s, theirs %s)\n", Name(c.Path), entry(c.Ours), entry(c.Theirs))
 		}
 	}
 	return err
@@ -438,19 +441,20 @@ func (env *Env) status(ctx context.Context, e *engine.Engine) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Streams.Out, "engine %s: tree %s\n", env.App.Name, env.Root)
+	fmt.Fprintf(env.Streams.Out, "engine %s: tree %s\n", env.App.Name, Name(env.Root))
 	fmt.Fprintf(env.Streams.Out, "paused: %v\n", env.paused())
 	for _, p := range env.Peers {
-		fmt.Fprintf(env.Streams.Out, "peer %s (%s): %d conflict(s) waiting for review\n", p.Name, p.Location, len(reviews[p.Name]))
+		fmt.Fprintf(env.Streams.Out, "peer %s (%s): %d conflict(s) waiting for review\n", Name(p.Name), Name(p.Location), len(reviews[p.Name]))
 	}
 	return nil
 }
 
-// describe says what an action does, for people.
+// describe says what an action does, for people; the path and the peer
+// are printed as a [Name].
 func describe(a zerosync.Action, peer string) string {
 	host := "here"
 	if a.Side == zerosync.Theirs {
-		host = "on " + peer
+		host = "on " + Name(peer)
 	}
 	verb := "update"
 	switch {
@@ -459,22 +463,24 @@ func describe(a zerosync.Action, peer string) string {
 	case a.New == nil:
 		verb = "remove"
 	}
-	return fmt.Sprintf("%-6s %-12s %s  (%s)", verb, host, a.Path, a.Reason)
+	return fmt.Sprintf("%-6s %-12s %s  (%s)", verb, host, Name(a.Path), Text(a.Reason))
 }
 
+// printReport prints what a cycle did, one line each, every name from the
+// tree as a [Name] and every message as [Text].
 func printReport(w io.Writer, rep zerosync.Report) {
 	for _, a := range rep.Applied {
 		fmt.Fprintf(w, "%s\n", describe(a, "peer"))
 	}
 	for _, c := range rep.Conflicts {
-		fmt.Fprintf(w, "conflict %s: %s", c.Path, c.Resolution.By)
+		fmt.Fprintf(w, "conflict %s: %s", Name(c.Path), Text(c.Resolution.By))
 		if c.CopyPath != "" {
-			fmt.Fprintf(w, " (other version kept as %s)", c.CopyPath)
+			fmt.Fprintf(w, " (other version kept as %s)", Name(c.CopyPath))
 		}
 		fmt.Fprintln(w)
 	}
 	for _, p := range rep.Problems {
-		fmt.Fprintf(w, "problem %v\n", p)
+		fmt.Fprintf(w, "problem %s (%s): %s\n", Name(p.Path), p.Side, Text(fmt.Sprint(p.Err)))
 	}
 	fmt.Fprintf(w, "%d change(s), %d conflict(s), %d problem(s), %d bytes in %v\n", len(rep.Applied), len(rep.Conflicts), len(rep.Problems), rep.Bytes, rep.End.Sub(rep.Start).Round(time.Millisecond))
 }

@@ -1,6 +1,6 @@
 // Package cli holds the commands every example binary offers beside its
 // sync loop: reviewing conflicts, and the like.
-package cli
+package app
 
 import (
 	"bufio"
@@ -45,23 +45,30 @@ conflict copy and the queue entry, and syncs so every side has it.
   --force            apply even if the file changed since the conflict was queued`
 
 // Conflicts runs the conflicts command with args (after the word
-// "conflicts").
+// "conflicts"). Names from the tree are printed as a [Name]. Wrong
+// arguments print the usage on s.Err and return a one-line error.
 func Conflicts(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
 	if len(args) == 0 {
-		return errors.New(conflictsUsage)
+		return usage(s, errors.New("conflicts: no subcommand"))
 	}
 	switch args[0] {
 	case "list":
 		return list(ctx, e, s)
 	case "show":
 		if len(args) != 2 {
-			return errors.New(conflictsUsage)
+			return usage(s, errors.New("conflicts show: want one ID"))
 		}
 		return show(ctx, e, args[1], s)
 	case "apply":
 		return apply(ctx, e, args[1:], s)
 	}
-	return fmt.Errorf("unknown subcommand %q\n%s", args[0], conflictsUsage)
+	return usage(s, fmt.Errorf("conflicts: unknown subcommand %q", args[0]))
+}
+
+// usage prints the usage of the conflicts command and returns err.
+func usage(s Streams, err error) error {
+	fmt.Fprintln(s.Err, conflictsUsage)
+	return err
 }
 
 func list(ctx context.Context, e *engine.Engine, s Streams) error {
@@ -82,17 +89,18 @@ func list(ctx context.Context, e *engine.Engine, s Streams) error {
 	fmt.Fprintln(w, "ID\tPATH\tQUEUED\tKEPT\tOTHER VERSION")
 	for _, p := range peers {
 		for _, it := range all[p] {
-			fmt.Fprintf(w, "%s#%d\t%s\t%s\t%s\t%s\n", p, it.ID, it.Path, it.Time.Local().Format("2006-01-02 15:04:05"), it.Archive["kept"], orDash(it.CopyPath))
+			fmt.Fprintf(w, "%s#%d\t%s\t%s\t%s\t%s\n", Name(p), it.ID, Name(it.Path), it.Time.Local().Format("2006-01-02 15:04:05"), Text(it.Archive["kept"]), orDash(it.CopyPath))
 		}
 	}
 	return w.Flush()
 }
 
+// orDash returns the name s as a [Name], or "-" for none.
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return Name(s)
 }
 
 // parseID reads PEER#N, or N when there is one peer.
@@ -139,16 +147,16 @@ func show(ctx context.Context, e *engine.Engine, id string, s Streams) error {
 	if err != nil {
 		return err
 	}
-	kept, aside := it.Hosts[0], it.Hosts[1]
+	kept, aside := Name(it.Hosts[0]), Name(it.Hosts[1])
 	if it.Archive["kept"] == zerosync.Theirs.String() {
 		kept, aside = aside, kept
 	}
-	fmt.Fprintf(s.Out, "conflict %s#%d: %s\n", peer, n, it.Path)
+	fmt.Fprintf(s.Out, "conflict %s#%d: %s\n", Name(peer), n, Name(it.Path))
 	fmt.Fprintf(s.Out, "queued %s; in the tree: %s's version; kept aside: %s's version", it.Time.Local().Format("2006-01-02 15:04:05"), kept, aside)
 	if it.CopyPath != "" {
-		fmt.Fprintf(s.Out, " (%s)", it.CopyPath)
+		fmt.Fprintf(s.Out, " (%s)", Name(it.CopyPath))
 	}
-	fmt.Fprintf(s.Out, "\n%s\n", it.Note)
+	fmt.Fprintf(s.Out, "\n%s\n", Text(it.Note))
 	if base != nil {
 		diff(s.Out, "base", kept+" (in the tree)", base, cur)
 		diff(s.Out, "base", aside+" (kept aside)", base, other)
@@ -179,7 +187,7 @@ func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) erro
 	nonInteractive := fs.Bool("non-interactive", false, "")
 	force := fs.Bool("force", false, "")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v\n%s", err, conflictsUsage)
+		return usage(s, fmt.Errorf("conflicts apply: %w", err))
 	}
 	picked := 0
 	for _, b := range []bool{*ours, *theirs, *merged != ""} {
@@ -188,7 +196,7 @@ func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) erro
 		}
 	}
 	if picked != 1 || fs.NArg() == 0 {
-		return errors.New(conflictsUsage)
+		return usage(s, errors.New("conflicts apply: want one of --ours, --theirs, --merged FILE and at least one ID"))
 	}
 	if !*nonInteractive && !s.Interactive {
 		return errors.New("conflicts apply: standard input is not a terminal; add --non-interactive to apply without asking")
@@ -203,7 +211,7 @@ func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) erro
 		if err != nil {
 			return err
 		}
-		ch.Merged, what = b, "the merged file "+*merged
+		ch.Merged, what = b, "the merged file "+Name(*merged)
 	}
 	in := bufio.NewReader(s.In)
 	applied := 0
@@ -217,7 +225,7 @@ func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) erro
 			return err
 		}
 		if !*nonInteractive {
-			fmt.Fprintf(s.Out, "%s: keep %s? [y/N] ", it.Path, what)
+			fmt.Fprintf(s.Out, "%s: keep %s? [y/N] ", Name(it.Path), what)
 			answer, _ := in.ReadString('\n')
 			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 				fmt.Fprintln(s.Out, "skipped")
@@ -228,7 +236,7 @@ func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) erro
 			return err
 		}
 		applied++
-		fmt.Fprintf(s.Out, "%s#%d %s: kept %s\n", peer, n, it.Path, what)
+		fmt.Fprintf(s.Out, "%s#%d %s: kept %s\n", Name(peer), n, Name(it.Path), what)
 	}
 	if applied == 0 {
 		return nil

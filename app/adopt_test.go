@@ -1,4 +1,4 @@
-package cli_test
+package app_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 // TestFreshRootHaltsUntilAdopted: through the command line, a root
@@ -26,12 +26,12 @@ func TestFreshRootHaltsUntilAdopted(t *testing.T) {
 	for _, n := range []string{"a.txt", "b.txt", "c.txt"} {
 		require.NoError(t, os.WriteFile(filepath.Join(root, n), []byte(n), 0o644))
 	}
-	app := &cli.App{Name: "dots", Summary: "test"}
+	a := &app.App{Name: "dots", Summary: "test"}
 	run := func(args ...string) (string, error) {
 		var out bytes.Buffer
-		s := cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
+		s := app.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
 		all := append([]string{"--root", root, "--peer", "server=" + peer, "--state", filepath.Join(tmp, "state.db")}, args...)
-		err := app.Run(context.Background(), all, s)
+		err := a.Run(context.Background(), all, s)
 		return out.String(), err
 	}
 	_, err := run("once")
@@ -41,7 +41,7 @@ func TestFreshRootHaltsUntilAdopted(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "lost+found"), 0o700))
 	out, err := run("once")
 	require.ErrorIs(t, err, zerosync.ErrRootChanged, out)
-	assert.Equal(t, "if these are the trees to sync from now on, run: dots adopt server", cli.Advice("dots", err))
+	assert.Equal(t, "if these are the trees to sync from now on, run: dots adopt server", app.Advice("dots", err))
 	for _, n := range []string{"a.txt", "b.txt", "c.txt"} {
 		assert.FileExists(t, filepath.Join(peer, n))
 	}

@@ -1,15 +1,16 @@
-// Package clitest smoke-tests the example engines' command lines.
-package clitest
+// Package apptest smoke-tests the example engines' command lines.
+package apptest
 
 import (
 	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/zerosync/zerosync/internal/cli"
+	"github.com/zerosync/zerosync/app"
 )
 
 // candidates are files one of which every example engine syncs.
@@ -21,12 +22,43 @@ var candidates = map[string]string{
 	"index.html":          "<h1>hello</h1>\n",
 	"notes/readme.md":     "# notes\n",
 	"node_modules/x/y.js": "excluded by most\n",
+	// Names that would clear the screen, set the terminal's title and
+	// forge a report line if printed raw.
+	evil + ".md":                     "# escaped\n",
+	"bin/" + evil + "\x1b]0;owned\a": "escaped\n",
+}
+
+// evil starts every name that must be escaped when printed.
+const evil = "evil\x1b[2J\n" + forged
+
+// forged is a line a raw name would forge in the report.
+const forged = "Applied: fake"
+
+// checkEscaped fails the test when out, the output of the command args,
+// holds a control character other than a newline, or a line forged by a
+// name.
+func checkEscaped(t *testing.T, args []string, out string) {
+	t.Helper()
+	for _, r := range out {
+		if (r < 0x20 && r != '\n') || r == 0x7f || (0x80 <= r && r < 0xa0) {
+			t.Errorf("%v printed the control character %U:\n%q", args, r, out)
+			return
+		}
+	}
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, forged) {
+			t.Errorf("%v printed a line a file name forged:\n%s", args, out)
+			return
+		}
+	}
 }
 
 // Smoke runs an example engine's commands on two temporary folders: once
 // must carry at least one file across and never alter one; plan must then
 // have nothing to do; status, pause, resume and conflicts list must work.
-func Smoke(t *testing.T, app *cli.App) {
+// No command may print a control character other than a newline: file names
+// that hold escape sequences and newlines are printed escaped.
+func Smoke(t *testing.T, a *app.App) {
 	t.Helper()
 	tmp := t.TempDir()
 	root, peer := filepath.Join(tmp, "root"), filepath.Join(tmp, "peer")
@@ -45,11 +77,12 @@ func Smoke(t *testing.T, app *cli.App) {
 	run := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
-		s := cli.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
-		all := append([]string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", app.Name+".db")}, args...)
-		if err := app.Run(context.Background(), all, s); err != nil {
-			t.Fatalf("%s %v: %v\n%s", app.Name, args, err, out.String())
+		s := app.Streams{In: strings.NewReader(""), Out: &out, Err: &out}
+		all := append([]string{"--root", root, "--peer", "peer=" + peer, "--state", filepath.Join(tmp, "state", a.Name+".db")}, args...)
+		if err := a.Run(context.Background(), all, s); err != nil {
+			t.Fatalf("%s %v: %v\n%s", a.Name, args, err, out.String())
 		}
+		checkEscaped(t, args, out.String())
 		return out.String()
 	}
 	out := run("once")
@@ -61,6 +94,9 @@ func Smoke(t *testing.T, app *cli.App) {
 		}
 		if string(b) != c {
 			t.Errorf("%s: peer holds %q, want %q", p, b, c)
+		}
+		if strings.Contains(p, evil) && !strings.Contains(out, strconv.Quote(p)) {
+			t.Errorf("once synced %q but does not print it quoted:\n%s", p, out)
 		}
 		copied++
 	}

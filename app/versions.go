@@ -1,0 +1,118 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+
+	"github.com/zerosync/zerosync/engine"
+)
+
+const versionsUsage = `usage: versions list [PATH]
+       versions restore PATH ID
+
+list prints the earlier versions of this host's files that its archive
+keeps (what a sync replaced or removed, and conflict copies), newest first.
+restore writes version ID of PATH back into this host's tree (what is there
+now is kept as a version too) and syncs so every side has it.`
+
+// Versions runs the versions command with args (after the word
+// "versions"); prog is the command's name, for the advice it prints.
+func Versions(ctx context.Context, e *engine.Engine, prog string, args []string, s Streams) error {
+	if len(args) == 0 {
+		return errors.New(versionsUsage)
+	}
+	switch args[0] {
+	case "list":
+		if len(args) > 2 {
+			return errors.New(versionsUsage)
+		}
+		path := ""
+		if len(args) == 2 {
+			path = args[1]
+		}
+		return listVersions(ctx, e, prog, path, s)
+	case "restore":
+		if len(args) != 3 {
+			return errors.New(versionsUsage)
+		}
+		return restoreVersion(ctx, e, prog, args[1], args[2], s)
+	}
+	return fmt.Errorf("unknown subcommand %q\n%s", args[0], versionsUsage)
+}
+
+func listVersions(ctx context.Context, e *engine.Engine, prog, path string, s Streams) error {
+	vs, err := e.Versions(ctx, path)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		if path != "" {
+			fmt.Fprintf(s.Out, "no versions of %q are kept\n", path)
+		} else {
+			fmt.Fprintln(s.Out, "no versions are kept")
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tPATH\tARCHIVED\tSIZE\tWHY")
+	for _, v := range vs {
+		why := string(v.Reason)
+		if why == "" {
+			why = "-"
+		}
+		fmt.Fprintf(w, "%s\t%q\t%s\t%d\t%s\n", v.ID, v.Path, v.Time.Local().Format("2006-01-02 15:04:05"), v.Size, why)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "restore one with: %s versions restore %s %s\n", prog, typeable(vs[0].Path), vs[0].ID)
+	return nil
+}
+
+func restoreVersion(ctx context.Context, e *engine.Engine, prog, path, id string, s Streams) error {
+	v, err := e.RestoreVersion(ctx, path, id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w\nlist the versions of %q with: %s versions list %s", err, path, prog, typeable(path))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.Out, "restored %q from version %s (archived %s, %d bytes); what it replaced is kept as a version\n",
+		path, v.ID, v.Time.Local().Format("2006-01-02 15:04:05"), v.Size)
+	rep, err := e.SyncOnce(ctx)
+	if err != nil {
+		return fmt.Errorf("restored, but the sync that carries it failed: %w", err)
+	}
+	fmt.Fprintf(s.Out, "synced: %d change(s) applied\n", len(rep.Applied))
+	return nil
+}
+
+// typeable returns p as a person types it in a shell: as it is when it
+// holds only characters a shell leaves alone, in single quotes when it is
+// printable, and Go-quoted otherwise (a name with control characters is
+// never printed raw).
+func typeable(p string) string {
+	if p == "" {
+		return "''"
+	}
+	plain := true
+	for _, r := range p {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("._/+-,:@%", r):
+		case r == unicode.ReplacementChar || !strconv.IsPrint(r):
+			return strconv.Quote(p)
+		default:
+			plain = false
+		}
+	}
+	if plain && !strings.HasPrefix(p, "-") {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
