@@ -19,14 +19,13 @@ import (
 	"github.com/zerosync/zerosync/transport/remote"
 )
 
-// Version is the agent's version, announced in the protocol's handshake. A
-// transport that finds an agent with another version installs its own. The
-// part after "+proto" is the protocol version ([remote.ProtocolVersion]).
-const Version = "0.1.0+proto1"
+// Version is the agent's version, announced in the protocol's handshake
+// ([remote.AgentVersion]).
+const Version = remote.AgentVersion
 
-// Arg is the first argument that makes [Handle] serve as the agent. It is
-// chosen so that no program takes it for one of its own arguments.
-const Arg = "__zerosync_agent"
+// Arg is the first argument that makes [Handle] serve as the agent
+// ([remote.AgentArg]).
+const Arg = remote.AgentArg
 
 // CacheDirEnv names the environment variable that overrides the cache
 // directory on a host; see [CacheDir].

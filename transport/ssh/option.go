@@ -3,6 +3,7 @@ package ssh
 import (
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -42,17 +43,23 @@ type config struct {
 	// agentKeepalive, when set, are the agent protocol's keepalive
 	// interval and timeout ([WithAgentKeepalive]).
 	agentKeepalive *[2]time.Duration
+
+	// selfInstall: this program serves as the agent ([WithSelfInstall]).
+	selfInstall bool
 }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
+}
+
+// WithSelfInstall says that the running program serves as the agent (its
+// main calls agent.Handle first): a host with no agent of this version gets
+// a copy of the program's executable, checked by its SHA-256 before it
+// runs. Without it, such a host is an error that says how to install the
+// agent by hand.
+func WithSelfInstall() Option {
+	return func(c *config) error { c.selfInstall = true; return nil }
 }
 
 // WithConfigFile reads the ssh configuration (Host aliases, HostName,

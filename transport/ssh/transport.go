@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/transport/remote"
 )
 
@@ -90,7 +89,7 @@ func New(opts ...Option) (*Transport, error) {
 		hosts:      map[string]*host{},
 		platform:   localPlatform,
 		executable: os.Executable,
-		handled:    agent.Handled,
+		handled:    func() bool { return cfg.selfInstall },
 	}, nil
 }
 
@@ -152,7 +151,7 @@ func (t *Transport) host(hc *hostConfig) (*host, error) {
 func (t *Transport) remoteOptions(h *host) []remote.Option {
 	opts := []remote.Option{
 		remote.WithLogger(h.log),
-		remote.WithVersion(agent.Version),
+		remote.WithVersion(remote.AgentVersion),
 		remote.WithName(h.hc.alias),
 		remote.WithHost(h.hc.alias),
 	}
