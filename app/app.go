@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
-	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/state"
 	"github.com/zerosync/zerosync/merge"
@@ -272,7 +271,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 	for _, p := range env.Peers {
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				if tr, err = ssh.New(sshOptions(env.Log)...); err != nil {
+				if tr, err = ssh.New(ssh.WithLogger(env.Log)); err != nil {
 					return fail(err)
 				}
 				closers = append(closers, tr.Close)
@@ -487,8 +486,9 @@ func printReport(w io.Writer, rep zerosync.Report) {
 }
 
 // Resolvers is the chain the example engines share: identical content,
-// then a three-way line merge, then (only with ANTHROPIC_API_KEY set) a
-// merge by Claude; whatever is left is kept both ways for review.
+// then a three-way line merge, then a merge of JSON, YAML and TOML files key
+// by key, then (only with ANTHROPIC_API_KEY set) a merge by Claude;
+// whatever is left is kept both ways for review.
 func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolver, error) {
 	claude, err := ai.New(ai.WithLogger(log))
 	if err != nil {
@@ -498,16 +498,9 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 	if err != nil {
 		return nil, err
 	}
-	return append(extra, merge.Identical(), diff3, claude), nil
-}
-
-// sshOptions are the SSH transport's options for a command: this program
-// installs itself as the agent on hosts that lack it when its main called
-// agent.Handle, as every example engine's does.
-func sshOptions(log *slog.Logger) []ssh.Option {
-	opts := []ssh.Option{ssh.WithLogger(log)}
-	if agent.Handled() {
-		opts = append(opts, ssh.WithSelfInstall())
+	structured, err := merge.Structured()
+	if err != nil {
+		return nil, err
 	}
-	return opts
+	return append(extra, merge.Identical(), diff3, structured, claude), nil
 }
