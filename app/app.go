@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/state"
 	"github.com/zerosync/zerosync/merge"
@@ -271,7 +272,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 	for _, p := range env.Peers {
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				if tr, err = ssh.New(ssh.WithLogger(env.Log)); err != nil {
+				if tr, err = ssh.New(sshOptions(env.Log)...); err != nil {
 					return fail(err)
 				}
 				closers = append(closers, tr.Close)
@@ -503,4 +504,15 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 		return nil, err
 	}
 	return append(extra, merge.Identical(), diff3, structured, claude), nil
+}
+
+// sshOptions are the SSH transport's options for a command: this program
+// installs itself as the agent on hosts that lack it when its main called
+// agent.Handle, as every example engine's does.
+func sshOptions(log *slog.Logger) []ssh.Option {
+	opts := []ssh.Option{ssh.WithLogger(log)}
+	if agent.Handled() {
+		opts = append(opts, ssh.WithSelfInstall())
+	}
+	return opts
 }
