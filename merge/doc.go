@@ -16,6 +16,8 @@
 //   - [Identical]: both versions hold the same data.
 //   - [Diff3]: a line merge of text files whose changes do not overlap, as
 //     diff3 and git do it.
+//   - [Structured]: JSON, YAML and TOML files merged key by key, when the
+//     two sides changed different keys (even on one line).
 //   - [Union]: both sides only appended (shell history); both additions
 //     are kept. Without a base (a first sync), the union of both
 //     versions' lines.
@@ -29,5 +31,5 @@
 //
 // A chain that uses them all, first to last:
 //
-//	Identical -> Route(...) -> Diff3 -> ai -> KeepBoth
+//	Identical -> Route(...) -> Diff3 -> Structured -> ai -> KeepBoth
 package merge

@@ -63,9 +63,10 @@ func StructuredMaxSize(n int64) StructuredOption {
 //     (one line stays one line, indentation is kept).
 //   - YAML: the lines of each key as its side wrote them, comments, blank
 //     lines and quoting included. When a merged mapping cannot be written so
-//     (it is a one-line flow mapping), the whole file is written by
-//     gopkg.in/yaml.v3 from the parsed nodes: comments and key order are
-//     kept, blank lines are not, and indentation is made uniform. Anchors,
+//     (it is a one-line flow mapping, or the lines would not read back as
+//     the merge), the whole file is written by gopkg.in/yaml.v3 from the
+//     parsed nodes: comments and key order are kept, blank lines are not,
+//     and indentation is made uniform. Anchors,
 //     aliases and merge keys ("<<") are not merged (an alias changes with
 //     its anchor), nor are files of several documents.
 //   - TOML: every key/value line and table header as its side wrote it,
@@ -156,26 +157,25 @@ func structuredFormat(p string) structuredMerge {
 	switch strings.ToLower(path.Ext(p)) {
 	case ".json":
 		return func(base, ours, theirs []byte) ([]byte, error) {
-			return mergeDocs("JSON", parseJSON, func(d *jsonDoc) *value { return d.root },
-				func(v *value, ours, _ *jsonDoc) ([]byte, error) { return renderJSON(v, ours), nil },
-				base, ours, theirs)
+			return mergeDocs("JSON", parseJSON, func(d *jsonDoc) *value { return d.root }, base, ours, theirs, renderJSON)
 		}
 	case ".yaml", ".yml":
 		return func(base, ours, theirs []byte) ([]byte, error) {
-			return mergeDocs("YAML", parseYAML, func(d *yamlDoc) *value { return d.root }, renderYAML, base, ours, theirs)
+			return mergeDocs("YAML", parseYAML, func(d *yamlDoc) *value { return d.root }, base, ours, theirs, renderYAML, encodeYAML)
 		}
 	case ".toml":
 		return func(base, ours, theirs []byte) ([]byte, error) {
-			return mergeDocs("TOML", parseTOML, func(d *tomlDoc) *value { return d.root }, renderTOML, base, ours, theirs)
+			return mergeDocs("TOML", parseTOML, func(d *tomlDoc) *value { return d.root }, base, ours, theirs, renderTOML)
 		}
 	}
 	return nil
 }
 
-// mergeDocs parses the three versions, merges them, writes the merge and
-// checks that it reads back as the merged value.
-func mergeDocs[D any](format string, parse func([]byte) (D, error), root func(D) *value,
-	render func(merged *value, ours, theirs D) ([]byte, error), base, ours, theirs []byte) ([]byte, error) {
+// mergeDocs parses the three versions, merges them, and writes the merge
+// with the first of the renderers whose output reads back as the merged
+// value.
+func mergeDocs[D any](format string, parse func([]byte) (D, error), root func(D) *value, base, ours, theirs []byte,
+	renderers ...func(merged *value, ours, theirs D) ([]byte, error)) ([]byte, error) {
 	var docs [3]D
 	for i, b := range [][]byte{base, ours, theirs} {
 		d, err := parse(b)
@@ -188,16 +188,22 @@ func mergeDocs[D any](format string, parse func([]byte) (D, error), root func(D)
 	if err != nil {
 		return nil, err
 	}
-	out, err := render(merged, docs[1], docs[2])
-	if err != nil {
-		return nil, fmt.Errorf("writing the merge as %s: %w", format, err)
+	var errs []error
+	for _, render := range renderers {
+		out, err := render(merged, docs[1], docs[2])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("writing the merge as %s: %w", format, err))
+			continue
+		}
+		back, err := parse(out)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("the merge does not read back as %s: %w", format, err))
+		case root(back).sum != merged.sum:
+			errs = append(errs, errors.New("the merge reads back as another value than merged"))
+		default:
+			return out, nil
+		}
 	}
-	back, err := parse(out)
-	if err != nil {
-		return nil, fmt.Errorf("the merge does not read back as %s: %w", format, err)
-	}
-	if root(back).sum != merged.sum {
-		return nil, fmt.Errorf("the merge reads back as another value than merged")
-	}
-	return out, nil
+	return nil, errors.Join(errs...)
 }

@@ -172,12 +172,12 @@ func (p *jsonParser) array(v *value, depth int) error {
 
 // renderJSON writes a merged document: the blanks around ours' value, and
 // the value, every part of it that one side wrote as that side wrote it.
-func renderJSON(root *value, ours *jsonDoc) []byte {
+func renderJSON(root *value, ours, _ *jsonDoc) ([]byte, error) {
 	var b bytes.Buffer
 	b.Write(ours.lead)
 	writeJSON(&b, root)
 	b.Write(ours.trail)
-	return b.Bytes()
+	return b.Bytes(), nil
 }
 
 func writeJSON(b *bytes.Buffer, v *value) {

@@ -74,6 +74,12 @@ func TestStructuredJSON(t *testing.T) {
 		{"both added the same key", "s.json", `{"a": 1}`, `{"a": 1, "x": true}`, `{"a": 2, "x": true}`, `{"a": 2, "x": true}`},
 		{"both added an object with different keys", "s.json",
 			`{"a": 1}`, `{"a": 1, "o": {"x": 1}}`, `{"a": 1, "o": {"y": 2}}`, `{"a": 1, "o": {"x": 1, "y": 2}}`},
+		{"a key theirs put first stays first", "s.json", `{"a": 1, "b": 2}`, `{"a": 1, "b": 3}`, `{"z": 0, "a": 1, "b": 2}`,
+			`{"z": 0, "a": 1, "b": 3}`},
+		{"ours had one field: the layout of theirs' separators", "s.json",
+			"{\n    \"a\": 1\n}\n", "{\n    \"a\": 2\n}\n", "{\n    \"a\": 1,\n    \"b\": 3\n}\n", "{\n    \"a\": 2,\n    \"b\": 3\n}\n"},
+		{"crlf", "s.json", "{\r\n  \"a\": 1,\r\n  \"b\": 1\r\n}\r\n", "{\r\n  \"a\": 2,\r\n  \"b\": 1\r\n}\r\n",
+			"{\r\n  \"a\": 1,\r\n  \"b\": 3\r\n}\r\n", "{\r\n  \"a\": 2,\r\n  \"b\": 3\r\n}\r\n"},
 	})
 }
 
@@ -123,6 +129,16 @@ features: [a, b]
 		{"a merged flow mapping is encoded, comments kept", "flow.yaml",
 			"# head\na: {x: 1, y: 2} # line\nb: 1\n", "# head\na: {x: 5, y: 2} # line\nb: 1\n", "# head\na: {x: 1, y: 6} # line\nb: 2\n",
 			"# head\na: {x: 5, y: 6} # line\nb: 2\n"},
+		{"a deleted key takes the comment above it", "c.yaml", "a: 1\n# about b\nb: 2\nc: 3\n", "a: 5\n# about b\nb: 2\nc: 3\n",
+			"a: 1\nc: 3\n", "a: 5\nc: 3\n"},
+		{"crlf", "c.yaml", "a: 1\r\nb:\r\n  x: 1\r\n", "a: 2\r\nb:\r\n  x: 1\r\n", "a: 1\r\nb:\r\n  x: 1\r\n  y: 2\r\n",
+			"a: 2\r\nb:\r\n  x: 1\r\n  y: 2\r\n"},
+		{"no final line break", "c.yaml", "a: 1\nb: 2", "a: 2\nb: 2", "a: 1\nb: 2\nc: 3\n", "a: 2\nb: 2\nc: 3\n"},
+		{"document start, block scalars and sequences kept", "c.yaml",
+			"---\n# c\na: |\n  text\n  more\nl:\n  - x: 1\n  - x: 2\nb: 1\n",
+			"---\n# c\na: |\n  text\n  changed\nl:\n  - x: 1\n  - x: 2\nb: 1\n",
+			"---\n# c\na: |\n  text\n  more\nl:\n  - x: 1\n  - x: 3\nb: 2\n",
+			"---\n# c\na: |\n  text\n  changed\nl:\n  - x: 1\n  - x: 3\nb: 2\n"},
 		{"quoting kept", "q.yaml", "a: 'one'\nb: \"two\"\nc: 3\n", "a: 'uno'\nb: \"two\"\nc: 3\n", "a: 'one'\nb: \"two\"\nc: 4\n",
 			"a: 'uno'\nb: \"two\"\nc: 4\n"},
 	})
@@ -158,6 +174,23 @@ name = "b"
 			"a.x = 5\na.y = 2\na.z = 9\nb = 3\n"},
 		{"a table theirs added keeps its place", "t.toml", "[a]\nx = 1\n\n[c]\nz = 3\n", "[a]\nx = 10\n\n[c]\nz = 3\n",
 			"[a]\nx = 1\n\n[b]\ny = 2\n\n[c]\nz = 3\n", "[a]\nx = 10\n\n[b]\ny = 2\n\n[c]\nz = 3\n"},
+		{"tables keep ours' order", "o.toml", "[a]\nx = 1\n[b]\ny = 1\n[a.c]\nz = 1\n", "[a]\nx = 2\n[b]\ny = 1\n[a.c]\nz = 1\n",
+			"[a]\nx = 1\n[b]\ny = 1\n[a.c]\nz = 1\nw = 2\n", "[a]\nx = 2\n[b]\ny = 1\n[a.c]\nz = 1\nw = 2\n"},
+		{"a key added to a table only named before", "i.toml", "[a.b]\nx = 1\n[c]\ny = 1\n", "[a.b]\nx = 2\n[c]\ny = 1\n",
+			"[a]\nz = 1\n[a.b]\nx = 1\n[c]\ny = 1\n", "[a]\nz = 1\n[a.b]\nx = 2\n[c]\ny = 1\n"},
+		{"crlf, no final line break", "c.toml", "a = 1\r\n[t]\r\nx = 1", "a = 2\r\n[t]\r\nx = 1", "a = 1\r\n[t]\r\nx = 1\r\ny = 2",
+			"a = 2\r\n[t]\r\nx = 1\r\ny = 2\r\n"},
+		{"quoted keys, nested inline tables", "q.toml",
+			"\"my key\" = 1\nsrv = { host = \"h\", opts = { a = 1 } }\n", "\"my key\" = 2\nsrv = { host = \"h\", opts = { a = 1 } }\n",
+			"\"my key\" = 1\nsrv = { host = \"h\", opts = { a = 1, b = 2 } }\n", "\"my key\" = 2\nsrv = { host = \"h\", opts = { a = 1, b = 2 } }\n"},
+		{"a long array with comments, and a comment at the end", "l.toml",
+			"l = [\n  1, # one\n  2,\n]\nb = 1\n# end\n", "l = [\n  1, # one\n  2,\n  3,\n]\nb = 1\n# end\n",
+			"l = [\n  1, # one\n  2,\n]\nb = 2\n# end\n", "l = [\n  1, # one\n  2,\n  3,\n]\nb = 2\n# end\n"},
+		{"sub-tables of arrays of tables", "s.toml",
+			"top = 1\n[[srv]]\nname = \"a\"\n[srv.opt]\nx = 1\n[[srv]]\nname = \"b\"\n[other]\nk = 1\n",
+			"top = 2\n[[srv]]\nname = \"a\"\n[srv.opt]\nx = 1\n[[srv]]\nname = \"b\"\n[other]\nk = 1\n",
+			"top = 1\n[[srv]]\nname = \"a\"\n[srv.opt]\nx = 1\n[[srv]]\nname = \"b\"\n[other]\nk = 2\n",
+			"top = 2\n[[srv]]\nname = \"a\"\n[srv.opt]\nx = 1\n[[srv]]\nname = \"b\"\n[other]\nk = 2\n"},
 		{"arrays of tables as values", "p.toml", base,
 			strings.Replace(base, "title = \"tool\"", "title = \"new\"", 1),
 			base + "\n[[plugins]]\nname = \"c\"\n",
@@ -508,4 +541,39 @@ func FuzzStructuredMerge(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkStructured merges files of about 1 MiB, the default size limit,
+// in which each side changed one key.
+func BenchmarkStructured(b *testing.B) {
+	doc := map[string]any{}
+	for i := range 400 {
+		sec := map[string]any{}
+		for j := range 40 {
+			sec[fmt.Sprintf("key%02d", j)] = fmt.Sprintf("value %d of section %d", j, i)
+		}
+		doc[fmt.Sprintf("section%03d", i)] = sec
+	}
+	for _, f := range []struct {
+		path   string
+		encode func(any) ([]byte, error)
+	}{
+		{"a.json", func(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }},
+		{"a.yaml", yaml.Marshal},
+		{"a.toml", toml.Marshal},
+	} {
+		base, _ := f.encode(doc)
+		ours := bytes.Replace(base, []byte("value 3 of section 7"), []byte("changed"), 1)
+		theirs := bytes.Replace(base, []byte("value 30 of section 300"), []byte("changed"), 1)
+		c := textConflict(f.path, string(base), string(ours), string(theirs))
+		r := newStructured(b)
+		b.Run(f.path, func(b *testing.B) {
+			b.SetBytes(int64(len(base)))
+			for b.Loop() {
+				if _, err := r.Resolve(context.Background(), c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

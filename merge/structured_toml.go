@@ -19,7 +19,7 @@ type tomlDoc struct {
 	data  []byte
 	tail  []byte
 	eol   []byte
-	ranks map[*tomlTable]int // the file's headers, by position
+	ranks map[string]int // the position of each header, by the path of its table
 }
 
 // tomlStyle is how a table (or an array of tables) is written.
@@ -67,7 +67,8 @@ func parseTOML(data []byte) (*tomlDoc, error) {
 	}
 	b := &tomlBuilder{data: data, index: map[*value]map[string]*field{}}
 	root := &value{kind: kindObject, toml: &tomlTable{style: tomlSection}}
-	d := &tomlDoc{root: root, data: data, eol: []byte("\n"), ranks: map[*tomlTable]int{}}
+	d := &tomlDoc{root: root, data: data, eol: []byte("\n"), ranks: map[string]int{}}
+	headers := map[*tomlTable]int{}
 	if i := bytes.IndexByte(data, '\n'); i > 0 && data[i-1] == '\r' {
 		d.eol = []byte("\r\n")
 	}
@@ -119,7 +120,7 @@ func parseTOML(data []byte) (*tomlDoc, error) {
 			}
 			t := &tomlTable{style: tomlSection, pre: data[pending:ls], header: data[ls:le]}
 			pending = le
-			d.ranks[t] = len(d.ranks)
+			headers[t] = len(headers)
 			var err error
 			if e.Kind == unstable.Table {
 				cur, err = b.table(root, parts, t)
@@ -141,6 +142,13 @@ func parseTOML(data []byte) (*tomlDoc, error) {
 	}
 	if !reflect.DeepEqual(shapeOfValue(root), shapeOf(check)) {
 		return nil, errors.New("the TOML file reads differently from how go-toml decodes it")
+	}
+	var sections []tomlSectionAt
+	collectSections(root, nil, "", &sections)
+	for _, s := range sections {
+		if r, ok := headers[s.obj.toml]; ok {
+			d.ranks[s.key] = r
+		}
 	}
 	return d, nil
 }
@@ -440,13 +448,13 @@ func renderTOML(root *value, ours, theirs *tomlDoc) ([]byte, error) {
 		return nil, err
 	}
 	var sections []tomlSectionAt
-	collectSections(root, nil, &sections)
-	// Runs of tables: one of ours, then those of theirs after it in the
-	// tree; the runs in ours' order.
+	collectSections(root, nil, "", &sections)
+	// Runs of tables: one ours has a header for, then those it has not
+	// after it in the tree; the runs in ours' order.
 	var runs [][]tomlSectionAt
 	var ranks []int
 	for _, s := range sections {
-		r, ok := ours.ranks[s.obj.toml]
+		r, ok := ours.ranks[s.key]
 		if ok || len(runs) == 0 {
 			if !ok {
 				r = -1
@@ -472,29 +480,34 @@ func renderTOML(root *value, ours, theirs *tomlDoc) ([]byte, error) {
 	return w.b.Bytes(), nil
 }
 
-// tomlSectionAt is a table written under a header, and the keys to it.
+// tomlSectionAt is a table written under a header, the keys to it, and
+// its path as a string (the keys, and the index of each element of an
+// array of tables on the way).
 type tomlSectionAt struct {
 	obj  *value
 	path []*field
+	key  string
 }
 
-// collectSections lists the tables under obj that need a header, in the
-// order of the tree.
-func collectSections(obj *value, path []*field, out *[]tomlSectionAt) {
+// collectSections lists the tables under obj, whose path is key, that need
+// a header, in the order of the tree.
+func collectSections(obj *value, path []*field, key string, out *[]tomlSectionAt) {
 	for _, f := range obj.fields {
 		v := f.val
 		p := append(path[:len(path):len(path)], f)
+		k := key + "\x00" + f.key
 		switch {
 		case v.toml == nil:
 		case v.kind == kindObject && (v.toml.style == tomlSection || v.toml.style == tomlImplicit):
-			*out = append(*out, tomlSectionAt{v, p})
-			collectSections(v, p, out)
+			*out = append(*out, tomlSectionAt{v, p, k})
+			collectSections(v, p, k, out)
 		case v.kind == kindObject && v.toml.style == tomlDotted:
-			collectSections(v, p, out)
+			collectSections(v, p, k, out)
 		case v.kind == kindArray && v.toml.style == tomlArrayOfTables:
-			for _, e := range v.elems {
-				*out = append(*out, tomlSectionAt{e, p})
-				collectSections(e, p, out)
+			for i, e := range v.elems {
+				ek := fmt.Sprintf("%s\x00#%d", k, i)
+				*out = append(*out, tomlSectionAt{e, p, ek})
+				collectSections(e, p, ek, out)
 			}
 		}
 	}

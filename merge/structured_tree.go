@@ -54,16 +54,6 @@ type field struct {
 	toml    *tomlLine  // TOML: the key/value line that wrote a scalar, array or inline table
 }
 
-// get returns the field named key, or nil.
-func (v *value) get(key string) *field {
-	for _, f := range v.fields {
-		if f.key == key {
-			return f
-		}
-	}
-	return nil
-}
-
 // index returns the fields of an object by key. It fails on a repeated key.
 func (v *value) index() (map[string]*field, error) {
 	m := make(map[string]*field, len(v.fields))

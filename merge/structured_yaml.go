@@ -130,11 +130,9 @@ func yamlScalar(n *yaml.Node) string {
 // renderYAML writes a merged document. A value one side has unchanged is
 // that side's file as it is. Otherwise the merged mappings are written
 // line by line from the lines each side wrote for its keys (comments, blank
-// lines, quoting and indentation kept); when that is not possible (a
-// merged mapping written on one line, keys from a flow mapping), or what it
-// gives does not read back as the merged value, the node tree is encoded
-// instead, which keeps comments and key order but not blank lines, and
-// indents as ours mostly does.
+// lines, quoting and indentation kept). It fails when a merged mapping is
+// written on one line (a flow mapping), or a key comes from one; then
+// [encodeYAML] writes the merge.
 func renderYAML(root *value, ours, theirs *yamlDoc) ([]byte, error) {
 	switch {
 	case root == ours.root:
@@ -142,12 +140,11 @@ func renderYAML(root *value, ours, theirs *yamlDoc) ([]byte, error) {
 	case root == theirs.root:
 		return theirs.data, nil
 	}
-	if out, ok := yamlLines(root, ours, theirs); ok {
-		if d, err := parseYAML(out); err == nil && d.root.sum == root.sum {
-			return out, nil
-		}
+	out, ok := yamlLines(root, ours, theirs)
+	if !ok {
+		return nil, errors.New("a merged mapping is not written line by line")
 	}
-	return yamlEncode(root, ours)
+	return out, nil
 }
 
 // lineSpan is the lines a key of a block mapping takes, first and last
@@ -275,9 +272,10 @@ func yamlLines(root *value, ours, theirs *yamlDoc) ([]byte, bool) {
 	return b.Bytes(), true
 }
 
-// yamlEncode writes a merged document by encoding its node tree: ours'
-// document node with the merged value in it.
-func yamlEncode(root *value, ours *yamlDoc) ([]byte, error) {
+// encodeYAML writes a merged document by encoding its node tree: ours'
+// document node with the merged value in it. It keeps comments and key
+// order, but not blank lines, and indents as ours mostly does.
+func encodeYAML(root *value, ours, _ *yamlDoc) ([]byte, error) {
 	doc := yaml.Node{Kind: yaml.DocumentNode}
 	if ours.doc != nil {
 		doc = *ours.doc
@@ -295,23 +293,34 @@ func yamlEncode(root *value, ours *yamlDoc) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// yamlNode returns the node of a value, building the mappings the merge
-// built: ours' mapping node with the merged keys and values in it.
+// yamlNode returns a copy of the node of a value, the mappings the merge
+// built made from ours' mapping node with the merged keys and values in
+// it. A null written as nothing becomes "null": the encoder would write it
+// as an empty string inside a flow mapping.
 func yamlNode(v *value) *yaml.Node {
-	if !v.built {
-		if v.node == nil {
-			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
-		}
-		return v.node
+	if v.node == nil && !v.built {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 	}
 	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	if v.node != nil {
 		c := *v.node
 		n = &c
 	}
-	n.Content = make([]*yaml.Node, 0, 2*len(v.fields))
-	for _, f := range v.fields {
-		n.Content = append(n.Content, f.keyNode, yamlNode(f.val))
+	switch v.kind {
+	case kindScalar:
+		if n.Value == "" && n.ShortTag() == "!!null" {
+			n.Value = "null"
+		}
+	case kindArray:
+		n.Content = make([]*yaml.Node, 0, len(v.elems))
+		for _, e := range v.elems {
+			n.Content = append(n.Content, yamlNode(e))
+		}
+	case kindObject:
+		n.Content = make([]*yaml.Node, 0, 2*len(v.fields))
+		for _, f := range v.fields {
+			n.Content = append(n.Content, f.keyNode, yamlNode(f.val))
+		}
 	}
 	return n
 }
