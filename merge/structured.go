@@ -57,7 +57,9 @@ func StructuredMaxSize(n int64) StructuredOption {
 // what they mean: 1.0 is not 1, and 0x10 is not 16.
 //
 // Keys keep ours' order; a key only theirs added follows the key it follows
-// in theirs. What is not merged is written as its side wrote it:
+// in theirs. What is not merged is written as its side wrote it. In YAML
+// and TOML, the comment lines right above a key or a table header belong
+// to it: they go where it goes, and go with it when it is deleted.
 //
 //   - JSON: every value as written, a merged object in the layout of ours'
 //     (one line stays one line, indentation is kept).

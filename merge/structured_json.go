@@ -202,6 +202,10 @@ func writeJSON(b *bytes.Buffer, v *value) {
 			comma = []byte(", ")
 		}
 	}
+	if len(v.fields) == 0 {
+		b.WriteString("{}")
+		return
+	}
 	b.WriteByte('{')
 	b.Write(l.open)
 	for i, f := range v.fields {
@@ -212,8 +216,6 @@ func writeJSON(b *bytes.Buffer, v *value) {
 		b.Write(colon)
 		writeJSON(b, f.val)
 	}
-	if len(v.fields) > 0 {
-		b.Write(l.close)
-	}
+	b.Write(l.close)
 	b.WriteByte('}')
 }

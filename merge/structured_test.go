@@ -78,6 +78,8 @@ func TestStructuredJSON(t *testing.T) {
 			`{"z": 0, "a": 1, "b": 3}`},
 		{"ours had one field: the layout of theirs' separators", "s.json",
 			"{\n    \"a\": 1\n}\n", "{\n    \"a\": 2\n}\n", "{\n    \"a\": 1,\n    \"b\": 3\n}\n", "{\n    \"a\": 2,\n    \"b\": 3\n}\n"},
+		{"emptied by the merge", "e.json", "{\n  \"o\": {\"x\": 1, \"y\": 1},\n  \"p\": 1\n}\n", "{\n  \"o\": {\"y\": 1},\n  \"p\": 1\n}\n",
+			"{\n  \"o\": {\"x\": 1},\n  \"p\": 2\n}\n", "{\n  \"o\": {},\n  \"p\": 2\n}\n"},
 		{"crlf", "s.json", "{\r\n  \"a\": 1,\r\n  \"b\": 1\r\n}\r\n", "{\r\n  \"a\": 2,\r\n  \"b\": 1\r\n}\r\n",
 			"{\r\n  \"a\": 1,\r\n  \"b\": 3\r\n}\r\n", "{\r\n  \"a\": 2,\r\n  \"b\": 3\r\n}\r\n"},
 	})
