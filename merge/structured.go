@@ -109,9 +109,9 @@ type structuredResolver struct {
 
 func (s *structuredResolver) Resolve(ctx context.Context, c zerosync.Conflict) (zerosync.Resolution, error) {
 	const by = "structured"
-	merge := structuredFormat(c.Path)
+	mergeFormat := structuredFormat(c.Path)
 	switch {
-	case merge == nil:
+	case mergeFormat == nil:
 		return zerosync.Resolution{}, pass(by, "not a JSON, YAML or TOML file")
 	case !isFile(c.Ours) || !isFile(c.Theirs):
 		return zerosync.Resolution{}, pass(by, "not two files")
@@ -125,7 +125,7 @@ func (s *structuredResolver) Resolve(ctx context.Context, c zerosync.Conflict) (
 		case errors.Is(err, zerosync.ErrTooLarge):
 			return zerosync.Resolution{}, passErr(by, err)
 		case err != nil:
-			return zerosync.Resolution{}, fmt.Errorf("structured: read %s: %w", c.Path, err)
+			return zerosync.Resolution{}, fmt.Errorf("structured: read %q: %w", c.Path, err)
 		}
 		bodies[i+1] = b
 	}
@@ -134,12 +134,12 @@ func (s *structuredResolver) Resolve(ctx context.Context, c zerosync.Conflict) (
 	case errors.Is(err, zerosync.ErrNoBase), errors.Is(err, zerosync.ErrTooLarge):
 		return zerosync.Resolution{}, passErr(by, err)
 	case err != nil:
-		return zerosync.Resolution{}, fmt.Errorf("structured: base of %s: %w", c.Path, err)
+		return zerosync.Resolution{}, fmt.Errorf("structured: base of %q: %w", c.Path, err)
 	case int64(len(base)) > s.max:
-		return zerosync.Resolution{}, pass(by, "base of %s is over %d bytes", c.Path, s.max)
+		return zerosync.Resolution{}, pass(by, "base of %q is over %d bytes", c.Path, s.max)
 	}
 	bodies[0] = base
-	merged, err := merge(bodies[0], bodies[1], bodies[2])
+	merged, err := mergeFormat(bodies[0], bodies[1], bodies[2])
 	if err != nil {
 		return zerosync.Resolution{}, passErr(by, err)
 	}

@@ -36,8 +36,8 @@ import (
 // passes when a version does not end with a line break (its last line
 // could run into another).
 //
-// Union also passes when no version is a regular file and when a version
-// is over [DefaultMaxSize]. It reads the base through [StoredBase].
+// Union also passes when either version is not a regular file and when a
+// version is over [DefaultMaxSize]. It reads the base through [StoredBase].
 func Union() zerosync.Resolver {
 	return unionResolver{base: StoredBase(DefaultMaxSize), max: DefaultMaxSize, edits: unionEdits, work: diffWork}
 }
