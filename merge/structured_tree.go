@@ -41,8 +41,8 @@ type value struct {
 	built  bool       // made by the merge: raw and node describe ours' version
 	raw    []byte     // JSON and TOML: the value as written
 	node   *yaml.Node // YAML: the node the value was read from
-	json   *jsonLayout
-	toml   *tomlTable
+	json   *jsonLayout // JSON objects: how the object was laid out
+	toml   *tomlTable  // TOML tables and arrays of tables: how they were written
 }
 
 // field is one key of an object.
