@@ -32,4 +32,14 @@
 // A chain that uses them all, first to last:
 //
 //	Identical -> Route(...) -> Diff3 -> Structured -> ai -> KeepBoth
+//
+// # Line endings
+//
+// Bytes are bytes: files are synced byte for byte, no host converts line
+// endings, and a file saved with Windows line endings ("\r\n") on one host
+// stays so on every host. A file whose only change is its line endings
+// changed like any other, and [Diff3] compares lines together with their
+// endings. [WithEOLInsensitive] is the opt-in for trees edited from Windows
+// and Linux alike: Diff3 then merges a CRLF version with an LF one as the
+// same text and keeps the endings of ours in the result.
 package merge

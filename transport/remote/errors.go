@@ -124,20 +124,20 @@ func wireMessage(err error) string {
 
 // appendError encodes err: the sentinel bits, then the text.
 func appendError(e *encoder, err error) {
-	e.uvarint(errorCodes(err))
-	e.str(wireMessage(err))
+	e.Uvarint(errorCodes(err))
+	e.Str(wireMessage(err))
 }
 
 func encodeError(err error) []byte {
 	var e encoder
 	appendError(&e, err)
-	return e.b
+	return e.B
 }
 
 func (d *decoder) remoteError(field string) *RemoteError {
-	codes := d.uvarint(field)
-	msg := d.str(field, maxMessageLen)
-	if d.err != nil {
+	codes := d.Uvarint(field)
+	msg := d.Str(field, maxMessageLen)
+	if d.Err != nil {
 		return nil
 	}
 	if msg == "" {
@@ -150,7 +150,7 @@ func (d *decoder) remoteError(field string) *RemoteError {
 func decodeError(b []byte) (*RemoteError, error) {
 	d := newDecoder("error", b)
 	e := d.remoteError("error")
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, err
 	}
 	return e, nil

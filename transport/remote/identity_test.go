@@ -145,9 +145,9 @@ func TestHostileAgentIdentity(t *testing.T) {
 // encodeRootIDRaw encodes an identity without checking it.
 func encodeRootIDRaw(replica, fs string) []byte {
 	var e encoder
-	e.str(replica)
-	e.str(fs)
-	return e.b
+	e.Str(replica)
+	e.Str(fs)
+	return e.B
 }
 
 // An engine binds a pair to the root behind the agent: the marker is made
