@@ -34,13 +34,13 @@ const (
 // fields of both, and the layout of ours.
 type value struct {
 	kind   kind
-	fields []*field   // kindObject, in order
-	elems  []*value   // kindArray
-	scalar string     // kindScalar: a canonical form; equal forms, equal scalars
-	sum    [32]byte   // digest of the canonical form of the whole value
-	built  bool       // made by the merge: raw and node describe ours' version
-	raw    []byte     // JSON and TOML: the value as written
-	node   *yaml.Node // YAML: the node the value was read from
+	fields []*field    // kindObject, in order
+	elems  []*value    // kindArray
+	scalar string      // kindScalar: a canonical form; equal forms, equal scalars
+	sum    [32]byte    // digest of the canonical form of the whole value
+	built  bool        // made by the merge: raw and node describe ours' version
+	raw    []byte      // JSON and TOML: the value as written
+	node   *yaml.Node  // YAML: the node the value was read from
 	json   *jsonLayout // JSON objects: how the object was laid out
 	toml   *tomlTable  // TOML tables and arrays of tables: how they were written
 }
