@@ -495,9 +495,10 @@ func printReport(w io.Writer, rep zerosync.Report) {
 }
 
 // Resolvers is the chain the example engines share: identical content,
-// then a three-way line merge, then a merge of JSON, YAML and TOML files key
-// by key, then (only with ANTHROPIC_API_KEY set) a merge by Claude;
-// whatever is left is kept both ways for review.
+// then a merge of JSON, YAML and TOML files key by key (before the line
+// merge, which knows no keys), then a three-way line merge, then (only with
+// ANTHROPIC_API_KEY set) a merge by Claude; whatever is left is kept both
+// ways for review.
 func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolver, error) {
 	claude, err := ai.New(ai.WithLogger(log))
 	if err != nil {
@@ -511,7 +512,7 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 	if err != nil {
 		return nil, err
 	}
-	return append(extra, merge.Identical(), diff3, structured, claude), nil
+	return append(extra, merge.Identical(), structured, diff3, claude), nil
 }
 
 // sshOptions are the SSH transport's options for a command: this program
