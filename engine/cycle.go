@@ -60,9 +60,12 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	for _, p := range e.pairs {
 		p.note(changed, all)
 	}
-	ourRoot := e.ourRoot(ctx)
 	var errs []error
 	for pass := 0; pass < 2; pass++ {
+		// Read again in the second pass: the first may have marked our
+		// root (a first sync), and a stale identity without the marker
+		// would stop every pair bound since.
+		ourRoot := e.ourRoot(ctx)
 		for _, p := range e.pairs {
 			if pass > 0 && !p.again {
 				continue
@@ -90,8 +93,8 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	return e.finish(rep, errors.Join(errs...))
 }
 
-// ourRoot reads our root's identity once per cycle, when a pair first
-// needs it.
+// ourRoot reads our root's identity once, when a pair first needs it;
+// a cycle calls it once per pass.
 func (e *Engine) ourRoot(ctx context.Context) func() (rootState, error) {
 	return sync.OnceValues(func() (rootState, error) { return e.identify(ctx, e.ours) })
 }
