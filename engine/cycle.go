@@ -61,6 +61,7 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 		p.note(changed, all)
 	}
 	var errs []error
+	failed := map[*pair]bool{} // a pair's error is reported once a cycle
 	for pass := 0; pass < 2; pass++ {
 		// Read again in the second pass: the first may have marked our
 		// root (a first sync), and a stale identity without the marker
@@ -83,7 +84,8 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 				if halting && haltable(err) {
 					e.halt(ctx, p.peer.Name, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 				}
-				if pass == 0 {
+				if !failed[p] {
+					failed[p] = true
 					errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 					e.log.WarnContext(ctx, "pair stopped", "peer", p.peer.Name, "err", err)
 				}
