@@ -23,7 +23,7 @@ func TestFlushWithoutRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rep.Applied, 1)
 	assert.Equal(t, "f.txt", rep.Applied[0].Path)
-	assert.Equal(t, "one", memFile(b, "f.txt"))
+	assert.Equal(t, "one", memFile(t, b, "f.txt"))
 }
 
 // TestFlushWhileRunning: Flush asks the running loop for a cycle that
@@ -45,7 +45,7 @@ func TestFlushWhileRunning(t *testing.T) {
 	require.Len(t, rep.Applied, 1, "the flush's cycle carries the edit")
 	assert.Equal(t, "f.txt", rep.Applied[0].Path)
 	assert.False(t, rep.Start.Before(before), "the cycle started after the flush was asked")
-	assert.Equal(t, "one", memFile(b, "f.txt"))
+	assert.Equal(t, "one", memFile(t, b, "f.txt"))
 	assert.True(t, e.Status().Running)
 
 	// Several flushes at once are all answered.

@@ -43,7 +43,8 @@ func (e *Engine) Name() string { return e.name }
 func (e *Engine) Local() Peer { return e.local }
 
 // AddPeer starts syncing with p, between cycles, as if it had been given to
-// [New]: its name must be new, and its root apart from the other roots. Its
+// [New]: its name must be new, and its root apart from the other roots; it
+// is staged if [WithStaged] named it. Its
 // pair's state is the one the state database holds for that name, if any
 // (a peer removed and added again goes on where it stopped; a root that is
 // not the tree the pair synced halts the pair until it is adopted). When
@@ -73,7 +74,7 @@ func (e *Engine) AddPeer(ctx context.Context, p Peer) error {
 	if err := e.checkRootsApart(append(all, p)); err != nil {
 		return err
 	}
-	np := &pair{peer: &tree{Peer: p}, store: e.live.storeFor(p.Name), full: true}
+	np := &pair{peer: &tree{Peer: p}, store: e.live.storeFor(p.Name), full: true, staged: e.staged[p.Name]}
 	e.mu.Lock()
 	e.pairs = append(slices.Clip(e.pairs), np)
 	if e.live.watchTree != nil {

@@ -31,14 +31,6 @@ func runEngine(t *testing.T, e *engine.Engine) {
 	waitFor(t, func() bool { return e.Status().Cycles >= 1 })
 }
 
-func memFile(m *memory.Endpoint, p string) string {
-	b, err := m.ReadFile(p)
-	if err != nil {
-		return "<" + err.Error() + ">"
-	}
-	return string(b)
-}
-
 // TestAddRemovePeerWhileRunning: a peer added while Run runs syncs at
 // once and is watched; a removed one is no longer synced nor watched, and
 // added again it goes on from its kept state.
@@ -52,14 +44,14 @@ func TestAddRemovePeerWhileRunning(t *testing.T) {
 	ctx := context.Background()
 
 	require.NoError(t, e.AddPeer(ctx, engine.Peer{Name: "c", Endpoint: c}))
-	waitFor(t, func() bool { return memFile(c, "x.txt") == "x" })
+	waitFor(t, func() bool { return memFile(t, c, "x.txt") == "x" })
 	// c's watcher runs: an edit on c reaches a and b without a flush.
 	waitFor(t, func() bool {
 		ps, err := e.Peers(ctx)
 		return err == nil && len(ps) == 2 && ps[1].Name == "c" && ps[1].Watched
 	})
 	require.NoError(t, c.WriteFile("from-c.txt", []byte("c"), 0o644))
-	waitFor(t, func() bool { return memFile(a, "from-c.txt") == "c" && memFile(b, "from-c.txt") == "c" })
+	waitFor(t, func() bool { return memFile(t, a, "from-c.txt") == "c" && memFile(t, b, "from-c.txt") == "c" })
 
 	assert.ErrorIs(t, e.AddPeer(ctx, engine.Peer{Name: "c", Endpoint: memory.New()}), engine.ErrPeerExists)
 	assert.ErrorIs(t, e.AddPeer(ctx, engine.Peer{Name: "a", Endpoint: memory.New()}), engine.ErrPeerExists)
@@ -73,7 +65,7 @@ func TestAddRemovePeerWhileRunning(t *testing.T) {
 	require.NoError(t, a.WriteFile("after.txt", []byte("after"), 0o644))
 	_, err = e.Flush(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "after", memFile(b, "after.txt"))
+	assert.Equal(t, "after", memFile(t, b, "after.txt"))
 	_, err = c.ReadFile("after.txt")
 	assert.Error(t, err, "a removed peer is not synced")
 	require.NoError(t, c.WriteFile("late.txt", []byte("late"), 0o644))
@@ -88,8 +80,8 @@ func TestAddRemovePeerWhileRunning(t *testing.T) {
 	require.NoError(t, e.AddPeer(ctx, engine.Peer{Name: "c", Endpoint: c}))
 	_, err = e.Flush(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "after", memFile(c, "after.txt"))
-	assert.Equal(t, "late", memFile(a, "late.txt"))
+	assert.Equal(t, "after", memFile(t, c, "after.txt"))
+	assert.Equal(t, "late", memFile(t, a, "late.txt"))
 }
 
 // TestAddPeerRefusesOverlap: a peer whose root overlaps another is

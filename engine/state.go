@@ -1,11 +1,14 @@
 package engine
 
+import "sync/atomic"
+
 func (e *Engine) openState() error {
 	if e.volatile {
+		ids := new(atomic.Uint64)
 		stores := map[string]store{}
 		e.live.storeFor = func(peer string) store {
 			if _, ok := stores[peer]; !ok {
-				stores[peer] = newMemStore()
+				stores[peer] = newMemStore(ids)
 			}
 			return stores[peer]
 		}
