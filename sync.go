@@ -466,7 +466,8 @@ type Event struct {
 	Problem *Problem
 	// Report is set for EventCycleEnd.
 	Report *Report
-	// Err is set for EventError.
+	// Err is set for EventError, and for EventCycleEnd when the cycle
+	// ended with an error (the one an EventError just reported).
 	Err error
 }
 
