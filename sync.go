@@ -451,6 +451,10 @@ const (
 	EventProblem
 	EventCycleEnd
 	EventError
+	// EventPlanned comes before a pair applies its plan, once its
+	// conflicts are settled: Planned holds the actions about to be applied,
+	// so an observer can show progress against a total.
+	EventPlanned
 )
 
 // Event is a step of the engine's work, delivered to an observer as it
@@ -468,6 +472,8 @@ type Event struct {
 	Report *Report
 	// Err is set for EventError.
 	Err error
+	// Planned is set for EventPlanned; the observer must not change it.
+	Planned []Action
 }
 
 // Status is an engine's state as people see it.
