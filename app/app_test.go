@@ -123,6 +123,9 @@ func TestNamesEscaped(t *testing.T) {
 		var out bytes.Buffer
 		all := append([]string{"--root", root, "--peer", peer + "=" + dir, "--state", filepath.Join(tmp, "state", "test.db")}, args...)
 		err := app.Run(context.Background(), all, Streams{In: strings.NewReader(""), Out: &out, Err: &out})
+		if ExitCode(err) == ExitAttention {
+			err = nil // once left the FIFO's problem or the conflict for a person, as it should
+		}
 		require.NoError(t, err, "%v\n%s", args, out.String())
 		s := out.String()
 		for _, r := range s {
