@@ -171,7 +171,7 @@ var configTemplate = template.Must(template.New("config").Funcs(template.FuncMap
 root = {{toml .Root}}
 
 # include and exclude add gitignore-syntax patterns to the engine's own.
-# The engine's own: include {{.OwnInclude}}; exclude {{.OwnExclude}}.
+# The engine's own: include {{.OwnInclude}}; exclude {{.OwnExclude}}
 # With no include pattern at all, everything that is not excluded is synced.
 include = []
 exclude = []
