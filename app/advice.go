@@ -9,6 +9,7 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/state"
 	"github.com/zerosync/zerosync/transport/ssh"
 )
 
@@ -23,6 +24,8 @@ func Advice(name string, err error) string {
 		return fmt.Sprintf("if the deletions are intended, run: %s once --confirm-deletions", name)
 	case errors.Is(err, zerosync.ErrRootMissing):
 		return "check that the disk or directory is there (mounted), then run the command again"
+	case errors.Is(err, state.ErrLocked):
+		return fmt.Sprintf("a running %[1]s (%[1]s run, or its service) holds the state: stop it first (systemctl --user stop %[2]s), then run the command again", name, unitName(name))
 	case errors.Is(err, ErrAttention):
 		return fmt.Sprintf("review the conflicts waiting with: %s conflicts list (paths with problems are tried again at the next sync)", name)
 	}

@@ -142,8 +142,9 @@ func expandHome(p string) (string, error) {
 }
 
 // remoteLocation reads a peer on another host: ssh://[user@]host[:port]/path
-// (an absolute path; /~/path is in the remote home) or [user@]host:path as
-// scp writes it (a relative path is in the remote home).
+// (an absolute path; /~/path is in the remote home, /~/ the home itself) or
+// [user@]host:path as scp writes it (a relative path is in the remote home;
+// host: is the home itself).
 func remoteLocation(loc string) (target, root string, ok bool) {
 	if rest, ok := strings.CutPrefix(loc, "ssh://"); ok {
 		target, path, _ := strings.Cut(rest, "/")
@@ -151,13 +152,21 @@ func remoteLocation(loc string) (target, root string, ok bool) {
 		if r, ok := strings.CutPrefix(root, "/~/"); ok {
 			root = r
 		}
-		return target, root, target != ""
+		return target, orHome(root), target != ""
 	}
 	i := strings.IndexByte(loc, ':')
 	if i <= 0 || strings.ContainsRune(loc[:i], '/') {
 		return "", "", false
 	}
-	return loc[:i], loc[i+1:], true
+	return loc[:i], orHome(loc[i+1:]), true
+}
+
+// orHome returns a remote root, with "" (no path) meaning the remote home.
+func orHome(root string) string {
+	if root == "" {
+		return "~"
+	}
+	return root
 }
 
 // Engine builds the engine over this host's tree and the peers: local

@@ -86,6 +86,8 @@ func TestRemoteLocation(t *testing.T) {
 		"ssh://me@server:2222/srv/site": {"me@server:2222", "/srv/site", "remote"},
 		"ssh://server/~/dotfiles":       {"server", "dotfiles", "remote"},
 		"server:dotfiles":               {"server", "dotfiles", "remote"},
+		"server:":                       {"server", "~", "remote"},
+		"ssh://me@server/~/":            {"me@server", "~", "remote"},
 		"me@server:/abs/path":           {"me@server", "/abs/path", "remote"},
 		"/mnt/server/home":              {"", "", "local"},
 		"./rel:odd":                     {"", "", "local"},

@@ -262,3 +262,19 @@ func TestAdviceNamesCommands(t *testing.T) {
 	assert.Contains(t, w.String(), "ssh-keyscan -t ed25519 -p 2222 127.0.0.1 >> /home/me/.ssh/known_hosts")
 	assert.Contains(t, w.String(), gossh.FingerprintSHA256(key))
 }
+
+// TestLockedStateAdvice: a command that finds the state held by a running
+// engine says how to stop it.
+func TestLockedStateAdvice(t *testing.T) {
+	root, peer, globals := trees(t)
+	state := globals[5]
+	var logs bytes.Buffer
+	env := &Env{App: &App{Name: "test"}, Root: root, Peers: []Peer{{Name: "server", Location: peer}},
+		State: state, StateDir: filepath.Dir(state), Streams: Streams{Out: &logs, Err: &logs}, Log: newLogger(&logs, false)}
+	_, closeAll, err := env.Engine(context.Background())
+	require.NoError(t, err)
+	defer closeAll()
+	_, _, err = cli(env.App, append(globals, "status")...)
+	require.Error(t, err)
+	assert.Equal(t, "a running test (test run, or its service) holds the state: stop it first (systemctl --user stop zerosync-test.service), then run the command again", Advice("test", err))
+}
