@@ -2,8 +2,8 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"io"
 	"log/slog"
 	"os"
@@ -19,14 +19,13 @@ import (
 	"github.com/zerosync/zerosync/transport/remote"
 )
 
-// Version is the agent's version, announced in the protocol's handshake. A
-// transport that finds an agent with another version installs its own. The
-// part after "+proto" is the protocol version ([remote.ProtocolVersion]).
-const Version = "0.1.0+proto1"
+// Version is the agent's version, announced in the protocol's handshake
+// ([remote.AgentVersion]).
+const Version = remote.AgentVersion
 
-// Arg is the first argument that makes [Handle] serve as the agent. It is
-// chosen so that no program takes it for one of its own arguments.
-const Arg = "__zerosync_agent"
+// Arg is the first argument that makes [Handle] serve as the agent
+// ([remote.AgentArg]).
+const Arg = remote.AgentArg
 
 // CacheDirEnv names the environment variable that overrides the cache
 // directory on a host; see [CacheDir].
@@ -83,24 +82,12 @@ type config struct {
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
 }
 
 // WithCacheDir keeps the stat caches beneath dir instead of [CacheDir].
 func WithCacheDir(dir string) Option {
-	return func(c *config) error {
-		if dir == "" {
-			return errors.New("empty cache directory")
-		}
-		c.cacheDir = dir
-		return nil
-	}
+	return func(c *config) error { return option.NonEmpty(&c.cacheDir, "cache directory", dir) }
 }
 
 // WithHome sets the directory relative roots are taken from, instead of

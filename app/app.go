@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/merge"
 	"github.com/zerosync/zerosync/merge/ai"
@@ -76,6 +77,8 @@ type Env struct {
 	Log *slog.Logger
 	// Local is this host's tree, once [Env.Engine] opened it.
 	Local *local.Endpoint
+	// Staged names the peers whose changes wait for a person (--staged).
+	Staged []string
 
 	// screen keeps lines above a progress display on a terminal.
 	screen screen
@@ -224,7 +227,7 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 	for _, p := range env.Peers {
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				opts := []ssh.Option{ssh.WithLogger(env.Log)}
+				opts := sshOptions(env.Log)
 				if d := cfg.Deadlines.Connect; d > 0 {
 					opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))
 				}
@@ -252,7 +255,7 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		closers = append(closers, ep.Close)
 		peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
 	}
-	opts := []engine.Option{engine.WithName(a.Name), engine.WithStatePath(env.State), engine.WithLogger(env.Log)}
+	opts := []engine.Option{engine.WithName(a.Name), engine.WithStatePath(env.State), engine.WithLogger(env.Log), engine.WithStaged(env.Staged...)}
 	include, exclude := slices.Concat(a.Include, cfg.Include), slices.Concat(a.Exclude, cfg.Exclude)
 	if len(include)+len(exclude) > 0 {
 		f, err := engine.NewPatterns(include, exclude)
@@ -339,8 +342,10 @@ func (env *Env) setPaused(on, all bool) error {
 }
 
 // Resolvers is the chain the example engines share: identical content,
-// then a three-way line merge, then (only with ANTHROPIC_API_KEY set) a
-// merge by Claude; whatever is left is kept both ways for review.
+// then a merge of JSON, YAML and TOML files key by key (before the line
+// merge, which knows no keys), then a three-way line merge, then (only with
+// ANTHROPIC_API_KEY set) a merge by Claude; whatever is left is kept both
+// ways for review.
 func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolver, error) {
 	return resolvers(log, nil, extra...)
 }
@@ -353,7 +358,11 @@ func resolvers(log *slog.Logger, cfg *Config, extra ...zerosync.Resolver) ([]zer
 	if err != nil {
 		return nil, err
 	}
-	rs := append(extra, merge.Identical(), diff3)
+	structured, err := merge.Structured()
+	if err != nil {
+		return nil, err
+	}
+	rs := append(extra, merge.Identical(), structured, diff3)
 	if cfg != nil && cfg.AIMerge != nil && !*cfg.AIMerge {
 		return rs, nil
 	}
@@ -376,4 +385,15 @@ func resolvers(log *slog.Logger, cfg *Config, extra ...zerosync.Resolver) ([]zer
 // resolvers is the shared chain as this engine's configuration sets it.
 func (env *Env) resolvers(cfg *Config, first ...zerosync.Resolver) ([]zerosync.Resolver, error) {
 	return resolvers(env.Log, cfg, first...)
+}
+
+// sshOptions are the SSH transport's options for a command: this program
+// installs itself as the agent on hosts that lack it when its main called
+// agent.Handle, as every example engine's does.
+func sshOptions(log *slog.Logger) []ssh.Option {
+	opts := []ssh.Option{ssh.WithLogger(log)}
+	if agent.Handled() {
+		opts = append(opts, ssh.WithSelfInstall())
+	}
+	return opts
 }

@@ -24,6 +24,7 @@ import (
 type globals struct {
 	root, state, config string
 	peers               peerFlag
+	staged              []string
 	verbose             bool
 	json                bool
 }
@@ -94,6 +95,15 @@ func engineCommands() []engineCommand {
 			},
 		},
 		{
+			name: "staged", group: groupReview, args: "list | show ID | apply [ID...] | reject (ID... | --all)",
+			short: "changes held from the peers given with --staged: list, show, apply, reject",
+			long:  stagedUsage,
+			words: []string{"list", "show", "apply", "reject", "--all"},
+			run: func(ctx context.Context, env *Env, e *engine.Engine, args []string) error {
+				return Staged(ctx, e, env.App.Name, args, env.Streams)
+			},
+		},
+		{
 			name: "versions", group: groupReview, args: "list [PATH] | restore PATH ID",
 			short: "earlier versions of this host's files: list, restore",
 			long:  versionsUsage,
@@ -159,6 +169,7 @@ func (a *App) command(s Streams) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.root, "root", "", fmt.Sprintf("this host's tree (default: the configuration's root, else %s)", orNone(a.DefaultRoot)))
 	pf.Var(&g.peers, "peer", "a tree to sync with (repeat for more): a directory, HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH (default: the configuration's peers)")
+	pf.StringArrayVar(&g.staged, "staged", nil, "hold the changes of peer NAME to this tree for review, in staged list (repeat for more)")
 	pf.StringVar(&g.state, "state", "", "the state database (default $XDG_STATE_HOME/zerosync/"+a.Name+".db)")
 	pf.StringVar(&g.config, "config", "", "the configuration file (default $XDG_CONFIG_HOME/zerosync/"+a.Name+".toml)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log what the engine does, in detail")
@@ -245,6 +256,7 @@ func (a *App) setup(root *cobra.Command, g *globals, s Streams) (*Env, error) {
 			env.Peers = append(env.Peers, Peer(p))
 		}
 	}
+	env.Staged = slices.Clone(g.staged)
 	env.State = g.state
 	if env.State == "" {
 		if env.State, err = state.DefaultPath(a.Name); err != nil {

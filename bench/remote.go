@@ -36,6 +36,7 @@ func (e sshEndpoint) Close() error { return errors.Join(e.Endpoint.Close(), e.t.
 // known_hosts.
 func remoteEndpoint(ctx context.Context, spec remoteSpec, path string) (zerosync.Endpoint, error) {
 	t, err := ssh.New(
+		ssh.WithSelfInstall(),
 		ssh.WithConfigFile("none"),
 		ssh.WithKnownHosts(spec.KnownHosts),
 		ssh.WithIdentityFile(spec.Key),

@@ -18,12 +18,20 @@
 // [zerosync.ErrMassDeletion] until [Engine.ConfirmDeletions] is called. Peer
 // snapshots are validated before use. The common state moves only for paths
 // whose writes the endpoints confirmed.
+//
+// # Staging
+//
+// A peer marked with [WithStaged] does not write into our tree: its changes
+// wait in a staging area ([Engine.Staged]) until a person applies or
+// rejects them ([Engine.ApplyStaged], [Engine.RejectStaged]); our changes
+// reach it as usual.
 package engine
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"maps"
 	"sync"
@@ -64,6 +72,8 @@ type Engine struct {
 	closeDB   func() error
 	// noVersions turns versioning off (WithVersioning, in versions.go).
 	noVersions bool
+	// staged names the staged peers (WithStaged, in staged.go).
+	staged map[string]bool
 
 	cycle sync.Mutex // held for a whole cycle
 
@@ -93,6 +103,8 @@ type pair struct {
 	// again: another pair changed our tree after this one synced in this
 	// cycle, so it syncs once more.
 	again bool
+	// staged: the peer's changes to our tree wait in the staging area.
+	staged bool
 }
 
 // Option configures an Engine.
@@ -100,31 +112,19 @@ type Option func(*Engine) error
 
 // WithName names the engine; it names the default state file.
 func WithName(name string) Option {
-	return func(e *Engine) error {
-		if name == "" {
-			return errors.New("engine: empty name")
-		}
-		e.name = name
-		return nil
-	}
+	return func(e *Engine) error { return option.NonEmpty(&e.name, "name", name) }
 }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(e *Engine) error {
-		if l == nil {
-			return errors.New("engine: nil logger")
-		}
-		e.log = l
-		return nil
-	}
+	return func(e *Engine) error { return option.Logger(&e.log, l) }
 }
 
 // WithDiffer replaces the three-way differ.
 func WithDiffer(d zerosync.Differ) Option {
 	return func(e *Engine) error {
 		if d == nil {
-			return errors.New("engine: nil differ")
+			return errors.New("nil differ")
 		}
 		e.differ = d
 		return nil
@@ -138,7 +138,7 @@ func WithResolvers(rs ...zerosync.Resolver) Option {
 	return func(e *Engine) error {
 		for _, r := range rs {
 			if r == nil {
-				return errors.New("engine: nil resolver")
+				return errors.New("nil resolver")
 			}
 		}
 		e.resolver = merge.Chain(append(rs, merge.KeepBoth(zerosync.VersionOurs))...)
@@ -150,7 +150,7 @@ func WithResolvers(rs ...zerosync.Resolver) Option {
 func WithFilter(f zerosync.Filter) Option {
 	return func(e *Engine) error {
 		if f == nil {
-			return errors.New("engine: nil filter")
+			return errors.New("nil filter")
 		}
 		e.filter = f
 		return nil
@@ -162,7 +162,7 @@ func WithFilter(f zerosync.Filter) Option {
 func WithView(v zerosync.View) Option {
 	return func(e *Engine) error {
 		if v == nil {
-			return errors.New("engine: nil view")
+			return errors.New("nil view")
 		}
 		e.views = append(e.views, v)
 		return nil
@@ -173,7 +173,7 @@ func WithView(v zerosync.View) Option {
 func WithSource(s zerosync.Source) Option {
 	return func(e *Engine) error {
 		if s == nil {
-			return errors.New("engine: nil source")
+			return errors.New("nil source")
 		}
 		e.sources = append(e.sources, s)
 		return nil
@@ -192,7 +192,7 @@ func WithWatch(on bool) Option {
 func WithObserver(f func(zerosync.Event)) Option {
 	return func(e *Engine) error {
 		if f == nil {
-			return errors.New("engine: nil observer")
+			return errors.New("nil observer")
 		}
 		prev := e.observer
 		e.observer = f
@@ -209,7 +209,7 @@ func WithObserver(f func(zerosync.Event)) Option {
 func WithDeleteLimit(share float64, min int) Option {
 	return func(e *Engine) error {
 		if share <= 0 || share > 1 || min < 0 {
-			return fmt.Errorf("engine: delete limit share %v min %d out of range", share, min)
+			return fmt.Errorf("delete limit share %v min %d out of range", share, min)
 		}
 		e.delShare, e.delMin = share, min
 		return nil
@@ -221,7 +221,7 @@ func WithDeleteLimit(share float64, min int) Option {
 func WithBodyLimit(n int64) Option {
 	return func(e *Engine) error {
 		if n < 0 {
-			return errors.New("engine: negative body limit")
+			return errors.New("negative body limit")
 		}
 		e.bodyLimit = n
 		return nil
@@ -234,7 +234,7 @@ func WithBodyLimit(n int64) Option {
 func WithParallel(n int) Option {
 	return func(e *Engine) error {
 		if n < 1 {
-			return fmt.Errorf("engine: parallelism %d out of range", n)
+			return fmt.Errorf("parallelism %d out of range", n)
 		}
 		e.parallel = n
 		return nil
@@ -244,13 +244,7 @@ func WithParallel(n int) Option {
 // WithStatePath keeps the state database at path; the default is
 // $XDG_STATE_HOME/zerosync/<name>.db.
 func WithStatePath(path string) Option {
-	return func(e *Engine) error {
-		if path == "" {
-			return errors.New("engine: empty state path")
-		}
-		e.statePath = path
-		return nil
-	}
+	return func(e *Engine) error { return option.NonEmpty(&e.statePath, "state path", path) }
 }
 
 // WithVolatileState keeps state in memory only: every start is a first
@@ -275,8 +269,11 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 		wake:      make(chan struct{}, 1),
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("engine: nil option")
+		}
 		if err := o(e); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("engine: %w", err)
 		}
 	}
 	if local.Endpoint == nil {
@@ -301,7 +298,12 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("engine: two trees named %q", p.Name)
 		}
 		names[p.Name] = true
-		e.pairs = append(e.pairs, &pair{peer: &tree{Peer: p}, full: true})
+		e.pairs = append(e.pairs, &pair{peer: &tree{Peer: p}, full: true, staged: e.staged[p.Name]})
+	}
+	for name := range e.staged {
+		if name == e.local.Name || !names[name] {
+			return nil, fmt.Errorf("engine: staged peer %q is not one of the peers", name)
+		}
 	}
 	e.ours = &tree{Peer: e.local}
 	all := []Peer{e.local}

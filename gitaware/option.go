@@ -3,6 +3,7 @@ package gitaware
 import (
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"strings"
 
@@ -44,7 +45,7 @@ func (c *settings) apply(opts []Option) error {
 			return errors.New("gitaware: nil option")
 		}
 		if err := o(c); err != nil {
-			return err
+			return fmt.Errorf("gitaware: %w", err)
 		}
 	}
 	return nil
@@ -55,7 +56,7 @@ func (c *settings) apply(opts []Option) error {
 func WithHistoryLimit(n int64) Option {
 	return func(c *settings) error {
 		if n < 1 {
-			return fmt.Errorf("gitaware: history limit %d is not positive", n)
+			return fmt.Errorf("history limit %d is not positive", n)
 		}
 		c.historyLimit = n
 		return nil
@@ -69,7 +70,7 @@ func WithHistoryLimit(n int64) Option {
 func WithStateDir(dir string) Option {
 	return func(p *settings) error {
 		if dir == "" {
-			return errors.New("gitaware: empty state directory")
+			return errors.New("empty state directory")
 		}
 		p.stateDir = dir
 		return nil
@@ -81,7 +82,7 @@ func WithStateDir(dir string) Option {
 func WithMode(m Mode) Option {
 	return func(p *settings) error {
 		if !m.Valid() {
-			return fmt.Errorf("gitaware: invalid mode %d", m)
+			return fmt.Errorf("invalid mode %d", m)
 		}
 		p.mode = m
 		return nil
@@ -90,13 +91,7 @@ func WithMode(m Mode) Option {
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(p *settings) error {
-		if l == nil {
-			return errors.New("gitaware: nil logger")
-		}
-		p.log = l
-		return nil
-	}
+	return func(p *settings) error { return option.Logger(&p.log, l) }
 }
 
 // WithIgnore adds gitignore-syntax patterns that overrule git's ignore rules
@@ -109,7 +104,7 @@ func WithIgnore(patterns ...string) Option {
 	return func(p *settings) error {
 		for _, s := range patterns {
 			if strings.TrimSpace(s) == "" || strings.HasPrefix(s, "#") || strings.ContainsAny(s, "\x00\n\r") {
-				return fmt.Errorf("gitaware: bad ignore pattern %q", s)
+				return fmt.Errorf("bad ignore pattern %q", s)
 			}
 			p.override = append(p.override, gitignore.ParsePattern(s, nil))
 		}
@@ -134,7 +129,7 @@ func WithExcludesFile(file string) Option {
 func WithWalkLimit(n int) Option {
 	return func(p *settings) error {
 		if n < 1 {
-			return fmt.Errorf("gitaware: walk limit %d is not positive", n)
+			return fmt.Errorf("walk limit %d is not positive", n)
 		}
 		p.walkLimit = n
 		return nil
@@ -146,7 +141,7 @@ func WithWalkLimit(n int) Option {
 func WithBaseLimit(n int64) Option {
 	return func(p *settings) error {
 		if n < 1 {
-			return fmt.Errorf("gitaware: base limit %d is not positive", n)
+			return fmt.Errorf("base limit %d is not positive", n)
 		}
 		p.baseLimit = n
 		return nil

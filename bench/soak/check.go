@@ -228,6 +228,7 @@ func (m *model) sighting(r int, p string, d zerosync.Digest, inTree bool) []stri
 		return nil
 	}
 	v.seen |= 1 << r
+	v.holders |= 1 << r
 	v.lastSeen = m.seq
 	if r != v.author && v.elsewhere == 0 {
 		v.elsewhere = m.seq
@@ -269,6 +270,17 @@ func (m *model) kept(views []view, h *hasher) (map[zerosync.Digest]bool, []strin
 	return out, foreign, temps, nil
 }
 
+// replicas names the replicas of a set (bit i for ri): "r1 and r2".
+func replicas(set uint8) string {
+	var names []string
+	for r := range 8 {
+		if set&(1<<r) != 0 {
+			names = append(names, fmt.Sprintf("r%d", r))
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
 // lossKind says how a version came to be found nowhere.
 type lossKind int
 
@@ -282,8 +294,10 @@ const (
 	// engine keeps nothing of such a version.
 	syncedReplaced
 	// authorRemoved: its author removed or overwrote it after another
-	// replica got it; the deletion travelled, and with versioning the
-	// other replicas keep it. Reported, never a failure.
+	// replica got it, and a replica whose person kept it lost it: the
+	// removal (or the new version) travelled there without the engine
+	// keeping the copy it removed or replaced. With versioning the
+	// replicas keep what the engine removes.
 	authorRemoved
 )
 
@@ -319,7 +333,7 @@ func (l loss) String() string {
 	case syncedReplaced:
 		kind = fmt.Sprintf("synced (on another replica after sequence %d), then replaced or deleted without a kept version", l.v.elsewhere)
 	case authorRemoved:
-		kind = fmt.Sprintf("synced (on another replica after sequence %d), then removed by its author; no replica kept it", l.v.elsewhere)
+		kind = fmt.Sprintf("synced (on another replica after sequence %d), then removed by its author; %s held it and did not keep it when the removal reached it", l.v.elsewhere, replicas(l.v.holders&^(1<<l.v.author)))
 	}
 	which := "the last version its author wrote there"
 	if !l.last {
@@ -333,12 +347,14 @@ func (l loss) String() string {
 }
 
 // lose finds the versions no replica keeps any more, and returns those
-// newly lost. A version its author removed before any other replica had
-// it is not owed.
+// newly lost. A version is not owed when the person of every replica that
+// held it removed or overwrote it there (its author before any other
+// replica had it, or each replica's person their own copy): no engine
+// replaced or removed it anywhere, so there was nothing to keep.
 func (m *model) lose(kept map[zerosync.Digest]bool) []loss {
 	var out []loss
 	for _, v := range m.versions {
-		if v.lost != 0 || kept[v.digest] || v.destroyed && v.elsewhere == 0 {
+		if v.lost != 0 || kept[v.digest] || v.holders == 0 {
 			continue
 		}
 		v.lost = m.seq

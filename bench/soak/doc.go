@@ -43,9 +43,14 @@
 // (conflict copies and .zerosync left out) within a bound; then no temp
 // file may be left in any replica.
 //
-// A version is owed unless its own author removed or overwrote it while
-// holding it before any other replica had it. A lost version is classified
-// by what the driver saw between cycles:
+// A version is owed unless the person of every replica that held it
+// removed or overwrote it there: its author before any other replica had
+// it, or each replica's person their own copy (all three overwrite a
+// synced file before the next cycle, say), in which case no engine ever
+// removed or replaced it and there was nothing to keep. A replica holds a
+// version from its author's write, or from a cycle after which its tree
+// held it; its person removing it ends that, the engine removing it does
+// not. A lost version is classified by what the driver saw between cycles:
 //
 //   - never synced: no other replica's tree ever held it. The engine must
 //     archive such content before replacing it; this loss is always a
@@ -57,8 +62,11 @@
 //     its path; losses of earlier versions are reported only, since a
 //     retention policy may prune them. With -versioning=false these losses
 //     are reported and do not fail the run.
-//   - synced, then removed by its author: the removal travelled; with
-//     versioning the other replicas keep it. Reported only.
+//   - synced, then removed by its author: the removal (or its author's
+//     next version) travelled to a replica whose person still held it, and
+//     that replica did not keep the copy the engine removed. With
+//     versioning this is a failure under the same rule as the class
+//     above; without, it is reported.
 //
 // The engine process ending unasked, a process hanging past its bound, or
 // an engine that cannot start again are failures too.

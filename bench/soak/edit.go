@@ -44,6 +44,13 @@ type version struct {
 	// destroyed: its author removed or overwrote it while holding it: a
 	// person's choice, not a loss.
 	destroyed bool
+	// holders is the set of replicas (bit i for ri) that hold it as far as
+	// the driver knows: its author from the write, and every replica whose
+	// tree held it after a cycle. A replica leaves the set when its person
+	// removes or overwrites it there; the engine removing or replacing it
+	// does not, since the engine must keep what it replaces. A version
+	// whose every holder's person removed it is gone by their choice.
+	holders uint8
 	// seen is the set of replicas whose tree held it (bit i for ri), as
 	// observed after each cycle; elsewhere is the first sequence after which
 	// a replica other than its author held it (0: never), lastSeen the last
@@ -139,12 +146,18 @@ func (m *model) filesUnder(r int, p string) map[string]zerosync.Digest {
 }
 
 // destroy records that replica r's person removes or overwrites whatever is
-// at or beneath p: the versions they wrote that are there are gone by their
-// choice.
+// at or beneath p: the versions there are gone from r by their choice, and
+// those they wrote themselves are destroyed.
 func (m *model) destroy(r int, p string) {
 	for _, d := range m.filesUnder(r, p) {
-		if v := m.byDigest[d]; v != nil && v.author == r && !v.destroyed {
-			v.destroyed = true
+		if v := m.byDigest[d]; v != nil {
+			if v.holders&(1<<r) != 0 && v.author != r {
+				m.logf("    r%d's person removes their copy of v%d (written on r%d)", r, v.id, v.author)
+			}
+			v.holders &^= 1 << r
+			if v.author == r {
+				v.destroyed = true
+			}
 		}
 	}
 }
@@ -167,7 +180,7 @@ func (m *model) write(r int, p string) bool {
 		m.logf("    r%d write %s refused: %v", r, p, err)
 		return false
 	}
-	v := &version{id: len(m.versions) + 1, digest: digest.Sum(data), size: len(data), author: r, path: p, seq: m.seq, last: true}
+	v := &version{id: len(m.versions) + 1, digest: digest.Sum(data), size: len(data), author: r, path: p, seq: m.seq, last: true, holders: 1 << r}
 	if old := m.lastAt[loc{r, p}]; old != nil {
 		old.last = false
 	}

@@ -78,7 +78,7 @@ func (f *figures) print(w io.Writer, cfg config) {
 	secs := f.Wall.Seconds()
 	fmt.Fprintf(w, "soak seed %d: %d sequences, %d edits in %.1f s (%.1f sequences/s)\n", f.Seed, f.Sequences, f.Edits, secs, float64(f.Sequences)/secs)
 	fmt.Fprintf(w, "  edits        %s\n", counts(f.Ops))
-	fmt.Fprintf(w, "  versions     %d written (%.1f MiB), %d removed or overwritten by their own author\n", f.Versions, float64(f.Written)/(1<<20), f.Destroyed)
+	fmt.Fprintf(w, "  versions     %d written (%.1f MiB), %d removed or overwritten by their own author; %d synced, then removed or overwritten by the people of every replica that held them\n", f.Versions, float64(f.Written)/(1<<20), f.Destroyed, f.DroppedEverywhere)
 	fmt.Fprintf(w, "  cycles       %d (%d settling), %d ended with an error; %d engine starts\n", f.Cycles, f.SettleCycles, f.CycleErrors, f.Starts)
 	fmt.Fprintf(w, "  work         %d actions applied, %d conflicts, %d problems, %d bytes moved (cycles that replied)\n", f.Applied, f.Conflicts, f.Problems, f.Bytes)
 	fmt.Fprintf(w, "  faults       armed %s; fired %s", counts(f.Armed), counts(f.Fired))

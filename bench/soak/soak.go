@@ -73,10 +73,14 @@ type figures struct {
 	// TempsSeen counts the temp files faults left in the trees during the
 	// run (a later scan must remove them); TempsEnd those left at the end.
 	TempsSeen, TempsEnd int
-	Losses              []loss
-	Failures            []string
-	Dir                 string
-	Wall                time.Duration
+	// DroppedEverywhere counts the versions that reached another replica
+	// and that the people of every replica holding them removed or
+	// overwrote: not owed.
+	DroppedEverywhere int
+	Losses            []loss
+	Failures          []string
+	Dir               string
+	Wall              time.Duration
 }
 
 // failed reports whether the run found something wrong.
@@ -136,6 +140,9 @@ func run(cfg config) (*figures, error) {
 	for _, v := range s.m.versions {
 		if v.destroyed {
 			s.fig.Destroyed++
+		}
+		if v.holders == 0 && v.elsewhere != 0 {
+			s.fig.DroppedEverywhere++
 		}
 	}
 	s.log.Flush()
@@ -357,7 +364,7 @@ func (s *soak) checkLoss(views []view) error {
 	for _, l := range s.m.lose(kept) {
 		s.fig.Losses = append(s.fig.Losses, l)
 		s.logf("  LOST %s", l)
-		if l.kind == neverSynced || s.cfg.Versioning && l.kind == syncedReplaced && l.last {
+		if l.kind == neverSynced || s.cfg.Versioning && l.last {
 			s.fig.fail("lost %s\n%s", l, s.history(l.v))
 		}
 	}

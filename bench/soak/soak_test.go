@@ -142,6 +142,64 @@ func TestLossesClassified(t *testing.T) {
 	assert.Empty(t, m.lose(kept), "a loss is reported once")
 }
 
+// TestRemovedByEveryHolder: a synced version that the person of every
+// replica holding it removed or overwrote there is not owed, since no
+// engine removed it anywhere (seed 7's sequence 90: three people write
+// d/c at once); one that the engine removed from a replica whose person
+// still held it is lost, naming that replica.
+func TestRemovedByEveryHolder(t *testing.T) {
+	m := newTestModel(t)
+	h := newHasher()
+	root := func(r int) string { return m.reps[r].Root() }
+	sync := func(p string, from int, to ...int) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(root(from), p))
+		require.NoError(t, err)
+		for _, r := range to {
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root(r), p)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root(r), p), b, 0o644))
+		}
+	}
+	check := func() []loss {
+		t.Helper()
+		views, foreign, err := m.observe(h)
+		require.NoError(t, err)
+		require.Empty(t, foreign)
+		kept, _, _, err := m.kept(views, h)
+		require.NoError(t, err)
+		return m.lose(kept)
+	}
+
+	m.seq = 1
+	require.True(t, m.write(0, "d/c"))
+	require.True(t, m.write(0, "b"))
+	dc, b := m.versions[0], m.versions[1]
+	sync("d/c", 0, 1, 2)
+	sync("b", 0, 1, 2)
+	require.Empty(t, check())
+
+	m.seq = 2
+	// Every person drops their copy of d/c: its author and r1 overwrite
+	// it, r2 removes its folder.
+	require.True(t, m.write(0, "d/c"))
+	require.True(t, m.write(1, "d/c"))
+	m.destroy(2, "d")
+	require.NoError(t, m.reps[2].Remove("d"))
+	// b: r2's person overwrites their copy, its author removes it, and
+	// the removal reaches r1, whose copy the engine drops without keeping.
+	require.True(t, m.write(2, "b"))
+	m.destroy(0, "b")
+	require.NoError(t, m.reps[0].Remove("b"))
+	require.NoError(t, os.Remove(filepath.Join(root(1), "b")))
+
+	losses := check()
+	require.Len(t, losses, 1, "d/c was removed by every person who held it: not owed")
+	assert.Same(t, b, losses[0].v)
+	assert.Equal(t, authorRemoved, losses[0].kind)
+	assert.Contains(t, losses[0].String(), "r1 held it and did not keep it")
+	assert.Zero(t, dc.lost)
+}
+
 // TestEarlierVersion: a version the engine replaced stays owed when its
 // author writes the path again, as an earlier version; one its author
 // overwrote while holding it is not owed; a rename moves what the author

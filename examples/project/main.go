@@ -20,9 +20,9 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/app"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/gitaware"
-	"github.com/zerosync/zerosync/app"
 	"github.com/zerosync/zerosync/merge"
 )
 

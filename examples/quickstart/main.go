@@ -18,8 +18,8 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/app"
+	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/transport/local"
 )
 

@@ -43,10 +43,10 @@ func checkEntry(e *zerosync.Entry) error {
 //
 // A present-day file with a digest takes about 48 bytes.
 func appendEntry(b []byte, e *zerosync.Entry) []byte {
-	enc := encoder{b: b}
-	enc.u8(entryVersion)
+	enc := newEncoder(b)
+	enc.U8(entryVersion)
 	encodeEntryBody(&enc, e)
-	return enc.b
+	return enc.B
 }
 
 // encodeEntryBody writes an entry without its version byte; review items
@@ -62,18 +62,18 @@ func encodeEntryBody(enc *encoder, e *zerosync.Entry) {
 	if e.Target != "" {
 		flags |= entryHasTarget
 	}
-	enc.u8(uint8(e.Kind))
-	enc.u8(flags)
-	enc.uvarint(uint64(e.Mode))
-	enc.uvarint(uint64(e.Size))
+	enc.U8(uint8(e.Kind))
+	enc.U8(flags)
+	enc.Uvarint(uint64(e.Mode))
+	enc.Uvarint(uint64(e.Size))
 	if flags&entryHasTime != 0 {
-		enc.time(e.ModTime)
+		enc.Time(e.ModTime)
 	}
 	if flags&entryHasDigest != 0 {
 		enc.digest(e.Digest)
 	}
 	if flags&entryHasTarget != 0 {
-		enc.str(e.Target)
+		enc.Str(e.Target)
 	}
 }
 
@@ -81,7 +81,7 @@ func encodeEntryBody(enc *encoder, e *zerosync.Entry) {
 // is an error wrapping [ErrCorrupt]; it never panics and allocates at most
 // the target string, whose length is capped.
 func decodeEntry(b []byte) (zerosync.Entry, error) {
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.version("entry", entryVersion)
 	e := decodeEntryBody(&d)
 	if err := d.end(); err != nil {
@@ -91,32 +91,32 @@ func decodeEntry(b []byte) (zerosync.Entry, error) {
 }
 
 func decodeEntryBody(d *decoder) (e zerosync.Entry) {
-	kind := zerosync.Kind(d.u8())
-	flags := d.u8()
-	mode := d.uvarint()
-	size := d.uvarint()
-	if d.err != nil {
+	kind := zerosync.Kind(d.U8(""))
+	flags := d.U8("")
+	mode := d.Uvarint("")
+	size := d.Uvarint("")
+	if d.Err != nil {
 		return e
 	}
 	switch kind {
 	case zerosync.KindFile, zerosync.KindDir, zerosync.KindSymlink:
 	default:
-		d.fail("unknown entry kind %d", kind)
+		d.Fail("unknown entry kind %d", kind)
 		return e
 	}
 	if flags&^entryFlags != 0 {
-		d.fail("unknown entry flags %#x", flags)
+		d.Fail("unknown entry flags %#x", flags)
 		return e
 	}
 	if mode > uint64(^uint32(0)) {
-		d.fail("mode %#x out of range", mode)
+		d.Fail("mode %#x out of range", mode)
 		return e
 	}
 	e.Kind = kind
 	e.Mode = fs.FileMode(mode)
 	e.Size = int64(size)
 	if flags&entryHasTime != 0 {
-		e.ModTime = d.time()
+		e.ModTime = d.Time("")
 	} else {
 		e.ModTime = time.Time{}
 	}
@@ -124,7 +124,7 @@ func decodeEntryBody(d *decoder) (e zerosync.Entry) {
 		e.Digest = d.digest()
 	}
 	if flags&entryHasTarget != 0 {
-		e.Target = d.str("symlink target", maxPathLen)
+		e.Target = d.Str("symlink target", maxPathLen)
 	}
 	return e
 }

@@ -77,7 +77,7 @@ func TestDecodeEntryRejectsDamage(t *testing.T) {
 		{"kind", append([]byte{entryVersion, 9}, good[2:]...), "kind 9"},
 		{"flags", append([]byte{entryVersion, 1, 0x80}, good[3:]...), "flags"},
 		{"mode", []byte{entryVersion, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x10, 0}, "mode"},
-		{"target length", []byte{entryVersion, 3, entryHasTarget, 0, 0, 0x81, 0x20}, "target length"},
+		{"target length", []byte{entryVersion, 3, entryHasTarget, 0, 0, 0x81, 0x20}, "target: length"},
 	} {
 		_, err := decodeEntry(c.b)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.want) {

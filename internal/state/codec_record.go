@@ -49,7 +49,7 @@ func checkRecord(r *Record) error {
 //	digest   32 bytes                                    (recordHasDigest)
 //	path, op, by, note: uvarint length, bytes each
 func appendRecord(b []byte, r *Record) []byte {
-	enc := encoder{b: b}
+	enc := newEncoder(b)
 	var flags uint8
 	if !r.Time.IsZero() {
 		flags |= recordHasTime
@@ -57,20 +57,20 @@ func appendRecord(b []byte, r *Record) []byte {
 	if !r.Digest.IsZero() {
 		flags |= recordHasDigest
 	}
-	enc.u8(recordVersion)
-	enc.u8(flags)
-	enc.u8(uint8(r.Side))
+	enc.U8(recordVersion)
+	enc.U8(flags)
+	enc.U8(uint8(r.Side))
 	if flags&recordHasTime != 0 {
-		enc.time(r.Time)
+		enc.Time(r.Time)
 	}
 	if flags&recordHasDigest != 0 {
 		enc.digest(r.Digest)
 	}
-	enc.str(r.Path)
-	enc.str(r.Op)
-	enc.str(r.By)
-	enc.str(r.Note)
-	return enc.b
+	enc.Str(r.Path)
+	enc.Str(r.Op)
+	enc.Str(r.By)
+	enc.Str(r.Note)
+	return enc.B
 }
 
 // decodeRecord decodes a value written by appendRecord; the caller sets Seq
@@ -78,27 +78,27 @@ func appendRecord(b []byte, r *Record) []byte {
 // panics and every length is capped before allocation.
 func decodeRecord(b []byte) (Record, error) {
 	var r Record
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.version("journal record", recordVersion)
-	flags := d.u8()
-	side := d.u8()
-	if d.err == nil && flags&^recordFlags != 0 {
-		d.fail("unknown record flags %#x", flags)
+	flags := d.U8("")
+	side := d.U8("")
+	if d.Err == nil && flags&^recordFlags != 0 {
+		d.Fail("unknown record flags %#x", flags)
 	}
-	if d.err == nil && side > uint8(zerosync.Theirs) {
-		d.fail("unknown side %d", side)
+	if d.Err == nil && side > uint8(zerosync.Theirs) {
+		d.Fail("unknown side %d", side)
 	}
 	r.Side = zerosync.Side(side)
 	if flags&recordHasTime != 0 {
-		r.Time = d.time()
+		r.Time = d.Time("")
 	}
 	if flags&recordHasDigest != 0 {
 		r.Digest = d.digest()
 	}
-	r.Path = d.str("path", maxPathLen)
-	r.Op = d.str("op", maxOpLen)
-	r.By = d.str("by", maxNameLen)
-	r.Note = d.str("note", maxNoteLen)
+	r.Path = d.Str("path", maxPathLen)
+	r.Op = d.Str("op", maxOpLen)
+	r.By = d.Str("by", maxNameLen)
+	r.Note = d.Str("note", maxNoteLen)
 	if err := d.end(); err != nil {
 		return Record{}, err
 	}

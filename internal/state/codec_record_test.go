@@ -53,7 +53,7 @@ func TestDecodeRecordRejectsDamage(t *testing.T) {
 		{"version", []byte{0, 0, 0, 0, 0, 0, 0}, "version 0"},
 		{"flags", []byte{recordVersion, 0x40, 0, 0, 0, 0, 0}, "flags"},
 		{"side", []byte{recordVersion, 0, 2, 0, 0, 0, 0}, "side 2"},
-		{"op length", []byte{recordVersion, 0, 0, 0, 65}, "op length"},
+		{"op length", []byte{recordVersion, 0, 0, 0, 65}, "op: length"},
 	} {
 		_, err := decodeRecord(c.b)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.want) {

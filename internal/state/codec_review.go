@@ -78,7 +78,7 @@ func checkReview(it *ReviewItem) error {
 //	note      string
 //	base body string (reviewHasBody)
 func appendReview(b []byte, it *ReviewItem) []byte {
-	enc := encoder{b: b}
+	enc := newEncoder(b)
 	var flags uint8
 	if !it.Time.IsZero() {
 		flags |= reviewHasTime
@@ -95,30 +95,30 @@ func appendReview(b []byte, it *ReviewItem) []byte {
 	if len(it.BaseBody) > 0 {
 		flags |= reviewHasBody
 	}
-	enc.u8(reviewVersion)
-	enc.u8(flags)
+	enc.U8(reviewVersion)
+	enc.U8(flags)
 	if flags&reviewHasTime != 0 {
-		enc.time(it.Time)
+		enc.Time(it.Time)
 	}
-	enc.str(it.Path)
+	enc.Str(it.Path)
 	for _, e := range []*zerosync.Entry{it.Base, it.Ours, it.Theirs} {
 		if e != nil {
 			encodeEntryBody(&enc, e)
 		}
 	}
-	enc.str(it.Hosts[0])
-	enc.str(it.Hosts[1])
-	enc.str(it.CopyPath)
-	enc.uvarint(uint64(len(it.Archive)))
+	enc.Str(it.Hosts[0])
+	enc.Str(it.Hosts[1])
+	enc.Str(it.CopyPath)
+	enc.Uvarint(uint64(len(it.Archive)))
 	for _, k := range slices.Sorted(maps.Keys(it.Archive)) {
-		enc.str(k)
-		enc.str(it.Archive[k])
+		enc.Str(k)
+		enc.Str(it.Archive[k])
 	}
-	enc.str(it.Note)
+	enc.Str(it.Note)
 	if flags&reviewHasBody != 0 {
-		enc.str(string(it.BaseBody))
+		enc.Str(string(it.BaseBody))
 	}
-	return enc.b
+	return enc.B
 }
 
 // decodeReview decodes a value written by appendReview; the caller sets ID
@@ -128,50 +128,50 @@ func appendReview(b []byte, it *ReviewItem) []byte {
 // allocation.
 func decodeReview(b []byte) (ReviewItem, error) {
 	var it ReviewItem
-	d := decoder{b: b}
+	d := newDecoder(b)
 	d.version("review item", reviewVersion)
-	flags := d.u8()
-	if d.err == nil && flags&^reviewFlags != 0 {
-		d.fail("unknown review flags %#x", flags)
+	flags := d.U8("")
+	if d.Err == nil && flags&^reviewFlags != 0 {
+		d.Fail("unknown review flags %#x", flags)
 	}
 	if flags&reviewHasTime != 0 {
-		it.Time = d.time()
+		it.Time = d.Time("")
 	}
-	it.Path = d.str("path", maxPathLen)
+	it.Path = d.Str("path", maxPathLen)
 	for _, f := range []struct {
 		bit uint8
 		dst **zerosync.Entry
 	}{{reviewHasBase, &it.Base}, {reviewHasOurs, &it.Ours}, {reviewHasTheirs, &it.Theirs}} {
-		if flags&f.bit != 0 && d.err == nil {
+		if flags&f.bit != 0 && d.Err == nil {
 			e := decodeEntryBody(&d)
 			*f.dst = &e
 		}
 	}
-	it.Hosts[0] = d.str("host", maxNameLen)
-	it.Hosts[1] = d.str("host", maxNameLen)
-	it.CopyPath = d.str("copy path", maxPathLen)
-	n := d.uvarint()
-	if d.err == nil && n > maxArchive {
-		d.fail("archive count %d exceeds limit %d", n, maxArchive)
+	it.Hosts[0] = d.Str("host", maxNameLen)
+	it.Hosts[1] = d.Str("host", maxNameLen)
+	it.CopyPath = d.Str("copy path", maxPathLen)
+	n := d.Uvarint("")
+	if d.Err == nil && n > maxArchive {
+		d.Fail("archive count %d exceeds limit %d", n, maxArchive)
 	}
-	if d.err == nil && n > 0 {
+	if d.Err == nil && n > 0 {
 		it.Archive = make(map[string]string, n)
 		prev := ""
-		for i := uint64(0); i < n && d.err == nil; i++ {
-			k := d.str("archive key", maxArchKey)
-			v := d.str("archive location", maxPathLen)
-			if d.err == nil && i > 0 && k <= prev {
-				d.fail("archive key %q out of order", k)
+		for i := uint64(0); i < n && d.Err == nil; i++ {
+			k := d.Str("archive key", maxArchKey)
+			v := d.Str("archive location", maxPathLen)
+			if d.Err == nil && i > 0 && k <= prev {
+				d.Fail("archive key %q out of order", k)
 			}
 			it.Archive[k] = v
 			prev = k
 		}
 	}
-	it.Note = d.str("note", maxNoteLen)
-	if flags&reviewHasBody != 0 && d.err == nil {
-		it.BaseBody = []byte(d.str("base body", MaxBodySize))
-		if d.err == nil && len(it.BaseBody) == 0 {
-			d.fail("empty base body flagged")
+	it.Note = d.Str("note", maxNoteLen)
+	if flags&reviewHasBody != 0 && d.Err == nil {
+		it.BaseBody = []byte(d.Str("base body", MaxBodySize))
+		if d.Err == nil && len(it.BaseBody) == 0 {
+			d.Fail("empty base body flagged")
 		}
 	}
 	if err := d.end(); err != nil {

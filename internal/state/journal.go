@@ -3,28 +3,14 @@ package state
 import (
 	"context"
 	"math"
-	"time"
 
 	"github.com/zerosync/zerosync"
 	"go.etcd.io/bbolt"
 )
 
-// Record is one entry of a pair's journal: a change that was applied.
-type Record struct {
-	// Seq is the record's sequence number, assigned by [Pair.Commit]:
-	// 1 for a pair's first record, then increasing by one, across reopens.
-	Seq  uint64
-	Time time.Time
-	Path string
-	// Side is the side that was written.
-	Side zerosync.Side
-	// Op is a short word: "create", "update", "remove", "conflict", ...
-	Op     string
-	Digest zerosync.Digest
-	// By names the resolver or model that produced the content, if any.
-	By   string
-	Note string
-}
+// Record is one entry of a pair's journal (see [zerosync.Record]); its
+// Seq is assigned by [Pair.Commit].
+type Record = zerosync.Record
 
 // Journal returns the pair's records with sequence numbers above after, in
 // order, at most limit of them (all when limit <= 0). A pair without state

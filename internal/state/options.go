@@ -1,8 +1,8 @@
 package state
 
 import (
-	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"time"
 )
@@ -30,13 +30,7 @@ func defaultConfig() config {
 // receives debug records for opens and commits and warnings for
 // inconsistencies that were worked around.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
 }
 
 // WithLockTimeout sets how long [Open] waits for the file lock; it must be

@@ -2,37 +2,14 @@ package state
 
 import (
 	"context"
-	"time"
 
 	"github.com/zerosync/zerosync"
 	"go.etcd.io/bbolt"
 )
 
-// ReviewItem is a conflict waiting for a person: the versions involved and
-// where the ones not kept in place were put.
-type ReviewItem struct {
-	// ID is assigned by [Pair.AddReview]: 1 for a pair's first item, then
-	// increasing, never reused.
-	ID   uint64
-	Time time.Time
-	Path string
-	// Base, Ours and Theirs are the entries of the conflict; nil is absent.
-	Base, Ours, Theirs *zerosync.Entry
-	// Hosts names the two sides, ours first.
-	Hosts [2]string
-	// CopyPath is the conflict copy written next to the file, if any.
-	CopyPath string
-	// Archive says, in free form, where each version was archived (for
-	// example "theirs" -> a path in the archive). An empty archive reads
-	// back as nil.
-	Archive map[string]string
-	Note    string
-	// BaseBody is the content of the base version, when it was known: the
-	// common ancestor the three-way view of the conflict shows. The base
-	// moves on when the conflict is settled in the tree, so the review
-	// keeps its own copy.
-	BaseBody []byte
-}
+// ReviewItem is a conflict waiting for a person (see
+// [zerosync.ReviewItem]); its ID is assigned by [Pair.AddReview].
+type ReviewItem = zerosync.ReviewItem
 
 // AddReview appends it to the pair's review queue and returns the ID it
 // was given; it.ID is ignored. Strings and the archive are limited in

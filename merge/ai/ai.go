@@ -46,7 +46,7 @@ func New(opts ...Option) (*Resolver, error) {
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("ai: %w", err)
 		}
 	}
 	if cfg.apiKey == "" {

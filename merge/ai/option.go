@@ -3,6 +3,7 @@ package ai
 import (
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"net"
 	"net/url"
@@ -61,7 +62,7 @@ func WithAPIKey(key string) Option {
 func WithModel(model string) Option {
 	return func(c *config) error {
 		if model == "" {
-			return errors.New("ai: WithModel: empty model id")
+			return errors.New("WithModel: empty model id")
 		}
 		c.model = model
 		return nil
@@ -73,7 +74,7 @@ func WithModel(model string) Option {
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("ai: WithTimeout(%v): must be positive", d)
+			return fmt.Errorf("WithTimeout(%v): must be positive", d)
 		}
 		c.timeout = d
 		return nil
@@ -86,7 +87,7 @@ func WithTimeout(d time.Duration) Option {
 func WithMaxSize(n int64) Option {
 	return func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("ai: WithMaxSize(%d): must be positive", n)
+			return fmt.Errorf("WithMaxSize(%d): must be positive", n)
 		}
 		c.max = n
 		return nil
@@ -112,7 +113,7 @@ func WithBaseURL(u string) Option {
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
-			return fmt.Errorf("ai: WithMaxRetries(%d): must not be negative", n)
+			return fmt.Errorf("WithMaxRetries(%d): must not be negative", n)
 		}
 		c.retries = n
 		return nil
@@ -123,13 +124,7 @@ func WithMaxRetries(n int) Option {
 // paths, sizes, the model and outcomes, not file content (though the reason
 // an answer was refused may quote the token a parser stumbled on).
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("ai: WithLogger: nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
 }
 
 // WithBase sets where the common ancestor comes from; the default is
@@ -138,7 +133,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithBase(p zerosync.BaseProvider) Option {
 	return func(c *config) error {
 		if p == nil {
-			return errors.New("ai: WithBase: nil provider")
+			return errors.New("WithBase: nil provider")
 		}
 		c.base = p
 		return nil

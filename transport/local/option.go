@@ -4,6 +4,7 @@ package local
 
 import (
 	"errors"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"time"
 
@@ -27,24 +28,12 @@ type config struct {
 // WithName names the endpoint in errors ([zerosync.PathError.Host]) and
 // logs. The default is "local".
 func WithName(name string) Option {
-	return func(c *config) error {
-		if name == "" {
-			return errors.New("empty name")
-		}
-		c.name = name
-		return nil
-	}
+	return func(c *config) error { return option.NonEmpty(&c.name, "name", name) }
 }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
 }
 
 // WithStatCache persists the stat cache (the digests of files whose size,
@@ -56,13 +45,7 @@ func WithLogger(l *slog.Logger) Option {
 // .zerosync folder), or it is synced like any file. Without this option the
 // cache lives in memory only.
 func WithStatCache(file string) Option {
-	return func(c *config) error {
-		if file == "" {
-			return errors.New("empty stat cache file name")
-		}
-		c.statCache = file
-		return nil
-	}
+	return func(c *config) error { return option.NonEmpty(&c.statCache, "stat cache file name", file) }
 }
 
 // WithHashWorkers sets how many files a scan hashes at once; the default is

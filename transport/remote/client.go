@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Client is the client side of a connection to an agent: it opens
@@ -37,7 +38,9 @@ type Client struct {
 // saying which versions each speaks. A peer that does not greet as a
 // zerosync agent (a shell's banner, "command not found") fails with an
 // error wrapping [ErrProtocol] quoting what it sent instead. ctx bounds the
-// handshake only.
+// handshake only, and so does [WithHandshakeTimeout]: a peer that has not
+// answered by then fails with an error wrapping [ErrStalled]. Afterwards
+// the keepalive deadlines apply ([WithKeepalive]).
 func Dial(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Client, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -53,6 +56,8 @@ func Dial(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Client
 		r, err := clientHandshake(conn, &cfg)
 		done <- result{r, err}
 	}()
+	timer := time.NewTimer(cfg.handshake)
+	defer timer.Stop()
 	var res result
 	select {
 	case res = <-done:
@@ -60,6 +65,10 @@ func Dial(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Client
 		conn.Close()
 		<-done
 		return nil, fmt.Errorf("remote: handshake: %w", ctx.Err())
+	case <-timer.C:
+		conn.Close()
+		<-done
+		return nil, fmt.Errorf("remote: handshake: %w: the agent did not complete the handshake within %v", ErrStalled, cfg.handshake)
 	}
 	if res.err != nil {
 		conn.Close()
@@ -73,7 +82,7 @@ func Dial(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Client
 		}
 	}
 	c := &Client{
-		m:   newMux(conn, false, &cfg, comp),
+		m:   newMux(conn, false, &cfg, comp, res.r.caps),
 		cfg: cfg,
 		log: cfg.log.With("agent", cfg.name),
 		agent: AgentInfo{
@@ -87,6 +96,7 @@ func Dial(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Client
 		loop:  make(chan struct{}),
 	}
 	c.log.Debug("connected", "protocol", c.agent.Protocol, "version", c.agent.Version, "compression", c.agent.Compression, "delta", c.agent.Delta)
+	c.m.start()
 	go func() {
 		defer close(c.loop)
 		err := c.m.readLoop(func(frame) error { return nil })
@@ -94,6 +104,7 @@ func Dial(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Client
 			err = errors.New("the agent closed the connection")
 		}
 		c.m.fail(err)
+		c.m.bg.Wait()
 		c.log.Debug("connection ended", "err", err)
 	}()
 	return c, nil

@@ -65,14 +65,14 @@ func sign(ctx context.Context, r io.ReaderAt, size int64, bs int, emit func(firs
 // the first sum, then the sums (weak checksum little-endian, strong hash).
 func encodeSigs(bs int, size, first int64, sums []blockSum) []byte {
 	var e encoder
-	e.uvarint(uint64(bs))
-	e.uvarint(uint64(size))
-	e.uvarint(uint64(first))
+	e.Uvarint(uint64(bs))
+	e.Uvarint(uint64(size))
+	e.Uvarint(uint64(first))
 	for _, s := range sums {
-		e.b = binary.LittleEndian.AppendUint32(e.b, s.weak)
-		e.raw(s.strong[:])
+		e.B = binary.LittleEndian.AppendUint32(e.B, s.weak)
+		e.Raw(s.strong[:])
 	}
-	return e.b
+	return e.B
 }
 
 // sigCollector gathers the signatures frames of one file, checking that
@@ -86,43 +86,43 @@ type sigCollector struct {
 // add decodes one frame and reports whether the signature is complete.
 func (c *sigCollector) add(b []byte) (done bool, err error) {
 	d := newDecoder("signatures", b)
-	bs := d.uvarint("block size")
-	size := d.uvarint("file size")
-	first := d.uvarint("first block")
-	if d.err != nil {
-		return false, d.err
+	bs := d.Uvarint("block size")
+	size := d.Uvarint("file size")
+	first := d.Uvarint("first block")
+	if d.Err != nil {
+		return false, d.Err
 	}
 	switch {
 	case bs < minBlock || bs > maxBlock:
-		d.fail("block size %d out of range [%d, %d]", bs, minBlock, maxBlock)
+		d.Fail("block size %d out of range [%d, %d]", bs, minBlock, maxBlock)
 	case size > maxFileSize:
-		d.fail("file size %d exceeds the limit of %d", size, uint64(maxFileSize))
+		d.Fail("file size %d exceeds the limit of %d", size, uint64(maxFileSize))
 	case blockCount(int64(size), int(bs)) > maxBlocks:
-		d.fail("%d blocks exceed the limit of %d", blockCount(int64(size), int(bs)), maxBlocks)
+		d.Fail("%d blocks exceed the limit of %d", blockCount(int64(size), int(bs)), maxBlocks)
 	case blockCount(int64(size), int(bs)) > maxBlocksFor(int64(size)):
-		d.fail("%d blocks of %d bytes for a %d-byte file, where that size justifies at most %d (blocks of %d bytes)",
+		d.Fail("%d blocks of %d bytes for a %d-byte file, where that size justifies at most %d (blocks of %d bytes)",
 			blockCount(int64(size), int(bs)), bs, size, maxBlocksFor(int64(size)), blockSizeFor(int64(size)))
 	case c.started && (int(bs) != c.sig.blockSize || int64(size) != c.sig.size):
-		d.fail("block size %d and file size %d differ from the first frame's %d and %d", bs, size, c.sig.blockSize, c.sig.size)
+		d.Fail("block size %d and file size %d differ from the first frame's %d and %d", bs, size, c.sig.blockSize, c.sig.size)
 	case first != uint64(len(c.sig.sums)):
-		d.fail("frame starts at block %d, expected %d", first, len(c.sig.sums))
-	case len(d.b)%sigLen != 0:
-		d.fail("%d bytes of sums are not a whole number of %d-byte sums", len(d.b), sigLen)
+		d.Fail("frame starts at block %d, expected %d", first, len(c.sig.sums))
+	case len(d.B)%sigLen != 0:
+		d.Fail("%d bytes of sums are not a whole number of %d-byte sums", len(d.B), sigLen)
 	}
-	if d.err != nil {
-		return false, d.err
+	if d.Err != nil {
+		return false, d.Err
 	}
 	if !c.started {
 		c.started = true
 		c.sig.blockSize, c.sig.size = int(bs), int64(size)
 	}
-	n := int64(len(d.b) / sigLen)
+	n := int64(len(d.B) / sigLen)
 	total := c.sig.count()
 	if int64(len(c.sig.sums))+n > total {
 		return false, protoErr("signatures: more than the %d blocks of a %d-byte file", total, size)
 	}
 	for i := range n {
-		p := d.b[i*sigLen:]
+		p := d.B[i*sigLen:]
 		s := blockSum{weak: binary.LittleEndian.Uint32(p)}
 		copy(s.strong[:], p[4:sigLen])
 		c.sig.sums = append(c.sig.sums, s)
@@ -317,9 +317,9 @@ func (s *deltaSink) copyBlock(k int64, n int) error {
 
 func (s *deltaSink) endRun() {
 	if s.count > 0 {
-		s.e.u8(opCopy)
-		s.e.uvarint(uint64(s.start))
-		s.e.uvarint(uint64(s.count))
+		s.e.U8(opCopy)
+		s.e.Uvarint(uint64(s.start))
+		s.e.Uvarint(uint64(s.count))
 		s.count = 0
 	}
 }
@@ -328,9 +328,9 @@ func (s *deltaSink) lit(p []byte) error {
 	for len(p) > 0 {
 		s.endRun()
 		n := min(len(p), maxLiteral)
-		s.e.u8(opLiteral)
-		s.e.uvarint(uint64(n))
-		s.e.raw(p[:n])
+		s.e.U8(opLiteral)
+		s.e.Uvarint(uint64(n))
+		s.e.Raw(p[:n])
 		s.literal += int64(n)
 		p = p[n:]
 		if err := s.maybeSend(); err != nil {
@@ -341,22 +341,22 @@ func (s *deltaSink) lit(p []byte) error {
 }
 
 func (s *deltaSink) maybeSend() error {
-	if len(s.e.b) < deltaBudget {
+	if len(s.e.B) < deltaBudget {
 		return nil
 	}
 	return s.sendNow()
 }
 
 func (s *deltaSink) sendNow() error {
-	err := s.send(s.e.b)
-	s.e.b = s.e.b[:0]
+	err := s.send(s.e.B)
+	s.e.B = s.e.B[:0]
 	return err
 }
 
 // flush sends what is pending.
 func (s *deltaSink) flush() error {
 	s.endRun()
-	if len(s.e.b) == 0 {
+	if len(s.e.B) == 0 {
 		return nil
 	}
 	return s.sendNow()
@@ -470,23 +470,23 @@ type deltaOp struct {
 
 // deltaOp decodes one instruction against a base of nblocks blocks.
 func (d *decoder) deltaOp(nblocks int64) deltaOp {
-	switch code := d.u8("instruction"); {
-	case d.err != nil:
+	switch code := d.U8("instruction"); {
+	case d.Err != nil:
 	case code == opCopy:
-		start := d.uvarint("copy start")
-		count := d.uvarint("copy count")
-		if d.err == nil && (count == 0 || start >= uint64(nblocks) || count > uint64(nblocks)-start) {
-			d.fail("copy of blocks %d+%d from a base of %d blocks", start, count, nblocks)
+		start := d.Uvarint("copy start")
+		count := d.Uvarint("copy count")
+		if d.Err == nil && (count == 0 || start >= uint64(nblocks) || count > uint64(nblocks)-start) {
+			d.Fail("copy of blocks %d+%d from a base of %d blocks", start, count, nblocks)
 		}
 		return deltaOp{copy: true, start: int64(start), count: int64(count)}
 	case code == opLiteral:
-		p := d.bytes("literal", maxLiteral)
-		if d.err == nil && len(p) == 0 {
-			d.fail("empty literal")
+		p := d.Bytes("literal", maxLiteral)
+		if d.Err == nil && len(p) == 0 {
+			d.Fail("empty literal")
 		}
 		return deltaOp{lit: p}
 	default:
-		d.fail("unknown instruction %d", code)
+		d.Fail("unknown instruction %d", code)
 	}
 	return deltaOp{}
 }
@@ -494,16 +494,16 @@ func (d *decoder) deltaOp(nblocks int64) deltaOp {
 // decodeDelta decodes a whole delta frame, calling fn for each instruction.
 func decodeDelta(b []byte, nblocks int64, fn func(deltaOp) error) error {
 	d := newDecoder("delta", b)
-	for len(d.b) > 0 && d.err == nil {
+	for len(d.B) > 0 && d.Err == nil {
 		op := d.deltaOp(nblocks)
-		if d.err != nil {
+		if d.Err != nil {
 			break
 		}
 		if err := fn(op); err != nil {
 			return err
 		}
 	}
-	return d.end()
+	return d.End()
 }
 
 // deltaReader rebuilds content from a base and delta frames: it is the
@@ -564,7 +564,7 @@ func (r *deltaReader) Read(p []byte) (int, error) {
 			}
 			return n, nil
 		}
-		if r.d == nil || len(r.d.b) == 0 {
+		if r.d == nil || len(r.d.B) == 0 {
 			b, err := r.next()
 			if errors.Is(err, io.EOF) {
 				if r.limit >= 0 && r.n != r.limit {
@@ -582,8 +582,8 @@ func (r *deltaReader) Read(p []byte) (int, error) {
 			continue
 		}
 		op := r.d.deltaOp(r.nblocks)
-		if r.d.err != nil {
-			r.err = r.d.err
+		if r.d.Err != nil {
+			r.err = r.d.Err
 			continue
 		}
 		var size int64

@@ -236,16 +236,16 @@ func TestDeltaReaderRefuses(t *testing.T) {
 	op := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	copyOp := func(start, n uint64) []byte {
 		var e encoder
-		e.u8(opCopy)
-		e.uvarint(start)
-		e.uvarint(n)
-		return e.b
+		e.U8(opCopy)
+		e.Uvarint(start)
+		e.Uvarint(n)
+		return e.B
 	}
 	litOp := func(p string) []byte {
 		var e encoder
-		e.u8(opLiteral)
-		e.str(p)
-		return e.b
+		e.U8(opLiteral)
+		e.Str(p)
+		return e.B
 	}
 	cases := []struct {
 		name  string
@@ -354,20 +354,20 @@ func FuzzDecodeDelta(f *testing.F) {
 		var e encoder
 		for _, op := range ops {
 			if op.copy {
-				e.u8(opCopy)
-				e.uvarint(uint64(op.start))
-				e.uvarint(uint64(op.count))
+				e.U8(opCopy)
+				e.Uvarint(uint64(op.start))
+				e.Uvarint(uint64(op.count))
 			} else {
-				e.u8(opLiteral)
-				e.uvarint(uint64(len(op.lit)))
-				e.raw(op.lit)
+				e.U8(opLiteral)
+				e.Uvarint(uint64(len(op.lit)))
+				e.Raw(op.lit)
 			}
 		}
-		if !bytes.Equal(e.b, b) && len(ops) > 0 {
+		if !bytes.Equal(e.B, b) && len(ops) > 0 {
 			// Varints have one canonical form only when minimal; compare
 			// by decoding again instead.
 			var again []deltaOp
-			if err := decodeDelta(e.b, int64(nblocks), func(op deltaOp) error { again = append(again, op); return nil }); err != nil || len(again) != len(ops) {
+			if err := decodeDelta(e.B, int64(nblocks), func(op deltaOp) error { again = append(again, op); return nil }); err != nil || len(again) != len(ops) {
 				t.Fatalf("re-encoded delta does not decode the same: %v", err)
 			}
 		}

@@ -7,19 +7,22 @@
 // the endpoint for a root (typically local.New). The engine's side calls
 // [Dial] on the same connection, then [Client.Endpoint] for each root; the
 // returned [Endpoint] is an ordinary [zerosync.Endpoint] with the optional
-// abilities [zerosync.Copier], [zerosync.Archiver], [zerosync.Watcher] and
-// [DeltaOpener]. The connection is any [io.ReadWriteCloser]: an SSH
+// abilities [zerosync.Copier], [zerosync.Archiver], [zerosync.Watcher],
+// [zerosync.Identifier], [zerosync.Locator] and [DeltaOpener]. The connection is any [io.ReadWriteCloser]: an SSH
 // channel, a pipe to a child process, a net.Pipe in tests.
 //
 // # Handshake
 //
 // Each side first writes the 8 bytes "zerosync". The client then sends a
 // hello frame (the protocol versions it speaks, its version string, the
-// capabilities it offers: zstd compression, delta transfer) and the agent
-// answers with the version both will speak (the highest they share) and
-// the capabilities both offer, or with version 0 and the range it speaks,
-// which ends the connection with a *[VersionError] on both sides. The
-// magic and the hello frames keep their layout in every protocol version.
+// capabilities it offers: zstd compression, delta transfer, keepalives,
+// root identities) and the agent answers with the version both will speak
+// (the highest they share) and the capabilities both offer, or with version
+// 0 and the range it speaks, which ends the connection with a
+// *[VersionError] on both sides. The magic and the hello frames keep their
+// layout in every protocol version; new abilities come as capabilities, so
+// that a side that lacks one is simply not asked for it. The handshake must
+// be complete within [WithHandshakeTimeout] on both sides.
 //
 // # Frames
 //
@@ -66,11 +69,46 @@
 //	keep        handle, path, entry, note; data* end
 //	                                    result (copy path) | error
 //	watch       handle                  hint* error (until cancelled)
+//	root-id     handle                  result (replica, file system) | error
+//	mark-root   handle                  result (replica, file system) | error
 //
 // An error frame carries the error's text and which sentinel errors it
 // wrapped (those of package zerosync, fs.ErrNotExist and a few others), so
 // errors.Is works across the wire ([RemoteError]). A goaway frame on stream
-// 0 says why a side closes the connection.
+// 0 says why a side closes the connection. Ping and pong frames carry the
+// keepalives (below).
+//
+// # Deadlines
+//
+// No peer may stall the other: a process stopped mid-reply, a link gone
+// quiet without closing, an agent trickling its answer a byte a second.
+// Progress is counted in whole frames, never in bytes, so a frame trickled
+// in counts only once it is complete. With [WithKeepalive] (by default a
+// ping after 10s of silence, a deadline of 30s):
+//
+//   - each side pings (stream 0) when it has received nothing for the
+//     interval, and drops a peer that sent no whole frame for the timeout;
+//     a healthy idle connection carries a ping and a pong every interval;
+//   - each side drops a peer that takes nothing it writes for the timeout
+//     (writes go out in pieces of 32 KiB, each of which must move);
+//   - on the client, a call that waits on the agent (for a frame of its
+//     request, or for credit to send more) pings the request's stream after
+//     the interval without progress; the agent answers while it still works
+//     on the request, so a long first scan or a slow fsync is not a stall.
+//     With no whole frame of the request for the timeout, the call fails
+//     with an error wrapping [ErrStalled] and [ErrClosed] that names the
+//     host and the operation ("scan server1:.: no progress for 30s: ..."),
+//     and the connection is dropped, for the transport to reconnect.
+//
+// A trickle cannot defeat this: a peer sending a byte a second never
+// completes a frame of its answer in time, and cannot answer a ping while
+// it is inside one. The limit is deliberate: a peer that keeps answering
+// pings in time is taken as working (the honest agent does exactly that
+// while its disk is slow), so only the caller's context bounds a request's
+// total time. The timeout also sets the slowest link a connection
+// tolerates: a full frame (144 KiB) must arrive within it, about 5 KiB/s
+// with the default. Without keepalives (an older peer) only the write
+// deadline applies.
 //
 // # Scans
 //
@@ -101,7 +139,10 @@
 // The client checks paths before sending them, validates every snapshot it
 // receives ([zerosync.Snapshot.Validate]), checks content read against the
 // declared size and content sent against its declared size and digest, and
-// caps the entries of a snapshot ([WithMaxEntries]). A peer that breaks the
-// protocol is disconnected with an error wrapping [ErrProtocol] that says
-// what was wrong.
+// caps the entries of a snapshot ([WithMaxEntries]). A root identity from
+// the agent is checked too: a replica ID that [zerosync.CheckReplicaID]
+// refuses, or a file system identity over 256 bytes or not printable, is
+// refused; the replica ID is always made by the agent's own endpoint, on
+// its host. A peer that breaks the protocol is disconnected with an error
+// wrapping [ErrProtocol] that says what was wrong.
 package remote

@@ -28,9 +28,10 @@ type DeltaOpener = zerosync.DeltaOpener
 
 // Endpoint is a tree on the agent's host, reached over a [Client]'s
 // connection. It implements [zerosync.Endpoint], [zerosync.Copier],
-// [zerosync.Archiver], [zerosync.Watcher] and [DeltaOpener]; the optional
-// abilities fail with an error wrapping [errors.ErrUnsupported] when the
-// agent's endpoint lacks them. Build one with [Client.Endpoint]. All
+// [zerosync.Archiver], [zerosync.Watcher], [zerosync.Identifier],
+// [zerosync.Locator] and [DeltaOpener]; the optional abilities fail with an
+// error wrapping [errors.ErrUnsupported] when the agent or its endpoint
+// lacks them. Build one with [Client.Endpoint]. All
 // methods are safe for concurrent use; scans of one endpoint take turns.
 //
 // Every path is checked with [zerosync.CheckPath] before it is sent (and
@@ -447,8 +448,8 @@ func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt,
 	if have == nil || haveSize < 0 {
 		return nil, e.perr("open", path, errors.New("OpenDelta needs content to start from"))
 	}
-	if e.c.caps&capDelta == 0 || !deltaFits(haveSize) {
-		return e.Open(ctx, path)
+	if e.c.caps&capDelta == 0 || !deltaFits(haveSize) || haveSize < e.c.cfg.deltaMin {
+		return e.Open(ctx, path) // a small file is cheaper sent whole
 	}
 	st, err := e.c.start(ctx, tOpenDelta, request{handle: e.handle, path: path})
 	if err != nil {

@@ -19,6 +19,14 @@ var ErrProtocol = errors.New("protocol violation")
 // closed by [Client.Close] or by the peer.
 var ErrClosed = errors.New("connection closed")
 
+// ErrStalled is wrapped by the errors of a peer that made no progress
+// within a deadline: a handshake not completed in time
+// ([WithHandshakeTimeout]), a connection without a whole frame for the
+// keepalive timeout, a request the agent left unanswered, a peer that
+// takes nothing this side writes ([WithKeepalive]). The connection is
+// closed when it happens; errors of the calls it ends wrap [ErrClosed] too.
+var ErrStalled = errors.New("no progress")
+
 // VersionError reports that the two sides share no protocol version. Local
 // and Remote are the ranges of versions each side speaks (lowest, highest).
 type VersionError struct {
@@ -49,7 +57,8 @@ func span(r [2]int) string {
 // connection, carried across it. errors.Is matches it against the sentinel
 // errors it wrapped over there (those of package zerosync, fs.ErrNotExist,
 // fs.ErrExist, fs.ErrPermission, fs.ErrClosed, context.Canceled,
-// context.DeadlineExceeded, errors.ErrUnsupported and [ErrProtocol]).
+// context.DeadlineExceeded, errors.ErrUnsupported, [ErrProtocol] and
+// [ErrStalled]).
 type RemoteError struct {
 	// Msg is the error text from the other side.
 	Msg   string
@@ -86,6 +95,7 @@ var wireErrors = [...]error{
 	errors.ErrUnsupported,
 	zerosync.ErrNoBase,
 	ErrProtocol,
+	ErrStalled,
 }
 
 // errorCodes returns the bits of the sentinels err wraps.
@@ -114,20 +124,20 @@ func wireMessage(err error) string {
 
 // appendError encodes err: the sentinel bits, then the text.
 func appendError(e *encoder, err error) {
-	e.uvarint(errorCodes(err))
-	e.str(wireMessage(err))
+	e.Uvarint(errorCodes(err))
+	e.Str(wireMessage(err))
 }
 
 func encodeError(err error) []byte {
 	var e encoder
 	appendError(&e, err)
-	return e.b
+	return e.B
 }
 
 func (d *decoder) remoteError(field string) *RemoteError {
-	codes := d.uvarint(field)
-	msg := d.str(field, maxMessageLen)
-	if d.err != nil {
+	codes := d.Uvarint(field)
+	msg := d.Str(field, maxMessageLen)
+	if d.Err != nil {
 		return nil
 	}
 	if msg == "" {
@@ -140,7 +150,7 @@ func (d *decoder) remoteError(field string) *RemoteError {
 func decodeError(b []byte) (*RemoteError, error) {
 	d := newDecoder("error", b)
 	e := d.remoteError("error")
-	if err := d.end(); err != nil {
+	if err := d.End(); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -27,6 +27,8 @@ const (
 	tCopy       ftype = 0x17
 	tKeep       ftype = 0x18
 	tWatch      ftype = 0x19
+	tRootID     ftype = 0x1a // with capIdentity
+	tMarkRoot   ftype = 0x1b // with capIdentity
 
 	// Stream frames, after the request.
 	tData      ftype = 0x20 // content bytes
@@ -44,6 +46,12 @@ const (
 	tWindow ftype = 0x30 // flow-control credit for a stream
 	tCancel ftype = 0x31 // client: stop the work of a stream
 	tGoaway ftype = 0x32 // on stream 0: the sender closes the connection, and why
+	// With capKeepalive: a ping asks for a pong on the same stream. On
+	// stream 0 either side pings; on a request's stream the client asks
+	// whether the agent still works on it, and the agent answers only
+	// while it does.
+	tPing ftype = 0x33
+	tPong ftype = 0x34
 )
 
 // flagZstd marks a frame whose payload is compressed: the uncompressed
@@ -61,13 +69,14 @@ var ftypeNames = map[ftype]string{
 	tHello: "hello", tHelloReply: "hello-reply",
 	tOpenRoot: "open-root", tCloseRoot: "close-root", tScan: "scan", tOpen: "open",
 	tApply: "apply", tApplyDelta: "apply-delta", tOpenDelta: "open-delta", tCopy: "copy",
-	tKeep: "keep-conflict", tWatch: "watch",
+	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root",
 	tData: "data", tEnd: "end", tError: "error", tResult: "result", tOpenOK: "open-ok",
 	tScanChunk: "scan-chunk", tScanEnd: "scan-end", tSigs: "signatures", tDelta: "delta",
 	tHint: "hint", tWindow: "window", tCancel: "cancel", tGoaway: "goaway",
+	tPing: "ping", tPong: "pong",
 }
 
-func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tWatch }
+func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tMarkRoot }
 
 // Frame layout and sizes.
 const (

@@ -40,7 +40,9 @@ func (c *config) caps() uint64 {
 	if c.delta {
 		caps |= capDelta
 	}
-	return caps
+	// Every side answers pings and identity requests; whether it sends
+	// pings itself is its own setting.
+	return caps | capKeepalive | capIdentity
 }
 
 // readMagic reads the magic, explaining what came instead.

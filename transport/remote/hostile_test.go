@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,13 +30,37 @@ type rawPeer struct {
 	got  []frame
 	err  error // why reading stopped
 	wake chan struct{}
+	// pong, set before start, answers pings on stream 0.
+	pong bool
+	// stopped, once set, stops the reading after the frame under way;
+	// ended is closed at the end of the test.
+	stopped atomic.Bool
+	ended   chan struct{}
 }
 
 func newRawPeer(t *testing.T, c net.Conn) *rawPeer {
-	p := &rawPeer{t: t, c: c, wake: make(chan struct{}, 1)}
-	t.Cleanup(func() { c.Close() })
+	p := &rawPeer{t: t, c: c, wake: make(chan struct{}, 1), ended: make(chan struct{})}
+	t.Cleanup(func() {
+		close(p.ended)
+		c.Close()
+	})
 	return p
 }
+
+// sleep waits for d; false when the test ended first.
+func (p *rawPeer) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-p.ended:
+		return false
+	}
+}
+
+// stop makes the peer read nothing more, as a stalled process does.
+func (p *rawPeer) stop() { p.stopped.Store(true) }
 
 // start reads frames in the background, after the handshake.
 func (p *rawPeer) start() {
@@ -43,6 +68,16 @@ func (p *rawPeer) start() {
 		fr := frameReader{r: p.c, max: maxMaxFrame}
 		for {
 			f, _, err := fr.read()
+			if p.stopped.Load() {
+				<-p.ended
+				return
+			}
+			if err == nil && p.pong && f.typ == tPing && f.id == 0 {
+				if p.send(tPong, 0, nil) != nil {
+					return
+				}
+				continue
+			}
 			p.mu.Lock()
 			if err != nil {
 				p.err = err
@@ -63,8 +98,8 @@ func (p *rawPeer) send(typ ftype, id uint64, payload []byte) error {
 	return err
 }
 
-// next returns the next frame other than a window credit, or fails the
-// test after a while.
+// next returns the next frame other than a window credit, a ping or a
+// pong, or fails the test after a while.
 func (p *rawPeer) next() frame {
 	p.t.Helper()
 	deadline := time.After(30 * time.Second)
@@ -73,7 +108,7 @@ func (p *rawPeer) next() frame {
 		for len(p.got) > 0 {
 			f := p.got[0]
 			p.got = p.got[1:]
-			if f.typ != tWindow {
+			if f.typ != tWindow && f.typ != tPing && f.typ != tPong {
 				p.mu.Unlock()
 				return f
 			}
@@ -170,7 +205,7 @@ func fakeEndpoint(t *testing.T, agent func(p *rawPeer), opts ...Option) (*Client
 			t.Errorf("first request %s", f.typ)
 			return
 		}
-		p.send(tResult, f.id, openRootResult{handle: 1, abilities: ablCopier | ablArchiver | ablWatcher}.encode())
+		p.send(tResult, f.id, openRootResult{handle: 1, abilities: ablCopier | ablArchiver | ablWatcher | ablIdentity}.encode())
 		agent(p)
 	}, opts...)
 	if err != nil {
@@ -373,7 +408,7 @@ func TestHostileAgentContent(t *testing.T) {
 			p.send(tOpenOK, f.id, encodeOpenOK(5000))
 			p.send(tDelta, f.id, []byte{opCopy, 2, 5}) // the client has 3 blocks
 			p.send(tEnd, f.id, nil)
-		})
+		}, WithDeltaMinSize(1))
 		rc, err := ep.OpenDelta(t.Context(), "f", bytes.NewReader(pattern(5000, 1)), 5000)
 		if err != nil {
 			t.Fatal(err)
@@ -430,6 +465,8 @@ func TestHostileAgentFrames(t *testing.T) {
 		}, "overruns the flow-control window"},
 		{"bad-credit", func(p *rawPeer, id uint64) { p.send(tWindow, id, encodeWindow(streamWindow)) }, "goes beyond its window"},
 		{"bad-goaway", func(p *rawPeer, id uint64) { p.send(tGoaway, 0, []byte{0xff}) }, "error: message ends early"},
+		{"ping-with-payload", func(p *rawPeer, id uint64) { p.send(tPing, 0, []byte{1}) }, "ping frame with a payload"},
+		{"ping-on-a-stream", func(p *rawPeer, id uint64) { p.send(tPing, id, nil) }, "from the agent"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			hold := make(chan struct{})
@@ -475,9 +512,15 @@ func TestHostileAgentFrames(t *testing.T) {
 // channel with Serve's result.
 func fakeClient(t *testing.T, root string, caps uint64) (*rawPeer, chan error) {
 	t.Helper()
+	return fakeClientOf(t, openLocal, root, caps)
+}
+
+// fakeClientOf is fakeClient with an agent serving open.
+func fakeClientOf(t *testing.T, open func(context.Context, string) (zerosync.Endpoint, error), root string, caps uint64) (*rawPeer, chan error) {
+	t.Helper()
 	a, b := net.Pipe()
 	served := make(chan error, 1)
-	go func() { served <- Serve(t.Context(), b, openLocal) }()
+	go func() { served <- Serve(t.Context(), b, open) }()
 	p := newRawPeer(t, a)
 	a.Write(appendFrame([]byte(magic), tHello, 0, hello{min: 1, max: 1, version: "fake", caps: caps}.encode()))
 	if err := readMagic(a, "agent"); err != nil {
@@ -652,6 +695,11 @@ func TestHostileClientFrames(t *testing.T) {
 		{"delta-unagreed", capZstd, func(p *rawPeer) {
 			p.send(tOpenDelta, 5, request{typ: tOpenDelta, handle: 1, path: "existing"}.encode())
 		}, "open-delta request, but delta transfer was not agreed"},
+		{"identity-unagreed", capZstd, func(p *rawPeer) {
+			p.send(tMarkRoot, 5, request{typ: tMarkRoot, handle: 1}.encode())
+		}, "mark-root request, but root identities were not agreed"},
+		{"ping-unagreed", capZstd, func(p *rawPeer) { p.send(tPing, 0, nil) }, "ping frame, but keepalives were not agreed"},
+		{"pong-on-a-stream", capAll, func(p *rawPeer) { p.send(tPong, 5, nil) }, "pong on stream 5 from the client"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			sb := newSandbox(t)

@@ -1,14 +1,19 @@
 package remote
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/zerosync/zerosync"
 )
 
 // Capabilities, as bits of the handshake.
 const (
-	capZstd  = 1 << 0 // frames may be zstd-compressed
-	capDelta = 1 << 1 // apply-delta and open-delta requests
-	capAll   = capZstd | capDelta
+	capZstd      = 1 << 0 // frames may be zstd-compressed
+	capDelta     = 1 << 1 // apply-delta and open-delta requests
+	capKeepalive = 1 << 2 // ping and pong frames
+	capIdentity  = 1 << 3 // root-id and mark-root requests
+	capAll       = capZstd | capDelta | capKeepalive | capIdentity
 )
 
 // Abilities of a served endpoint, as bits of the open-root result.
@@ -16,6 +21,7 @@ const (
 	ablCopier   = 1 << 0
 	ablArchiver = 1 << 1
 	ablWatcher  = 1 << 2
+	ablIdentity = 1 << 3 // zerosync.Identifier
 )
 
 // hello is the client's first frame.
@@ -27,29 +33,29 @@ type hello struct {
 
 func (m hello) encode() []byte {
 	var e encoder
-	e.uvarint(uint64(m.min))
-	e.uvarint(uint64(m.max))
-	e.str(m.version)
-	e.uvarint(m.caps)
-	return e.b
+	e.Uvarint(uint64(m.min))
+	e.Uvarint(uint64(m.max))
+	e.Str(m.version)
+	e.Uvarint(m.caps)
+	return e.B
 }
 
 func decodeHello(b []byte) (hello, error) {
 	d := newDecoder("hello", b)
 	m := hello{min: d.protoVersion("lowest version"), max: d.protoVersion("highest version")}
-	m.version = d.str("version", maxVersionLen)
-	m.caps = d.uvarint("capabilities")
-	if d.err == nil && m.min > m.max {
-		d.fail("versions %d to %d are not a range", m.min, m.max)
+	m.version = d.Str("version", maxVersionLen)
+	m.caps = d.Uvarint("capabilities")
+	if d.Err == nil && m.min > m.max {
+		d.Fail("versions %d to %d are not a range", m.min, m.max)
 	}
-	return m, d.end()
+	return m, d.End()
 }
 
 // protoVersion reads a protocol version; versions are small numbers.
 func (d *decoder) protoVersion(field string) int {
-	v := d.uvarint(field)
-	if d.err == nil && v > 1<<16 {
-		d.fail("%s: %d is not a protocol version", field, v)
+	v := d.Uvarint(field)
+	if d.Err == nil && v > 1<<16 {
+		d.Fail("%s: %d is not a protocol version", field, v)
 	}
 	return int(v)
 }
@@ -65,23 +71,23 @@ type helloReply struct {
 
 func (m helloReply) encode() []byte {
 	var e encoder
-	e.uvarint(uint64(m.version))
-	e.uvarint(uint64(m.min))
-	e.uvarint(uint64(m.max))
-	e.str(m.agent)
-	e.uvarint(m.caps)
-	return e.b
+	e.Uvarint(uint64(m.version))
+	e.Uvarint(uint64(m.min))
+	e.Uvarint(uint64(m.max))
+	e.Str(m.agent)
+	e.Uvarint(m.caps)
+	return e.B
 }
 
 func decodeHelloReply(b []byte) (helloReply, error) {
 	d := newDecoder("hello reply", b)
 	m := helloReply{version: d.protoVersion("version"), min: d.protoVersion("lowest version"), max: d.protoVersion("highest version")}
-	m.agent = d.str("agent version", maxVersionLen)
-	m.caps = d.uvarint("capabilities")
-	if d.err == nil && m.min > m.max {
-		d.fail("versions %d to %d are not a range", m.min, m.max)
+	m.agent = d.Str("agent version", maxVersionLen)
+	m.caps = d.Uvarint("capabilities")
+	if d.Err == nil && m.min > m.max {
+		d.Fail("versions %d to %d are not a range", m.min, m.max)
 	}
-	return m, d.end()
+	return m, d.End()
 }
 
 // request is the decoded first frame of a stream. Which fields are set
@@ -110,7 +116,7 @@ const (
 )
 
 func (e *encoder) op(op zerosync.Op) {
-	e.str(op.Path)
+	e.Str(op.Path)
 	var fl uint8
 	if op.Archive {
 		fl |= opArchive
@@ -121,7 +127,7 @@ func (e *encoder) op(op zerosync.Op) {
 	if op.New != nil {
 		fl |= opHasNew
 	}
-	e.u8(fl)
+	e.U8(fl)
 	if op.Old != nil {
 		e.entry(op.Old)
 	}
@@ -131,10 +137,10 @@ func (e *encoder) op(op zerosync.Op) {
 }
 
 func (d *decoder) op(field string) zerosync.Op {
-	op := zerosync.Op{Path: d.str(field+" path", maxWirePath)}
-	fl := d.u8(field + " flags")
-	if d.err == nil && fl&^opFlags != 0 {
-		d.fail("%s: unknown flags %#x", field, fl)
+	op := zerosync.Op{Path: d.Str(field+" path", maxWirePath)}
+	fl := d.U8(field + " flags")
+	if d.Err == nil && fl&^opFlags != 0 {
+		d.Fail("%s: unknown flags %#x", field, fl)
 	}
 	op.Archive = fl&opArchive != 0
 	if fl&opHasOld != 0 {
@@ -143,8 +149,8 @@ func (d *decoder) op(field string) zerosync.Op {
 	if fl&opHasNew != 0 {
 		op.New = d.entry(field + " new entry")
 	}
-	if d.err == nil && op.Old == nil && op.New == nil {
-		d.fail("%s: neither an old nor a new entry", field)
+	if d.Err == nil && op.Old == nil && op.New == nil {
+		d.Fail("%s: neither an old nor a new entry", field)
 	}
 	return op
 }
@@ -167,26 +173,26 @@ func checkOp(op zerosync.Op) error {
 func (r request) encode() []byte {
 	var e encoder
 	if r.typ == tOpenRoot {
-		e.str(r.root)
-		return e.b
+		e.Str(r.root)
+		return e.B
 	}
-	e.uvarint(r.handle)
+	e.Uvarint(r.handle)
 	switch r.typ {
 	case tScan:
-		e.uvarint(r.since)
+		e.Uvarint(r.since)
 	case tOpen, tOpenDelta:
-		e.str(r.path)
+		e.Str(r.path)
 	case tApply, tApplyDelta:
 		e.op(r.op)
 	case tCopy:
-		e.str(r.src)
+		e.Str(r.src)
 		e.op(r.op)
 	case tKeep:
-		e.str(r.path)
+		e.Str(r.path)
 		e.entry(r.entry)
-		e.str(r.note)
+		e.Str(r.note)
 	}
-	return e.b
+	return e.B
 }
 
 // decodeRequest decodes the first frame of a stream of type typ.
@@ -194,32 +200,32 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 	d := newDecoder(typ.String()+" request", b)
 	r := request{typ: typ}
 	if typ == tOpenRoot {
-		r.root = d.str("root", maxRootLen)
-		return r, d.end()
+		r.root = d.Str("root", maxRootLen)
+		return r, d.End()
 	}
-	r.handle = d.uvarint("handle")
+	r.handle = d.Uvarint("handle")
 	switch typ {
-	case tCloseRoot, tWatch:
+	case tCloseRoot, tWatch, tRootID, tMarkRoot:
 	case tScan:
-		r.since = d.uvarint("generation")
+		r.since = d.Uvarint("generation")
 	case tOpen, tOpenDelta:
-		r.path = d.str("path", maxWirePath)
+		r.path = d.Str("path", maxWirePath)
 	case tApply, tApplyDelta:
 		r.op = d.op("op")
 	case tCopy:
-		r.src = d.str("source path", maxWirePath)
+		r.src = d.Str("source path", maxWirePath)
 		r.op = d.op("op")
 	case tKeep:
-		r.path = d.str("path", maxWirePath)
+		r.path = d.Str("path", maxWirePath)
 		r.entry = d.entry("entry")
-		r.note = d.str("note", maxNoteLen)
+		r.note = d.Str("note", maxNoteLen)
 	default:
-		d.fail("not a request")
+		d.Fail("not a request")
 	}
-	if d.err == nil && typ == tApplyDelta && !isFileUpdate(r.op) {
-		d.fail("a delta applies to an update of a file by a file")
+	if d.Err == nil && typ == tApplyDelta && !isFileUpdate(r.op) {
+		d.Fail("a delta applies to an update of a file by a file")
 	}
-	return r, d.end()
+	return r, d.End()
 }
 
 // isFileUpdate reports whether op replaces a file by a file.
@@ -236,62 +242,62 @@ type openRootResult struct {
 
 func (m openRootResult) encode() []byte {
 	var e encoder
-	e.uvarint(m.handle)
-	e.uvarint(m.abilities)
-	return e.b
+	e.Uvarint(m.handle)
+	e.Uvarint(m.abilities)
+	return e.B
 }
 
 func decodeOpenRootResult(b []byte) (openRootResult, error) {
 	d := newDecoder("open-root result", b)
-	m := openRootResult{handle: d.uvarint("handle"), abilities: d.uvarint("abilities")}
-	return m, d.end()
+	m := openRootResult{handle: d.Uvarint("handle"), abilities: d.Uvarint("abilities")}
+	return m, d.End()
 }
 
 // keepResult is the result of keep-conflict: the conflict copy's path.
 func encodeKeepResult(copyPath string) []byte {
 	var e encoder
-	e.str(copyPath)
-	return e.b
+	e.Str(copyPath)
+	return e.B
 }
 
 func decodeKeepResult(b []byte) (string, error) {
 	d := newDecoder("keep-conflict result", b)
-	p := d.str("copy path", maxWirePath)
-	return p, d.end()
+	p := d.Str("copy path", maxWirePath)
+	return p, d.End()
 }
 
 // openOK announces content: its size in bytes, or -1 when the agent cannot
 // tell.
 func encodeOpenOK(size int64) []byte {
 	var e encoder
-	e.varint(size)
-	return e.b
+	e.Varint(size)
+	return e.B
 }
 
 func decodeOpenOK(b []byte) (int64, error) {
 	d := newDecoder("open-ok", b)
-	n := d.varint("size")
-	if d.err == nil && (n < -1 || n > maxFileSize) {
-		d.fail("size %d out of range", n)
+	n := d.Varint("size")
+	if d.Err == nil && (n < -1 || n > maxFileSize) {
+		d.Fail("size %d out of range", n)
 	}
-	return n, d.end()
+	return n, d.End()
 }
 
 // window is a flow-control credit: bytes the receiver of the frame may send
 // more on the stream.
 func encodeWindow(n int) []byte {
 	var e encoder
-	e.uvarint(uint64(n))
-	return e.b
+	e.Uvarint(uint64(n))
+	return e.B
 }
 
 func decodeWindow(b []byte) (int, error) {
 	d := newDecoder("window", b)
-	n := d.uvarint("credit")
-	if d.err == nil && (n == 0 || n > streamWindow) {
-		d.fail("credit %d out of range (1 to %d)", n, streamWindow)
+	n := d.Uvarint("credit")
+	if d.Err == nil && (n == 0 || n > streamWindow) {
+		d.Fail("credit %d out of range (1 to %d)", n, streamWindow)
 	}
-	return int(n), d.end()
+	return int(n), d.End()
 }
 
 // Limits of watch hints.
@@ -306,30 +312,70 @@ func encodeHint(h zerosync.Hint) []byte {
 	if h.Full {
 		fl = 1
 	}
-	e.u8(fl)
-	e.str(cut(h.Reason, maxReasonLen))
-	e.uvarint(uint64(len(h.Paths)))
+	e.U8(fl)
+	e.Str(cut(h.Reason, maxReasonLen))
+	e.Uvarint(uint64(len(h.Paths)))
 	for _, p := range h.Paths {
-		e.str(p)
+		e.Str(p)
 	}
-	return e.b
+	return e.B
 }
 
 func decodeHint(b []byte) (zerosync.Hint, error) {
 	d := newDecoder("hint", b)
 	var h zerosync.Hint
-	fl := d.u8("flags")
-	if d.err == nil && fl > 1 {
-		d.fail("unknown flags %#x", fl)
+	fl := d.U8("flags")
+	if d.Err == nil && fl > 1 {
+		d.Fail("unknown flags %#x", fl)
 	}
 	h.Full = fl == 1
-	h.Reason = d.str("reason", maxReasonLen)
-	n := d.count("paths", maxHintPaths, 1)
+	h.Reason = d.Str("reason", maxReasonLen)
+	n := d.Count("paths", maxHintPaths, 1)
 	if n > 0 {
 		h.Paths = make([]string, 0, n)
 	}
 	for range n {
-		h.Paths = append(h.Paths, d.str("path", maxWirePath))
+		h.Paths = append(h.Paths, d.Str("path", maxWirePath))
 	}
-	return h, d.end()
+	return h, d.End()
+}
+
+// maxFilesystemLen bounds the file system identity of a root on the wire.
+const maxFilesystemLen = 256
+
+// encodeRootID is the result of root-id and mark-root: the replica ID
+// ("" when the root has no marker) and the file system identity.
+func encodeRootID(id zerosync.RootID) []byte {
+	var e encoder
+	e.Str(id.Replica)
+	e.Str(id.Filesystem)
+	return e.B
+}
+
+func decodeRootID(b []byte) (zerosync.RootID, error) {
+	d := newDecoder("root identity", b)
+	id := zerosync.RootID{Replica: d.Str("replica", zerosync.MaxReplicaIDLen), Filesystem: d.Str("file system", maxFilesystemLen)}
+	if d.Err == nil {
+		if err := checkRootID(id); err != nil {
+			d.Fail("%v", err)
+		}
+	}
+	return id, d.End()
+}
+
+// checkRootID reports whether id can travel: a valid replica ID or none,
+// and a file system identity of printable ASCII within its limit.
+func checkRootID(id zerosync.RootID) error {
+	if id.Replica != "" {
+		if err := zerosync.CheckReplicaID(id.Replica); err != nil {
+			return err
+		}
+	}
+	if len(id.Filesystem) > maxFilesystemLen {
+		return fmt.Errorf("file system identity of %d bytes (at most %d)", len(id.Filesystem), maxFilesystemLen)
+	}
+	if i := strings.IndexFunc(id.Filesystem, func(r rune) bool { return r < ' ' || r > '~' }); i >= 0 {
+		return fmt.Errorf("file system identity %q has a character that is not printable ASCII at byte %d", cut(id.Filesystem, 64), i)
+	}
+	return nil
 }

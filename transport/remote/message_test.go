@@ -42,6 +42,8 @@ func sampleRequests() []request {
 		{typ: tCopy, handle: 1, src: "x", op: zerosync.Op{Path: "y", New: sampleFile}},
 		{typ: tKeep, handle: 1, path: "n.txt", entry: sampleFile, note: "from host-b"},
 		{typ: tWatch, handle: 4},
+		{typ: tRootID, handle: 5},
+		{typ: tMarkRoot, handle: 6},
 	}
 }
 
@@ -131,7 +133,7 @@ func TestRequestRefuses(t *testing.T) {
 	bad := func(typ ftype, f func(e *encoder)) []byte {
 		var e encoder
 		f(&e)
-		return e.b
+		return e.B
 	}
 	cases := []struct {
 		name string
@@ -139,53 +141,53 @@ func TestRequestRefuses(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		{"long-root", tOpenRoot, bad(tOpenRoot, func(e *encoder) { e.str(strings.Repeat("r", maxRootLen+1)) }), "root: length 4097"},
-		{"long-path", tOpen, bad(tOpen, func(e *encoder) { e.uvarint(1); e.str(strings.Repeat("p", maxWirePath+1)) }), "path: length 4097"},
-		{"no-entries", tApply, bad(tApply, func(e *encoder) { e.uvarint(1); e.str("f"); e.u8(0) }), "neither an old nor a new entry"},
-		{"unknown-flags", tApply, bad(tApply, func(e *encoder) { e.uvarint(1); e.str("f"); e.u8(0x80) }), "unknown flags"},
+		{"long-root", tOpenRoot, bad(tOpenRoot, func(e *encoder) { e.Str(strings.Repeat("r", maxRootLen+1)) }), "root: length 4097"},
+		{"long-path", tOpen, bad(tOpen, func(e *encoder) { e.Uvarint(1); e.Str(strings.Repeat("p", maxWirePath+1)) }), "path: length 4097"},
+		{"no-entries", tApply, bad(tApply, func(e *encoder) { e.Uvarint(1); e.Str("f"); e.U8(0) }), "neither an old nor a new entry"},
+		{"unknown-flags", tApply, bad(tApply, func(e *encoder) { e.Uvarint(1); e.Str("f"); e.U8(0x80) }), "unknown flags"},
 		{"unknown-kind", tApply, bad(tApply, func(e *encoder) {
-			e.uvarint(1)
-			e.str("f")
-			e.u8(opHasNew)
-			e.u8(9)
-			e.uvarint(0)
-			e.time(time.Unix(0, 0))
+			e.Uvarint(1)
+			e.Str("f")
+			e.U8(opHasNew)
+			e.U8(9)
+			e.Uvarint(0)
+			e.Time(time.Unix(0, 0))
 		}), "unknown kind 9"},
 		{"mode-bits", tApply, bad(tApply, func(e *encoder) {
-			e.uvarint(1)
-			e.str("f")
-			e.u8(opHasNew)
-			e.u8(2)
-			e.uvarint(uint64(fs.ModeSetuid | 0o755))
-			e.time(time.Unix(0, 0))
+			e.Uvarint(1)
+			e.Str("f")
+			e.U8(opHasNew)
+			e.U8(2)
+			e.Uvarint(uint64(fs.ModeSetuid | 0o755))
+			e.Time(time.Unix(0, 0))
 		}), "beyond permissions"},
 		{"huge-size", tApply, bad(tApply, func(e *encoder) {
-			e.uvarint(1)
-			e.str("f")
-			e.u8(opHasNew)
-			e.u8(1)
-			e.uvarint(0o644)
-			e.time(time.Unix(0, 0))
-			e.uvarint(1 << 63)
-			e.raw(make([]byte, 32))
+			e.Uvarint(1)
+			e.Str("f")
+			e.U8(opHasNew)
+			e.U8(1)
+			e.Uvarint(0o644)
+			e.Time(time.Unix(0, 0))
+			e.Uvarint(1 << 63)
+			e.Raw(make([]byte, 32))
 		}), "file size"},
 		{"bad-nanos", tApply, bad(tApply, func(e *encoder) {
-			e.uvarint(1)
-			e.str("f")
-			e.u8(opHasNew)
-			e.u8(2)
-			e.uvarint(0o755)
-			e.varint(0)
-			e.uvarint(nanosPerSec)
+			e.Uvarint(1)
+			e.Str("f")
+			e.U8(opHasNew)
+			e.U8(2)
+			e.Uvarint(0o755)
+			e.Varint(0)
+			e.Uvarint(nanosPerSec)
 		}), "nanoseconds"},
 		{"nul-target", tApply, bad(tApply, func(e *encoder) {
-			e.uvarint(1)
-			e.str("f")
-			e.u8(opHasNew)
-			e.u8(3)
-			e.uvarint(0)
-			e.time(time.Unix(0, 0))
-			e.str("a\x00b")
+			e.Uvarint(1)
+			e.Str("f")
+			e.U8(opHasNew)
+			e.U8(3)
+			e.Uvarint(0)
+			e.Time(time.Unix(0, 0))
+			e.Str("a\x00b")
 		}), "bad symlink target"},
 		{"delta-of-a-dir", tApplyDelta, sampleRequestBytes(tApply, zerosync.Op{Path: "d", New: sampleDir}), "update of a file"},
 		{"trailing", tWatch, []byte{1, 0}, "trailing"},
@@ -243,6 +245,8 @@ func FuzzRequestOpenDelta(f *testing.F)  { fuzzRequest(f, tOpenDelta) }
 func FuzzRequestCopy(f *testing.F)       { fuzzRequest(f, tCopy) }
 func FuzzRequestKeep(f *testing.F)       { fuzzRequest(f, tKeep) }
 func FuzzRequestWatch(f *testing.F)      { fuzzRequest(f, tWatch) }
+func FuzzRequestRootID(f *testing.F)     { fuzzRequest(f, tRootID) }
+func FuzzRequestMarkRoot(f *testing.F)   { fuzzRequest(f, tMarkRoot) }
 
 // fuzzDecoder fuzzes a decoder of a small message: it never panics, every
 // failure wraps ErrProtocol, and a decoded value survives a round trip.
@@ -311,9 +315,9 @@ func FuzzError(f *testing.F) {
 // known or not.
 func encodeErrorKeeping(re *RemoteError) []byte {
 	var e encoder
-	e.uvarint(re.codes)
-	e.str(re.Msg)
-	return e.b
+	e.Uvarint(re.codes)
+	e.Str(re.Msg)
+	return e.B
 }
 
 func FuzzScanEnd(f *testing.F) {
@@ -329,4 +333,9 @@ func FuzzScanEnd(f *testing.F) {
 			}
 			return true
 		})
+}
+
+func FuzzRootID(f *testing.F) {
+	fuzzDecoder(f, [][]byte{encodeRootID(zerosync.RootID{Replica: zerosync.NewReplicaID(), Filesystem: "fsid=0000000100000002,type=ef53,ino=2"}), encodeRootID(zerosync.RootID{})},
+		decodeRootID, encodeRootID, eq[zerosync.RootID])
 }

@@ -55,19 +55,44 @@ type mux struct {
 
 	bytesSent, bytesRecv   atomic.Int64
 	framesSent, framesRecv atomic.Int64
+
+	// Deadlines; see keepalive.go.
+	interval, timeout time.Duration // zero: no deadlines
+	pingOK            bool          // the peer speaks ping and pong
+	lastRecv          atomic.Int64  // when the last whole frame arrived (Unix ns)
+	writing           atomic.Int64  // when the write under way last moved (Unix ns); 0: none
+	pings, pongs      map[uint64]struct{}
+	ctl               chan struct{} // wakes the control writer
+	bg                sync.WaitGroup
 }
 
-func newMux(conn io.ReadWriteCloser, server bool, cfg *config, comp *compressor) *mux {
-	return &mux{
-		conn:    conn,
-		server:  server,
-		log:     cfg.log,
-		comp:    comp,
-		fr:      frameReader{r: conn, max: cfg.maxFrame, comp: comp},
-		streams: map[uint64]*stream{},
-		wsem:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+// newMux returns the mux of a connection after its handshake; caps are
+// the capabilities both sides agreed. start starts its helpers.
+func newMux(conn io.ReadWriteCloser, server bool, cfg *config, comp *compressor, caps uint64) *mux {
+	m := &mux{
+		conn:     conn,
+		server:   server,
+		log:      cfg.log,
+		comp:     comp,
+		fr:       frameReader{r: conn, max: cfg.maxFrame, comp: comp},
+		streams:  map[uint64]*stream{},
+		wsem:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		interval: cfg.interval,
+		timeout:  cfg.timeout,
+		pingOK:   caps&capKeepalive != 0,
+		ctl:      make(chan struct{}, 1),
 	}
+	m.lastRecv.Store(time.Now().UnixNano())
+	return m
+}
+
+// peer names the other side in messages.
+func (m *mux) peer() string {
+	if m.server {
+		return "client"
+	}
+	return "agent"
 }
 
 // fail ends the connection for reason (the first reason wins): it closes
@@ -152,7 +177,7 @@ func (m *mux) writeFrames(id uint64, frames []outFrame, failOnErr bool) error {
 	for _, r := range rs {
 		m.wbuf = appendFrameParts(m.wbuf, r.typ, id, nil, r.payload)
 	}
-	n, err := m.conn.Write(m.wbuf)
+	n, err := m.writeAll(m.wbuf)
 	m.bytesSent.Add(int64(n))
 	if cap(m.wbuf) > 2*sendLimit {
 		m.wbuf = nil
@@ -236,6 +261,9 @@ func (m *mux) readLoop(onRequest func(frame) error) error {
 			}
 			return err
 		}
+		// Progress is counted in whole frames: a frame trickled in a
+		// byte at a time counts once it is complete.
+		m.lastRecv.Store(time.Now().UnixNano())
 		m.framesRecv.Add(1)
 		if err := m.route(f, onRequest); err != nil {
 			if errors.Is(err, ErrProtocol) {
@@ -247,11 +275,10 @@ func (m *mux) readLoop(onRequest func(frame) error) error {
 }
 
 func (m *mux) route(f frame, onRequest func(frame) error) error {
-	peer := "agent"
-	if m.server {
-		peer = "client"
-	}
+	peer := m.peer()
 	switch {
+	case f.typ == tPing || f.typ == tPong:
+		return m.keepalive(f)
 	case f.typ == tGoaway:
 		if f.id != 0 {
 			return protoErr("goaway on stream %d", f.id)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Option configures [Serve] and [Dial]. Options that only matter to one
@@ -20,6 +21,11 @@ type config struct {
 	version    string
 	name       string
 	maxEntries int
+	host       string // "" means name
+	// interval and timeout are the keepalive settings ([WithKeepalive]);
+	// zero disables keepalives and deadlines after the handshake.
+	interval, timeout time.Duration
+	handshake         time.Duration
 	// protoMin and protoMax are the protocol versions this side speaks;
 	// tests change them to check the handshake.
 	protoMin, protoMax int
@@ -35,6 +41,21 @@ const (
 	DefaultDeltaMinSize = 128 << 10
 	// DefaultMaxEntries is the default of [WithMaxEntries].
 	DefaultMaxEntries = 4 << 20
+	// DefaultKeepaliveInterval and DefaultKeepaliveTimeout are the
+	// defaults of [WithKeepalive]: a ping after 10s of silence, and a peer
+	// dropped after 30s without a whole frame. Three pings fit in the
+	// timeout, so one delayed behind a large frame on a slow link is no
+	// reason to give up; 30s is what a person waits before deciding that
+	// something hangs, and stays below the minutes a stuck cycle would
+	// otherwise hold a pair. Idle, the pings cost a few bytes every 10s.
+	DefaultKeepaliveInterval = 10 * time.Second
+	DefaultKeepaliveTimeout  = 30 * time.Second
+	// DefaultHandshakeTimeout is the default of [WithHandshakeTimeout]:
+	// both sides greet at once, so 30s is ample even for an agent started
+	// on a loaded host.
+	DefaultHandshakeTimeout = 30 * time.Second
+	// maxDeadline bounds the keepalive and handshake settings.
+	maxDeadline = 24 * time.Hour
 )
 
 func newConfig(opts []Option) (config, error) {
@@ -46,6 +67,9 @@ func newConfig(opts []Option) (config, error) {
 		deltaMin:   DefaultDeltaMinSize,
 		name:       "remote",
 		maxEntries: DefaultMaxEntries,
+		interval:   DefaultKeepaliveInterval,
+		timeout:    DefaultKeepaliveTimeout,
+		handshake:  DefaultHandshakeTimeout,
 		protoMin:   ProtocolVersion,
 		protoMax:   ProtocolVersion,
 	}
@@ -104,9 +128,11 @@ func WithDelta(on bool) Option {
 	}
 }
 
-// WithDeltaMinSize sets, on the client, the size from which an update of a
-// file the agent already has is sent as a delta: both the old and the new
-// content must be at least n bytes. The default is [DefaultDeltaMinSize].
+// WithDeltaMinSize sets, on the client, the size from which a file moves as
+// a delta, in both directions: an update pushed to a file the agent has
+// (both the old and the new content at least n bytes), and a file read with
+// OpenDelta against a version of at least n bytes (smaller ones are read
+// whole). The default is [DefaultDeltaMinSize].
 func WithDeltaMinSize(n int64) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -153,6 +179,57 @@ func WithMaxEntries(n int) Option {
 			return fmt.Errorf("max entries %d is not positive", n)
 		}
 		c.maxEntries = n
+		return nil
+	}
+}
+
+// WithHost names the host the agent runs on, as the user calls it, in the
+// [zerosync.Location] of the client's endpoints ([Endpoint.Location]). The
+// default is the name given with [WithName]. A transport sets it to the
+// host the user named.
+func WithHost(host string) Option {
+	return func(c *config) error {
+		if host == "" || len(host) > maxRootLen || strings.ContainsFunc(host, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return fmt.Errorf("host %q is empty, too long or holds control characters", cut(host, 64))
+		}
+		c.host = host
+		return nil
+	}
+}
+
+// WithKeepalive sets the deadlines of a connection after the handshake
+// (see "Deadlines" in the package documentation): a side that has received
+// nothing for interval sends a ping, and a peer that sends no whole frame
+// for timeout is dropped, as is a peer that takes nothing this side writes
+// for timeout. On the client, a call waiting on the agent fails when its
+// request sees no whole frame for timeout, and the connection is dropped.
+// The defaults are [DefaultKeepaliveInterval] and
+// [DefaultKeepaliveTimeout]. interval must be below timeout; both zero
+// turns the deadlines off (the caller's context then bounds every wait).
+func WithKeepalive(interval, timeout time.Duration) Option {
+	return func(c *config) error {
+		if interval == 0 && timeout == 0 {
+			c.interval, c.timeout = 0, 0
+			return nil
+		}
+		if interval <= 0 || timeout <= interval || timeout > maxDeadline {
+			return fmt.Errorf("keepalive: interval %v and timeout %v (want 0 < interval < timeout <= %v, or both 0)", interval, timeout, maxDeadline)
+		}
+		c.interval, c.timeout = interval, timeout
+		return nil
+	}
+}
+
+// WithHandshakeTimeout bounds the handshake: a peer that has not greeted
+// and answered within d is dropped with an error wrapping [ErrStalled]. On
+// the client the context given to [Dial] may end it sooner. The default is
+// [DefaultHandshakeTimeout].
+func WithHandshakeTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 || d > maxDeadline {
+			return fmt.Errorf("handshake timeout %v out of range (0, %v]", d, maxDeadline)
+		}
+		c.handshake = d
 		return nil
 	}
 }

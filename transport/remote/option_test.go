@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zerosync/zerosync"
 )
@@ -25,6 +26,13 @@ func TestOptionsRefuse(t *testing.T) {
 		{"empty-name", WithName(""), "empty name"},
 		{"delta-size", WithDeltaMinSize(0), "not positive"},
 		{"max-entries", WithMaxEntries(-1), "not positive"},
+		{"keepalive-order", WithKeepalive(5*time.Second, 5*time.Second), "want 0 < interval < timeout"},
+		{"keepalive-half-off", WithKeepalive(0, time.Second), "want 0 < interval < timeout"},
+		{"keepalive-negative", WithKeepalive(-time.Second, time.Second), "want 0 < interval < timeout"},
+		{"keepalive-huge", WithKeepalive(time.Second, 48*time.Hour), "want 0 < interval < timeout"},
+		{"handshake-zero", WithHandshakeTimeout(0), "handshake timeout 0s out of range"},
+		{"empty-host", WithHost(""), "host \"\" is empty"},
+		{"host-control", WithHost("a\nb"), "control characters"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := net.Pipe()

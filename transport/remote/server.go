@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/zerosync/zerosync"
 )
@@ -32,8 +33,10 @@ const maxRoots = 64
 // back to the client and the connection carries on.
 //
 // Serve returns nil when the client hung up, ctx.Err() when ctx ended, a
-// *[VersionError] when the two sides share no protocol version, and
-// otherwise the error that ended the connection.
+// *[VersionError] when the two sides share no protocol version, an error
+// wrapping [ErrStalled] when the client did not complete the handshake in
+// time ([WithHandshakeTimeout]) or stalled afterwards ([WithKeepalive]),
+// and otherwise the error that ended the connection.
 func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.Context, root string) (zerosync.Endpoint, error), opts ...Option) error {
 	defer conn.Close()
 	cfg, err := newConfig(opts)
@@ -45,7 +48,14 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.C
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	timer := time.AfterFunc(cfg.handshake, func() { conn.Close() })
 	h, err := serverHandshake(conn, &cfg)
+	if !timer.Stop() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("remote: handshake: %w: the client did not complete the handshake within %v", ErrStalled, cfg.handshake)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -61,7 +71,7 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.C
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &server{
-		m:     newMux(conn, true, &cfg, comp),
+		m:     newMux(conn, true, &cfg, comp, h.caps),
 		cfg:   cfg,
 		open:  open,
 		log:   cfg.log.With("client", h.version),
@@ -70,10 +80,15 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.C
 		roots: map[uint64]*served{},
 	}
 	s.log.Debug("client connected", "protocol", min(h.max, cfg.protoMax), "compression", h.caps&capZstd != 0, "delta", h.caps&capDelta != 0)
+	s.m.start()
 	err = s.m.readLoop(s.request)
 	s.m.fail(err)
+	if errors.Is(s.m.err, ErrStalled) {
+		err = s.m.err // a stall closed the connection under the reader
+	}
 	cancel()
 	s.wg.Wait()
+	s.m.bg.Wait()
 	s.closeRoots()
 	switch {
 	case ctx.Err() != nil:
@@ -118,6 +133,9 @@ func (s *server) request(f frame) error {
 	}
 	if (f.typ == tApplyDelta || f.typ == tOpenDelta) && s.caps&capDelta == 0 {
 		return protoErr("stream %d: %s request, but delta transfer was not agreed", f.id, f.typ)
+	}
+	if (f.typ == tRootID || f.typ == tMarkRoot) && s.caps&capIdentity == 0 {
+		return protoErr("stream %d: %s request, but root identities were not agreed", f.id, f.typ)
 	}
 	s.m.mu.Lock()
 	if _, dup := s.m.streams[f.id]; dup {
@@ -186,6 +204,8 @@ func (s *server) handle(ctx context.Context, st *stream, req request) error {
 		return s.keep(ctx, st, r, req)
 	case tWatch:
 		return s.watch(ctx, st, r)
+	case tRootID, tMarkRoot:
+		return s.identity(ctx, st, r, req.typ == tMarkRoot)
 	}
 	return fmt.Errorf("%w: %s is not a request", ErrProtocol, req.typ)
 }
@@ -216,6 +236,9 @@ func (s *server) openRoot(ctx context.Context, st *stream, root string) error {
 	}
 	if _, ok := ep.(zerosync.Watcher); ok {
 		abl |= ablWatcher
+	}
+	if _, ok := ep.(zerosync.Identifier); ok {
+		abl |= ablIdentity
 	}
 	s.mu.Lock()
 	s.nextRoot++

@@ -41,10 +41,10 @@ type snapEncoder struct {
 // within limits (checkChange).
 func (s *snapEncoder) add(c change) {
 	shared := commonPrefix(s.prev, c.path)
-	s.body.uvarint(uint64(shared))
-	s.body.str(c.path[shared:])
+	s.body.Uvarint(uint64(shared))
+	s.body.Str(c.path[shared:])
 	if c.entry == nil {
-		s.body.u8(kindRemoved)
+		s.body.U8(kindRemoved)
 	} else {
 		s.body.entry(c.entry)
 	}
@@ -53,7 +53,7 @@ func (s *snapEncoder) add(c change) {
 }
 
 // full reports whether the chunk should be sent now.
-func (s *snapEncoder) full() bool { return len(s.body.b) >= chunkBudget || s.n >= maxChunkEntries }
+func (s *snapEncoder) full() bool { return len(s.body.B) >= chunkBudget || s.n >= maxChunkEntries }
 
 // take returns the chunk's payload and starts a new chunk; prefixes go on
 // from the last path. base is the generation the response is a diff
@@ -61,12 +61,12 @@ func (s *snapEncoder) full() bool { return len(s.body.b) >= chunkBudget || s.n >
 // from the first chunk what to build on.
 func (s *snapEncoder) take(base uint64) []byte {
 	var e encoder
-	e.uvarint(base)
-	e.uvarint(uint64(s.n))
-	e.raw(s.body.b)
-	s.body.b = s.body.b[:0]
+	e.Uvarint(base)
+	e.Uvarint(uint64(s.n))
+	e.Raw(s.body.B)
+	s.body.B = s.body.B[:0]
 	s.n = 0
-	return e.b
+	return e.B
 }
 
 func commonPrefix(a, b string) int {
@@ -107,12 +107,12 @@ type snapDecoder struct {
 // header decodes the start of a chunk: the base generation (the same in
 // every chunk of a response) and the number of entries.
 func (s *snapDecoder) header(d *decoder) int {
-	base := d.uvarint("base generation")
-	if d.err == nil && s.started && base != s.base {
-		d.fail("chunk is based on generation %d, the previous one on %d", base, s.base)
+	base := d.Uvarint("base generation")
+	if d.Err == nil && s.started && base != s.base {
+		d.Fail("chunk is based on generation %d, the previous one on %d", base, s.base)
 	}
-	s.base, s.started = base, d.err == nil
-	return d.count("entries", maxChunkEntries, 3)
+	s.base, s.started = base, d.Err == nil
+	return d.Count("entries", maxChunkEntries, 3)
 }
 
 // decode decodes one chunk; start, when not nil, is called with the base
@@ -121,38 +121,38 @@ func (s *snapDecoder) decode(b []byte, start func(base uint64) error, fn func(ch
 	d := newDecoder("scan chunk", b)
 	first := !s.started
 	n := s.header(d)
-	if d.err == nil && first && start != nil {
+	if d.Err == nil && first && start != nil {
 		if err := start(s.base); err != nil {
 			return err
 		}
 	}
 	for range n {
-		shared := d.uvarint("path prefix")
-		if d.err == nil && shared > uint64(len(s.prev)) {
-			d.fail("path shares %d bytes with a previous path of %d", shared, len(s.prev))
+		shared := d.Uvarint("path prefix")
+		if d.Err == nil && shared > uint64(len(s.prev)) {
+			d.Fail("path shares %d bytes with a previous path of %d", shared, len(s.prev))
 		}
-		if d.err != nil {
+		if d.Err != nil {
 			break
 		}
-		suffix := d.bytes("path", maxWirePath-int(shared))
-		kind := d.u8("kind")
-		if d.err != nil {
+		suffix := d.Bytes("path", maxWirePath-int(shared))
+		kind := d.U8("kind")
+		if d.Err != nil {
 			break
 		}
 		p := s.prev[:shared] + string(suffix)
 		if p <= s.prev { // also refuses the empty path
-			d.fail("path %q does not sort after %q", cut(p, 256), cut(s.prev, 256))
+			d.Fail("path %q does not sort after %q", cut(p, 256), cut(s.prev, 256))
 			break
 		}
 		var x *zerosync.Entry
 		if kind != kindRemoved {
 			x = d.entryOfKind(fmt.Sprintf("entry %q", cut(p, 256)), zerosync.Kind(kind))
-			if d.err != nil {
+			if d.Err != nil {
 				break
 			}
 		}
 		if s.total++; s.total > s.max {
-			d.fail("more than %d entries", s.max)
+			d.Fail("more than %d entries", s.max)
 			break
 		}
 		s.prev = p
@@ -160,7 +160,7 @@ func (s *snapDecoder) decode(b []byte, start func(base uint64) error, fn func(ch
 			return err
 		}
 	}
-	return d.end()
+	return d.End()
 }
 
 // scanEnd closes a scan response. gen names the snapshot the response
@@ -173,43 +173,43 @@ type scanEnd struct {
 
 func (m scanEnd) encode() []byte {
 	var e encoder
-	e.uvarint(m.gen)
-	e.uvarint(m.base)
-	e.uvarint(m.count)
+	e.Uvarint(m.gen)
+	e.Uvarint(m.base)
+	e.Uvarint(m.count)
 	// Problems beyond the limits are left out; a path too long for the
 	// wire (a scan reports those as problems too) is cut.
 	var body encoder
 	n := 0
 	for _, p := range m.problems {
-		if n == maxProblems || len(body.b) > problemBudget {
+		if n == maxProblems || len(body.B) > problemBudget {
 			break
 		}
-		body.str(cut(p.Path, maxWirePath))
+		body.Str(cut(p.Path, maxWirePath))
 		appendError(&body, p.Err)
 		n++
 	}
-	e.uvarint(uint64(n))
-	e.raw(body.b)
-	return e.b
+	e.Uvarint(uint64(n))
+	e.Raw(body.B)
+	return e.B
 }
 
 func decodeScanEnd(b []byte) (scanEnd, error) {
 	d := newDecoder("scan end", b)
-	m := scanEnd{gen: d.uvarint("generation"), base: d.uvarint("base generation"), count: d.uvarint("count")}
-	n := d.count("problems", maxProblems, 3)
+	m := scanEnd{gen: d.Uvarint("generation"), base: d.Uvarint("base generation"), count: d.Uvarint("count")}
+	n := d.Count("problems", maxProblems, 3)
 	if n > 0 {
 		m.problems = make([]zerosync.Problem, 0, n)
 	}
 	for range n {
-		p := d.str("problem path", maxWirePath)
+		p := d.Str("problem path", maxWirePath)
 		e := d.remoteError("problem")
-		if d.err != nil {
+		if d.Err != nil {
 			break
 		}
 		m.problems = append(m.problems, zerosync.Problem{Path: p, Err: e})
 	}
-	if d.err == nil && m.gen == 0 {
-		d.fail("generation 0")
+	if d.Err == nil && m.gen == 0 {
+		d.Fail("generation 0")
 	}
-	return m, d.end()
+	return m, d.End()
 }

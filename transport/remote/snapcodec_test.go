@@ -132,13 +132,13 @@ func TestSnapBuilderRefuses(t *testing.T) {
 func TestSnapDecoderRefuses(t *testing.T) {
 	chunk := func(base uint64, f func(e *encoder)) []byte {
 		var e encoder
-		e.uvarint(base)
+		e.Uvarint(base)
 		f(&e)
-		return e.b
+		return e.B
 	}
 	entry := func(e *encoder, shared int, suffix string) {
-		e.uvarint(uint64(shared))
-		e.str(suffix)
+		e.Uvarint(uint64(shared))
+		e.Str(suffix)
 		e.entry(sampleDir)
 	}
 	cases := []struct {
@@ -146,28 +146,28 @@ func TestSnapDecoderRefuses(t *testing.T) {
 		chunks [][]byte
 		want   string
 	}{
-		{"unsorted", [][]byte{chunk(0, func(e *encoder) { e.uvarint(2); entry(e, 0, "b"); entry(e, 0, "a") })}, "does not sort after"},
-		{"duplicate", [][]byte{chunk(0, func(e *encoder) { e.uvarint(2); entry(e, 0, "a"); entry(e, 1, "") })}, "does not sort after"},
+		{"unsorted", [][]byte{chunk(0, func(e *encoder) { e.Uvarint(2); entry(e, 0, "b"); entry(e, 0, "a") })}, "does not sort after"},
+		{"duplicate", [][]byte{chunk(0, func(e *encoder) { e.Uvarint(2); entry(e, 0, "a"); entry(e, 1, "") })}, "does not sort after"},
 		{"duplicate-across-chunks", [][]byte{
-			chunk(0, func(e *encoder) { e.uvarint(1); entry(e, 0, "a") }),
-			chunk(0, func(e *encoder) { e.uvarint(1); entry(e, 0, "a") }),
+			chunk(0, func(e *encoder) { e.Uvarint(1); entry(e, 0, "a") }),
+			chunk(0, func(e *encoder) { e.Uvarint(1); entry(e, 0, "a") }),
 		}, "does not sort after"},
-		{"empty-path", [][]byte{chunk(0, func(e *encoder) { e.uvarint(1); entry(e, 0, "") })}, "does not sort after"},
-		{"prefix-too-long", [][]byte{chunk(0, func(e *encoder) { e.uvarint(1); entry(e, 5, "x") })}, "shares 5 bytes"},
-		{"path-too-long", [][]byte{chunk(0, func(e *encoder) { e.uvarint(1); entry(e, 0, strings.Repeat("a", maxWirePath+1)) })}, "exceeds the limit"},
-		{"count-lies", [][]byte{chunk(0, func(e *encoder) { e.uvarint(1000); entry(e, 0, "a") })}, "ends early"},
-		{"count-huge", [][]byte{chunk(0, func(e *encoder) { e.uvarint(1 << 40) })}, "exceeds the limit"},
+		{"empty-path", [][]byte{chunk(0, func(e *encoder) { e.Uvarint(1); entry(e, 0, "") })}, "does not sort after"},
+		{"prefix-too-long", [][]byte{chunk(0, func(e *encoder) { e.Uvarint(1); entry(e, 5, "x") })}, "shares 5 bytes"},
+		{"path-too-long", [][]byte{chunk(0, func(e *encoder) { e.Uvarint(1); entry(e, 0, strings.Repeat("a", maxWirePath+1)) })}, "exceeds the limit"},
+		{"count-lies", [][]byte{chunk(0, func(e *encoder) { e.Uvarint(1000); entry(e, 0, "a") })}, "ends early"},
+		{"count-huge", [][]byte{chunk(0, func(e *encoder) { e.Uvarint(1 << 40) })}, "exceeds the limit"},
 		{"bases-differ", [][]byte{
-			chunk(3, func(e *encoder) { e.uvarint(1); entry(e, 0, "a") }),
-			chunk(4, func(e *encoder) { e.uvarint(1); entry(e, 0, "b") }),
+			chunk(3, func(e *encoder) { e.Uvarint(1); entry(e, 0, "a") }),
+			chunk(4, func(e *encoder) { e.Uvarint(1); entry(e, 0, "b") }),
 		}, "based on generation 4"},
 		{"bad-kind", [][]byte{chunk(0, func(e *encoder) {
-			e.uvarint(1)
-			e.uvarint(0)
-			e.str("a")
-			e.u8(7)
-			e.uvarint(0)
-			e.time(time.Unix(0, 0))
+			e.Uvarint(1)
+			e.Uvarint(0)
+			e.Str("a")
+			e.U8(7)
+			e.Uvarint(0)
+			e.Time(time.Unix(0, 0))
 		})}, "unknown kind"},
 	}
 	for _, c := range cases {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // stream is one request and everything that follows it, on either side.
@@ -35,10 +37,14 @@ type stream struct {
 	finished  chan struct{} // closed when the peer is done
 
 	cs compressState // used by the sending goroutine only
+
+	// lastProgress is when the stream last heard from the peer: a frame,
+	// credit or a pong (Unix ns). The client's deadlines use it.
+	lastProgress atomic.Int64
 }
 
 func newStream(m *mux, id uint64) *stream {
-	return &stream{
+	s := &stream{
 		m:        m,
 		id:       id,
 		avail:    streamWindow,
@@ -46,7 +52,15 @@ func newStream(m *mux, id uint64) *stream {
 		credited: make(chan struct{}, 1),
 		finished: make(chan struct{}),
 	}
+	s.touch()
+	return s
 }
+
+// touch notes that the peer made progress on the stream.
+func (s *stream) touch() { s.lastProgress.Store(time.Now().UnixNano()) }
+
+// progress returns when the peer last made progress on the stream.
+func (s *stream) progress() time.Time { return time.Unix(0, s.lastProgress.Load()) }
 
 func signal(c chan struct{}) {
 	select {
@@ -59,6 +73,7 @@ func signal(c chan struct{}) {
 // only and never blocks. A terminal frame is outside flow control (a stream
 // has one), so that a stream can always be ended.
 func (s *stream) push(f frame, terminal bool) error {
+	s.touch()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.peerDone {
@@ -90,6 +105,8 @@ func (s *stream) push(f frame, terminal bool) error {
 // next returns the next frame from the peer, waiting for it. Consuming a
 // frame earns the peer credit, which is sent back in batches.
 func (s *stream) next(ctx context.Context) (frame, error) {
+	var w *stallWatch
+	defer func() { w.stop() }()
 	for {
 		s.mu.Lock()
 		if len(s.q) > 0 {
@@ -114,8 +131,15 @@ func (s *stream) next(ctx context.Context) (frame, error) {
 			return f, nil
 		}
 		s.mu.Unlock()
+		if w == nil {
+			w = s.watchWait()
+		}
 		select {
 		case <-s.wake:
+		case <-w.c():
+			if err := w.fired(); err != nil {
+				return frame{}, err
+			}
 		case <-ctx.Done():
 			return frame{}, ctx.Err()
 		case <-s.m.done:
@@ -138,6 +162,7 @@ func (s *stream) credit(n int) error {
 		return protoErr("credit of %d bytes on stream %d goes beyond its window", n, s.id)
 	}
 	s.avail += n
+	s.touch()
 	signal(s.credited)
 	return nil
 }
@@ -173,6 +198,8 @@ func (s *stream) sendFrames(ctx context.Context, frames []outFrame, compressible
 		}
 		c += costOf(f.payload)
 	}
+	var w *stallWatch
+	defer func() { w.stop() }()
 	for c > 0 {
 		s.mu.Lock()
 		if s.avail >= c {
@@ -185,8 +212,15 @@ func (s *stream) sendFrames(ctx context.Context, frames []outFrame, compressible
 		if !s.m.server {
 			finished = s.finished
 		}
+		if w == nil {
+			w = s.watchWait()
+		}
 		select {
 		case <-s.credited:
+		case <-w.c():
+			if err := w.fired(); err != nil {
+				return err
+			}
 		case <-finished:
 			return errPeerDone
 		case <-ctx.Done():

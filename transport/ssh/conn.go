@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/transport/remote"
 )
 
@@ -79,9 +78,20 @@ func (a *agentConn) dead() bool {
 	}
 }
 
-// kill ends the agent session.
+// kill ends the agent session. An agent that stalled (the agent protocol's
+// deadlines: remote.ErrStalled) takes its SSH connection with it: a
+// stopped or hung process keeps its output open, and its channel with it,
+// so closing the session alone may never end it, while closing the
+// connection ends everything on it at once (nothing else uses it: every
+// endpoint of the host goes through this agent). sshd is asked to kill
+// the agent first, which it does for users other than root. The next call
+// dials again.
 func (a *agentConn) kill() {
 	a.once.Do(func() {
+		if errors.Is(a.rpc.Err(), remote.ErrStalled) {
+			a.sess.Signal(ssh.SIGKILL)
+			a.conn.client.Close()
+		}
 		a.rpc.Close()
 		a.sess.Close()
 		close(a.done)
@@ -304,7 +314,7 @@ read:
 		case wordDir:
 			dir = value
 		case wordUnsafe:
-			return fail(false, &AgentError{Host: h.hc.String(), Platform: h.t.platform(), Path: dir + "/agent-" + agent.Version,
+			return fail(false, &AgentError{Host: h.hc.String(), Platform: h.t.platform(), Path: dir + "/agent-" + remote.AgentVersion,
 				Err: fmt.Errorf("refusing to run the agent from the directory %q: %s; make it yours and owner-only (chown \"$USER\" %s && chmod 700 %s), or choose another",
 					dir, plainText(value), shellWord(dir), shellWord(dir))})
 		default:
@@ -330,9 +340,9 @@ read:
 		}
 		return fail(errors.Is(err, remote.ErrProtocol), fmt.Errorf("ssh: %s: agent handshake: %w %s", h.hc, err, stderr.String()))
 	}
-	if v := rpc.Agent().Version; v != agent.Version {
+	if v := rpc.Agent().Version; v != remote.AgentVersion {
 		rpc.Close()
-		return fail(true, fmt.Errorf("the installed agent is version %q, not %q", v, agent.Version))
+		return fail(true, fmt.Errorf("the installed agent is version %q, not %q", v, remote.AgentVersion))
 	}
 	ag = &agentConn{conn: conn, sess: sess, rpc: rpc, stderr: stderr, done: make(chan struct{})}
 	go func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/transport/remote"
 	"net"
 	"slices"
 	"strconv"
@@ -12,12 +13,10 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
-
-	"github.com/zerosync/zerosync/agent"
 )
 
 // clientVersion is the SSH version string the transport sends.
-const clientVersion = "SSH-2.0-zerosync_" + agent.Version
+const clientVersion = "SSH-2.0-zerosync_" + remote.AgentVersion
 
 // dial connects to h through its ProxyJump hops and returns the client,
 // and the TCP connection (to the first hop) that carries it; closing the

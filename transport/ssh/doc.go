@@ -11,9 +11,18 @@
 // it serving every root. Keepalive requests (keepalive@openssh.com) notice
 // a dead connection ([WithKeepalive]); the next call reconnects, and
 // failed attempts are spaced out ([WithBackoff]). An agent that dies on a
-// live connection is restarted over the same connection. Endpoints survive a
-// reconnect; a call in flight when the connection died fails with an error
-// wrapping [ErrDisconnected].
+// live connection is restarted over the same connection. An agent that
+// stalls on a live connection (stopped, hung on a disk, trickling its
+// answers) is caught by the agent protocol's own deadlines
+// ([WithAgentKeepalive]; by default dropped after 30s without progress):
+// its session is dropped with its connection, and the next call dials
+// again. Endpoints survive a reconnect; a call in flight when the
+// connection died fails with an error wrapping [ErrDisconnected].
+//
+// Endpoints tell where their root is ([Endpoint.Location]: the target and
+// root as given) and read and mark the root's identity through the agent
+// ([Endpoint.RootID], [Endpoint.MarkRoot]), so an engine notices a root
+// replaced on the host.
 //
 // # Configuration and authentication
 //

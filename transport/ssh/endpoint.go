@@ -14,11 +14,13 @@ import (
 )
 
 var (
-	_ zerosync.Endpoint  = (*Endpoint)(nil)
-	_ zerosync.Copier    = (*Endpoint)(nil)
-	_ zerosync.Archiver  = (*Endpoint)(nil)
-	_ zerosync.Watcher   = (*Endpoint)(nil)
-	_ remote.DeltaOpener = (*Endpoint)(nil)
+	_ zerosync.Endpoint   = (*Endpoint)(nil)
+	_ zerosync.Copier     = (*Endpoint)(nil)
+	_ zerosync.Archiver   = (*Endpoint)(nil)
+	_ zerosync.Watcher    = (*Endpoint)(nil)
+	_ zerosync.Identifier = (*Endpoint)(nil)
+	_ zerosync.Locator    = (*Endpoint)(nil)
+	_ remote.DeltaOpener  = (*Endpoint)(nil)
 )
 
 // Endpoint is a tree on another host, served by the agent there. Build one
@@ -30,8 +32,9 @@ var (
 // backoff) and opens the root again. Watch carries on across a reconnect
 // and then asks for a full rescan, since changes may have been missed.
 type Endpoint struct {
-	h    *host
-	root string
+	h     *host
+	root  string
+	where string // the target as given: [user@]host[:port]
 
 	mu     sync.Mutex
 	ag     *agentConn // the agent rep belongs to
@@ -183,6 +186,37 @@ func (e *Endpoint) KeepConflict(ctx context.Context, path string, en zerosync.En
 	}
 	p, err := rep.KeepConflict(ctx, path, en, content, note)
 	return p, e.wrap(ag, err)
+}
+
+// Location returns where the root is: the host as the target named it
+// ([user@]host[:port], as given to [Transport.Endpoint]) and the root as
+// given. It does no I/O; see [zerosync.Locator].
+func (e *Endpoint) Location() zerosync.Location {
+	return zerosync.Location{Host: e.where, Path: e.root}
+}
+
+// RootID returns the identity of the root on the host, as the agent reads
+// it there; see [zerosync.Identifier]. An agent that cannot tell fails
+// with an error wrapping [errors.ErrUnsupported].
+func (e *Endpoint) RootID(ctx context.Context) (zerosync.RootID, error) {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return zerosync.RootID{}, err
+	}
+	id, err := rep.RootID(ctx)
+	return id, e.wrap(ag, err)
+}
+
+// MarkRoot makes the agent give the root a marker when it has none (the
+// replica ID is made on the host) and returns the root's identity; see
+// [zerosync.Identifier].
+func (e *Endpoint) MarkRoot(ctx context.Context) (zerosync.RootID, error) {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return zerosync.RootID{}, err
+	}
+	id, err := rep.MarkRoot(ctx)
+	return id, e.wrap(ag, err)
 }
 
 // Watch reports changes on the host until ctx is cancelled; see

@@ -22,7 +22,7 @@ func Example() {
 	agent.Handle() // first thing in main
 
 	ctx := context.Background()
-	tr, err := ssh.New()
+	tr, err := ssh.New(ssh.WithSelfInstall())
 	if err != nil {
 		log.Fatal(err)
 	}

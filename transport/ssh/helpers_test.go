@@ -81,7 +81,7 @@ func (f *fixture) target() string { return f.srv.User + "@" + f.srv.Addr }
 // closed at the end of the test.
 func (f *fixture) transport(t testing.TB, extra ...Option) *Transport {
 	t.Helper()
-	tr, err := New(append(append([]Option(nil), f.opts...), extra...)...)
+	tr, err := New(append(append([]Option{WithSelfInstall()}, f.opts...), extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/transport/remote"
 	"io"
 	"os"
 	pathpkg "path"
 	"runtime"
 	"strings"
-
-	"github.com/zerosync/zerosync/agent"
 )
 
 // AgentError is an agent that could not be started on a host, or not
@@ -38,7 +37,7 @@ func (e *AgentError) Error() string {
 	}
 	path := e.Path
 	if path == "" {
-		path = "~/.cache/zerosync/agent-" + agent.Version
+		path = "~/.cache/zerosync/agent-" + remote.AgentVersion
 	}
 	fmt.Fprintf(&b, ", copy it to %s on the host, and make it and its directory yours alone (chmod 700 %s %s).",
 		shellWord(path), shellWord(pathpkg.Dir(path)), shellWord(path))
@@ -101,7 +100,7 @@ func (h *host) install(ctx context.Context, conn *sshConn) error {
 		return aerr
 	}
 	if !t.handled() {
-		aerr.Err = errors.New("this program does not call agent.Handle() first thing in main, so it cannot serve as the agent")
+		aerr.Err = errors.New("this program does not call agent.Handle() first thing in main, or its transport was built without WithSelfInstall, so it does not install itself as the agent")
 		return aerr
 	}
 	exe, err := t.executable()

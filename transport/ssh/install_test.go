@@ -71,7 +71,7 @@ func bannerHome(t *testing.T) (home, ran string) {
 // its default place, beneath the remote $HOME.
 func bannerTransport(t *testing.T, f *fixture) *Transport {
 	t.Helper()
-	tr, err := New(WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithIdentityFile(f.srv.KeyFile),
+	tr, err := New(WithSelfInstall(), WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithIdentityFile(f.srv.KeyFile),
 		WithAgentSocket(""), WithBackoff(10*time.Millisecond, 200*time.Millisecond), WithDialTimeout(20*time.Second))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package ssh
 import (
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -38,17 +39,27 @@ type config struct {
 
 	// remoteCacheDir overrides the agent's cache directory on every host.
 	remoteCacheDir string
+
+	// agentKeepalive, when set, are the agent protocol's keepalive
+	// interval and timeout ([WithAgentKeepalive]).
+	agentKeepalive *[2]time.Duration
+
+	// selfInstall: this program serves as the agent ([WithSelfInstall]).
+	selfInstall bool
 }
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("nil logger")
-		}
-		c.log = l
-		return nil
-	}
+	return func(c *config) error { return option.Logger(&c.log, l) }
+}
+
+// WithSelfInstall says that the running program serves as the agent (its
+// main calls agent.Handle first): a host with no agent of this version gets
+// a copy of the program's executable, checked by its SHA-256 before it
+// runs. Without it, such a host is an error that says how to install the
+// agent by hand.
+func WithSelfInstall() Option {
+	return func(c *config) error { c.selfInstall = true; return nil }
 }
 
 // WithConfigFile reads the ssh configuration (Host aliases, HostName,
@@ -139,6 +150,27 @@ func WithKeepalive(interval time.Duration, max int) Option {
 			return fmt.Errorf("keepalive: interval %v and count %d", interval, max)
 		}
 		c.keepalive, c.keepaliveMax = interval, max
+		return nil
+	}
+}
+
+// WithAgentKeepalive sets the deadlines of the agent protocol on this side
+// (see remote.WithKeepalive): a ping to the agent after interval of
+// silence, and an agent session dropped when the agent sends no whole
+// frame for timeout, takes nothing for timeout, or leaves a call waiting
+// on it without progress for timeout. That call fails with an error
+// wrapping [ErrDisconnected] and remote.ErrStalled; the next call starts a
+// new agent session. SSH keepalives ([WithKeepalive]) watch the
+// connection; these watch the agent process at its end, which can stall
+// on a live connection. The default is remote's: every 10s, dropped after
+// 30s. interval must be below timeout, and timeout at most 24h; both zero
+// turns them off.
+func WithAgentKeepalive(interval, timeout time.Duration) Option {
+	return func(c *config) error {
+		if !(interval == 0 && timeout == 0) && (interval <= 0 || timeout <= interval || timeout > 24*time.Hour) {
+			return fmt.Errorf("agent keepalive: interval %v and timeout %v (want 0 < interval < timeout <= 24h, or both 0)", interval, timeout)
+		}
+		c.agentKeepalive = &[2]time.Duration{interval, timeout}
 		return nil
 	}
 }

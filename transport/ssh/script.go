@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/zerosync/zerosync/transport/remote"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/zerosync/zerosync/agent"
 )
 
 // The scripts the transport runs on a host (probe, install, start) answer
@@ -120,7 +119,7 @@ func cacheDirScript(dir string) string {
 		b.WriteString("; export ZEROSYNC_CACHE_DIR; ")
 	}
 	b.WriteString(`d="${ZEROSYNC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zerosync}"; `)
-	b.WriteString(`a="$d/agent-` + agent.Version + `"; `)
+	b.WriteString(`a="$d/agent-` + remote.AgentVersion + `"; `)
 	return b.String()
 }
 
@@ -137,7 +136,7 @@ func startCommand(g tag, dir string) string {
 	return shCommand(g.prelude() + cacheDirScript(dir) +
 		`if [ -d "$d" ]; then r=$(chk "$d") || { say ` + wordDir + ` "$d"; say ` + wordUnsafe + ` "$r"; exit 0; }; fi; ` +
 		`if [ -f "$a" ] && [ -x "$a" ]; then ` +
-		`if r=$(chk "$a"); then say ` + wordExec + ` "$a"; exec "$a" ` + agent.Arg + `; fi; ` +
+		`if r=$(chk "$a"); then say ` + wordExec + ` "$a"; exec "$a" ` + remote.AgentArg + `; fi; ` +
 		`say ` + wordNote + ` "$a: $r"; ` +
 		`fi; ` +
 		`say ` + wordMissing + ` "$a"`)
@@ -172,7 +171,7 @@ func installCommand(g tag, dir string, size int64, sum string) string {
 		`m=$(mkdir -p "$d" 2>&1) || fail "cannot make the directory $d: $m"; ` +
 		`r=$(chk "$d") || fail "refusing the directory $d: $r"; ` +
 		`m=$(chmod 700 "$d" 2>&1) || fail "cannot make $d owner-only: $m"; ` +
-		`t="$d/.agent-` + agent.Version + `.$$.tmp"; trap 'rm -f "$t"' EXIT; ` +
+		`t="$d/.agent-` + remote.AgentVersion + `.$$.tmp"; trap 'rm -f "$t"' EXIT; ` +
 		`rm -f "$t"; ` +
 		`m=$( (set -C; cat > "$t") 2>&1) || fail "receiving it failed: $m"; ` +
 		`n=$(wc -c < "$t" | tr -d ' '); ` +

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/transport/remote"
 )
 
@@ -90,7 +89,7 @@ func New(opts ...Option) (*Transport, error) {
 		hosts:      map[string]*host{},
 		platform:   localPlatform,
 		executable: os.Executable,
-		handled:    agent.Handled,
+		handled:    func() bool { return cfg.selfInstall },
 	}, nil
 }
 
@@ -103,7 +102,8 @@ func New(opts ...Option) (*Transport, error) {
 // Endpoint connects, installing the agent when the host lacks it, and
 // opens the root, so every error of set-up (an unknown host key, a refused
 // key, a host whose platform differs) shows here. The endpoint outlives its
-// connection: a call after the connection died reconnects.
+// connection: a call after the connection died reconnects. Its location
+// ([Endpoint.Location]) is target and root as given.
 func (t *Transport) Endpoint(ctx context.Context, target, root string) (*Endpoint, error) {
 	if root == "" {
 		return nil, errors.New("ssh: empty root")
@@ -123,7 +123,8 @@ func (t *Transport) Endpoint(ctx context.Context, target, root string) (*Endpoin
 	if err != nil {
 		return nil, err
 	}
-	e := &Endpoint{h: h, root: root}
+	given, _ := parseTarget(target) // resolve parsed it already
+	e := &Endpoint{h: h, root: root, where: given.String()}
 	if _, _, err := e.inner(ctx); err != nil {
 		return nil, err
 	}
@@ -148,11 +149,16 @@ func (t *Transport) host(hc *hostConfig) (*host, error) {
 
 // remoteOptions are the options of the protocol client for host h.
 func (t *Transport) remoteOptions(h *host) []remote.Option {
-	return []remote.Option{
+	opts := []remote.Option{
 		remote.WithLogger(h.log),
-		remote.WithVersion(agent.Version),
+		remote.WithVersion(remote.AgentVersion),
 		remote.WithName(h.hc.alias),
+		remote.WithHost(h.hc.alias),
 	}
+	if k := t.cfg.agentKeepalive; k != nil {
+		opts = append(opts, remote.WithKeepalive(k[0], k[1]))
+	}
+	return opts
 }
 
 // Close closes every connection; every endpoint's later calls fail. It is
