@@ -110,6 +110,7 @@ func TestHelp(t *testing.T) {
 		"help conflicts":        "conflicts show ID",
 		"conflicts list --help": "conflicts list [--json]",
 		"versions -h":           "versions restore PATH ID",
+		"staged --help":         "staged reject (ID... | --all)",
 		"mode --help":           "show or switch the mode",
 		"--root /nowhere -h":    "Syncing:",
 	} {

@@ -9,7 +9,9 @@
 //
 // Every engine has run (sync now and whenever something changes), once,
 // plan (a dry run), status, pause and resume (with --all: every engine of
-// the host), conflicts (list, show, apply), versions (list, restore), adopt
+// the host), conflicts (list, show, apply), staged (the changes held from a
+// peer given with --staged: list, show, apply, reject), versions (list,
+// restore), adopt
 // (accept a root that changed on purpose), init (write a configuration
 // file), install-service (a systemd user unit that keeps run going),
 // completion (bash, zsh, fish) and help. [App.Commands] adds an engine's
@@ -17,7 +19,8 @@
 // serves as its own agent there when its main calls agent.Handle first.
 //
 // The command line follows cobra's conventions: the global flags (--root,
-// --peer NAME=WHERE for each peer, --state, --config, -v, --json) stand
+// --peer NAME=WHERE for each peer, --staged, --state, --config, -v,
+// --json) stand
 // before or after the subcommand; --help, -h and "help CMD" print help and
 // exit 0; --version prints the build. [App.Run] is the testable entry; it
 // returns an error whose exit status [ExitCode] tells: 0 done, 1 an error,

@@ -104,6 +104,19 @@ func TestProgressOnTerminal(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(peer, "d07"))
 	require.NoError(t, err)
 	assert.Len(t, entries, n/20)
+
+	// With --json, standard output is the JSON, even on a terminal: no
+	// display is drawn over it.
+	for i := range progressFiles {
+		require.NoError(t, os.WriteFile(filepath.Join(root, "d00", fmt.Sprintf("more%04d", i)), []byte("more"), 0o644))
+	}
+	term = newTerminal(t)
+	err = a.Run(context.Background(), []string{"--root", root, "--peer", "p=" + peer, "--state", stateDB, "once", "--json"},
+		Streams{In: strings.NewReader(""), Out: term.Out, Err: io.Discard})
+	screen = term.Screen(t)
+	require.NoError(t, err, screen)
+	assert.NotRegexp(t, barFrame, screen)
+	assert.Len(t, decode(t, screen)["applied"], progressFiles)
 }
 
 // TestNoProgressWithoutTerminal: the same sync with standard output a

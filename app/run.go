@@ -29,15 +29,18 @@ type console struct {
 
 // newConsole returns the console of a command; lines asks for a line per
 // event (run), not only the progress display (once, which prints its
-// report at the end).
-func (env *Env) newConsole(lines bool) *console {
+// report at the end); display false leaves the display out too (once
+// --json, whose standard output is the JSON).
+func (env *Env) newConsole(lines, display bool) *console {
 	c := &console{log: env.Log, lines: lines, level: slog.LevelInfo}
 	if !lines {
 		c.level = slog.LevelDebug
 	}
 	if isTerminal(env.Streams.Out) {
 		c.out = env.screen.writer(env.Streams.Out)
-		c.progress = newProgress(env.Streams.Out, &env.screen)
+		if display {
+			c.progress = newProgress(env.Streams.Out, &env.screen)
+		}
 		// The lines are the record a person reads; the log repeats
 		// them only with -v.
 		c.level = slog.LevelDebug

@@ -52,6 +52,11 @@ func (env *Env) serviceArgs(flags *pflag.FlagSet) ([]string, error) {
 			args = append(args, "--peer", p.Name+"="+loc)
 		}
 	}
+	if flags.Changed("staged") {
+		for _, name := range env.Staged {
+			args = append(args, "--staged", name)
+		}
+	}
 	if flags.Changed("state") {
 		args = append(args, "--state", env.State)
 	}

@@ -40,7 +40,7 @@ func TestInstallService(t *testing.T) {
 	t.Chdir(tmp)
 
 	a := &App{Name: "notes", Summary: "notes on every host: 100% of them", DefaultRoot: "~/notes"}
-	out, errs, err := cli(a, "install-service", "--root", root, "--peer", "server=peer", "--peer", "web=me@web:/srv/notes", "-v")
+	out, errs, err := cli(a, "install-service", "--root", root, "--peer", "server=peer", "--peer", "web=me@web:/srv/notes", "--staged", "web", "-v")
 	require.NoError(t, err, errs)
 	unit := filepath.Join(tmp, "config", "systemd", "user", "zerosync-notes.service")
 	assert.Contains(t, out, "wrote "+unit)
@@ -53,7 +53,7 @@ func TestInstallService(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	wantExec := "ExecStart=" + exe + ` --root "` + strings.NewReplacer("%", "%%", "$", "$$").Replace(root) + `" --peer server=` + peer +
-		" --peer web=me@web:/srv/notes --verbose run\n"
+		" --peer web=me@web:/srv/notes --staged web --verbose run\n"
 	assert.Contains(t, text, wantExec)
 	assert.Contains(t, text, "Restart=on-failure\n")
 	assert.Contains(t, text, "Description=zerosync notes: notes on every host: 100%% of them\n")

@@ -36,7 +36,7 @@ standard error (JSON lines under systemd).`,
 			if err != nil {
 				return err
 			}
-			c := env.newConsole(true)
+			c := env.newConsole(true, true)
 			defer c.close()
 			ctx := cmd.Context()
 			return env.withEngine(ctx, func(e *engine.Engine) error { return env.run(ctx, e, c) }, engine.WithObserver(c.observe))
@@ -64,7 +64,7 @@ applied to: "local" (this host) or a peer's name.`,
 			if err != nil {
 				return err
 			}
-			c := env.newConsole(false)
+			c := env.newConsole(false, !g.json)
 			defer c.close()
 			var peers appliedPeers
 			ctx := cmd.Context()
