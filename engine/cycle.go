@@ -353,6 +353,7 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 	}
 	SortActions(acts)
 	acts = run.holdCollisions(ctx, acts)
+	e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: acts})
 	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
 		return err

@@ -192,13 +192,18 @@ func WithWatch(on bool) Option {
 }
 
 // WithObserver receives every event, synchronously, from the goroutine doing
-// the work: it must return quickly.
+// the work: it must return quickly. Given more than once, every observer
+// receives every event, in the order the options were given.
 func WithObserver(f func(zerosync.Event)) Option {
 	return func(e *Engine) error {
 		if f == nil {
 			return errors.New("nil observer")
 		}
+		prev := e.observer
 		e.observer = f
+		if prev != nil {
+			e.observer = func(ev zerosync.Event) { prev(ev); f(ev) }
+		}
 		return nil
 	}
 }
