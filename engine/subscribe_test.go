@@ -34,7 +34,7 @@ func TestSubscribe(t *testing.T) {
 		got = append(got, (<-events).Kind)
 	}
 	assert.Equal(t, observed, got)
-	assert.Equal(t, []zerosync.EventKind{zerosync.EventCycleStart, zerosync.EventApplied, zerosync.EventCycleEnd}, got)
+	assert.Equal(t, []zerosync.EventKind{zerosync.EventCycleStart, zerosync.EventPlanned, zerosync.EventApplied, zerosync.EventCycleEnd}, got)
 
 	// The slow one got the first event, then was dropped.
 	ev, ok := <-slow
