@@ -110,6 +110,23 @@
 // with the default. Without keepalives (an older peer) only the write
 // deadline applies.
 //
+// # Bandwidth limit
+//
+// [WithBandwidthLimit] holds one side's connection to a number of bytes a
+// second each way, as rsync's --bwlimit does; the peer need not know of
+// it. Every frame that side writes waits for its turn in a token bucket
+// (golang.org/x/time/rate), and so does reading the next frame after one
+// came in. The limit is the limited side's doing, so it never counts
+// against the peer: a write waiting for its turn is not a write that does
+// not move; the content, deltas and signatures that side sends go in
+// frames the link carries in a quarter of the keepalive interval, so the
+// peer still sees whole frames, and pings and pongs pass, within its
+// deadlines; and that side's deadlines on the peer grow by the time the
+// limit takes to let in what the peer may have queued ahead of its next
+// frame (2 MiB, an SSH channel's window). The least limit is 4 KiB/s
+// ([MinBandwidthLimit]): slower, a peer that knows nothing of it would see
+// a 32 KiB piece of its own writes stand still for its 30s deadline.
+//
 // # Scans
 //
 // The agent scans with its own endpoint, stat cache included, and sends the

@@ -296,7 +296,7 @@ func (e *Endpoint) apply(ctx context.Context, op zerosync.Op, content io.Reader)
 	req := request{handle: e.handle, op: op}
 	var st *stream
 	var err error
-	small := isFile && op.New.Size < chunkSize
+	small := isFile && op.New.Size < int64(e.c.m.link.chunk)
 	if small {
 		// A small file is read and checked first, and goes out with its
 		// request in one write.
@@ -409,7 +409,7 @@ func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Re
 		}
 	}
 	h := digest.NewReader(io.LimitReader(content, op.New.Size+1))
-	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }}
+	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }, budget: e.c.m.link.chunk}
 	_, err = makeDelta(ctx, newIndex(&col.sig), h, sink)
 	if err == nil {
 		if err = checkContent(op.New, h.N, h.H.Sum()); err != nil {
@@ -456,7 +456,7 @@ func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt,
 		return nil, e.perr("open", path, err)
 	}
 	sig := &signature{size: haveSize, blockSize: blockSizeFor(haveSize)}
-	err = sign(ctx, have, sig.size, sig.blockSize, func(first int64, sums []blockSum) error {
+	err = sign(ctx, have, sig.size, sig.blockSize, e.c.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
 		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.size, first, sums), false)
 	})
 	if err != nil && !errors.Is(err, errPeerDone) {
@@ -587,7 +587,7 @@ func (e *Endpoint) keep(ctx context.Context, path string, ent zerosync.Entry, co
 	}
 	req := request{handle: e.handle, path: path, entry: &ent, note: cut(note, maxNoteLen)}
 	var more []outFrame
-	small := isFile && ent.Size < chunkSize
+	small := isFile && ent.Size < int64(e.c.m.link.chunk)
 	if small {
 		data, err := readSmall(content, &ent)
 		if err != nil {

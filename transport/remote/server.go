@@ -357,10 +357,11 @@ func (s *server) openFile(ctx context.Context, st *stream, r *served, p string) 
 }
 
 // sendContent sends everything r yields as data frames of at most
-// chunkSize bytes and returns the number of bytes sent. size is what r
-// should yield (-1: unknown); it sizes the buffer.
+// chunkSize bytes (less under a bandwidth limit) and returns the number of
+// bytes sent. size is what r should yield (-1: unknown); it sizes the
+// buffer.
 func sendContent(ctx context.Context, st *stream, r io.Reader, size int64) (int64, error) {
-	n := int64(chunkSize)
+	n := int64(st.m.link.chunk)
 	if size >= 0 && size < n {
 		n = size + 1 // room to see one byte too many
 	}
@@ -466,7 +467,7 @@ func (s *server) applyDelta(ctx context.Context, st *stream, r *served, op zeros
 			base, sig.size, sig.blockSize = ra, size, blockSizeFor(size)
 		}
 	}
-	err := sign(ctx, base, sig.size, sig.blockSize, func(first int64, sums []blockSum) error {
+	err := sign(ctx, base, sig.size, sig.blockSize, s.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
 		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.size, first, sums), false)
 	})
 	if err != nil {
@@ -534,7 +535,7 @@ func (s *server) openDelta(ctx context.Context, st *stream, r *served, p string)
 	if size >= 0 {
 		src = io.LimitReader(rc, size+1)
 	}
-	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }}
+	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }, budget: s.m.link.chunk}
 	if _, err := makeDelta(ctx, newIndex(&col.sig), src, sink); err != nil {
 		return err
 	}
