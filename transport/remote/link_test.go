@@ -186,4 +186,3 @@ func TestLinkSettings(t *testing.T) {
 		require.ErrorContains(t, err, "bandwidth limit", "rate %d", bad)
 	}
 }
-
