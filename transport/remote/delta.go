@@ -381,6 +381,9 @@ func (s *deltaSink) flush() error {
 // linear in the bytes of r: windows whose strong hash would exceed the
 // index's budget go as literals. It returns the bytes read from r.
 func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (int64, error) {
+	if x.full == 0 && x.tail < 0 {
+		return allLiteral(ctx, r, sink)
+	}
 	L := x.bs
 	buf := make([]byte, 0, 2*(maxLiteral+L)+readAhead)
 	var (
@@ -470,6 +473,29 @@ func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (
 		return total, err
 	}
 	return total, sink.flush()
+}
+
+// allLiteral is makeDelta against an empty signature: everything r holds
+// as literals, without rolling a checksum over it.
+func allLiteral(ctx context.Context, r io.Reader, sink *deltaSink) (int64, error) {
+	buf := make([]byte, readAhead)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := io.ReadFull(r, buf)
+		total += int64(n)
+		if lerr := sink.lit(buf[:n]); lerr != nil {
+			return total, lerr
+		}
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return total, sink.flush()
+		case err != nil:
+			return total, err
+		}
+	}
 }
 
 // deltaOp is one decoded instruction: a run of blocks to copy, or literal

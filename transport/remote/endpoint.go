@@ -290,8 +290,11 @@ func (e *Endpoint) apply(ctx context.Context, op zerosync.Op, content io.Reader)
 	if isFile && content == nil {
 		return fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
 	}
+	if isFile && e.resumable(op) {
+		return e.applyDelta(ctx, tApplyResume, op, content)
+	}
 	if isFile && e.useDelta(op) {
-		return e.applyDelta(ctx, op, content)
+		return e.applyDelta(ctx, tApplyDelta, op, content)
 	}
 	req := request{handle: e.handle, op: op}
 	var st *stream
@@ -347,6 +350,16 @@ func contentFrames(data []byte) []outFrame {
 	return []outFrame{{typ: tData, payload: data}, {typ: tEnd}}
 }
 
+// resumeMin is the least size of a file that is pushed resumably.
+const resumeMin = 1 << 20
+
+// resumable reports whether op should travel as apply-resume: a file of
+// at least resumeMin bytes, to an agent that takes it. It costs a round
+// trip before the content, for the agent's signatures.
+func (e *Endpoint) resumable(op zerosync.Op) bool {
+	return e.c.caps&capResume != 0 && op.New.Size >= resumeMin
+}
+
 // useDelta reports whether op should travel as a delta.
 func (e *Endpoint) useDelta(op zerosync.Op) bool {
 	return e.c.caps&capDelta != 0 && isFileUpdate(op) &&
@@ -381,12 +394,13 @@ func checkContent(want *zerosync.Entry, n int64, d zerosync.Digest) error {
 	return nil
 }
 
-// applyDelta sends an update as a delta: the agent sends the signatures of
-// the file it holds, this side answers with copy and literal instructions
-// computed from content, and the agent rebuilds the file and applies it
-// like any content.
-func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Reader) error {
-	st, err := e.c.start(ctx, tApplyDelta, request{handle: e.handle, op: op})
+// applyDelta sends a file as a delta (typ is apply-delta or apply-resume):
+// the agent sends the signatures of what it holds (the old file; for
+// apply-resume also what it kept of a cut transfer of this content), this
+// side answers with copy and literal instructions computed from content,
+// and the agent rebuilds the file and applies it like any content.
+func (e *Endpoint) applyDelta(ctx context.Context, typ ftype, op zerosync.Op, content io.Reader) error {
+	st, err := e.c.start(ctx, typ, request{handle: e.handle, op: op})
 	if err != nil {
 		return err
 	}
@@ -425,7 +439,9 @@ func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Re
 	}
 	e.c.log.Debug("delta applied", "path", op.Path, "literal", sink.literal, "copied", sink.copied)
 	e.c.filesSent.Add(1)
-	e.c.deltaFiles.Add(1)
+	if col.sig.size > 0 {
+		e.c.deltaFiles.Add(1)
+	}
 	return nil
 }
 
