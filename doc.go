@@ -26,6 +26,17 @@
 // [ErrMassDeletion]. Everything a peer reports is checked ([Snapshot.Validate],
 // [CheckPath]) before it is used, and endpoints never write through a symlink.
 //
+// # Names and line endings
+//
+// Names are bytes, as on Linux: README.md and readme.md are two files, and
+// so are é precomposed and decomposed. Where a side's directory takes such
+// names for one ([NameFolder]: a Windows drive under WSL, exFAT, a
+// casefolded ext4 directory), the names that would collide are not written
+// there, each is reported as a [Problem] wrapping [ErrNameCollision], and
+// none overwrites another. File content is bytes too: line endings are
+// never converted; merging may be told to take CRLF and LF for the same
+// text (package merge).
+//
 // # Packages
 //
 //   - engine: the [Engine], the three-way [Differ] and the sources.

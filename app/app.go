@@ -68,6 +68,8 @@ type Env struct {
 	Log      *slog.Logger
 	// Local is this host's tree, once [Env.Engine] opened it.
 	Local *local.Endpoint
+	// Staged names the peers whose changes wait for a person (--staged).
+	Staged []string
 }
 
 // Peer is a tree to sync with, as given on the command line.
@@ -88,11 +90,13 @@ const sharedUsage = `commands:
   adopt      [PEER] accept a root that changed (another disk, another
              directory) as the tree to sync: no ancestor, nothing deleted
   versions   list [PATH] | restore PATH ID   (earlier versions of this host's files)
+  staged     list | show ID | apply [ID...] | reject ID...|--all   (changes held from --staged peers)
 
 flags (before the command):
   --root DIR              this host's tree
   --peer NAME=WHERE       a tree to sync with (repeat for more peers): a directory,
                           HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH
+  --staged NAME           hold peer NAME's changes to this tree for review (staged list)
   --state FILE            the state database (default: $XDG_STATE_HOME/zerosync/NAME.db)
   -v                      log what the engine does`
 
@@ -118,6 +122,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 	statePath := fs.String("state", "", "")
 	verbose := fs.Bool("v", false, "")
 	var peers []Peer
+	var staged []string
+	fs.Func("staged", "", func(v string) error { staged = append(staged, v); return nil })
 	fs.Func("peer", "", func(v string) error {
 		name, loc, ok := strings.Cut(v, "=")
 		if !ok || name == "" || loc == "" {
@@ -142,7 +148,7 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 	if *verbose {
 		level = slog.LevelInfo
 	}
-	env := &Env{App: a, Peers: peers, Streams: s, Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))}
+	env := &Env{App: a, Peers: peers, Staged: staged, Streams: s, Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))}
 	var err error
 	if env.Root, err = expandHome(*root); err != nil {
 		return err
@@ -187,6 +193,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 		return env.adopt(ctx, e, rest)
 	case "versions":
 		return Versions(ctx, e, a.Name, rest, s)
+	case "staged":
+		return Staged(ctx, e, a.Name, rest, s)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown command %q", cmd)
@@ -296,7 +304,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 		closers = append(closers, ep.Close)
 		peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
 	}
-	opts := []engine.Option{engine.WithName(a.Name), engine.WithStatePath(env.State), engine.WithLogger(env.Log)}
+	opts := []engine.Option{engine.WithName(a.Name), engine.WithStatePath(env.State), engine.WithLogger(env.Log), engine.WithStaged(env.Staged...)}
 	if len(a.Include)+len(a.Exclude) > 0 {
 		f, err := engine.NewPatterns(a.Include, a.Exclude)
 		if err != nil {
@@ -487,8 +495,10 @@ func printReport(w io.Writer, rep zerosync.Report) {
 }
 
 // Resolvers is the chain the example engines share: identical content,
-// then a three-way line merge, then (only with ANTHROPIC_API_KEY set) a
-// merge by Claude; whatever is left is kept both ways for review.
+// then a merge of JSON, YAML and TOML files key by key (before the line
+// merge, which knows no keys), then a three-way line merge, then (only with
+// ANTHROPIC_API_KEY set) a merge by Claude; whatever is left is kept both
+// ways for review.
 func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolver, error) {
 	claude, err := ai.New(ai.WithLogger(log))
 	if err != nil {
@@ -498,7 +508,11 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 	if err != nil {
 		return nil, err
 	}
-	return append(extra, merge.Identical(), diff3, claude), nil
+	structured, err := merge.Structured()
+	if err != nil {
+		return nil, err
+	}
+	return append(extra, merge.Identical(), structured, diff3, claude), nil
 }
 
 // sshOptions are the SSH transport's options for a command: this program

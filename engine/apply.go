@@ -30,10 +30,16 @@ type applyRun struct {
 	failed  []string
 	// again: something changed under our feet; another cycle should follow.
 	again bool
+	// after are creations, by side and path, that must follow the
+	// removals ([folded]).
+	after map[[2]string]bool
 	// reviews is the pair's review queue, read once per run when a
 	// conflict needs it.
 	reviews      []ReviewItem
 	reviewsKnown bool
+	// theirs, when set, stands for the peer's endpoint as the source of
+	// its versions: the staging area, when a staged change is applied.
+	theirs zerosync.Endpoint
 }
 
 func (r *applyRun) tree(s zerosync.Side) *tree {
@@ -46,6 +52,9 @@ func (r *applyRun) tree(s zerosync.Side) *tree {
 func (r *applyRun) endpoint(s zerosync.Side) zerosync.Endpoint {
 	if s == zerosync.Ours {
 		return r.e.local.Endpoint
+	}
+	if r.theirs != nil {
+		return r.theirs
 	}
 	return r.p.peer.Endpoint
 }
@@ -182,7 +191,7 @@ func (r *applyRun) queue(ctx context.Context, c zerosync.Conflict, res zerosync.
 	}
 	id, err := r.p.store.AddReview(ctx, it)
 	if err != nil {
-		if cs, ok := r.e.local.Endpoint.(zerosync.ConflictStore); ok && copyPath != "" {
+		if cs, ok := zerosync.As[zerosync.ConflictStore](r.e.local.Endpoint); ok && copyPath != "" {
 			if rerr := cs.RemoveConflict(ctx, copyPath); rerr != nil {
 				r.e.log.WarnContext(ctx, "conflict copy left without a review item", "path", c.Path, "copy", copyPath, "err", rerr)
 			}
@@ -208,7 +217,7 @@ func structural(c zerosync.Conflict) zerosync.Resolution {
 
 // keepCopy saves side's version of path as a conflict copy on our side.
 func (r *applyRun) keepCopy(ctx context.Context, path string, side zerosync.Side, e zerosync.Entry) (string, error) {
-	ar, ok := r.e.local.Endpoint.(zerosync.Archiver)
+	ar, ok := zerosync.As[zerosync.Archiver](r.e.local.Endpoint)
 	if !ok {
 		return "", nil // the archive flag on the overwrite keeps it instead
 	}
@@ -255,7 +264,7 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 	newDirs := [2]map[string]bool{{}, {}}
 	for _, a := range acts {
 		hoist := false
-		if a.Old == nil && a.New != nil && !removed[[2]string{a.Side.String(), a.Path}] {
+		if a.Old == nil && a.New != nil && !removed[[2]string{a.Side.String(), a.Path}] && !r.after[[2]string{a.Side.String(), a.Path}] {
 			parent := zerosync.Parent(a.Path)
 			pe := r.snaps[a.Side].Get(parent)
 			parentOK := parent == "" || newDirs[a.Side][parent] || (pe != nil && pe.Kind == zerosync.KindDir && !removed[[2]string{a.Side.String(), parent}])
@@ -369,7 +378,7 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 		return 0, target.Apply(ctx, a.Op, bytes.NewReader(m))
 	}
 	if src, ok := have[a.New.Digest]; ok && src != a.Path {
-		if cp, ok := target.(zerosync.Copier); ok {
+		if cp, ok := zerosync.As[zerosync.Copier](target); ok {
 			err := cp.Copy(ctx, src, a.Op)
 			if err == nil {
 				return 0, nil
@@ -403,16 +412,13 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 	return cr.n, nil
 }
 
-// deltaMin is the smallest file worth sending as a delta.
-const deltaMin = 64 << 10
-
 // open returns the content a file action copies from its source side: as a
-// delta against the target's old version when the source can send one and
-// the target's old file is large enough to be worth it.
+// delta against the target's old version when the source can send one (it
+// decides whether the file is large enough to be worth it).
 func (r *applyRun) open(ctx context.Context, a zerosync.Action) (io.ReadCloser, error) {
 	src := r.endpoint(a.From)
-	do, ok := src.(zerosync.DeltaOpener)
-	if !ok || a.Old == nil || a.Old.Kind != zerosync.KindFile || a.Old.Size < deltaMin || a.New.Size < deltaMin {
+	do, ok := zerosync.As[zerosync.DeltaOpener](src)
+	if !ok || a.Old == nil || a.Old.Kind != zerosync.KindFile {
 		return src.Open(ctx, a.Path)
 	}
 	old, err := r.endpoint(a.Side).Open(ctx, a.Path)

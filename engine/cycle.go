@@ -60,9 +60,13 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	for _, p := range e.pairs {
 		p.note(changed, all)
 	}
-	ourRoot := e.ourRoot(ctx)
 	var errs []error
+	failed := map[*pair]bool{} // a pair's error is reported once a cycle
 	for pass := 0; pass < 2; pass++ {
+		// Read again in the second pass: the first may have marked our
+		// root (a first sync), and a stale identity without the marker
+		// would stop every pair bound since.
+		ourRoot := e.ourRoot(ctx)
 		for _, p := range e.pairs {
 			if pass > 0 && !p.again {
 				continue
@@ -80,7 +84,8 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 				if halting && haltable(err) {
 					e.halt(ctx, p.peer.Name, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 				}
-				if pass == 0 {
+				if !failed[p] {
+					failed[p] = true
 					errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 					e.log.WarnContext(ctx, "pair stopped", "peer", p.peer.Name, "err", err)
 				}
@@ -90,8 +95,8 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	return e.finish(rep, errors.Join(errs...))
 }
 
-// ourRoot reads our root's identity once per cycle, when a pair first
-// needs it.
+// ourRoot reads our root's identity once, when a pair first needs it;
+// a cycle calls it once per pass.
 func (e *Engine) ourRoot(ctx context.Context) func() (rootState, error) {
 	return sync.OnceValues(func() (rootState, error) { return e.identify(ctx, e.ours) })
 }
@@ -211,7 +216,10 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, ourRoot fu
 // to what changed (in a partial cycle), to what both sides could read, by
 // the filter and by the views.
 type pairTrees struct {
-	full  bool
+	full bool
+	// scope is what a partial cycle reconciles (see scope); nil in a full
+	// one.
+	scope map[string]bool
 	names [2]string
 	base  zerosync.Snapshot
 	snaps [2]zerosync.Snapshot
@@ -247,6 +255,7 @@ func (e *Engine) narrow(ctx context.Context, p *pair, base, ours, theirs zerosyn
 	if !full {
 		in := scope(slices.Collect(maps.Keys(pending)), base, ours, theirs)
 		base, ours, theirs = restrict(base, in), restrict(ours, in), restrict(theirs, in)
+		pt.scope = in
 	}
 	if unsure := [2]map[string]bool{e.ours.unsure, p.peer.unsure}; len(unsure[0])+len(unsure[1]) > 0 {
 		// What a side could not read stays as it was, on both sides.
@@ -318,8 +327,15 @@ func (e *Engine) decide(pt *pairTrees, confirm bool) (zerosync.Plan, error) {
 func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan, rep *zerosync.Report) error {
 	base, snaps := pt.base, pt.snaps
 	run := &applyRun{e: e, p: p, snaps: snaps, names: pt.names, rep: rep, merged: map[string][]byte{}, bodies: map[zerosync.Digest][]byte{}}
-	acts := plan.Actions
 	var retry []string
+	var held map[string]bool
+	if p.staged {
+		var err error
+		if plan, retry, held, err = e.stage(ctx, p, pt, plan, rep); err != nil {
+			return err
+		}
+	}
+	acts := plan.Actions
 	for _, c := range plan.Conflicts {
 		more, err := run.settle(ctx, c)
 		if err != nil {
@@ -333,12 +349,16 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 		acts = append(acts, more...)
 	}
 	SortActions(acts)
+	acts = run.holdCollisions(ctx, acts)
 	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	retry = append(retry, run.failed...)
 	if err := e.commitPair(ctx, p, base, final, run); err != nil {
+		return err
+	}
+	if err := e.dropStale(ctx, p, pt, held); err != nil {
 		return err
 	}
 	// Our tree and theirs now hold what was written; the paths the filter

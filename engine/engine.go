@@ -18,6 +18,13 @@
 // [zerosync.ErrMassDeletion] until [Engine.ConfirmDeletions] is called. Peer
 // snapshots are validated before use. The common state moves only for paths
 // whose writes the endpoints confirmed.
+//
+// # Staging
+//
+// A peer marked with [WithStaged] does not write into our tree: its changes
+// wait in a staging area ([Engine.Staged]) until a person applies or
+// rejects them ([Engine.ApplyStaged], [Engine.RejectStaged]); our changes
+// reach it as usual.
 package engine
 
 import (
@@ -65,6 +72,8 @@ type Engine struct {
 	closeDB   func() error
 	// noVersions turns versioning off (WithVersioning, in versions.go).
 	noVersions bool
+	// staged names the staged peers (WithStaged, in staged.go).
+	staged map[string]bool
 
 	cycle sync.Mutex // held for a whole cycle
 
@@ -94,6 +103,8 @@ type pair struct {
 	// again: another pair changed our tree after this one synced in this
 	// cycle, so it syncs once more.
 	again bool
+	// staged: the peer's changes to our tree wait in the staging area.
+	staged bool
 }
 
 // Option configures an Engine.
@@ -282,7 +293,12 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 			return nil, fmt.Errorf("engine: two trees named %q", p.Name)
 		}
 		names[p.Name] = true
-		e.pairs = append(e.pairs, &pair{peer: &tree{Peer: p}, full: true})
+		e.pairs = append(e.pairs, &pair{peer: &tree{Peer: p}, full: true, staged: e.staged[p.Name]})
+	}
+	for name := range e.staged {
+		if name == e.local.Name || !names[name] {
+			return nil, fmt.Errorf("engine: staged peer %q is not one of the peers", name)
+		}
 	}
 	e.ours = &tree{Peer: e.local}
 	all := []Peer{e.local}

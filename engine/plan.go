@@ -12,7 +12,8 @@ import (
 type PairPlan struct {
 	zerosync.Plan
 	// Problems are what the cycle would report for the pair: paths that
-	// could not be read, repositories a view holds back.
+	// could not be read, repositories a view holds back, names that would
+	// collide in a directory that folds names.
 	Problems []zerosync.Problem
 	// Err is what would stop the pair before anything is applied (a
 	// changed root, an emptied root, a mass deletion); nil when it would go
@@ -23,10 +24,11 @@ type PairPlan struct {
 // Plan scans every pair and returns, by peer, what a full cycle would do,
 // without changing anything: the dry run of a deploy. It takes the steps of
 // a real cycle in the same order (root identities, what could not be read,
-// the filter, the views, the guards, the differ), so it shows what
-// [Engine.SyncOnce] would do, problems included. Conflicts are listed, not
-// settled. It does not move the common state. The error joins what stopped
-// pairs, as SyncOnce's does; a scan of our own tree that fails stops it all.
+// the filter, the views, the guards, the differ, names that would collide),
+// so it shows what [Engine.SyncOnce] would do, problems included. Conflicts
+// are listed, not settled. It does not move the common state. The error
+// joins what stopped pairs, as SyncOnce's does; a scan of our own tree that
+// fails stops it all.
 func (e *Engine) Plan(ctx context.Context) (map[string]PairPlan, error) {
 	e.cycle.Lock()
 	defer e.cycle.Unlock()
@@ -79,5 +81,10 @@ func (e *Engine) planPair(ctx context.Context, p *pair, ours zerosync.Snapshot, 
 	}
 	pp.Problems = append(pp.Problems, pt.problems...)
 	pp.Plan, err = e.decide(pt, confirm)
+	if err == nil {
+		eps := [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}
+		f := e.collisions(ctx, eps, pt.names, [2]zerosync.Snapshot{ours, theirs}, pp.Actions)
+		pp.Actions, pp.Problems = f.keep, append(pp.Problems, f.probs...)
+	}
 	return pp, err
 }

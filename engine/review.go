@@ -59,7 +59,7 @@ func (e *Engine) ReviewContent(ctx context.Context, peer string, id uint64) (bas
 		return nil, nil, nil, err
 	}
 	if it.CopyPath != "" {
-		cs, ok := e.local.Endpoint.(zerosync.ConflictStore)
+		cs, ok := zerosync.As[zerosync.ConflictStore](e.local.Endpoint)
 		if !ok {
 			return nil, nil, nil, fmt.Errorf("engine: %s cannot read conflict copies", e.local.Name)
 		}
@@ -91,7 +91,7 @@ func (e *Engine) archivedOther(ctx context.Context, it ReviewItem) ([]byte, erro
 	if it.Archive["kept"] == zerosync.Theirs.String() {
 		other = it.Ours
 	}
-	vr, ok := e.local.Endpoint.(zerosync.Versioner)
+	vr, ok := zerosync.As[zerosync.Versioner](e.local.Endpoint)
 	if other == nil || other.Kind != zerosync.KindFile || !ok {
 		return nil, fs.ErrNotExist
 	}
@@ -180,7 +180,7 @@ func (e *Engine) SettleReview(ctx context.Context, peer string, id uint64, ch Ch
 		}
 	}
 	if it.CopyPath != "" {
-		if cs, ok := e.local.Endpoint.(zerosync.ConflictStore); ok {
+		if cs, ok := zerosync.As[zerosync.ConflictStore](e.local.Endpoint); ok {
 			if err := cs.RemoveConflict(ctx, it.CopyPath); err != nil {
 				return err
 			}

@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/state"
@@ -27,6 +30,12 @@ type store interface {
 	SetMeta(ctx context.Context, key, value string) error
 	// ResetBase forgets the common state, keeping journal and reviews.
 	ResetBase(ctx context.Context) error
+	// Stage, Staged, StagedContent and Unstage keep the staging area of a
+	// staged peer, as [state.Pair] documents them.
+	Stage(ctx context.Context, it state.StagedItem, content []byte) (uint64, error)
+	Staged(ctx context.Context) ([]state.StagedItem, error)
+	StagedContent(ctx context.Context, path string, id uint64) ([]byte, bool, error)
+	Unstage(ctx context.Context, path string, id uint64) error
 }
 
 // commit is one durable step of a pair's state.
@@ -46,10 +55,64 @@ type memStore struct {
 	reviews []ReviewItem
 	nextID  uint64
 	meta    map[string]string
+	staged  map[string]stagedMem
+	// stagedIDs numbers staged items; the stores of one engine share it,
+	// so that IDs are unique among its peers.
+	stagedIDs *atomic.Uint64
 }
 
-func newMemStore() *memStore {
-	return &memStore{base: zerosync.Snapshot{}, bodies: map[zerosync.Digest][]byte{}, meta: map[string]string{}}
+type stagedMem struct {
+	it      state.StagedItem
+	content []byte
+}
+
+func newMemStore(ids *atomic.Uint64) *memStore {
+	return &memStore{base: zerosync.Snapshot{}, bodies: map[zerosync.Digest][]byte{}, meta: map[string]string{},
+		staged: map[string]stagedMem{}, stagedIDs: ids}
+}
+
+func (m *memStore) Stage(ctx context.Context, it state.StagedItem, content []byte) (uint64, error) {
+	if err := zerosync.ValidPath(it.Path); err != nil {
+		return 0, err
+	}
+	it.Held = content != nil
+	if it.Held && (it.Theirs == nil || it.Theirs.Kind != zerosync.KindFile || int64(len(content)) != it.Theirs.Size) {
+		return 0, fmt.Errorf("content given for %s of %d bytes", it.Theirs, len(content))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it.ID = m.stagedIDs.Add(1)
+	m.staged[it.Path] = stagedMem{it: it, content: bytes.Clone(content)}
+	return it.ID, nil
+}
+
+func (m *memStore) Staged(ctx context.Context) ([]state.StagedItem, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []state.StagedItem
+	for _, p := range slices.Sorted(maps.Keys(m.staged)) {
+		out = append(out, m.staged[p].it)
+	}
+	return out, nil
+}
+
+func (m *memStore) StagedContent(ctx context.Context, path string, id uint64) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.staged[path]
+	if !ok || s.it.ID != id || !s.it.Held {
+		return nil, false, nil
+	}
+	return append([]byte{}, s.content...), true, nil
+}
+
+func (m *memStore) Unstage(ctx context.Context, path string, id uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.staged[path]; ok && s.it.ID == id {
+		delete(m.staged, path)
+	}
+	return nil
 }
 
 func (m *memStore) Meta(ctx context.Context, key string) (string, bool, error) {

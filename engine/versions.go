@@ -40,7 +40,7 @@ func (e *Engine) versioned(acts []zerosync.Action) {
 
 // versioner returns our endpoint's archive.
 func (e *Engine) versioner() (zerosync.Versioner, error) {
-	vr, ok := e.local.Endpoint.(zerosync.Versioner)
+	vr, ok := zerosync.As[zerosync.Versioner](e.local.Endpoint)
 	if !ok {
 		return nil, fmt.Errorf("engine: %s keeps no versions of files", e.local.Name)
 	}
@@ -214,7 +214,7 @@ func (e *Engine) PruneVersions(ctx context.Context) ([]zerosync.FileVersion, err
 // pruneAfterReview prunes our archive once a review is settled, when our
 // endpoint keeps versions; a failure is only logged.
 func (e *Engine) pruneAfterReview(ctx context.Context) {
-	if _, ok := e.local.Endpoint.(zerosync.Versioner); !ok {
+	if _, ok := zerosync.As[zerosync.Versioner](e.local.Endpoint); !ok {
 		return
 	}
 	if _, err := e.PruneVersions(ctx); err != nil {

@@ -49,6 +49,20 @@ func WithMaxSize(n int64) Diff3Option {
 	}
 }
 
+// WithEOLInsensitive makes [Diff3] take "\r\n" and "\n" for the same line
+// ending: a version saved with Windows line endings merges with one saved
+// with Unix ones as the same text, and the merged text ends its lines as
+// ours does (as theirs does when no line of ours is terminated). A version
+// of ours that mixes both endings is merged byte for byte, as without the
+// option. The default keeps line endings byte for byte: a side that changed
+// only the endings of a line changed that line.
+func WithEOLInsensitive() Diff3Option {
+	return func(d *diff3Resolver) error {
+		d.eolInsensitive = true
+		return nil
+	}
+}
+
 // Diff3 returns a resolver that merges two text files line by line against
 // their common ancestor, as diff3 and git do. It decides only when the
 // changes of the two sides do not overlap: then both sides get the merged
@@ -64,7 +78,8 @@ func WithMaxSize(n int64) Diff3Option {
 // Line endings are kept byte for byte: a line is compared together with its
 // terminator ("\n" or "\r\n"), so CRLF files stay CRLF, and a last line
 // without a newline stays without one unless a side changed it. A side that
-// changed only the line endings of a line changed that line.
+// changed only the line endings of a line changed that line, unless
+// [WithEOLInsensitive] says otherwise.
 //
 // The permission bits of the result are theirs when only theirs changed them
 // since the base, ours otherwise.
@@ -84,9 +99,10 @@ func Diff3(opts ...Diff3Option) (zerosync.Resolver, error) {
 }
 
 type diff3Resolver struct {
-	base zerosync.BaseProvider
-	max  int64
-	work int // see diffWork
+	base           zerosync.BaseProvider
+	max            int64
+	work           int // see diffWork
+	eolInsensitive bool
 }
 
 // errOverlap and errTooFar are why merge3 gives up; both lead to a pass.
@@ -129,7 +145,13 @@ func (d *diff3Resolver) Resolve(ctx context.Context, c zerosync.Conflict) (zeros
 			return zerosync.Resolution{}, pass(by, "%s version is not text", [3]string{"base", "ours", "theirs"}[i])
 		}
 	}
-	merged, err := merge3(ctx, bodies[0], bodies[1], bodies[2], d.work)
+	merge := func(base, ours, theirs []byte) ([]byte, error) { return merge3(ctx, base, ours, theirs, d.work) }
+	var merged []byte
+	if d.eolInsensitive {
+		merged, err = mergeEOL(merge, bodies[0], bodies[1], bodies[2])
+	} else {
+		merged, err = merge(bodies[0], bodies[1], bodies[2])
+	}
 	switch {
 	case errors.Is(err, errOverlap), errors.Is(err, errTooFar):
 		return zerosync.Resolution{}, passErr(by, err)

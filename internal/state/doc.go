@@ -11,6 +11,8 @@
 //   - the journal: sequence-numbered records of applied changes
 //     ([Pair.Journal]);
 //   - the review queue: conflicts waiting for a person ([Pair.Reviews]);
+//   - the staging area: changes from a staged peer waiting for a person,
+//     one per path, with the peer's content ([Pair.Staged]);
 //   - metadata: small strings such as a sync mode ([Pair.Meta]).
 //
 // # Durability

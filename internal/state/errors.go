@@ -27,7 +27,7 @@ var (
 // wraps [ErrCorrupt].
 type CorruptError struct {
 	Pair   string // the pair's ID
-	Bucket string // "base", "bodies", "refs", "journal", "review"
+	Bucket string // "base", "bodies", "refs", "journal", "review", "staged", "staged content"
 	Key    string // the key, printable: a path, a sequence number, a digest
 	Err    error
 }

@@ -21,7 +21,11 @@ var (
 	bucketJournal = []byte("journal") // big-endian seq -> encoded record
 	bucketReview  = []byte("review")  // big-endian ID -> encoded review item
 	bucketPMeta   = []byte("meta")    // key -> value
-	keyBaseCount  = []byte("basecount")
+	// bucketStaged and bucketStagedBody hold the staging area: path ->
+	// encoded staged item, and path -> its held content.
+	bucketStaged     = []byte("staged")
+	bucketStagedBody = []byte("stagedbody")
+	keyBaseCount     = []byte("basecount")
 )
 
 // maxCountHint caps the stored entry count used to size maps, so a damaged
@@ -107,9 +111,10 @@ func baseCount(pb *bbolt.Bucket) int {
 }
 
 // Delete removes all state of the pair: base, bodies, journal, review
-// queue and metadata. Deleting a pair without state does nothing. A pair
-// that is used again after Delete starts from nothing, and its journal
-// sequence numbers and review IDs start again from 1.
+// queue, staging area and metadata. Deleting a pair without state does
+// nothing. A pair that is used again after Delete starts from nothing, and
+// its journal sequence numbers and review IDs start again from 1 (staged
+// item IDs are unique in the database and never start again).
 func (p *Pair) Delete(ctx context.Context) error {
 	if err := p.checkID(); err != nil {
 		return p.errorf("delete", err)

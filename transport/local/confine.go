@@ -147,13 +147,27 @@ func futimens(fd int, t time.Time) error {
 
 // renameNoReplace renames from to to within dirfd, failing with EEXIST when
 // to exists. File systems without RENAME_NOREPLACE get link + unlink, which
-// fails the same way.
+// fails the same way. Those without hard links either (exFAT, FAT: what a
+// USB drive or SD card holds) get a check that to is absent, then a plain
+// rename: the window between the two is the one [Endpoint.Apply] already
+// has when it replaces a file.
 func renameNoReplace(dirfd int, from, to string) error {
 	err := unix.Renameat2(dirfd, from, dirfd, to, unix.RENAME_NOREPLACE)
 	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
 		return err
 	}
-	if err := unix.Linkat(dirfd, from, dirfd, to, 0); err != nil {
+	err = unix.Linkat(dirfd, from, dirfd, to, 0)
+	if errnoIs(err, unix.EPERM) || errnoIs(err, unix.EOPNOTSUPP) || errnoIs(err, unix.ENOSYS) {
+		var st unix.Stat_t
+		switch err := lstatAt(dirfd, to, &st); {
+		case err == nil:
+			return unix.EEXIST
+		case !errnoIs(err, unix.ENOENT):
+			return err
+		}
+		return unix.Renameat(dirfd, from, dirfd, to)
+	}
+	if err != nil {
 		return err
 	}
 	return unix.Unlinkat(dirfd, from, 0)

@@ -58,6 +58,9 @@ type Endpoint struct {
 	cache     *statCache
 	cacheFile string
 
+	// folds remembers how directories compare names ([Endpoint.FoldsNames]).
+	folds foldCache
+
 	mu       sync.Mutex
 	inflight map[string]struct{} // temp files this process is writing
 	echoes   map[string]echo     // what our own applies left, for Watch

@@ -274,9 +274,17 @@ func (c *statCache) save(file string, dev, ino uint64) error {
 }
 
 // writeAtomic replaces file with data: a reader sees the old file or the
-// new one, and a crash leaves one of them.
+// new one, and a crash leaves one of them. Temp files that a killed
+// process left beside file more than a minute ago are removed first.
 func writeAtomic(file string, data []byte) error {
 	dir := filepath.Dir(file)
+	if stale, _ := filepath.Glob(filepath.Join(dir, filepath.Base(file)+".tmp-*")); len(stale) > 0 {
+		for _, p := range stale {
+			if st, err := os.Lstat(p); err == nil && st.Mode().IsRegular() && time.Since(st.ModTime()) > time.Minute {
+				os.Remove(p)
+			}
+		}
+	}
 	f, err := os.CreateTemp(dir, filepath.Base(file)+".tmp-*")
 	if err != nil {
 		return err

@@ -232,3 +232,30 @@ func diff(a, b zerosync.Snapshot) string {
 	}
 	return out
 }
+
+// TestSaveRemovesStaleTemps: a stat cache temp file a killed process left
+// behind is removed by the next save once it is old; a fresh one (another
+// process's save under way) stays.
+func TestSaveRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "stat.cache")
+	stale, fresh := file+".tmp-111", file+".tmp-222"
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeAtomic(file, []byte("cache")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale temp file kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh temp file removed: %v", err)
+	}
+}

@@ -464,8 +464,8 @@ func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt,
 	if have == nil || haveSize < 0 {
 		return nil, e.perr("open", path, errors.New("OpenDelta needs content to start from"))
 	}
-	if e.c.caps&capDelta == 0 || !deltaFits(haveSize) {
-		return e.Open(ctx, path)
+	if e.c.caps&capDelta == 0 || !deltaFits(haveSize) || haveSize < e.c.cfg.deltaMin {
+		return e.Open(ctx, path) // a small file is cheaper sent whole
 	}
 	st, err := e.c.start(ctx, tOpenDelta, request{handle: e.handle, path: path})
 	if err != nil {

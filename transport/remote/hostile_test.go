@@ -408,7 +408,7 @@ func TestHostileAgentContent(t *testing.T) {
 			p.send(tOpenOK, f.id, encodeOpenOK(5000))
 			p.send(tDelta, f.id, []byte{opCopy, 2, 5}) // the client has 3 blocks
 			p.send(tEnd, f.id, nil)
-		})
+		}, WithDeltaMinSize(1))
 		rc, err := ep.OpenDelta(t.Context(), "f", bytes.NewReader(pattern(5000, 1)), 5000)
 		if err != nil {
 			t.Fatal(err)

@@ -132,9 +132,11 @@ func WithDelta(on bool) Option {
 	}
 }
 
-// WithDeltaMinSize sets, on the client, the size from which an update of a
-// file the agent already has is sent as a delta: both the old and the new
-// content must be at least n bytes. The default is [DefaultDeltaMinSize].
+// WithDeltaMinSize sets, on the client, the size from which a file moves as
+// a delta, in both directions: an update pushed to a file the agent has
+// (both the old and the new content at least n bytes), and a file read with
+// OpenDelta against a version of at least n bytes (smaller ones are read
+// whole). The default is [DefaultDeltaMinSize].
 func WithDeltaMinSize(n int64) Option {
 	return func(c *config) error {
 		if n < 1 {

@@ -100,7 +100,7 @@ func (h *host) install(ctx context.Context, conn *sshConn) error {
 		return aerr
 	}
 	if !t.handled() {
-		aerr.Err = errors.New("this program does not call agent.Handle() first thing in main, so it cannot serve as the agent")
+		aerr.Err = errors.New("this program does not call agent.Handle() first thing in main, or its transport was built without WithSelfInstall, so it does not install itself as the agent")
 		return aerr
 	}
 	exe, err := t.executable()

@@ -305,7 +305,7 @@ func TestWrongUserKey(t *testing.T) {
 	f := newFixture(t)
 	wrong := filepath.Join(t.TempDir(), "id_wrong")
 	pub := sshtest.WriteKey(t, wrong, "ecdsa")
-	tr, err := New(WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithIdentityFile(wrong),
+	tr, err := New(WithSelfInstall(), WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithIdentityFile(wrong),
 		WithAgentSocket(""), WithRemoteCacheDir(f.cache))
 	if err != nil {
 		t.Fatal(err)
@@ -352,7 +352,7 @@ func TestKeyTypes(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "id_"+kind)
 			f.srv.Authorize(t, sshtest.WriteKey(t, file, kind))
-			tr, err := New(WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithIdentityFile(file),
+			tr, err := New(WithSelfInstall(), WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithIdentityFile(file),
 				WithAgentSocket(""), WithRemoteCacheDir(f.cache))
 			if err != nil {
 				t.Fatal(err)
@@ -372,7 +372,7 @@ func TestSSHAgentAuth(t *testing.T) {
 	priv, pub := newEd25519(t)
 	f.srv.Authorize(t, pub)
 	sock := serveAgent(t, priv)
-	tr, err := New(WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithAgentSocket(sock), WithRemoteCacheDir(f.cache))
+	tr, err := New(WithSelfInstall(), WithConfigFile("none"), WithKnownHosts(f.srv.KnownHosts), WithAgentSocket(sock), WithRemoteCacheDir(f.cache))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ Host behind
 	}
 	// No known_hosts or key options: the configuration supplies them.
 	newTr := func() *Transport {
-		tr, err := New(WithConfigFile(conf), WithKnownHosts(filepath.Join(t.TempDir(), "none")), WithAgentSocket(""), WithRemoteCacheDir(f.cache))
+		tr, err := New(WithSelfInstall(), WithConfigFile(conf), WithKnownHosts(filepath.Join(t.TempDir(), "none")), WithAgentSocket(""), WithRemoteCacheDir(f.cache))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -482,7 +482,7 @@ func TestDefaults(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dot, "config"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := New(WithRemoteCacheDir(f.cache))
+	tr, err := New(WithSelfInstall(), WithRemoteCacheDir(f.cache))
 	if err != nil {
 		t.Fatal(err)
 	}
