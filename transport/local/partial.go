@@ -37,7 +37,7 @@ const (
 	partialMinSize = 1 << 20
 	// partialMinKept is the least a partial holds: less is not worth a
 	// delta.
-	partialMinKept = 64 << 10
+	partialMinKept = 256 << 10
 	// partialMaxAge is how long a partial is kept after its last write.
 	partialMaxAge = 24 * time.Hour
 )
