@@ -186,3 +186,28 @@ func TestLinkSettings(t *testing.T) {
 		require.ErrorContains(t, err, "bandwidth limit", "rate %d", bad)
 	}
 }
+
+// Under a budget, a delta sink's frames stay within about twice it, and
+// content against an empty signature goes out as literals that rebuild
+// it.
+func TestDeltaSinkBudget(t *testing.T) {
+	data := pattern(300<<10, 5)
+	var frames [][]byte
+	sink := &deltaSink{budget: 4 << 10, send: func(b []byte) error { frames = append(frames, bytes.Clone(b)); return nil }}
+	empty := &signature{blockSize: minBlock}
+	n, err := makeDelta(t.Context(), newIndex(empty), bytes.NewReader(data), sink)
+	require.NoError(t, err)
+	require.Equal(t, int64(len(data)), n)
+	i := 0
+	dr := newDeltaReader(nil, empty, int64(len(data)), func() ([]byte, error) {
+		if i == len(frames) {
+			return nil, io.EOF
+		}
+		require.LessOrEqual(t, len(frames[i]), 2*4<<10+16, "frame %d", i)
+		i++
+		return frames[i-1], nil
+	})
+	got, err := io.ReadAll(dr)
+	require.NoError(t, err)
+	require.Equal(t, data, got)
+}
