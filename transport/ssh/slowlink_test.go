@@ -103,4 +103,3 @@ func TestResumeOverSSH(t *testing.T) {
 	require.NoFileExists(t, partialFile(server, "big.bin", want))
 	require.Empty(t, tempFiles(server))
 }
-
