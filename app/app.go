@@ -18,6 +18,7 @@ import (
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/bwlimit"
 	"github.com/zerosync/zerosync/internal/state"
 	"github.com/zerosync/zerosync/merge"
 	"github.com/zerosync/zerosync/merge/ai"
@@ -70,6 +71,9 @@ type Env struct {
 	Local *local.Endpoint
 	// Staged names the peers whose changes wait for a person (--staged).
 	Staged []string
+	// BWLimit is every SSH peer's bandwidth limit in bytes a second each
+	// way (--bwlimit); 0 is none.
+	BWLimit int64
 }
 
 // Peer is a tree to sync with, as given on the command line.
@@ -97,6 +101,8 @@ flags (before the command):
   --peer NAME=WHERE       a tree to sync with (repeat for more peers): a directory,
                           HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH
   --staged NAME           hold peer NAME's changes to this tree for review (staged list)
+  --bwlimit RATE          at most RATE bytes a second each way to every SSH peer, as
+                          rsync's: 500K, 2M, 1.5MB (no unit: KiB; 0: no limit)
   --state FILE            the state database (default: $XDG_STATE_HOME/zerosync/NAME.db)
   -v                      log what the engine does`
 
@@ -124,6 +130,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 	var peers []Peer
 	var staged []string
 	fs.Func("staged", "", func(v string) error { staged = append(staged, v); return nil })
+	var bw int64
+	fs.Func("bwlimit", "", func(v string) (err error) { bw, err = bwlimit.Parse(v); return err })
 	fs.Func("peer", "", func(v string) error {
 		name, loc, ok := strings.Cut(v, "=")
 		if !ok || name == "" || loc == "" {
@@ -148,7 +156,7 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 	if *verbose {
 		level = slog.LevelInfo
 	}
-	env := &Env{App: a, Peers: peers, Staged: staged, Streams: s, Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))}
+	env := &Env{App: a, Peers: peers, Staged: staged, BWLimit: bw, Streams: s, Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))}
 	var err error
 	if env.Root, err = expandHome(*root); err != nil {
 		return err
@@ -280,7 +288,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 	for _, p := range env.Peers {
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				if tr, err = ssh.New(sshOptions(env.Log)...); err != nil {
+				if tr, err = ssh.New(sshOptions(env.Log, env.BWLimit)...); err != nil {
 					return fail(err)
 				}
 				closers = append(closers, tr.Close)
@@ -517,9 +525,10 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 
 // sshOptions are the SSH transport's options for a command: this program
 // installs itself as the agent on hosts that lack it when its main called
-// agent.Handle, as every example engine's does.
-func sshOptions(log *slog.Logger) []ssh.Option {
-	opts := []ssh.Option{ssh.WithLogger(log)}
+// agent.Handle, as every example engine's does; rate is every host's
+// bandwidth limit (--bwlimit, 0 for none).
+func sshOptions(log *slog.Logger, rate int64) []ssh.Option {
+	opts := []ssh.Option{ssh.WithLogger(log), ssh.WithBandwidthLimit(rate)}
 	if agent.Handled() {
 		opts = append(opts, ssh.WithSelfInstall())
 	}
