@@ -51,6 +51,7 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	if err != nil {
 		for _, p := range e.pairs {
 			p.full = true
+			e.notePair(p, 0, rep.Start, err)
 			if halting && haltable(err) {
 				e.halt(ctx, p.peer.Name, err)
 			}
@@ -75,7 +76,9 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 			if e.isHalted(p.peer.Name) {
 				continue
 			}
+			start := time.Now()
 			err := e.syncPair(ctx, p, confirm, ourRoot, &rep)
+			e.notePair(p, pass, start, err)
 			if err != nil {
 				p.full = true // try everything again next time
 				if ctx.Err() != nil {
@@ -126,7 +129,7 @@ func (e *Engine) finish(rep zerosync.Report, err error) (zerosync.Report, error)
 	if err != nil {
 		e.emit(zerosync.Event{Kind: zerosync.EventError, Err: err})
 	}
-	e.emit(zerosync.Event{Kind: zerosync.EventCycleEnd, Report: &rep})
+	e.emit(zerosync.Event{Kind: zerosync.EventCycleEnd, Report: &rep, Err: err})
 	return rep, err
 }
 
@@ -350,6 +353,7 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 	}
 	SortActions(acts)
 	acts = run.holdCollisions(ctx, acts)
+	e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: acts})
 	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
 		return err
