@@ -255,22 +255,28 @@ func WithBandwidthLimit(bytesPerSecond int64) Option {
 	}
 }
 
-// WithHostBandwidthLimit sets the bandwidth limit of the host as targets
-// name it (the host of "[user@]host[:port]", a Host alias of the ssh
-// configuration or a host name), in place of [WithBandwidthLimit]'s; 0
-// lifts the limit for that host. It may be given once for each host.
-func WithHostBandwidthLimit(host string, bytesPerSecond int64) Option {
+// WithHostBandwidthLimit sets the bandwidth limit of the host of target
+// ("[user@]host[:port]" as [Transport.Endpoint] takes it; the limit holds
+// for every target with that host, a Host alias of the ssh configuration
+// or a host name, whatever its user and port), in place of
+// [WithBandwidthLimit]'s; 0 lifts the limit for that host. Given for the
+// same host more than once, the strictest limit holds.
+func WithHostBandwidthLimit(target string, bytesPerSecond int64) Option {
 	return func(c *config) error {
-		if host == "" || strings.ContainsAny(host, "@ \t\n") {
-			return fmt.Errorf("bandwidth limit: bad host %q (a host as targets name it, without user or port)", host)
+		t, err := parseTarget(target)
+		if err != nil {
+			return fmt.Errorf("bandwidth limit: %w", err)
 		}
 		if err := checkBandwidth(bytesPerSecond); err != nil {
-			return fmt.Errorf("host %s: %w", host, err)
+			return fmt.Errorf("host %s: %w", t.host, err)
 		}
 		if c.hostBWLimit == nil {
 			c.hostBWLimit = map[string]int64{}
 		}
-		c.hostBWLimit[host] = bytesPerSecond
+		if old, ok := c.hostBWLimit[t.host]; ok && (bytesPerSecond == 0 || old != 0 && old < bytesPerSecond) {
+			bytesPerSecond = old
+		}
+		c.hostBWLimit[t.host] = bytesPerSecond
 		return nil
 	}
 }

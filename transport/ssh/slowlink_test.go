@@ -103,3 +103,28 @@ func TestResumeOverSSH(t *testing.T) {
 	require.NoFileExists(t, partialFile(server, "big.bin", want))
 	require.Empty(t, tempFiles(server))
 }
+
+// The limit of a host is found by the host of the target, whatever its
+// user and port; the strictest of several holds; bad values are refused.
+func TestBandwidthOptions(t *testing.T) {
+	cfgOf := func(opts ...Option) *config {
+		t.Helper()
+		var c config
+		for _, o := range opts {
+			require.NoError(t, o(&c))
+		}
+		return &c
+	}
+	c := cfgOf(WithBandwidthLimit(1<<20), WithHostBandwidthLimit("me@server1:2222", 64<<10), WithHostBandwidthLimit("server2", 0))
+	require.Equal(t, int64(64<<10), c.bandwidth("server1"))
+	require.Equal(t, int64(0), c.bandwidth("server2"), "0 lifts the limit for a host")
+	require.Equal(t, int64(1<<20), c.bandwidth("server3"))
+	c = cfgOf(WithHostBandwidthLimit("a", 0), WithHostBandwidthLimit("b@a", 8<<10), WithHostBandwidthLimit("a:22", 16<<10), WithHostBandwidthLimit("[::1]:22", 4<<10))
+	require.Equal(t, int64(8<<10), c.bandwidth("a"), "the strictest holds")
+	require.Equal(t, int64(4<<10), c.bandwidth("::1"))
+	var c2 config
+	require.ErrorContains(t, WithBandwidthLimit(1000)(&c2), "out of range")
+	require.ErrorContains(t, WithBandwidthLimit(-1)(&c2), "out of range")
+	require.ErrorContains(t, WithHostBandwidthLimit("a", 1000)(&c2), "host a: bandwidth limit")
+	require.ErrorContains(t, WithHostBandwidthLimit("", 1<<20)(&c2), "target")
+}
