@@ -262,6 +262,12 @@ func (r *fileReader) Close() error {
 // [zerosync.ErrDigestMismatch], and the agent drops what it received. An
 // update of a file the agent has, both versions at least the delta minimum
 // size ([WithDeltaMinSize]), travels as a delta against the agent's copy.
+// A file of 1 MiB or more (and at least the delta minimum size) travels as
+// a delta against what the agent kept of an earlier push of the same
+// content that was cut, and its old copy, if any: a push cut short
+// resumes where it stopped (see "Resuming a cut transfer" in the package
+// documentation); the agent may keep what it received when this push is
+// cut in turn.
 //
 // When ctx is cancelled the agent is told to stop and Apply returns at
 // once; the agent may have completed the change just before (a later scan
@@ -354,10 +360,11 @@ func contentFrames(data []byte) []outFrame {
 const resumeMin = 1 << 20
 
 // resumable reports whether op should travel as apply-resume: a file of
-// at least resumeMin bytes, to an agent that takes it. It costs a round
-// trip before the content, for the agent's signatures.
+// at least resumeMin bytes and the delta minimum size, to an agent that
+// takes it. It costs a round trip before the content, for the agent's
+// signatures.
 func (e *Endpoint) resumable(op zerosync.Op) bool {
-	return e.c.caps&capResume != 0 && op.New.Size >= resumeMin
+	return e.c.caps&capResume != 0 && op.New.Size >= max(resumeMin, e.c.cfg.deltaMin)
 }
 
 // useDelta reports whether op should travel as a delta.
