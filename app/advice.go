@@ -22,7 +22,7 @@ func Advice(name string, err error) string {
 	case errors.Is(err, zerosync.ErrRootMissing):
 		return "check that the disk or directory is there (mounted), then run the command again"
 	}
-	return ""
+	return dialinAdvice(name, err)
 }
 
 // shellQuote quotes s for a shell when it needs it.

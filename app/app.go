@@ -91,11 +91,13 @@ const sharedUsage = `commands:
              directory) as the tree to sync: no ancestor, nothing deleted
   versions   list [PATH] | restore PATH ID   (earlier versions of this host's files)
   staged     list | show ID | apply [ID...] | reject ID...|--all   (changes held from --staged peers)
+  offer      --socket PATH HUB   offer this tree to a hub that cannot reach this host
 
 flags (before the command):
   --root DIR              this host's tree
   --peer NAME=WHERE       a tree to sync with (repeat for more peers): a directory,
-                          HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH
+                          HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH, or
+                          dialin:SPOKE for a spoke that dials in (offer)
   --staged NAME           hold peer NAME's changes to this tree for review (staged list)
   --state FILE            the state database (default: $XDG_STATE_HOME/zerosync/NAME.db)
   -v                      log what the engine does`
@@ -164,6 +166,8 @@ func (a *App) Run(ctx context.Context, args []string, s Streams) error {
 	switch cmd {
 	case "pause", "resume":
 		return env.setPaused(cmd == "pause", rest)
+	case "offer":
+		return env.offer(ctx, rest)
 	}
 	if c, ok := a.Commands[cmd]; ok {
 		return c.Run(ctx, env, rest)
@@ -278,6 +282,14 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 		tr    *ssh.Transport
 	)
 	for _, p := range env.Peers {
+		if ep, ok, err := env.dialinPeer(p); ok {
+			if err != nil {
+				return fail(err)
+			}
+			closers = append(closers, ep.Close)
+			peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
+			continue
+		}
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
 				if tr, err = ssh.New(sshOptions(env.Log)...); err != nil {

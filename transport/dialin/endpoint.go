@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zerosync/zerosync"
@@ -231,21 +232,30 @@ func (e *Endpoint) connect(ctx context.Context) (*session, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if errors.Is(err, remote.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, &AwayError{Spoke: e.name, Socket: e.socket, Lost: true, Err: err}
+		if hungUp(err) {
+			// sshd accepted for a forwarding that just ended, or that
+			// the spoke is still setting up (its SSH library may refuse
+			// a connection that comes before it noted the forwarding).
+			return nil, &AwayError{Spoke: e.name, Socket: e.socket, Err: err}
 		}
 		return nil, fmt.Errorf("dialin: spoke %s: %w", e.name, err)
 	}
 	r, err := cl.Endpoint(ctx, agent.OnlyRoot)
 	if err != nil {
 		cl.Close()
-		if ctx.Err() == nil && errors.Is(err, remote.ErrClosed) {
+		if ctx.Err() == nil && hungUp(err) {
 			return nil, &AwayError{Spoke: e.name, Socket: e.socket, Lost: true, Err: err}
 		}
 		return nil, fmt.Errorf("dialin: spoke %s: %w", e.name, err)
 	}
 	e.cfg.log.Debug("connected", "agent", cl.Agent().Version)
 	return &session{cl: cl, rep: r}, nil
+}
+
+// hungUp reports whether err says the other end hung up.
+func hungUp(err error) bool {
+	return errors.Is(err, remote.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // wrap marks the error of a call whose connection died under it, and
