@@ -451,6 +451,10 @@ const (
 	EventProblem
 	EventCycleEnd
 	EventError
+	// EventPlanned comes before a pair applies its plan, once its
+	// conflicts are settled: Planned holds the actions about to be applied,
+	// so an observer can show progress against a total.
+	EventPlanned
 )
 
 // Event is a step of the engine's work, delivered to an observer as it
@@ -466,8 +470,11 @@ type Event struct {
 	Problem *Problem
 	// Report is set for EventCycleEnd.
 	Report *Report
-	// Err is set for EventError.
+	// Err is set for EventError, and for EventCycleEnd when the cycle
+	// ended with an error (the one an EventError just reported).
 	Err error
+	// Planned is set for EventPlanned; the observer must not change it.
+	Planned []Action
 }
 
 // Status is an engine's state as people see it.

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/state"
+	"github.com/zerosync/zerosync/transport/ssh"
 )
 
 // Advice returns what a person can type to get past err with the engine
@@ -21,8 +24,31 @@ func Advice(name string, err error) string {
 		return fmt.Sprintf("if the deletions are intended, run: %s once --confirm-deletions", name)
 	case errors.Is(err, zerosync.ErrRootMissing):
 		return "check that the disk or directory is there (mounted), then run the command again"
+	case errors.Is(err, state.ErrLocked):
+		return fmt.Sprintf("a running %[1]s (%[1]s run, or its service) holds the state: stop it first (systemctl --user stop %[2]s), then run the command again", name, unitName(name))
+	case errors.Is(err, ErrAttention):
+		return fmt.Sprintf("review the conflicts waiting with: %s conflicts list (paths with problems are tried again at the next sync)", name)
 	}
 	return dialinAdvice(name, err)
+}
+
+// message returns err's message for a person at a command line: what a
+// library error says to a program's author (an option to build a
+// transport with) is left out, since a person cannot type it.
+func message(err error) string {
+	msg := err.Error()
+	var hk *ssh.HostKeyError
+	if errors.As(err, &hk) {
+		full := hk.Error()
+		var keep []string
+		for line := range strings.Lines(full) {
+			if !strings.Contains(line, "ssh.With") {
+				keep = append(keep, line)
+			}
+		}
+		msg = strings.Replace(msg, full, strings.TrimRight(strings.Join(keep, ""), "\n"), 1)
+	}
+	return msg
 }
 
 // shellQuote quotes s for a shell when it needs it.
@@ -39,7 +65,7 @@ func shellQuote(s string) string {
 // now, after a sync halted because a root changed.
 func (env *Env) adopt(ctx context.Context, e *engine.Engine, args []string) error {
 	if len(args) > 1 {
-		return fmt.Errorf("usage: %s adopt [PEER]", env.App.Name)
+		return usageErrorf("usage: %s adopt [PEER]", env.App.Name)
 	}
 	peer := ""
 	if len(args) == 1 {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/engine"
-	"github.com/zerosync/zerosync/internal/state"
 	"github.com/zerosync/zerosync/merge"
 	"github.com/zerosync/zerosync/merge/ai"
 	"github.com/zerosync/zerosync/transport/local"
@@ -51,7 +49,11 @@ type App struct {
 	Commands map[string]Command
 }
 
-// Command is an engine's own subcommand.
+// Command is an engine's own subcommand. Run gets the arguments typed
+// after the subcommand's name, less the global flags (--root, --peer,
+// --state, --config, -v), which may stand anywhere; it parses the rest
+// itself. Usage is its one-line help: its arguments, two spaces, what it
+// does.
 type Command struct {
 	Usage string
 	Run   func(ctx context.Context, env *Env, args []string) error
@@ -59,17 +61,27 @@ type Command struct {
 
 // Env is what a command works with.
 type Env struct {
-	App      *App
-	Root     string
-	Peers    []Peer
-	State    string // the state database file
+	App   *App
+	Root  string
+	Peers []Peer
+	// State is the state database file, in StateDir.
+	State    string
 	StateDir string
-	Streams  Streams
-	Log      *slog.Logger
+	// Config is the engine's configuration file, read from ConfigPath; it
+	// is nil when there is none.
+	Config     *Config
+	ConfigPath string
+	Streams    Streams
+	// Log is the command's logger: Info and above (Debug with -v) on
+	// standard error, as JSON lines under systemd.
+	Log *slog.Logger
 	// Local is this host's tree, once [Env.Engine] opened it.
 	Local *local.Endpoint
 	// Staged names the peers whose changes wait for a person (--staged).
 	Staged []string
+
+	// screen keeps lines above a progress display on a terminal.
+	screen screen
 }
 
 // Peer is a tree to sync with, as given on the command line.
@@ -78,144 +90,44 @@ type Peer struct {
 	Location string
 }
 
-const sharedUsage = `commands:
-  run        sync now, then whenever something changes, until interrupted
-  once       sync once and print what happened (--confirm-deletions: apply
-             deletions the safety checks stopped)
-  plan       print what a sync would do, changing nothing (a dry run)
-  status     print the engine's state: paused, conflicts waiting, peers
-  pause      pause this engine (with --all: every engine on this host)
-  resume     resume it (with --all: every engine)
-  conflicts  list | show ID | apply (--ours|--theirs|--merged FILE) ID...
-  adopt      [PEER] accept a root that changed (another disk, another
-             directory) as the tree to sync: no ancestor, nothing deleted
-  versions   list [PATH] | restore PATH ID   (earlier versions of this host's files)
-  staged     list | show ID | apply [ID...] | reject ID...|--all   (changes held from --staged peers)
-  offer      --socket PATH HUB   offer this tree to a hub that cannot reach this host
-
-flags (before the command):
-  --root DIR              this host's tree
-  --peer NAME=WHERE       a tree to sync with (repeat for more peers): a directory,
-                          HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH, or
-                          dialin:SPOKE for a spoke that dials in (offer)
-  --staged NAME           hold peer NAME's changes to this tree for review (staged list)
-  --state FILE            the state database (default: $XDG_STATE_HOME/zerosync/NAME.db)
-  -v                      log what the engine does`
-
-// Main runs the command line and exits.
+// Main runs the command line and ends the process with its exit status
+// ([ExitCode]): on an error, it prints the error and, when there is one,
+// advice naming a command to type.
 func (a *App) Main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := a.Run(ctx, os.Args[1:], StdStreams())
 	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %s\n", a.Name, Text(err.Error()))
-		if advice := Advice(a.Name, err); advice != "" {
-			fmt.Fprintf(os.Stderr, "%s: %s\n", a.Name, advice)
-		}
-		os.Exit(1)
-	}
+	os.Exit(a.exit(os.Stderr, err))
 }
 
-// Run runs the command line args (without the program name).
+// exit prints err for a person on w and returns the exit status for it.
+func (a *App) exit(w io.Writer, err error) int {
+	code := ExitCode(err)
+	if err == nil {
+		return code
+	}
+	fmt.Fprintf(w, "%s: %s\n", a.Name, Text(message(err)))
+	if advice := Advice(a.Name, err); advice != "" {
+		fmt.Fprintf(w, "%s: %s\n", a.Name, advice)
+	}
+	if code == ExitUsage {
+		fmt.Fprintf(w, "%s: see: %s --help\n", a.Name, a.Name)
+	}
+	return code
+}
+
+// Run runs the command line args (without the program name), writing to
+// s. It returns nil when the command did what it was asked, and otherwise an
+// error whose exit status [ExitCode] tells: an [ExitError] for a mistake in
+// the command line ([ExitUsage]) and for a sync that left something for a
+// person ([ExitAttention]). --help, "help CMD" and --version return nil.
 func (a *App) Run(ctx context.Context, args []string, s Streams) error {
-	fs := flag.NewFlagSet(a.Name, flag.ContinueOnError)
-	fs.SetOutput(s.Err)
-	root := fs.String("root", a.DefaultRoot, "")
-	statePath := fs.String("state", "", "")
-	verbose := fs.Bool("v", false, "")
-	var peers []Peer
-	var staged []string
-	fs.Func("staged", "", func(v string) error { staged = append(staged, v); return nil })
-	fs.Func("peer", "", func(v string) error {
-		name, loc, ok := strings.Cut(v, "=")
-		if !ok || name == "" || loc == "" {
-			return fmt.Errorf("want NAME=DIR, got %q", v)
-		}
-		peers = append(peers, Peer{Name: name, Location: loc})
-		return nil
-	})
-	fs.Usage = func() {
-		fmt.Fprintf(s.Err, "%s: %s\n\nusage: %s [flags] command\n\n%s\n%s", a.Name, a.Summary, a.Name, sharedUsage, a.ownUsage())
+	if args == nil {
+		args = []string{} // cobra would read the process's arguments
 	}
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errors.New("no command")
-	}
-	// Warnings and errors always reach the person; -v adds what the
-	// engine does.
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelInfo
-	}
-	env := &Env{App: a, Peers: peers, Staged: staged, Streams: s, Log: slog.New(slog.NewTextHandler(s.Err, &slog.HandlerOptions{Level: level}))}
-	var err error
-	if env.Root, err = expandHome(*root); err != nil {
-		return err
-	}
-	env.State = *statePath
-	if env.State == "" {
-		if env.State, err = state.DefaultPath(a.Name); err != nil {
-			return err
-		}
-	}
-	env.StateDir = filepath.Dir(env.State)
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	switch cmd {
-	case "pause", "resume":
-		return env.setPaused(cmd == "pause", rest)
-	case "offer":
-		return env.offer(ctx, rest)
-	}
-	if c, ok := a.Commands[cmd]; ok {
-		return c.Run(ctx, env, rest)
-	}
-	e, closeAll, err := env.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeAll()
-	switch cmd {
-	case "run":
-		return env.run(ctx, e)
-	case "once":
-		if slices.Contains(rest, "--confirm-deletions") {
-			e.ConfirmDeletions()
-		}
-		rep, err := e.SyncOnce(ctx)
-		printReport(s.Out, rep)
-		return err
-	case "plan":
-		return env.plan(ctx, e)
-	case "status":
-		return env.status(ctx, e)
-	case "conflicts":
-		return Conflicts(ctx, e, rest, s)
-	case "adopt":
-		return env.adopt(ctx, e, rest)
-	case "versions":
-		return Versions(ctx, e, a.Name, rest, s)
-	case "staged":
-		return Staged(ctx, e, a.Name, rest, s)
-	}
-	fs.Usage()
-	return fmt.Errorf("unknown command %q", cmd)
-}
-
-func (a *App) ownUsage() string {
-	var b strings.Builder
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range a.Commands {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
-		fmt.Fprintf(&b, "  %-10s %s\n", name, a.Commands[name].Usage)
-	}
-	return b.String()
+	root := a.command(s)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 func expandHome(p string) (string, error) {
@@ -233,8 +145,9 @@ func expandHome(p string) (string, error) {
 }
 
 // remoteLocation reads a peer on another host: ssh://[user@]host[:port]/path
-// (an absolute path; /~/path is in the remote home) or [user@]host:path as
-// scp writes it (a relative path is in the remote home).
+// (an absolute path; /~/path is in the remote home, /~/ the home itself) or
+// [user@]host:path as scp writes it (a relative path is in the remote home;
+// host: is the home itself).
 func remoteLocation(loc string) (target, root string, ok bool) {
 	if rest, ok := strings.CutPrefix(loc, "ssh://"); ok {
 		target, path, _ := strings.Cut(rest, "/")
@@ -242,21 +155,51 @@ func remoteLocation(loc string) (target, root string, ok bool) {
 		if r, ok := strings.CutPrefix(root, "/~/"); ok {
 			root = r
 		}
-		return target, root, target != ""
+		return target, orHome(root), target != ""
 	}
 	i := strings.IndexByte(loc, ':')
 	if i <= 0 || strings.ContainsRune(loc[:i], '/') {
 		return "", "", false
 	}
-	return loc[:i], loc[i+1:], true
+	return loc[:i], orHome(loc[i+1:]), true
+}
+
+// orHome returns a remote root, with "" (no path) meaning the remote home.
+func orHome(root string) string {
+	if root == "" {
+		return "~"
+	}
+	return root
 }
 
 // Engine builds the engine over this host's tree and the peers: local
-// directories, or folders on other hosts reached over SSH.
+// directories, or folders on other hosts reached over SSH. The function it
+// returns closes them all.
 func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
+	return env.engine(ctx)
+}
+
+// withEngine opens the engine over this host's tree and its peers, runs f
+// with it, and closes it. It is the one place a shared subcommand gets the
+// engine it works with; extra options come after the engine's own.
+func (env *Env) withEngine(ctx context.Context, f func(*engine.Engine) error, extra ...engine.Option) error {
+	e, closeAll, err := env.engine(ctx, extra...)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return f(e)
+}
+
+// engine is [Env.Engine] with extra options.
+func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Engine, func(), error) {
 	a := env.App
+	cfg := env.Config
+	if cfg == nil {
+		cfg = &Config{}
+	}
 	if len(env.Peers) == 0 {
-		return nil, nil, errors.New("no peers: give --peer NAME=DIR at least once")
+		return nil, nil, fmt.Errorf("no peers: give --peer NAME=WHERE at least once, or write the peers in %s (%s init writes it)", Name(env.ConfigPath), a.Name)
 	}
 	var closers []func() error
 	closeAll := func() {
@@ -292,7 +235,11 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 		}
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				if tr, err = ssh.New(sshOptions(env.Log)...); err != nil {
+				opts := sshOptions(env.Log)
+				if d := cfg.Deadlines.Connect; d > 0 {
+					opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))
+				}
+				if tr, err = ssh.New(opts...); err != nil {
 					return fail(err)
 				}
 				closers = append(closers, tr.Close)
@@ -317,15 +264,20 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 		peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
 	}
 	opts := []engine.Option{engine.WithName(a.Name), engine.WithStatePath(env.State), engine.WithLogger(env.Log), engine.WithStaged(env.Staged...)}
-	if len(a.Include)+len(a.Exclude) > 0 {
-		f, err := engine.NewPatterns(a.Include, a.Exclude)
+	include, exclude := slices.Concat(a.Include, cfg.Include), slices.Concat(a.Exclude, cfg.Exclude)
+	if len(include)+len(exclude) > 0 {
+		f, err := engine.NewPatterns(include, exclude)
 		if err != nil {
 			return fail(err)
 		}
 		opts = append(opts, engine.WithFilter(f))
 	}
-	if a.Rescan > 0 {
-		opts = append(opts, engine.WithSource(engine.Every(a.Rescan)))
+	rescan := a.Rescan
+	if cfg.Rescan != nil {
+		rescan = time.Duration(*cfg.Rescan)
+	}
+	if rescan > 0 {
+		opts = append(opts, engine.WithSource(engine.Every(rescan)))
 	}
 	if a.Mirror {
 		opts = append(opts, engine.WithDiffer(engine.Mirror{}))
@@ -336,7 +288,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 				return fail(err)
 			}
 		}
-		rs, err := Resolvers(env.Log, first...)
+		rs, err := env.resolvers(cfg, first...)
 		if err != nil {
 			return fail(err)
 		}
@@ -349,6 +301,7 @@ func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
 		}
 		opts = append(opts, more...)
 	}
+	opts = append(opts, extra...)
 	e, err := engine.New(engine.Peer{Name: "local", Endpoint: ours}, peers, opts...)
 	if err != nil {
 		return fail(err)
@@ -372,13 +325,12 @@ func (env *Env) paused() bool {
 	return false
 }
 
-func (env *Env) setPaused(on bool, args []string) error {
+// setPaused writes or removes the pause flag of this engine, or with all
+// of every engine of the host.
+func (env *Env) setPaused(on, all bool) error {
 	f := env.pauseFiles()[0]
-	switch {
-	case len(args) == 1 && args[0] == "--all":
+	if all {
 		f = env.pauseFiles()[1]
-	case len(args) > 0:
-		return fmt.Errorf("usage: %s pause|resume [--all]", env.App.Name)
 	}
 	if !on {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -397,128 +349,50 @@ func (env *Env) setPaused(on bool, args []string) error {
 	return nil
 }
 
-// run is the daemon: it syncs until ctx ends, printing what happens, and
-// follows the pause flags.
-func (env *Env) run(ctx context.Context, e *engine.Engine) error {
-	follow := func() {
-		if env.paused() {
-			if !e.Status().Paused {
-				fmt.Fprintln(env.Streams.Out, "paused")
-			}
-			e.Pause()
-		} else if e.Status().Paused {
-			fmt.Fprintln(env.Streams.Out, "resumed")
-			e.Resume()
-		}
-	}
-	follow()
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				follow()
-			}
-		}
-	}()
-	fmt.Fprintf(env.Streams.Out, "%s: syncing %s with %d peer(s); Ctrl-C stops\n", env.App.Name, Name(env.Root), len(env.Peers))
-	err := e.Run(ctx)
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
-}
-
-func (env *Env) plan(ctx context.Context, e *engine.Engine) error {
-	plans, err := e.Plan(ctx)
-	if plans == nil {
-		return err
-	}
-	defer func() {
-		for _, p := range env.Peers {
-			for _, pr := range plans[p.Name].Problems {
-				fmt.Fprintf(env.Streams.Out, "  problem with %s: %s\n", Name(p.Name), Text(pr.Error()))
-			}
-		}
-	}()
-	for _, p := range env.Peers {
-		plan := plans[p.Name]
-		fmt.Fprintf(env.Streams.Out, "with %s: %d change(s), %d conflict(s)\n", Name(p.Name), len(plan.Actions), len(plan.Conflicts))
-		for _, a := range plan.Actions {
-			fmt.Fprintf(env.Streams.Out, "  %s\n", describe(a, p.Name))
-		}
-		for _, c := range plan.Conflicts {
-			fmt.Fprintf(env.Streams.Out, "  conflict %s (ours %s, theirs %s)\n", Name(c.Path), entry(c.Ours), entry(c.Theirs))
-		}
-	}
-	return err
-}
-
-func (env *Env) status(ctx context.Context, e *engine.Engine) error {
-	reviews, err := e.Reviews(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Streams.Out, "engine %s: tree %s\n", env.App.Name, Name(env.Root))
-	fmt.Fprintf(env.Streams.Out, "paused: %v\n", env.paused())
-	for _, p := range env.Peers {
-		fmt.Fprintf(env.Streams.Out, "peer %s (%s): %d conflict(s) waiting for review\n", Name(p.Name), Name(p.Location), len(reviews[p.Name]))
-	}
-	return nil
-}
-
-// describe says what an action does, for people; the path and the peer
-// are printed as a [Name].
-func describe(a zerosync.Action, peer string) string {
-	host := "here"
-	if a.Side == zerosync.Theirs {
-		host = "on " + Name(peer)
-	}
-	verb := "update"
-	switch {
-	case a.Old == nil:
-		verb = "create"
-	case a.New == nil:
-		verb = "remove"
-	}
-	return fmt.Sprintf("%-6s %-12s %s  (%s)", verb, host, Name(a.Path), Text(a.Reason))
-}
-
-// printReport prints what a cycle did, one line each, every name from the
-// tree as a [Name] and every message as [Text].
-func printReport(w io.Writer, rep zerosync.Report) {
-	for _, a := range rep.Applied {
-		fmt.Fprintf(w, "%s\n", describe(a, "peer"))
-	}
-	for _, c := range rep.Conflicts {
-		fmt.Fprintf(w, "conflict %s: %s", Name(c.Path), Text(c.Resolution.By))
-		if c.CopyPath != "" {
-			fmt.Fprintf(w, " (other version kept as %s)", Name(c.CopyPath))
-		}
-		fmt.Fprintln(w)
-	}
-	for _, p := range rep.Problems {
-		fmt.Fprintf(w, "problem %s (%s): %s\n", Name(p.Path), p.Side, Text(fmt.Sprint(p.Err)))
-	}
-	fmt.Fprintf(w, "%d change(s), %d conflict(s), %d problem(s), %d bytes in %v\n", len(rep.Applied), len(rep.Conflicts), len(rep.Problems), rep.Bytes, rep.End.Sub(rep.Start).Round(time.Millisecond))
-}
-
 // Resolvers is the chain the example engines share: identical content,
-// then a three-way line merge, then (only with ANTHROPIC_API_KEY set) a
-// merge by Claude; whatever is left is kept both ways for review.
+// then a merge of JSON, YAML and TOML files key by key (before the line
+// merge, which knows no keys), then a three-way line merge, then (only with
+// ANTHROPIC_API_KEY set) a merge by Claude; whatever is left is kept both
+// ways for review.
 func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolver, error) {
-	claude, err := ai.New(ai.WithLogger(log))
-	if err != nil {
-		return nil, err
-	}
+	return resolvers(log, nil, extra...)
+}
+
+// resolvers is [Resolvers] with the AI merge as the configuration file
+// sets it: aiMerge nil leaves it to ANTHROPIC_API_KEY, false leaves it
+// out, true keeps it (with a warning when there is no key to use).
+func resolvers(log *slog.Logger, cfg *Config, extra ...zerosync.Resolver) ([]zerosync.Resolver, error) {
 	diff3, err := merge.Diff3()
 	if err != nil {
 		return nil, err
 	}
-	return append(extra, merge.Identical(), diff3, claude), nil
+	structured, err := merge.Structured()
+	if err != nil {
+		return nil, err
+	}
+	rs := append(extra, merge.Identical(), structured, diff3)
+	if cfg != nil && cfg.AIMerge != nil && !*cfg.AIMerge {
+		return rs, nil
+	}
+	opts := []ai.Option{ai.WithLogger(log)}
+	if cfg != nil {
+		if d := cfg.Deadlines.AIMerge; d > 0 {
+			opts = append(opts, ai.WithTimeout(time.Duration(d)))
+		}
+		if cfg.AIMerge != nil && strings.TrimSpace(os.Getenv(ai.APIKeyEnv)) == "" {
+			log.Warn("ai_merge is on in the configuration, but " + ai.APIKeyEnv + " is not set: no conflict is sent")
+		}
+	}
+	claude, err := ai.New(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return append(rs, claude), nil
+}
+
+// resolvers is the shared chain as this engine's configuration sets it.
+func (env *Env) resolvers(cfg *Config, first ...zerosync.Resolver) ([]zerosync.Resolver, error) {
+	return resolvers(env.Log, cfg, first...)
 }
 
 // sshOptions are the SSH transport's options for a command: this program

@@ -1,21 +1,18 @@
-// Package cli holds the commands every example binary offers beside its
-// sync loop: reviewing conflicts, and the like.
 package app
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/pmezard/go-difflib/difflib"
+	"github.com/spf13/pflag"
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/engine"
 )
@@ -34,7 +31,7 @@ func StdStreams() Streams {
 	return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Interactive: err == nil && fi.Mode()&os.ModeCharDevice != 0}
 }
 
-const conflictsUsage = `usage: conflicts list
+const conflictsUsage = `usage: conflicts list [--json]
        conflicts show ID
        conflicts apply (--ours | --theirs | --merged FILE) [--non-interactive] [--force] ID...
 
@@ -42,45 +39,88 @@ ID is PEER#N as list prints it, or N when the engine has one peer.
 apply writes the chosen version into this host's tree, removes the
 conflict copy and the queue entry, and syncs so every side has it.
   --non-interactive  do not ask before each file (needed without a terminal)
-  --force            apply even if the file changed since the conflict was queued`
+  --force            apply even if the file changed since the conflict was queued
+list --json prints {"conflicts": [{"id", "peer", "number", "path", "queued",
+"kept", "copy_path", "note"}]}; "kept" says whose version is in the tree
+(ours or theirs), "copy_path" is the other version beside the file.`
 
 // Conflicts runs the conflicts command with args (after the word
-// "conflicts"). Names from the tree are printed as a [Name]. Wrong
-// arguments print the usage on s.Err and return a one-line error.
+// "conflicts"); flags may stand anywhere among them. Names from the tree are
+// printed as a [Name]. -h or --help prints the usage on s.Out; wrong
+// arguments print it on s.Err and return a one-line error whose exit
+// status is [ExitUsage].
 func Conflicts(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
-	if len(args) == 0 {
+	fs := pflag.NewFlagSet("conflicts", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	ours := fs.Bool("ours", false, "")
+	theirs := fs.Bool("theirs", false, "")
+	merged := fs.String("merged", "", "")
+	nonInteractive := fs.Bool("non-interactive", false, "")
+	force := fs.Bool("force", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintln(s.Out, conflictsUsage)
+			return nil
+		}
+		return usage(s, fmt.Errorf("conflicts: %w", err))
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
 		return usage(s, errors.New("conflicts: no subcommand"))
 	}
-	switch args[0] {
+	var applyFlags []string
+	fs.Visit(func(f *pflag.Flag) {
+		if f.Name != "json" {
+			applyFlags = append(applyFlags, "--"+f.Name)
+		}
+	})
+	if rest[0] != "apply" && len(applyFlags) > 0 {
+		return usage(s, fmt.Errorf("conflicts %s: %s is a flag of apply", rest[0], applyFlags[0]))
+	}
+	if rest[0] != "list" && *asJSON {
+		return usage(s, fmt.Errorf("conflicts %s: --json is a flag of list", rest[0]))
+	}
+	switch rest[0] {
 	case "list":
-		return list(ctx, e, s)
+		if len(rest) != 1 {
+			return usage(s, errors.New("conflicts list: takes no arguments"))
+		}
+		return list(ctx, e, s, *asJSON)
 	case "show":
-		if len(args) != 2 {
+		if len(rest) != 2 {
 			return usage(s, errors.New("conflicts show: want one ID"))
 		}
-		return show(ctx, e, args[1], s)
+		return show(ctx, e, rest[1], s)
 	case "apply":
-		return apply(ctx, e, args[1:], s)
+		return apply(ctx, e, applyArgs{ours: *ours, theirs: *theirs, merged: *merged, nonInteractive: *nonInteractive, force: *force, ids: rest[1:]}, s)
 	}
-	return usage(s, fmt.Errorf("conflicts: unknown subcommand %q", args[0]))
+	return usage(s, fmt.Errorf("conflicts: unknown subcommand %q", rest[0]))
 }
 
-// usage prints the usage of the conflicts command and returns err.
+// usage prints the usage of the conflicts command and returns err as a
+// mistake in the command line.
 func usage(s Streams, err error) error {
 	fmt.Fprintln(s.Err, conflictsUsage)
-	return err
+	return usageError(err)
 }
 
-func list(ctx context.Context, e *engine.Engine, s Streams) error {
+func list(ctx context.Context, e *engine.Engine, s Streams, asJSON bool) error {
 	all, err := e.Reviews(ctx)
 	if err != nil {
 		return err
 	}
-	peers := make([]string, 0, len(all))
-	for p := range all {
-		peers = append(peers, p)
+	peers := sortedKeys(all)
+	if asJSON {
+		out := reviewsJSON{Conflicts: []reviewJSON{}}
+		for _, p := range peers {
+			for _, it := range all[p] {
+				out.Conflicts = append(out.Conflicts, reviewJSON{ID: fmt.Sprintf("%s#%d", p, it.ID), Peer: p, Number: it.ID, Path: it.Path,
+					Queued: it.Time, Kept: it.Archive["kept"], CopyPath: it.CopyPath, Note: it.Note})
+			}
+		}
+		return writeJSON(s.Out, out)
 	}
-	slices.Sort(peers)
 	if len(peers) == 0 {
 		fmt.Fprintln(s.Out, "no conflicts waiting for review")
 		return nil
@@ -178,44 +218,42 @@ func diff(w io.Writer, fromName, toName string, from, to []byte) {
 	fmt.Fprint(w, text)
 }
 
-func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
-	fs := flag.NewFlagSet("conflicts apply", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	ours := fs.Bool("ours", false, "")
-	theirs := fs.Bool("theirs", false, "")
-	merged := fs.String("merged", "", "")
-	nonInteractive := fs.Bool("non-interactive", false, "")
-	force := fs.Bool("force", false, "")
-	if err := fs.Parse(args); err != nil {
-		return usage(s, fmt.Errorf("conflicts apply: %w", err))
-	}
+// applyArgs are the arguments of conflicts apply.
+type applyArgs struct {
+	ours, theirs          bool
+	merged                string
+	nonInteractive, force bool
+	ids                   []string
+}
+
+func apply(ctx context.Context, e *engine.Engine, args applyArgs, s Streams) error {
 	picked := 0
-	for _, b := range []bool{*ours, *theirs, *merged != ""} {
+	for _, b := range []bool{args.ours, args.theirs, args.merged != ""} {
 		if b {
 			picked++
 		}
 	}
-	if picked != 1 || fs.NArg() == 0 {
+	if picked != 1 || len(args.ids) == 0 {
 		return usage(s, errors.New("conflicts apply: want one of --ours, --theirs, --merged FILE and at least one ID"))
 	}
-	if !*nonInteractive && !s.Interactive {
+	if !args.nonInteractive && !s.Interactive {
 		return errors.New("conflicts apply: standard input is not a terminal; add --non-interactive to apply without asking")
 	}
-	ch := engine.Choice{Keep: zerosync.VersionOurs, Force: *force}
+	ch := engine.Choice{Keep: zerosync.VersionOurs, Force: args.force}
 	what := "ours"
 	switch {
-	case *theirs:
+	case args.theirs:
 		ch.Keep, what = zerosync.VersionTheirs, "theirs"
-	case *merged != "":
-		b, err := os.ReadFile(*merged)
+	case args.merged != "":
+		b, err := os.ReadFile(args.merged)
 		if err != nil {
 			return err
 		}
-		ch.Merged, what = b, "the merged file "+Name(*merged)
+		ch.Merged, what = b, "the merged file "+Name(args.merged)
 	}
 	in := bufio.NewReader(s.In)
 	applied := 0
-	for _, id := range fs.Args() {
+	for _, id := range args.ids {
 		peer, n, err := parseID(ctx, e, id)
 		if err != nil {
 			return err
@@ -224,7 +262,7 @@ func apply(ctx context.Context, e *engine.Engine, args []string, s Streams) erro
 		if err != nil {
 			return err
 		}
-		if !*nonInteractive {
+		if !args.nonInteractive {
 			fmt.Fprintf(s.Out, "%s: keep %s? [y/N] ", Name(it.Path), what)
 			answer, _ := in.ReadString('\n')
 			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {

@@ -3,9 +3,10 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/transport/dialin"
@@ -19,13 +20,49 @@ import (
 // socket at $XDG_RUNTIME_DIR/zerosync/dialin/ENGINE/SPOKE.sock there) or
 // "--peer NAME=dialin:/path/to/socket".
 
-const dialinUsage = `usage: offer --socket PATH [USER@]HUB[:PORT]
-  Offers this host's tree (--root) to the hub, which cannot reach this host:
-  connects to HUB over SSH and serves the tree through the UNIX socket PATH
-  on the hub until interrupted, reconnecting when the connection drops. On
-  the hub the peer is dialin:NAME, whose socket is
-  $XDG_RUNTIME_DIR/zerosync/dialin/ENGINE/NAME.sock there (the hub's
-  commands print it with -v), or dialin:PATH.`
+// offerLong is the help of offer.
+const offerLong = `Offer this host's tree (--root) to a hub that cannot reach this host (it
+sits behind NAT or a firewall): connect to HUB over SSH, as for any peer
+(host keys verified, ~/.ssh/config honoured), and serve the tree through
+the UNIX socket PATH on the hub until interrupted, reconnecting when the
+connection drops. The hub may open this tree and no other path of this
+host.
+
+On the hub, the peer is dialin:NAME, whose socket is
+$XDG_RUNTIME_DIR/zerosync/dialin/ENGINE/NAME.sock there (the hub's commands
+print it with -v), or dialin:PATH. Log in to the hub as the user that runs
+its engine. The hub's sshd must allow stream-local forwarding (the
+default); with "StreamLocalBindUnlink yes" in its sshd_config, a socket
+left by a lost connection is replaced at once, and without it offer
+removes it through a shell command on the hub.`
+
+// offerCommand is the offer subcommand.
+func (a *App) offerCommand(setup func() (*Env, error)) *cobra.Command {
+	var socket string
+	cmd := &cobra.Command{
+		Use: "offer --socket PATH [USER@]HUB[:PORT]", GroupID: groupSync,
+		Short: "offer this tree to a hub that cannot reach this host (NAT, a firewall)",
+		Long:  offerLong,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("offer takes the hub, once; got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if socket == "" {
+				return usageErrorf("offer: give --socket PATH, the socket on %s that its peer dialin:NAME listens at (the hub's commands print it with -v)", Name(args[0]))
+			}
+			env, err := setup()
+			if err != nil {
+				return err
+			}
+			return env.offer(cmd.Context(), args[0], socket)
+		},
+	}
+	cmd.Flags().StringVar(&socket, "socket", "", "the `PATH` of the socket on the hub that its peer dialin:NAME listens at")
+	return cmd
+}
 
 // dialinPrefix starts a peer location reached through a spoke that dials
 // in.
@@ -55,24 +92,9 @@ func (env *Env) dialinPeer(p Peer) (*dialin.Endpoint, bool, error) {
 	return ep, true, nil
 }
 
-// offer serves this host's tree to a hub through a socket there, until
+// offer serves this host's tree to hub through the socket there, until
 // ctx ends.
-func (env *Env) offer(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("offer", flag.ContinueOnError)
-	fs.SetOutput(env.Streams.Err)
-	fs.Usage = func() { fmt.Fprintln(env.Streams.Err, dialinUsage) }
-	socket := fs.String("socket", "", "")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("offer: give the hub, once")
-	}
-	hub := fs.Arg(0)
-	if *socket == "" {
-		return fmt.Errorf("offer: give --socket PATH, the socket on %s that its peer dialin:NAME listens at (the hub's commands print it with -v)", Name(hub))
-	}
+func (env *Env) offer(ctx context.Context, hub, socket string) error {
 	serve, err := dialin.Server(env.Root, agent.WithLogger(env.Log))
 	if err != nil {
 		return err
@@ -82,8 +104,8 @@ func (env *Env) offer(ctx context.Context, args []string) error {
 		return err
 	}
 	defer tr.Close()
-	fmt.Fprintf(env.Streams.Out, "%s: offering %s to %s at %s; Ctrl-C stops\n", env.App.Name, Name(env.Root), Name(hub), Name(*socket))
-	err = tr.Offer(ctx, hub, *socket, serve)
+	fmt.Fprintf(env.Streams.Out, "%s: offering %s to %s at %s; Ctrl-C stops\n", env.App.Name, Name(env.Root), Name(hub), Name(socket))
+	err = tr.Offer(ctx, hub, socket, serve)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

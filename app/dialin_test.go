@@ -100,5 +100,6 @@ func TestOfferUsage(t *testing.T) {
 		var out syncBuffer
 		err := app.Run(t.Context(), append([]string{"--root", root, "offer"}, args...), Streams{In: strings.NewReader(""), Out: &out, Err: &out})
 		require.Error(t, err, "offer %v", args)
+		require.Equal(t, ExitUsage, ExitCode(err), "offer %v: %v", args, err)
 	}
 }

@@ -9,17 +9,69 @@
 //
 // Every engine has run (sync now and whenever something changes), once,
 // plan (a dry run), status, pause and resume (with --all: every engine of
-// the host), conflicts (list, show, apply), versions (list, restore) and
-// adopt (accept a root that changed on purpose). [App.Commands] adds an
-// engine's own. Peers are directories of this host or HOST:PATH over SSH;
-// the binary serves as its own agent there when its main calls
-// agent.Handle first.
+// the host), conflicts (list, show, apply), staged (the changes held from a
+// peer given with --staged: list, show, apply, reject), versions (list,
+// restore), adopt
+// (accept a root that changed on purpose), init (write a configuration
+// file), install-service (a systemd user unit that keeps run going),
+// completion (bash, zsh, fish) and help. [App.Commands] adds an engine's
+// own. Peers are directories of this host or HOST:PATH over SSH; the binary
+// serves as its own agent there when its main calls agent.Handle first.
+//
+// The command line follows cobra's conventions: the global flags (--root,
+// --peer NAME=WHERE for each peer, --staged, --state, --config, -v,
+// --json) stand
+// before or after the subcommand; --help, -h and "help CMD" print help and
+// exit 0; --version prints the build. [App.Run] is the testable entry; it
+// returns an error whose exit status [ExitCode] tells: 0 done, 1 an error,
+// 2 a mistake in the command line, 3 when once finished but left problems
+// or conflicts waiting for review ([ErrAttention]).
+//
+// # Configuration
+//
+// Without --root and --peer, the configuration file
+// $XDG_CONFIG_HOME/zerosync/NAME.toml ([ConfigPath], [Config]) gives the
+// root and the peers, and adds include and exclude patterns, the rescan
+// schedule, the AI merge opt-in and deadlines. init writes it, with a
+// comment on each setting, and never replaces one.
 //
 // # Output
 //
 // Names from the trees are printed so that a hostile name cannot forge
 // output: [Name] and [Text] escape them. Errors that need a person come
 // with [Advice] naming a command to type.
+//
+// run prints a line per applied change, conflict and problem when its
+// standard output is a terminal, and draws a progress display (files,
+// bytes, time left) during a long sync, as once does; elsewhere it prints
+// nothing and its log has every change. The log, on standard error, is at
+// Info (-v: Debug), as JSON lines when systemd runs the command.
+//
+// # Output for scripts
+//
+// With --json, status, plan, once and conflicts list print one JSON object
+// on standard output. Field names are snake_case and stable: fields may be
+// added, none is renamed or removed. Times are RFC 3339, sizes bytes. A
+// change is {"op" (create, update, remove), "path", "on" ("local" for this
+// host's tree, else the peer's name), "kind" (file, dir, symlink), "size",
+// "reason"}; a problem is {"path", "side" (ours, theirs), "error"}.
+//
+//   - status: {"engine", "root", "paused", "conflicts_waiting", "peers":
+//     [{"name", "location", "conflicts_waiting", "halted"}]}; "halted",
+//     why a running engine stopped syncing with the peer until a person
+//     acts, is left out when it did not.
+//   - plan: {"peers": [{"peer", "changes", "conflicts": [{"path", "ours",
+//     "theirs"}], "problems", "error"}]}, where "ours" and "theirs" are
+//     {"kind", "size", "mode", "target"} or null for a deleted side, and
+//     "error" says what would stop the pair.
+//   - once: {"start", "end", "bytes", "applied" (changes), "conflicts":
+//     [{"peer", "path", "resolved_by", "note", "copy_path"}], "problems",
+//     "conflicts_waiting", "error"}.
+//   - conflicts list: {"conflicts": [{"id" (PEER#N), "peer", "number",
+//     "path", "queued", "kept" (ours, theirs), "copy_path", "note"}]}.
+//
+// Every character that is not printable is escaped in the JSON; a name
+// that is not valid UTF-8 has its invalid bytes read as U+FFFD.
 //
 // # Testing
 //

@@ -56,7 +56,7 @@ func Staged(ctx context.Context, e *engine.Engine, prog string, args []string, s
 
 func stagedUsageErr(s Streams, err error) error {
 	fmt.Fprintln(s.Err, stagedUsage)
-	return err
+	return usageError(err)
 }
 
 func listStaged(ctx context.Context, e *engine.Engine, prog string, s Streams) error {
@@ -162,7 +162,7 @@ func applyStaged(ctx context.Context, e *engine.Engine, args []string, s Streams
 		}
 	}
 	rep, err := e.ApplyStaged(ctx, ids...)
-	printReport(s.Out, rep)
+	printReport(s.Out, rep, nil)
 	if err != nil {
 		return err
 	}

@@ -22,15 +22,21 @@ restore writes version ID of PATH back into this host's tree (what is there
 now is kept as a version too) and syncs so every side has it.`
 
 // Versions runs the versions command with args (after the word
-// "versions"); prog is the command's name, for the advice it prints.
+// "versions"); prog is the command's name, for the advice it prints. Wrong
+// arguments return the usage as an error whose exit status is
+// [ExitUsage]; -h or --help prints it on s.Out.
 func Versions(ctx context.Context, e *engine.Engine, prog string, args []string, s Streams) error {
 	if len(args) == 0 {
-		return errors.New(versionsUsage)
+		return usageError(errors.New(versionsUsage))
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(s.Out, versionsUsage)
+		return nil
 	}
 	switch args[0] {
 	case "list":
 		if len(args) > 2 {
-			return errors.New(versionsUsage)
+			return usageError(errors.New(versionsUsage))
 		}
 		path := ""
 		if len(args) == 2 {
@@ -39,11 +45,11 @@ func Versions(ctx context.Context, e *engine.Engine, prog string, args []string,
 		return listVersions(ctx, e, prog, path, s)
 	case "restore":
 		if len(args) != 3 {
-			return errors.New(versionsUsage)
+			return usageError(errors.New(versionsUsage))
 		}
 		return restoreVersion(ctx, e, prog, args[1], args[2], s)
 	}
-	return fmt.Errorf("unknown subcommand %q\n%s", args[0], versionsUsage)
+	return usageErrorf("unknown subcommand %q\n%s", args[0], versionsUsage)
 }
 
 func listVersions(ctx context.Context, e *engine.Engine, prog, path string, s Streams) error {

@@ -51,6 +51,7 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	if err != nil {
 		for _, p := range e.pairs {
 			p.full = true
+			e.notePair(p, 0, rep.Start, err)
 			if halting && haltable(err) {
 				e.halt(ctx, p.peer.Name, err)
 			}
@@ -60,9 +61,13 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	for _, p := range e.pairs {
 		p.note(changed, all)
 	}
-	ourRoot := e.ourRoot(ctx)
 	var errs []error
+	failed := map[*pair]bool{} // a pair's error is reported once a cycle
 	for pass := 0; pass < 2; pass++ {
+		// Read again in the second pass: the first may have marked our
+		// root (a first sync), and a stale identity without the marker
+		// would stop every pair bound since.
+		ourRoot := e.ourRoot(ctx)
 		for _, p := range e.pairs {
 			if pass > 0 && !p.again {
 				continue
@@ -71,7 +76,9 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 			if e.isHalted(p.peer.Name) {
 				continue
 			}
+			start := time.Now()
 			err := e.syncPair(ctx, p, confirm, ourRoot, &rep)
+			e.notePair(p, pass, start, err)
 			if err != nil {
 				p.full = true // try everything again next time
 				if ctx.Err() != nil {
@@ -80,7 +87,8 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 				if halting && haltable(err) {
 					e.halt(ctx, p.peer.Name, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 				}
-				if pass == 0 {
+				if !failed[p] {
+					failed[p] = true
 					errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 					e.log.WarnContext(ctx, "pair stopped", "peer", p.peer.Name, "err", err)
 				}
@@ -90,8 +98,8 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 	return e.finish(rep, errors.Join(errs...))
 }
 
-// ourRoot reads our root's identity once per cycle, when a pair first
-// needs it.
+// ourRoot reads our root's identity once, when a pair first needs it;
+// a cycle calls it once per pass.
 func (e *Engine) ourRoot(ctx context.Context) func() (rootState, error) {
 	return sync.OnceValues(func() (rootState, error) { return e.identify(ctx, e.ours) })
 }
@@ -121,7 +129,7 @@ func (e *Engine) finish(rep zerosync.Report, err error) (zerosync.Report, error)
 	if err != nil {
 		e.emit(zerosync.Event{Kind: zerosync.EventError, Err: err})
 	}
-	e.emit(zerosync.Event{Kind: zerosync.EventCycleEnd, Report: &rep})
+	e.emit(zerosync.Event{Kind: zerosync.EventCycleEnd, Report: &rep, Err: err})
 	return rep, err
 }
 
@@ -345,6 +353,7 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 	}
 	SortActions(acts)
 	acts = run.holdCollisions(ctx, acts)
+	e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: acts})
 	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
 		return err

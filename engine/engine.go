@@ -88,6 +88,9 @@ type Engine struct {
 	notices []zerosync.Problem
 	// allowFSRoot lets a root be "/".
 	allowFSRoot bool
+	// live is what a running engine's controller changes and watches:
+	// subscribers, flush requests, watchers of trees (live.go).
+	live live
 }
 
 // pair is our tree and one peer's, with their common state.
@@ -103,6 +106,8 @@ type pair struct {
 	// again: another pair changed our tree after this one synced in this
 	// cycle, so it syncs once more.
 	again bool
+	// stat is how the pair's last sync went, under Engine.mu (peers.go).
+	stat pairStat
 	// staged: the peer's changes to our tree wait in the staging area.
 	staged bool
 }
@@ -187,13 +192,18 @@ func WithWatch(on bool) Option {
 }
 
 // WithObserver receives every event, synchronously, from the goroutine doing
-// the work: it must return quickly.
+// the work: it must return quickly. Given more than once, every observer
+// receives every event, in the order the options were given.
 func WithObserver(f func(zerosync.Event)) Option {
 	return func(e *Engine) error {
 		if f == nil {
 			return errors.New("nil observer")
 		}
+		prev := e.observer
 		e.observer = f
+		if prev != nil {
+			e.observer = func(ev zerosync.Event) { prev(ev); f(ev) }
+		}
 		return nil
 	}
 }
@@ -358,7 +368,7 @@ func (e *Engine) Status() zerosync.Status {
 	}
 	e.mu.Unlock()
 	n := 0
-	for _, p := range e.pairs {
+	for _, p := range e.pairList() {
 		if items, err := p.store.Reviews(context.Background()); err == nil {
 			n += len(items)
 		}
@@ -370,7 +380,7 @@ func (e *Engine) Status() zerosync.Status {
 // Reviews returns the conflicts waiting for a person, for every peer.
 func (e *Engine) Reviews(ctx context.Context) (map[string][]ReviewItem, error) {
 	out := map[string][]ReviewItem{}
-	for _, p := range e.pairs {
+	for _, p := range e.pairList() {
 		items, err := p.store.Reviews(ctx)
 		if err != nil {
 			return nil, err
@@ -393,13 +403,13 @@ func (e *Engine) Journal(ctx context.Context, peer string, after uint64, limit i
 }
 
 func (e *Engine) emit(ev zerosync.Event) {
-	if e.observer == nil {
-		return
-	}
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	e.observer(ev)
+	if e.observer != nil {
+		e.observer(ev)
+	}
+	e.live.subs.publish(e, ev)
 }
 
 func (e *Engine) kick() {

@@ -28,7 +28,7 @@ func StartSourcesForTest(e *Engine) (stop func()) {
 			runtimeGosched()
 		}
 	}
-	return func() { cancel(); wg.Wait() }
+	return func() { e.stopWatching(); cancel(); wg.Wait() }
 }
 
 func runtimeGosched() { runtime.Gosched() }

@@ -185,6 +185,33 @@ func TestLocalMissingRoot(t *testing.T) {
 	}
 }
 
+// TestLocalHubReachesEverySpokeOnFirstSync: on the very first cycle, which
+// marks the roots, a file from the last spoke still reaches the first one
+// in that cycle (the second pass must not see our root as unmarked).
+func TestLocalHubReachesEverySpokeOnFirstSync(t *testing.T) {
+	tmp := t.TempDir()
+	var eps [3]*local.Endpoint
+	dirs := [3]string{}
+	for i, name := range []string{"hub", "s1", "s2"} {
+		dirs[i] = filepath.Join(tmp, name)
+		require.NoError(t, os.Mkdir(dirs[i], 0o755))
+		var err error
+		eps[i], err = local.New(dirs[i])
+		require.NoError(t, err)
+		t.Cleanup(func() { eps[i].Close() })
+	}
+	writeFile(t, dirs[0], "hub.txt", "hub\n")
+	writeFile(t, dirs[2], "s2.txt", "from the last spoke\n")
+	e, err := engine.New(engine.Peer{Name: "hub", Endpoint: eps[0]},
+		[]engine.Peer{{Name: "s1", Endpoint: eps[1]}, {Name: "s2", Endpoint: eps[2]}},
+		engine.WithStatePath(filepath.Join(tmp, "state.db")))
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	syncOK(t, e)
+	assert.Equal(t, "from the last spoke\n", readFile(dirs[1], "s2.txt"), "in the first cycle")
+	assert.Equal(t, "hub\n", readFile(dirs[2], "hub.txt"))
+}
+
 // TestLocalCrashMidApply cuts transfers into a directory at random points:
 // no file is ever torn, and the pair converges once the faults stop.
 func TestLocalCrashMidApply(t *testing.T) {

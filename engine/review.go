@@ -206,7 +206,7 @@ func fileMode(es ...*zerosync.Entry) fs.FileMode {
 }
 
 func (e *Engine) pairNamed(peer string) (*pair, error) {
-	for _, p := range e.pairs {
+	for _, p := range e.pairList() {
 		if p.peer.Name == peer {
 			return p, nil
 		}

@@ -27,11 +27,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
+		e.stopWatching()
 		cancel()
 		wg.Wait()
-		e.mu.Lock()
-		e.status.Running = false
-		e.mu.Unlock()
+		e.runEnded()
 	}()
 	e.mu.Lock()
 	e.status.Running = true
@@ -54,7 +53,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-e.wake:
 		}
-		_, err := e.syncOnce(ctx, true)
+		flushes := e.takeFlushes()
+		rep, err := e.syncOnce(ctx, true)
+		answerFlushes(flushes, rep, err)
 		if halted := e.allHalted(); halted != nil {
 			return fmt.Errorf("nothing left to sync: %w", halted)
 		}
@@ -74,39 +75,23 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // startSources runs every source in its own goroutine until ctx ends,
-// routing hints to the trees they speak for.
+// routing hints to the trees they speak for, and watches every tree that
+// can watch, including peers added while Run runs ([Engine.AddPeer]).
 func (e *Engine) startSources(ctx context.Context, wg *sync.WaitGroup) {
-	trees := []*tree{e.ours}
-	for _, p := range e.pairs {
-		trees = append(trees, p.peer)
-	}
-	watch := func(src zerosync.Source, notify func(zerosync.Hint), stopped func()) {
+	for _, src := range e.sources {
 		wg.Go(func() {
-			err := src.Watch(ctx, notify)
-			if stopped != nil {
-				stopped()
-			}
-			if err != nil && ctx.Err() == nil {
-				e.log.ErrorContext(ctx, "source stopped", "err", err)
-				e.emit(zerosync.Event{Kind: zerosync.EventError, Err: err})
-			}
+			// A schedule or other source speaks for every tree.
+			err := src.Watch(ctx, func(h zerosync.Hint) {
+				for _, t := range e.trees() {
+					t.hint(zerosync.Hint{Full: true, Reason: h.Reason})
+				}
+				e.kick()
+			})
+			e.sourceStopped(ctx, err)
 		})
 	}
-	for _, src := range e.sources {
-		// A schedule or other source speaks for every tree.
-		watch(src, func(h zerosync.Hint) {
-			for _, t := range trees {
-				t.hint(zerosync.Hint{Full: true, Reason: h.Reason})
-			}
-			e.kick()
-		}, nil)
-	}
 	if e.watch {
-		for _, t := range trees {
-			if w, ok := zerosync.As[zerosync.Watcher](t.Endpoint); ok {
-				watch(w, func(h zerosync.Hint) { t.hint(h); e.kick() }, t.unwatch)
-			}
-		}
+		e.startWatching(ctx, wg)
 	}
 }
 

@@ -87,7 +87,7 @@ func stagedItem(peer string, it state.StagedItem) StagedItem {
 // by peer then path.
 func (e *Engine) Staged(ctx context.Context) ([]StagedItem, error) {
 	var out []StagedItem
-	for _, p := range e.pairs {
+	for _, p := range e.pairList() {
 		items, err := p.store.Staged(ctx)
 		if err != nil {
 			return nil, err

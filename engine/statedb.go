@@ -57,6 +57,7 @@ func (e *Engine) openDB() error {
 			zerosync.ErrForeignState, path, owner, e.name)
 	}
 	e.closeDB = db.Close
+	e.live.storeFor = func(peer string) store { return db.Pair(peer) }
 	for _, p := range e.pairs {
 		p.store = db.Pair(p.peer.Name)
 	}

@@ -197,7 +197,7 @@ func (e *Engine) PruneVersions(ctx context.Context) ([]zerosync.FileVersion, err
 		return nil, err
 	}
 	reviewed := map[string]bool{}
-	for _, p := range e.pairs {
+	for _, p := range e.pairList() {
 		items, err := p.store.Reviews(ctx)
 		if err != nil {
 			return nil, err

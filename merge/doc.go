@@ -16,8 +16,11 @@
 //   - [Identical]: both versions hold the same data.
 //   - [Diff3]: a line merge of text files whose changes do not overlap, as
 //     diff3 and git do it.
+//   - [Structured]: JSON, YAML and TOML files merged key by key, when the
+//     two sides changed different keys (even on one line).
 //   - [Union]: both sides only appended (shell history); both additions
-//     are kept.
+//     are kept. Without a base (a first sync), the union of both
+//     versions' lines.
 //   - [PreferNewer] and [PreferHost]: one version is kept by modification
 //     time or by host, the other as a conflict copy.
 //   - [Route] with [Match]: each path goes to the resolver its
@@ -28,7 +31,7 @@
 //
 // A chain that uses them all, first to last:
 //
-//	Identical -> Route(...) -> Diff3 -> ai -> KeepBoth
+//	Identical -> Route(...) -> Diff3 -> Structured -> ai -> KeepBoth
 //
 // # Line endings
 //

@@ -65,6 +65,29 @@ func ExampleDiff3() {
 	// umask 077
 }
 
+// Both hosts changed an editor's settings since the last sync, one key
+// each, on the same line: Diff3 cannot merge that, Structured can.
+func ExampleStructured() {
+	c := conflict("settings.json", versions{
+		zerosync.VersionBase:   `{"tabSize": 4, "theme": "light"}` + "\n",
+		zerosync.VersionOurs:   `{"tabSize": 2, "theme": "light"}` + "\n",
+		zerosync.VersionTheirs: `{"tabSize": 4, "theme": "dark", "wordWrap": true}` + "\n",
+	})
+	structured, err := merge.Structured()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := structured.Resolve(context.Background(), c)
+	if err != nil {
+		fmt.Println("not merged:", err)
+		return
+	}
+	fmt.Printf("by %s: %s", res.By, res.Merged)
+	// Output:
+	// by structured: {"tabSize": 2, "theme": "dark", "wordWrap": true}
+}
+
 // A resolver of one's own is a function. This one settles conflicts on
 // generated lock files by keeping ours (the other version still becomes a
 // conflict copy, because KeepOther is set) and passes on everything else.

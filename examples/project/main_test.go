@@ -9,8 +9,61 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/zerosync/zerosync/app"
+	"github.com/zerosync/zerosync/app/apptest"
 )
+
+// git runs git in dir, with no user or system configuration.
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestGitOnlyByDefault syncs a repository cloned on two hosts with a fresh
+// engine, never told a mode: it is in git-only mode, so edits of tracked
+// files cross both ways, and untracked files (in the repository or outside
+// any) stay on the host that made them.
+func TestGitOnlyByDefault(t *testing.T) {
+	h := apptest.NewHosts(t, newApp(), "server")
+	root, peer := h.Root, h.Peers["server"]
+	repo := filepath.Join(root, "app")
+	h.Write(repo, "main.go", "package main\n", 0o644)
+	h.Write(repo, "util/util.go", "package util\n", 0o644)
+	h.Write(repo, ".gitignore", "build/\n", 0o644)
+	git(t, repo, "init", "-q")
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "first")
+	git(t, peer, "clone", "-q", repo, "app")
+
+	require.Equal(t, "git-only\n", h.Run("mode"), "the default mode")
+	h.Write(repo, "main.go", "package main\n\nfunc main() {}\n", 0o644)
+	h.Write(repo, "notes.txt", "untracked notes\n", 0o644)
+	h.Write(repo, ".env.example", "TOKEN=\n", 0o644)
+	h.Write(root, "TODO", "outside every repository\n", 0o644)
+	h.Write(filepath.Join(peer, "app"), "util/util.go", "package util\n\nconst V = 2\n", 0o644)
+	h.Write(filepath.Join(peer, "app"), "scratch/data.csv", "a,b\n", 0o644)
+
+	h.Run("once")
+	c, _ := h.Read(peer, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "a tracked edit here crosses")
+	c, _ = h.Read(root, "app/util/util.go")
+	assert.Equal(t, "package util\n\nconst V = 2\n", c, "a tracked edit there comes back")
+	for _, p := range []string{"app/notes.txt", "app/.env.example", "TODO"} {
+		_, ok := h.Read(peer, p)
+		assert.False(t, ok, "untracked %s crossed in git-only mode", p)
+	}
+	_, ok := h.Read(root, "app/scratch/data.csv")
+	assert.False(t, ok, "the server's untracked scratch/data.csv crossed in git-only mode")
+	assert.Contains(t, h.Run("plan"), "0 change(s), 0 conflict(s)")
+}
 
 // TestRepositories is the project engine's smoke test, on a real
 // repository cloned to both sides: tracked files cross in git-only mode, untracked ones after
@@ -18,15 +71,6 @@ import (
 func TestRepositories(t *testing.T) {
 	tmp := t.TempDir()
 	root, peer := filepath.Join(tmp, "root"), filepath.Join(tmp, "peer")
-	git := func(dir string, args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main"}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
 	write := func(p, c string) {
 		t.Helper()
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -36,11 +80,11 @@ func TestRepositories(t *testing.T) {
 	}
 	write(filepath.Join(root, "app", "main.go"), "package main\n")
 	write(filepath.Join(root, "app", ".gitignore"), "build/\n")
-	git(filepath.Join(root, "app"), "init", "-q")
-	git(filepath.Join(root, "app"), "add", ".")
-	git(filepath.Join(root, "app"), "commit", "-q", "-m", "first")
+	git(t, filepath.Join(root, "app"), "init", "-q")
+	git(t, filepath.Join(root, "app"), "add", ".")
+	git(t, filepath.Join(root, "app"), "commit", "-q", "-m", "first")
 	os.MkdirAll(peer, 0o755)
-	git(peer, "clone", "-q", filepath.Join(root, "app"), "app")
+	git(t, peer, "clone", "-q", filepath.Join(root, "app"), "app")
 	write(filepath.Join(root, "app", "main.go"), "package main\n\nfunc main() {}\n")
 	write(filepath.Join(root, "app", "notes.txt"), "untracked notes\n")
 	write(filepath.Join(root, "app", "build", "out.bin"), "ignored\n")
