@@ -168,7 +168,7 @@ func (a *App) command(s Streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.root, "root", "", fmt.Sprintf("the `DIR` of this host's tree (default: the configuration's root, else %s)", orNone(a.DefaultRoot)))
-	pf.Var(&g.peers, "peer", "a tree to sync with (repeat for more): a directory, HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH (default: the configuration's peers)")
+	pf.Var(&g.peers, "peer", "a tree to sync with (repeat for more): a directory, HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH, or dialin:SPOKE for a spoke that dials in (offer) (default: the configuration's peers)")
 	pf.StringArrayVar(&g.staged, "staged", nil, "hold the changes of peer `NAME` to this tree for review, in staged list (repeat for more)")
 	pf.StringVar(&g.state, "state", "", "the state database `FILE` (default $XDG_STATE_HOME/zerosync/"+a.Name+".db)")
 	pf.StringVar(&g.config, "config", "", "the configuration `FILE` (default $XDG_CONFIG_HOME/zerosync/"+a.Name+".toml)")
@@ -193,6 +193,7 @@ func (a *App) command(s Streams) *cobra.Command {
 				return env.withEngine(ctx, func(e *engine.Engine) error { return ec.run(ctx, env, e, args) })
 			}))
 	}
+	shared = append(shared, a.offerCommand(setup))
 	shared = append(shared, a.setupCommands(g, setup)...)
 	for _, c := range shared {
 		if _, own := a.Commands[c.Name()]; !own {
