@@ -228,6 +228,14 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		tr    *ssh.Transport
 	)
 	for _, p := range env.Peers {
+		if ep, ok, err := env.dialinPeer(p); ok {
+			if err != nil {
+				return fail(err)
+			}
+			closers = append(closers, ep.Close)
+			peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
+			continue
+		}
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
 				opts := append(sshOptions(env.Log), env.bandwidthOptions()...)

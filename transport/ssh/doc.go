@@ -33,6 +33,16 @@
 // ([Endpoint.RootID], [Endpoint.MarkRoot]), so an engine notices a root
 // replaced on the host.
 //
+// # Offering a tree to a host that cannot connect here
+//
+// [Transport.Offer] turns the connection around for a host behind NAT or
+// a firewall: it connects to the hub and asks its sshd to listen on a
+// UNIX socket there (remote stream-local forwarding), and serves every
+// connection made to that socket, reconnecting with backoff when the
+// connection drops and clearing a stale socket left by a killed session.
+// Package transport/dialin builds both ends of a spoke that dials in on
+// it.
+//
 // # Configuration and authentication
 //
 // Targets are "[user@]host[:port]" or a Host alias of ~/.ssh/config, whose
