@@ -47,6 +47,26 @@ func (r *Rate) UnmarshalText(b []byte) error { return r.Set(string(b)) }
 // MarshalText writes the rate for the configuration file.
 func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
+// peerBandwidth is the bandwidth limit of the peer called name, reached
+// otherwise than through the SSH transport (a spoke that dials in; ""
+// for the hub a spoke offers its tree to): --bwlimit when it was given,
+// else the peer's own in the configuration, else the configuration's
+// bwlimit.
+func (env *Env) peerBandwidth(name string) int64 {
+	switch {
+	case env.BWLimit != nil:
+		return int64(*env.BWLimit)
+	case env.Config == nil:
+		return 0
+	}
+	for _, p := range env.Config.Peers {
+		if p.Name == name && name != "" && p.BWLimit != 0 {
+			return int64(p.BWLimit)
+		}
+	}
+	return int64(env.Config.BWLimit)
+}
+
 // bandwidthOptions are the bandwidth limits of the SSH transport: --bwlimit
 // for every host when it was given; else the configuration's bwlimit for
 // every host, and each peer's own for its host.

@@ -90,3 +90,18 @@ location = "/tmp/x"
 	require.ErrorContains(t, err, p+":1:")
 	require.ErrorContains(t, err, "bandwidth limit")
 }
+
+// A peer reached otherwise than by the SSH transport (a spoke that dials
+// in) has the flag's limit, else its own in the configuration, else the
+// configuration's.
+func TestPeerBandwidth(t *testing.T) {
+	cfg := &Config{BWLimit: 1 << 20, Peers: []ConfigPeer{{Name: "spoke", Location: "dialin:spoke", BWLimit: 64 << 10}, {Name: "other", Location: "dialin:other"}}}
+	env := &Env{Config: cfg}
+	assert.Equal(t, int64(64<<10), env.peerBandwidth("spoke"))
+	assert.Equal(t, int64(1<<20), env.peerBandwidth("other"))
+	assert.Equal(t, int64(1<<20), env.peerBandwidth(""), "the hub a spoke offers its tree to")
+	flag := Rate(8 << 10)
+	env.BWLimit = &flag
+	assert.Equal(t, int64(8<<10), env.peerBandwidth("spoke"))
+	assert.Equal(t, int64(0), (&Env{}).peerBandwidth("spoke"))
+}

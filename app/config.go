@@ -43,8 +43,8 @@ type Config struct {
 	Deadlines Deadlines `toml:"deadlines"`
 }
 
-// ConfigPeer is a tree to sync with, as --peer NAME=WHERE gives it, and,
-// for a peer over SSH, the bandwidth limit of its host (the strictest when
+// ConfigPeer is a tree to sync with, as --peer NAME=WHERE gives it, and
+// its bandwidth limit; over SSH, the limit of its host (the strictest when
 // several peers share a host).
 type ConfigPeer struct {
 	Name     string `toml:"name"`
@@ -188,7 +188,7 @@ rescan = {{toml .Rescan}}
 
 # bwlimit holds every peer over SSH to at most this many bytes a second
 # each way, as rsync's --bwlimit: "500K", "2M", "1.5MB" (no unit: KiB).
-# A [[peer]] may have its own, for its host. "0" is no limit.
+# A [[peer]] may have its own (over SSH, its host's). "0" is no limit.
 # bwlimit = "2M"
 
 # ai_merge lets Claude merge a conflict that no other resolver settles
