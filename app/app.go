@@ -79,6 +79,9 @@ type Env struct {
 	Local *local.Endpoint
 	// Staged names the peers whose changes wait for a person (--staged).
 	Staged []string
+	// BWLimit is --bwlimit, every SSH peer's bandwidth limit, when it was
+	// given; nil leaves the limits to the configuration.
+	BWLimit *Rate
 
 	// screen keeps lines above a progress display on a terminal.
 	screen screen
@@ -235,7 +238,7 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		}
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				opts := sshOptions(env.Log)
+				opts := append(sshOptions(env.Log), env.bandwidthOptions()...)
 				if d := cfg.Deadlines.Connect; d > 0 {
 					opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/transport/dialin"
+	"github.com/zerosync/zerosync/transport/remote"
 	"github.com/zerosync/zerosync/transport/ssh"
 )
 
@@ -84,7 +85,8 @@ func (env *Env) dialinPeer(p Peer) (*dialin.Endpoint, bool, error) {
 			return nil, true, fmt.Errorf("peer %s: %w", Name(p.Name), err)
 		}
 	}
-	ep, err := dialin.New(name, socket, dialin.WithLogger(env.Log))
+	ep, err := dialin.New(name, socket, dialin.WithLogger(env.Log),
+		dialin.WithRemoteOptions(remote.WithBandwidthLimit(env.peerBandwidth(p.Name))))
 	if err != nil {
 		return nil, true, fmt.Errorf("peer %s: %w", Name(p.Name), err)
 	}
@@ -95,7 +97,8 @@ func (env *Env) dialinPeer(p Peer) (*dialin.Endpoint, bool, error) {
 // offer serves this host's tree to hub through the socket there, until
 // ctx ends.
 func (env *Env) offer(ctx context.Context, hub, socket string) error {
-	serve, err := dialin.Server(env.Root, agent.WithLogger(env.Log))
+	serve, err := dialin.Server(env.Root, agent.WithLogger(env.Log),
+		agent.WithRemoteOptions(remote.WithBandwidthLimit(env.peerBandwidth(""))))
 	if err != nil {
 		return err
 	}
