@@ -160,6 +160,9 @@ const (
 	EventProblem    = "problem"
 	EventCycleEnd   = "cycle-end"
 	EventError      = "error"
+	// EventPlanned comes before a pair applies its plan: Planned holds the
+	// actions about to be applied, for a progress display.
+	EventPlanned = "planned"
 	// EventDropped is the last event of a stream whose reader fell too far
 	// behind: the daemon dropped it rather than wait. Connect again.
 	EventDropped = "dropped"
@@ -178,6 +181,8 @@ type Event struct {
 	Problem  *Problem         `json:"problem,omitempty"`
 	// Report is set for EventCycleEnd.
 	Report *Report `json:"report,omitempty"`
+	// Planned is set for EventPlanned.
+	Planned []Action `json:"planned,omitempty"`
 	// Error is set for EventError, and for EventCycleEnd when the cycle
 	// ended with an error.
 	Error string `json:"error,omitempty"`

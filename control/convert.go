@@ -82,6 +82,7 @@ var eventKinds = map[zerosync.EventKind]string{
 	zerosync.EventProblem:    EventProblem,
 	zerosync.EventCycleEnd:   EventCycleEnd,
 	zerosync.EventError:      EventError,
+	zerosync.EventPlanned:    EventPlanned,
 }
 
 func eventOf(ev zerosync.Event) Event {
@@ -105,6 +106,9 @@ func eventOf(ev zerosync.Event) Event {
 	if ev.Report != nil {
 		r := reportOf(*ev.Report)
 		out.Report = &r
+	}
+	for _, a := range ev.Planned {
+		out.Planned = append(out.Planned, actionOf(a))
 	}
 	return out
 }

@@ -294,7 +294,7 @@ func TestEvents(t *testing.T) {
 			break
 		}
 	}
-	assert.Equal(t, []string{control.EventCycleStart, control.EventApplied, control.EventCycleEnd}, kinds)
+	assert.Equal(t, []string{control.EventCycleStart, control.EventPlanned, control.EventApplied, control.EventCycleEnd}, kinds)
 }
 
 // TestEventsSlowReaderDropped: a reader that does not read is dropped
