@@ -95,6 +95,8 @@ type Engine struct {
 	// retries stand (supervise.go).
 	retry retryPolicy
 	sup   supervision
+	// hb is the sign of life of Run's loop (alive.go).
+	hb heartbeat
 }
 
 // pair is our tree and one peer's, with their common state.
@@ -417,6 +419,7 @@ func (e *Engine) emit(ev zerosync.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
+	e.hb.beat()
 	if e.observer != nil {
 		e.observer(ev)
 	}

@@ -61,11 +61,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	}()
 	e.kick()
 	for {
+		e.hb.idle.Store(true)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-e.wake:
 		}
+		e.hb.beat()
+		e.hb.idle.Store(false)
 		flushes := e.takeFlushes()
 		rep, err, own := e.runCycle(ctx, true)
 		answerFlushes(flushes, rep, err)
