@@ -30,6 +30,9 @@ type Status struct {
 	// every peer.
 	Conflicts int          `json:"conflicts"`
 	Peers     []PeerStatus `json:"peers"`
+	// Everywhere are the settings shared with every host (pause
+	// --everywhere), and the peers that have not applied them yet.
+	Everywhere []SettingStatus `json:"everywhere,omitempty"`
 }
 
 // The states of a peer, as far as the daemon knows.

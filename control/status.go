@@ -26,6 +26,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	for _, p := range peers {
 		out.Peers = append(out.Peers, s.peerStatus(p))
 	}
+	if s.ev != nil {
+		out.Everywhere = s.ev.Status()
+	}
 	s.reply(w, http.StatusOK, out)
 }
 

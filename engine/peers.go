@@ -107,3 +107,15 @@ func (e *Engine) Peers(ctx context.Context) ([]PeerStatus, error) {
 	}
 	return out, nil
 }
+
+// PeerEndpoint returns the endpoint of the peer called name, for a
+// controller that reaches the peer's host another way (its daemon); false
+// when the engine has no such peer. The engine still owns the endpoint.
+func (e *Engine) PeerEndpoint(name string) (zerosync.Endpoint, bool) {
+	for _, p := range e.pairList() {
+		if p.peer.Name == name {
+			return p.peer.Endpoint, true
+		}
+	}
+	return nil, false
+}

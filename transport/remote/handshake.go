@@ -48,6 +48,11 @@ func (c *config) caps() uint64 {
 	return caps | capKeepalive | capIdentity
 }
 
+// clientCaps are the capabilities a client offers: a client asks for
+// control requests, which an agent offers only with a dialer
+// (WithControl).
+func (c *config) clientCaps() uint64 { return c.caps() | capControl }
+
 // readMagic reads the magic, explaining what came instead.
 func readMagic(r io.Reader, peer string) error {
 	var got [len(magic)]byte
@@ -87,9 +92,7 @@ func readHandshakeFrame(r io.Reader, want ftype, peer string) ([]byte, error) {
 // agent's reply with caps narrowed to what both sides offer, or a
 // *VersionError when they share no protocol version.
 func clientHandshake(rw io.ReadWriter, cfg *config) (helloReply, error) {
-	// A client asks for control requests; an agent offers them only
-	// with a dialer (WithControl).
-	h := hello{min: cfg.protoMin, max: cfg.protoMax, version: cfg.version, caps: cfg.caps() | capControl}
+	h := hello{min: cfg.protoMin, max: cfg.protoMax, version: cfg.version, caps: cfg.clientCaps()}
 	out := appendFrame([]byte(magic), tHello, 0, h.encode())
 	// The greeting is written while the answer is read: a peer that is
 	// not an agent may talk first and never read (a shell printing an
