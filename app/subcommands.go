@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 	"github.com/zerosync/zerosync/engine"
@@ -114,7 +115,7 @@ out for a peer that is not halted.`,
 	}
 
 	pause := func(on bool) *cobra.Command {
-		var all bool
+		var all, everywhere bool
 		verb, what := "resume", "resume syncing"
 		if on {
 			verb, what = "pause", "pause syncing"
@@ -129,10 +130,14 @@ zerosync engine of this host does.`, string(what[0]-'a'+'A'), what[1:]),
 				if err != nil {
 					return err
 				}
+				if everywhere { // every host: everywhere.go
+					return env.SetEverywhere(cmd.Context(), settingPaused, strconv.FormatBool(on))
+				}
 				return env.setPaused(on, all)
 			},
 		}
 		c.Flags().BoolVar(&all, "all", false, "every engine of this host")
+		c.Flags().BoolVar(&everywhere, "everywhere", false, "this engine on every host: its daemon passes it to each peer's daemon, now or when next reached")
 		return c
 	}
 
