@@ -83,7 +83,9 @@ func (h *everyHost) startDaemon(t *testing.T, peer *everyHost) {
 	h.cancel, h.done = cancel, make(chan error, 1)
 	all := []string{"--root", h.root, "--peer", peer.name + "=" + peer.alias + ":" + peer.root, "--state", h.state, "daemon"}
 	out := &syncBuf{}
-	go func() { h.done <- everywhereApp().Run(ctx, all, Streams{In: strings.NewReader(""), Out: out, Err: out}) }()
+	go func() {
+		h.done <- everywhereApp().Run(ctx, all, Streams{In: strings.NewReader(""), Out: out, Err: out})
+	}()
 	t.Cleanup(func() { h.stopDaemon(t) })
 	path := filepath.Join(h.runtime, "zerosync", "evtest.sock")
 	waitUntil(t, "the daemon of "+h.name+" serves", func() bool {
