@@ -52,7 +52,14 @@ type everyHost struct {
 	sock  string
 	links map[string]*hostLink
 	mode  string
+	stops int
 	mu    sync.Mutex
+}
+
+func (h *everyHost) stopped() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stops
 }
 
 func (h *everyHost) getMode() string {
@@ -84,6 +91,12 @@ func startHost(t *testing.T, name string, peers ...string) *everyHost {
 			} else {
 				h.e.Resume()
 			}
+			return nil
+		}),
+		control.WithSetting("stop", true, func(ctx context.Context, v string) error {
+			h.mu.Lock()
+			h.stops++
+			h.mu.Unlock()
 			return nil
 		}),
 		control.WithSetting("mode", false, func(ctx context.Context, v string) error {
@@ -200,4 +213,57 @@ func TestEverywhere(t *testing.T) {
 	var ce *control.Error
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, http.StatusBadRequest, ce.Status)
+}
+
+// TestEverywhereStop: a transient setting (stop) is passed on to the
+// hosts that can be reached before it is applied, and never kept pending.
+func TestEverywhereStop(t *testing.T) {
+	hub := startHost(t, "hub", "s1", "s2")
+	s1 := startHost(t, "s1", "hub")
+	s2 := startHost(t, "s2", "hub")
+	link(hub, s1)
+	link(hub, s2)
+	link(s1, hub)
+	link(s2, hub)
+	hub.links["s2"].setCut(true)
+	_, err := s1.ev.Set(t.Context(), "stop", "now")
+	require.NoError(t, err)
+	// Passed on synchronously: the hub had it (and applied it) before s1
+	// applied it.
+	assert.Equal(t, 1, s1.stopped())
+	assert.Equal(t, 1, hub.stopped())
+	assert.Equal(t, 0, s2.stopped(), "s2 cannot be reached")
+	st := pending(t, hub, "stop")
+	assert.Equal(t, []string{"s2"}, st, "listed, but not retried")
+}
+
+// TestEverywhereDurable: settings and what each peer acknowledged outlive
+// the daemon: a new one on the same file still knows what is pending,
+// under the same ID, and passes it on.
+func TestEverywhereDurable(t *testing.T) {
+	hub := startHost(t, "hub", "s1")
+	s1 := startHost(t, "s1", "hub")
+	hub.links["s1"].setCut(true)
+	link(hub, s1)
+	file := filepath.Join(t.TempDir(), "settings.json")
+	ev1, err := control.NewEverywhere(hub.e, file, control.WithSetting("mode", false, func(context.Context, string) error { return nil }))
+	require.NoError(t, err)
+	_, err = ev1.Set(t.Context(), "mode", "all")
+	require.NoError(t, err)
+	assert.NotEmpty(t, ev1.Push(t.Context())["s1"], "s1 cannot be reached")
+
+	ev2, err := control.NewEverywhere(hub.e, file, control.WithSetting("mode", false, func(context.Context, string) error { return nil }))
+	require.NoError(t, err)
+	got, ok := ev2.Get("mode")
+	require.True(t, ok)
+	assert.Equal(t, "all", got.Value)
+	s, _ := ev1.Get("mode")
+	assert.Equal(t, s.Origin, got.Origin, "the same ID")
+	require.Len(t, ev2.Status(), 1)
+	assert.Equal(t, []string{"s1"}, ev2.Status()[0].Pending)
+
+	hub.links["s1"].setCut(false)
+	assert.Empty(t, ev2.Push(t.Context()))
+	assert.Empty(t, ev2.Status()[0].Pending)
+	assert.Equal(t, "all", s1.getMode())
 }
