@@ -197,3 +197,10 @@ func oneLine(s string) string {
 	}
 	return strconv.Quote(s)[1 : len(strconv.Quote(s))-1]
 }
+
+// stopEverywhere stops the daemon of this engine on every host that can
+// be reached now (a stop is never kept for a host that cannot). The stop
+// command calls it for --everywhere.
+func (env *Env) stopEverywhere(ctx context.Context) error {
+	return env.SetEverywhere(ctx, settingStop, time.Now().UTC().Format(time.RFC3339Nano))
+}

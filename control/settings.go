@@ -32,8 +32,8 @@ func (s *Server) setEverywhere(w http.ResponseWriter, r *http.Request) {
 	key := req.Key
 	if req.Setting != nil {
 		key = req.Setting.Key
-		if req.Setting.Gen == 0 || req.Setting.Origin == "" || len(req.Setting.Origin) > 64 || len(req.Setting.Value) > 4096 || len(req.Setting.Host) > 256 {
-			s.fail(w, r, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "a setting passed on needs a generation and an origin, and short values"})
+		if err := checkPassed(*req.Setting); err != nil {
+			s.fail(w, r, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: err.Error()})
 			return
 		}
 		out.Applied, err = s.ev.Receive(r.Context(), *req.Setting)
@@ -56,4 +56,17 @@ func (s *Server) settings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reply(w, http.StatusOK, s.ev.Status())
+}
+
+// checkPassed refuses a setting passed on by another daemon that no
+// daemon would send: no generation or origin, or fields longer than a
+// setting needs.
+func checkPassed(st Setting) error {
+	switch {
+	case st.Gen == 0 || st.Origin == "":
+		return errors.New("a setting passed on needs a generation and an origin")
+	case len(st.Key) > 64 || len(st.Origin) > 64 || len(st.Value) > 4096 || len(st.Host) > 256:
+		return errors.New("a setting passed on is longer than a setting can be")
+	}
+	return nil
 }
