@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/state"
 )
 
@@ -78,7 +77,9 @@ type engineCommand struct {
 	// words are what completion offers after the name: subcommands and
 	// flags.
 	words []string
-	run   func(ctx context.Context, env *Env, e *engine.Engine, args []string) error
+	// run does the work, on the running daemon or on the engine
+	// ([backend]).
+	run func(ctx context.Context, env *Env, b backend, args []string) error
 }
 
 // engineCommands are the shared subcommands whose work is a function of
@@ -90,8 +91,8 @@ func engineCommands() []engineCommand {
 			short: "review the conflicts kept both ways: list, show, apply a choice",
 			long:  conflictsUsage,
 			words: []string{"list", "show", "apply", "--json", "--ours", "--theirs", "--merged", "--non-interactive", "--force"},
-			run: func(ctx context.Context, env *Env, e *engine.Engine, args []string) error {
-				return Conflicts(ctx, e, args, env.Streams)
+			run: func(ctx context.Context, env *Env, b backend, args []string) error {
+				return conflicts(ctx, b, args, env.Streams)
 			},
 		},
 		{
@@ -99,8 +100,8 @@ func engineCommands() []engineCommand {
 			short: "changes held from the peers given with --staged: list, show, apply, reject",
 			long:  stagedUsage,
 			words: []string{"list", "show", "apply", "reject", "--all"},
-			run: func(ctx context.Context, env *Env, e *engine.Engine, args []string) error {
-				return Staged(ctx, e, env.App.Name, args, env.Streams)
+			run: func(ctx context.Context, env *Env, b backend, args []string) error {
+				return staged(ctx, b, env.App.Name, args, env.Streams)
 			},
 		},
 		{
@@ -108,8 +109,8 @@ func engineCommands() []engineCommand {
 			short: "earlier versions of this host's files: list, restore",
 			long:  versionsUsage,
 			words: []string{"list", "restore"},
-			run: func(ctx context.Context, env *Env, e *engine.Engine, args []string) error {
-				return Versions(ctx, e, env.App.Name, args, env.Streams)
+			run: func(ctx context.Context, env *Env, b backend, args []string) error {
+				return versionsCmd(ctx, b, env.App.Name, args, env.Streams)
 			},
 		},
 	}
@@ -190,7 +191,7 @@ func (a *App) command(s Streams) *cobra.Command {
 	for _, ec := range engineCommands() {
 		shared = append(shared, a.argsCommand(root, setup, ec.name, ec.group, ec.args, ec.short, ec.long, ec.words,
 			func(ctx context.Context, env *Env, args []string) error {
-				return env.withEngine(ctx, func(e *engine.Engine) error { return ec.run(ctx, env, e, args) })
+				return env.withBackend(ctx, func(b backend) error { return ec.run(ctx, env, b, args) })
 			}))
 	}
 	shared = append(shared, a.setupCommands(g, setup)...)

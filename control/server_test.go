@@ -96,7 +96,7 @@ func TestPlan(t *testing.T) {
 	assert.Equal(t, "b", pp.Peer)
 	assert.Empty(t, pp.Error)
 	require.Len(t, pp.Actions, 1)
-	assert.Equal(t, control.Action{Op: "create", Path: "new.txt", Side: "ours", New: pp.Actions[0].New, Reason: pp.Actions[0].Reason}, pp.Actions[0])
+	assert.Equal(t, control.Action{Op: "create", Path: "new.txt", Side: "ours", New: pp.Actions[0].New, Reason: pp.Actions[0].Reason, Peer: "b"}, pp.Actions[0])
 	assert.Equal(t, "<absent>", readFile(d.dirA, "new.txt"), "a plan changes nothing")
 	_, err = d.c.Resume(bg)
 	require.NoError(t, err)
@@ -284,17 +284,22 @@ func TestEvents(t *testing.T) {
 		ev, err := s.Next()
 		require.NoError(t, err)
 		kinds = append(kinds, ev.Kind)
+		if ev.Kind == control.EventPlanned {
+			assert.Equal(t, "b", ev.Peer)
+			assert.Equal(t, 1, ev.Planned)
+		}
 		if ev.Kind == control.EventApplied {
 			assert.Equal(t, "b", ev.Peer)
 			assert.Equal(t, control.Path("evt.txt"), ev.Action.Path)
 		}
 		if ev.Kind == control.EventCycleEnd {
 			require.NotNil(t, ev.Report)
-			assert.Len(t, ev.Report.Applied, 1)
+			require.Len(t, ev.Report.Applied, 1)
+			assert.Equal(t, "b", ev.Report.Applied[0].Peer, "the report names the pair of each change")
 			break
 		}
 	}
-	assert.Equal(t, []string{control.EventCycleStart, control.EventApplied, control.EventCycleEnd}, kinds)
+	assert.Equal(t, []string{control.EventCycleStart, control.EventPlanned, control.EventApplied, control.EventCycleEnd}, kinds)
 }
 
 // TestEventsSlowReaderDropped: a reader that does not read is dropped
