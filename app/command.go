@@ -26,6 +26,9 @@ type globals struct {
 	staged              []string
 	verbose             bool
 	json                bool
+	// creating is set by the subcommands that write the configuration
+	// file (init, peers): a file --config names may be missing for them.
+	creating bool
 }
 
 // peerFlag is --peer NAME=WHERE, given once for each peer.
@@ -236,7 +239,7 @@ func (a *App) setup(root *cobra.Command, g *globals, s Streams) (*Env, error) {
 			return nil, err
 		}
 	}
-	cfg, err := readConfigIfAny(path, g.config != "")
+	cfg, err := readConfigIfAny(path, g.config != "" && !g.creating)
 	if err != nil {
 		return nil, err
 	}

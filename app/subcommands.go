@@ -206,11 +206,11 @@ with both versions kept, and nothing is deleted.`,
 			return env.withBackend(ctx, func(b backend) error { return env.adopt(ctx, b, args) })
 		},
 	}
-	return []*cobra.Command{run, once, flush, plan, status, pause(true), pause(false), stop, monitor, a.peersCommand(setup), adopt}
+	return []*cobra.Command{run, once, flush, plan, status, pause(true), pause(false), stop, monitor, a.peersCommand(g, setup), adopt}
 }
 
 // peersCommand is peers attach and peers detach.
-func (a *App) peersCommand(setup func() (*Env, error)) *cobra.Command {
+func (a *App) peersCommand(g *globals, setup func() (*Env, error)) *cobra.Command {
 	peers := &cobra.Command{
 		Use: "peers", GroupID: groupSetup, Args: noArgs,
 		Short: "attach or detach a peer, live and in the configuration",
@@ -232,6 +232,7 @@ the file changes. status lists the peers.`, a.Name),
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.creating = true
 			env, err := setup()
 			if err != nil {
 				return err
@@ -250,6 +251,7 @@ the file changes. status lists the peers.`, a.Name),
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.creating = true
 			env, err := setup()
 			if err != nil {
 				return err
@@ -272,6 +274,7 @@ the root and the peers of this command line (--root, --peer), the extra
 include and exclude patterns, the rescan schedule, the AI merge opt-in and
 the deadlines. A file that is there is never replaced.`, a.Name),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.creating = true
 			env, err := setup()
 			if err != nil {
 				return err
