@@ -162,7 +162,7 @@ func (a *App) command(s Streams) *cobra.Command {
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if g.json && cmd.Annotations["json"] == "" {
-				return usageErrorf("--json: %s prints no JSON; status, plan, once and conflicts list do", cmd.CommandPath())
+				return usageErrorf("--json: %s prints no JSON; status, plan, once, flush, conflicts list and monitor do", cmd.CommandPath())
 			}
 			return nil
 		},
@@ -177,7 +177,7 @@ func (a *App) command(s Streams) *cobra.Command {
 	pf.StringVar(&g.state, "state", "", "the state database `FILE` (default $XDG_STATE_HOME/zerosync/"+a.Name+".db)")
 	pf.StringVar(&g.config, "config", "", "the configuration `FILE` (default $XDG_CONFIG_HOME/zerosync/"+a.Name+".toml)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log what the engine does, in detail")
-	pf.BoolVar(&g.json, "json", false, "print JSON for scripts (status, plan, once, conflicts list)")
+	pf.BoolVar(&g.json, "json", false, "print JSON for scripts (status, plan, once, flush, conflicts list, monitor)")
 
 	root.AddGroup(
 		&cobra.Group{ID: groupSync, Title: "Syncing:"},
