@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -154,4 +155,38 @@ func TestOutputsAgreeWithoutDaemon(t *testing.T) {
 		}
 		assert.Equal(t, want, got, "%v, with and without the daemon\n%s", args, d.out.String())
 	}
+}
+
+// TestStagedThroughDaemon: with run active and a --staged peer, a change
+// of that peer waits; staged list, show, apply and reject work through the
+// daemon.
+func TestStagedThroughDaemon(t *testing.T) {
+	h := newHost(t, "stg")
+	h.globals = append(h.globals, "--peer", "p="+h.peer, "--staged", "p")
+	d := h.run()
+	write(t, h.peer, "in.txt", "from p\n")
+	write(t, h.peer, "out.txt", "not wanted\n")
+	h.must("flush")
+	var items []control.StagedItem
+	waitUntil(t, "two staged changes", func() bool {
+		var err error
+		items, err = h.client().Staged(context.Background())
+		require.NoError(t, err)
+		return len(items) == 2
+	}, d.out.String)
+	ids := map[control.Path]string{}
+	for _, it := range items {
+		ids[it.Path] = strconv.FormatUint(it.ID, 10)
+	}
+	out := h.must("staged", "list")
+	assert.Regexp(t, `(?m)^`+ids["in.txt"]+` +p +in\.txt`, out)
+	assert.Contains(t, h.must("staged", "show", ids["in.txt"]), "+from p")
+	out = h.must("staged", "apply", ids["in.txt"])
+	assert.Regexp(t, `create +here +in\.txt`, out)
+	assert.Contains(t, out, "synced: ")
+	assert.Equal(t, "from p\n", read(h.root, "in.txt"))
+	out = h.must("staged", "reject", ids["out.txt"])
+	assert.Contains(t, out, "rejected "+ids["out.txt"]+": out.txt stays as it is here, and goes to p")
+	assert.Equal(t, "<absent>", read(h.peer, "out.txt"))
+	assert.Contains(t, h.must("staged", "list"), "no changes staged")
 }

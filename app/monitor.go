@@ -190,8 +190,8 @@ func (v *view) render(w io.Writer, name string, now time.Time) {
 		case p.Error != "":
 			problem = Text(p.Error)
 		}
-		if len(problem) > 80 {
-			problem = problem[:77] + "..."
+		if r := []rune(problem); len(r) > 80 {
+			problem = string(r[:77]) + "..."
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", Name(p.Name), p.State, last, latency, v.pending[p.Name], p.Conflicts, problem)
 	}

@@ -80,6 +80,7 @@ func TestFlushReportsTheEdit(t *testing.T) {
 	require.NotNil(t, rep.Applied[0].New)
 	assert.Equal(t, "file", rep.Applied[0].New.Kind)
 	assert.Equal(t, "0644", rep.Applied[0].New.Mode)
+	assert.Equal(t, "b", rep.Applied[0].Peer, "the report names the pair of each change")
 }
 
 // TestPlan: the plan of a paused engine lists what a cycle would do,
