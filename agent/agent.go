@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/zerosync/zerosync/internal/option"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -78,6 +79,7 @@ type config struct {
 	home     string
 	remote   []remote.Option
 	local    []local.Option
+	only     string // WithOnlyRoot: the one tree served; "" serves any
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -120,6 +122,26 @@ func WithLocalOptions(opts ...local.Option) Option {
 	}
 }
 
+// OnlyRoot is the name a client opens the tree of an agent serving one
+// tree ([WithOnlyRoot]) by.
+const OnlyRoot = "."
+
+// WithOnlyRoot serves the one tree at dir, an absolute path, and nothing
+// else: the client opens it by the name [OnlyRoot], and every other root
+// it asks for is refused with an error wrapping [fs.ErrPermission]. Without
+// it the agent serves any directory its user may read, as an agent run
+// over SSH by the same user does; with it a host can offer one tree to a
+// client it does not otherwise trust with its files.
+func WithOnlyRoot(dir string) Option {
+	return func(c *config) error {
+		if !filepath.IsAbs(dir) || strings.ContainsRune(dir, 0) {
+			return fmt.Errorf("the one root %q is not an absolute path", dir)
+		}
+		c.only = filepath.Clean(dir)
+		return nil
+	}
+}
+
 // CacheDir returns zerosync's cache directory for this user on this host:
 // $ZEROSYNC_CACHE_DIR when it is set, else the user's cache directory
 // ([os.UserCacheDir]) followed by "zerosync".
@@ -137,7 +159,8 @@ func CacheDir() (string, error) {
 // Serve serves the trees of this host, over r and w, with the protocol of
 // transport/remote, until r ends, the client goes away, or ctx is
 // cancelled. Each root the client opens is a [local.Endpoint] with its stat
-// cache kept in the cache directory. Serve closes r and w when they are
+// cache kept in the cache directory; with [WithOnlyRoot] the client may
+// open that one tree only. Serve closes r and w when they are
 // [io.Closer]s.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, opts ...Option) error {
 	c := config{log: slog.New(slog.DiscardHandler)}
@@ -166,6 +189,12 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts ...Option) error 
 	}
 	open := func(ctx context.Context, root string) (zerosync.Endpoint, error) {
 		abs, err := c.rootPath(root)
+		if c.only != "" {
+			if root != OnlyRoot {
+				return nil, fmt.Errorf("agent: this host offers one tree, opened as %q; %q is refused: %w", OnlyRoot, root, fs.ErrPermission)
+			}
+			abs, err = c.only, nil
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -118,6 +119,45 @@ func TestServeRoots(t *testing.T) {
 	for _, root := range []string{"~", "~/", home} {
 		if _, err := c.Endpoint(ctx, root); err != nil {
 			t.Errorf("root %q: %v", root, err)
+		}
+	}
+}
+
+// TestOnlyRoot: an agent serving one tree opens it by the name OnlyRoot
+// and refuses every other root, the home directory and "/" included.
+func TestOnlyRoot(t *testing.T) {
+	ctx := t.Context()
+	home := t.TempDir()
+	tree := filepath.Join(home, "tree")
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tree, "a.txt"), []byte("offered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "secret"), []byte("not offered"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := serve(t, WithHome(home), WithCacheDir(t.TempDir()), WithOnlyRoot(tree))
+	ep, err := c.Endpoint(ctx, OnlyRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := ep.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Get("a.txt") == nil || snap.Get("secret") != nil || len(snap) != 1 {
+		t.Fatalf("the one tree scanned as %v", snap)
+	}
+	for _, root := range []string{"~", "/", home, tree, "tree", "./", "..", "~/tree"} {
+		if _, err := c.Endpoint(ctx, root); !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("root %q: %v, want a refusal wrapping fs.ErrPermission", root, err)
+		}
+	}
+	for _, bad := range []string{"", "relative", "a\x00b"} {
+		if err := WithOnlyRoot(bad)(&config{}); err == nil {
+			t.Errorf("WithOnlyRoot(%q) accepted", bad)
 		}
 	}
 }

@@ -37,7 +37,7 @@ func Advice(name string, err error) string {
 	case errors.Is(err, ErrAttention):
 		return fmt.Sprintf("review the conflicts waiting with: %s conflicts list (paths with problems are tried again at the next sync)", name)
 	}
-	return ""
+	return dialinAdvice(name, err)
 }
 
 // message returns err's message for a person at a command line: what a

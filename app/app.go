@@ -79,6 +79,9 @@ type Env struct {
 	Local *local.Endpoint
 	// Staged names the peers whose changes wait for a person (--staged).
 	Staged []string
+	// BWLimit is --bwlimit, every SSH peer's bandwidth limit, when it was
+	// given; nil leaves the limits to the configuration.
+	BWLimit *Rate
 
 	// screen keeps lines above a progress display on a terminal.
 	screen screen
@@ -225,9 +228,17 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		tr    *ssh.Transport
 	)
 	for _, p := range env.Peers {
+		if ep, ok, err := env.dialinPeer(p); ok {
+			if err != nil {
+				return fail(err)
+			}
+			closers = append(closers, ep.Close)
+			peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
+			continue
+		}
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				opts := sshOptions(env.Log)
+				opts := append(sshOptions(env.Log), env.bandwidthOptions()...)
 				if d := cfg.Deadlines.Connect; d > 0 {
 					opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))
 				}

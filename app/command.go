@@ -24,6 +24,7 @@ type globals struct {
 	root, state, config string
 	peers               peerFlag
 	staged              []string
+	bwlimit             Rate
 	verbose             bool
 	json                bool
 	// creating is set by the subcommands that write the configuration
@@ -172,8 +173,9 @@ func (a *App) command(s Streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.root, "root", "", fmt.Sprintf("the `DIR` of this host's tree (default: the configuration's root, else %s)", orNone(a.DefaultRoot)))
-	pf.Var(&g.peers, "peer", "a tree to sync with (repeat for more): a directory, HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH (default: the configuration's peers)")
+	pf.Var(&g.peers, "peer", "a tree to sync with (repeat for more): a directory, HOST:PATH or ssh://[USER@]HOST[:PORT]/PATH over SSH, or dialin:SPOKE for a spoke that dials in (offer) (default: the configuration's peers)")
 	pf.StringArrayVar(&g.staged, "staged", nil, "hold the changes of peer `NAME` to this tree for review, in staged list (repeat for more)")
+	pf.Var(&g.bwlimit, "bwlimit", "at most `RATE` bytes a second each way to every SSH peer, as rsync's --bwlimit: 500K, 2M, 1.5MB (no unit: KiB; 0: none; default: the configuration's)")
 	pf.StringVar(&g.state, "state", "", "the state database `FILE` (default $XDG_STATE_HOME/zerosync/"+a.Name+".db)")
 	pf.StringVar(&g.config, "config", "", "the configuration `FILE` (default $XDG_CONFIG_HOME/zerosync/"+a.Name+".toml)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log what the engine does, in detail")
@@ -197,6 +199,7 @@ func (a *App) command(s Streams) *cobra.Command {
 				return env.withBackend(ctx, func(b backend) error { return ec.run(ctx, env, b, args) })
 			}))
 	}
+	shared = append(shared, a.offerCommand(setup))
 	shared = append(shared, a.setupCommands(g, setup)...)
 	for _, c := range shared {
 		if _, own := a.Commands[c.Name()]; !own {
@@ -257,10 +260,14 @@ func (a *App) setup(root *cobra.Command, g *globals, s Streams) (*Env, error) {
 	env.Peers = slices.Clone([]Peer(g.peers))
 	if len(env.Peers) == 0 && cfg != nil {
 		for _, p := range cfg.Peers {
-			env.Peers = append(env.Peers, Peer(p))
+			env.Peers = append(env.Peers, Peer{Name: p.Name, Location: p.Location})
 		}
 	}
 	env.Staged = slices.Clone(g.staged)
+	if root.PersistentFlags().Changed("bwlimit") {
+		rate := g.bwlimit
+		env.BWLimit = &rate
+	}
 	env.State = g.state
 	if env.State == "" {
 		if env.State, err = state.DefaultPath(a.Name); err != nil {

@@ -34,16 +34,22 @@ type Config struct {
 	// may be merged by Claude. Unset, the ANTHROPIC_API_KEY variable alone
 	// decides, as without a configuration file.
 	AIMerge *bool `toml:"ai_merge"`
+	// BWLimit is every SSH peer's bandwidth limit, as --bwlimit gives it
+	// ("2M"); a peer's own wins for its host.
+	BWLimit Rate `toml:"bwlimit"`
 	// Peers are the trees to sync with.
 	Peers []ConfigPeer `toml:"peer"`
 	// Deadlines bound what may take long; zero keeps the default.
 	Deadlines Deadlines `toml:"deadlines"`
 }
 
-// ConfigPeer is a tree to sync with, as --peer NAME=WHERE gives it.
+// ConfigPeer is a tree to sync with, as --peer NAME=WHERE gives it, and
+// its bandwidth limit; over SSH, the limit of its host (the strictest when
+// several peers share a host).
 type ConfigPeer struct {
 	Name     string `toml:"name"`
 	Location string `toml:"location"`
+	BWLimit  Rate   `toml:"bwlimit"`
 }
 
 // Deadlines bound the steps of a sync that wait on something outside.
@@ -184,6 +190,11 @@ exclude = []
 # rescan is the safety full rescan beside the watcher, such as "15s" or
 # "10m"; "0s" turns it off.
 rescan = {{toml .Rescan}}
+
+# bwlimit holds every peer over SSH to at most this many bytes a second
+# each way, as rsync's --bwlimit: "500K", "2M", "1.5MB" (no unit: KiB).
+# A [[peer]] may have its own (over SSH, its host's). "0" is no limit.
+# bwlimit = "2M"
 
 # ai_merge lets Claude merge a conflict that no other resolver settles
 # (the file's versions are sent to Anthropic's API; it needs the

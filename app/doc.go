@@ -33,8 +33,8 @@
 // write them to the configuration file.
 //
 // The command line follows cobra's conventions: the global flags (--root,
-// --peer NAME=WHERE for each peer, --staged, --state, --config, -v,
-// --json) stand
+// --peer NAME=WHERE for each peer, --staged, --bwlimit RATE (as rsync's,
+// for every SSH peer), --state, --config, -v, --json) stand
 // before or after the subcommand; --help, -h and "help CMD" print help and
 // exit 0; --version prints the build. [App.Run] is the testable entry; it
 // returns an error whose exit status [ExitCode] tells: 0 done, 1 an error,
@@ -46,7 +46,8 @@
 // Without --root and --peer, the configuration file
 // $XDG_CONFIG_HOME/zerosync/NAME.toml ([ConfigPath], [Config]) gives the
 // root and the peers, and adds include and exclude patterns, the rescan
-// schedule, the AI merge opt-in and deadlines. init writes it, with a
+// schedule, the AI merge opt-in, bandwidth limits (every SSH peer's, and a
+// peer's own for its host) and deadlines. init writes it, with a
 // comment on each setting, and never replaces one.
 //
 // # Output

@@ -108,7 +108,7 @@ func monitorLine(ev control.Event) string {
 	case control.EventCycleStart:
 		return "cycle started"
 	case control.EventPlanned:
-		return fmt.Sprintf("with %s: %d change(s) to apply", Name(ev.Peer), ev.Planned)
+		return fmt.Sprintf("with %s: %d change(s) to apply", Name(ev.Peer), len(ev.Planned))
 	case control.EventCycleEnd:
 		if ev.Report == nil {
 			return "cycle ended"
@@ -141,7 +141,7 @@ func (v *view) observe(ev control.Event) {
 		v.syncing = true
 		clear(v.pending)
 	case control.EventPlanned:
-		v.pending[ev.Peer] = ev.Planned
+		v.pending[ev.Peer] = len(ev.Planned)
 	case control.EventApplied:
 		if v.pending[ev.Peer] > 0 {
 			v.pending[ev.Peer]--

@@ -136,16 +136,26 @@ func (env *Env) writePeers(peers []Peer, add *Peer, remove string) error {
 	}
 	want := slices.Clone(cfg.Peers)
 	text := string(old)
+	added := ConfigPeer{}
 	if add != nil {
 		remove = add.Name
+		added = ConfigPeer{Name: add.Name, Location: add.Location}
+		// A peer attached again at another place keeps its settings.
+		if i := slices.IndexFunc(want, func(p ConfigPeer) bool { return p.Name == add.Name }); i >= 0 {
+			added.BWLimit = want[i].BWLimit
+		}
 	}
 	if remove != "" {
 		want = slices.DeleteFunc(want, func(p ConfigPeer) bool { return p.Name == remove })
 		text = dropPeer(text, remove)
 	}
 	if add != nil {
-		want = append(want, ConfigPeer(*add))
-		text = strings.TrimRight(text, "\n") + "\n\n" + peerTable(*add)
+		want = append(want, added)
+		table, err := peerTable(added)
+		if err != nil {
+			return err
+		}
+		text = strings.TrimRight(text, "\n") + "\n\n" + table
 	}
 	if got, err := parseConfig(path, []byte(text)); err != nil || !slices.Equal(got.Peers, want) {
 		// The file's peers are written in a form the edit does not
@@ -166,10 +176,24 @@ func (env *Env) writePeers(peers []Peer, add *Peer, remove string) error {
 }
 
 // peerTable is a [[peer]] table of the configuration file.
-func peerTable(p Peer) string {
-	name, _ := tomlValue(p.Name)
-	loc, _ := tomlValue(p.Location)
-	return fmt.Sprintf("[[peer]]\nname = %s\nlocation = %s\n", name, loc)
+func peerTable(p ConfigPeer) (string, error) {
+	name, err := tomlValue(p.Name)
+	if err != nil {
+		return "", err
+	}
+	loc, err := tomlValue(p.Location)
+	if err != nil {
+		return "", err
+	}
+	s := fmt.Sprintf("[[peer]]\nname = %s\nlocation = %s\n", name, loc)
+	if p.BWLimit != 0 {
+		rate, err := tomlValue(p.BWLimit.String())
+		if err != nil {
+			return "", err
+		}
+		s += "bwlimit = " + rate + "\n"
+	}
+	return s, nil
 }
 
 // tableHeader matches a line that starts a TOML table; peerHeader one that

@@ -60,6 +60,9 @@ func (env *Env) serviceArgs(flags *pflag.FlagSet) ([]string, error) {
 	if flags.Changed("state") {
 		args = append(args, "--state", env.State)
 	}
+	if flags.Changed("bwlimit") {
+		args = append(args, "--bwlimit", env.BWLimit.String())
+	}
 	if flags.Changed("verbose") {
 		args = append(args, "--verbose")
 	}

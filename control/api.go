@@ -151,14 +151,14 @@ type Report struct {
 // The kinds of [Event].
 const (
 	EventCycleStart = "cycle-start"
-	// EventPlanned comes before a pair applies its plan: Planned is the
-	// number of changes about to be applied.
-	EventPlanned  = "planned"
-	EventApplied  = "applied"
-	EventConflict = "conflict"
-	EventProblem  = "problem"
-	EventCycleEnd = "cycle-end"
-	EventError    = "error"
+	EventApplied    = "applied"
+	EventConflict   = "conflict"
+	EventProblem    = "problem"
+	EventCycleEnd   = "cycle-end"
+	EventError      = "error"
+	// EventPlanned comes before a pair applies its plan: Planned holds the
+	// actions about to be applied, for a progress display.
+	EventPlanned = "planned"
 	// EventDropped is the last event of a stream whose reader fell too far
 	// behind: the daemon dropped it rather than wait. Connect again.
 	EventDropped = "dropped"
@@ -178,7 +178,7 @@ type Event struct {
 	// Report is set for EventCycleEnd.
 	Report *Report `json:"report,omitempty"`
 	// Planned is set for EventPlanned.
-	Planned int `json:"planned,omitempty"`
+	Planned []Action `json:"planned,omitempty"`
 	// Error is set for EventError, and for EventCycleEnd when the cycle
 	// ended with an error.
 	Error string `json:"error,omitempty"`

@@ -90,7 +90,7 @@ func eventOf(ev zerosync.Event) Event {
 	if !ok {
 		kind = fmt.Sprintf("kind-%d", ev.Kind)
 	}
-	out := Event{Kind: kind, Time: ev.Time, Peer: ev.Peer, Error: errText(ev.Err), Planned: len(ev.Planned)}
+	out := Event{Kind: kind, Time: ev.Time, Peer: ev.Peer, Error: errText(ev.Err)}
 	if ev.Action != nil {
 		a := actionOf(*ev.Action)
 		out.Action = &a
@@ -106,6 +106,9 @@ func eventOf(ev zerosync.Event) Event {
 	if ev.Report != nil {
 		r := reportOf(*ev.Report)
 		out.Report = &r
+	}
+	for _, a := range ev.Planned {
+		out.Planned = append(out.Planned, actionOf(a))
 	}
 	return out
 }

@@ -287,7 +287,7 @@ func TestEvents(t *testing.T) {
 		kinds = append(kinds, ev.Kind)
 		if ev.Kind == control.EventPlanned {
 			assert.Equal(t, "b", ev.Peer)
-			assert.Equal(t, 1, ev.Planned)
+			assert.Len(t, ev.Planned, 1)
 		}
 		if ev.Kind == control.EventApplied {
 			assert.Equal(t, "b", ev.Peer)

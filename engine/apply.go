@@ -413,30 +413,26 @@ func (r *applyRun) applyOne(ctx context.Context, a zerosync.Action, have map[zer
 }
 
 // open returns the content a file action copies from its source side: as a
-// delta against the target's old version when the source can send one (it
-// decides whether the file is large enough to be worth it).
+// delta against what the target side holds (deltaBase) when the source can
+// send one (it decides whether that is large enough to be worth it).
 func (r *applyRun) open(ctx context.Context, a zerosync.Action) (io.ReadCloser, error) {
 	src := r.endpoint(a.From)
 	do, ok := zerosync.As[zerosync.DeltaOpener](src)
-	if !ok || a.Old == nil || a.Old.Kind != zerosync.KindFile {
-		return src.Open(ctx, a.Path)
-	}
-	old, err := r.endpoint(a.Side).Open(ctx, a.Path)
-	if err != nil {
-		return src.Open(ctx, a.Path)
-	}
-	ra, ok := old.(io.ReaderAt)
 	if !ok {
-		old.Close()
 		return src.Open(ctx, a.Path)
 	}
-	rc, err := do.OpenDelta(ctx, a.Path, ra, a.Old.Size)
+	base, release := r.deltaBase(ctx, a)
+	if base.Size() == 0 {
+		release()
+		return src.Open(ctx, a.Path)
+	}
+	rc, err := do.OpenDelta(ctx, a.Path, base, base.Size())
 	if err != nil {
-		old.Close()
+		release()
 		r.e.log.DebugContext(ctx, "delta refused; sending whole", "path", a.Path, "err", err)
 		return src.Open(ctx, a.Path)
 	}
-	return &closeBoth{ReadCloser: rc, also: old}, nil
+	return &closeBoth{ReadCloser: rc, also: closerFunc(release)}, nil
 }
 
 // closeBoth is a reader that closes a second thing with itself.

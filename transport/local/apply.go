@@ -123,6 +123,7 @@ func (a *applier) file(content io.Reader) error {
 		return err
 	}
 	t.done()
+	dropPartial(a.dirfd, a.op.New)
 	// The rename changed the file's ctime: fingerprint it where it is now.
 	if err := unix.Fstat(fd, &st); err == nil {
 		a.e.cache.store(a.op.Path, fingerprintOf(&st), a.op.New.Digest, time.Now())
@@ -388,6 +389,7 @@ func (t *tempFile) discard() {
 // refusing more than want.Size bytes, and checks size and digest
 // ([zerosync.ErrDigestMismatch]) before it sets the mode and modification
 // time on the open file and syncs it. The caller renames or discards it.
+// Content that stops short leaves the temp file as a partial (partial.go).
 func (e *Endpoint) receive(ctx context.Context, dirfd int, dir string, want *zerosync.Entry, content io.Reader) (*tempFile, error) {
 	if content == nil {
 		return nil, fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
@@ -414,8 +416,13 @@ func (e *Endpoint) receive(ctx context.Context, dirfd int, dir string, want *zer
 			t.discard()
 		}
 	}()
-	d, n, err := copyHashed(ctx, t.f, content, want.Size)
+	src := &failedReader{r: content}
+	d, n, err := copyHashed(ctx, t.f, src, want.Size)
 	if err != nil {
+		if src.failed || ctx.Err() != nil {
+			// Cut short: what arrived may serve the next attempt.
+			e.keepPartial(ctx, t, want, n)
+		}
 		return nil, err
 	}
 	if n != want.Size || d != want.Digest {

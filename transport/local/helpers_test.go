@@ -64,12 +64,13 @@ func lstatEntry(abs string) (*zerosync.Entry, error) { return transporttest.Lsta
 // archived returns every content kept in the archive directory for p.
 func archived(archive, p string) ([][]byte, error) { return transporttest.Archived(archive, p) }
 
-// tempFiles lists the temp files beneath root, wherever they are.
+// tempFiles lists the temp files beneath root, wherever they are, but
+// the partials of cut transfers, which are kept on purpose (partial.go).
 func tempFiles(t testing.TB, root string) []string {
 	t.Helper()
 	var out []string
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), zerosync.TempPrefix) {
+		if err == nil && strings.HasPrefix(d.Name(), zerosync.TempPrefix) && !isPartial(d.Name()) {
 			out = append(out, p)
 		}
 		return nil

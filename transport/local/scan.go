@@ -361,8 +361,9 @@ func dropTrees(snap zerosync.Snapshot, dropped []string) {
 }
 
 // reserved handles a reserved name met by the walk: a temp file no apply of
-// this process is writing is a crash's leftover and is removed; everything
-// else (the state folder, conflict copies) is left alone, unreported.
+// this process is writing is a crash's leftover and is removed, and so is
+// a partial of a cut transfer that is older than a day; everything else
+// (the state folder, conflict copies) is left alone, unreported.
 func (s *scanner) reserved(dirfd int, p, name string) {
 	if !isTemp(name) || s.e.isInflight(p) {
 		return
@@ -372,6 +373,9 @@ func (s *scanner) reserved(dirfd int, p, name string) {
 		return
 	}
 	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG && t != unix.S_IFLNK {
+		return
+	}
+	if isPartial(name) && !s.e.stalePartial(time.Unix(st.Mtim.Unix())) {
 		return
 	}
 	if s.e.isInflight(p) {

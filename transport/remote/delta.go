@@ -21,19 +21,20 @@ type signature struct {
 
 func (s *signature) count() int64 { return blockCount(s.size, s.blockSize) }
 
-// sigsPerFrame is the number of block sums a signatures frame carries.
+// sigsPerFrame is the number of block sums a signatures frame carries
+// without a bandwidth limit.
 const sigsPerFrame = chunkBudget / sigLen
 
 // sign computes the block sums of the size bytes of r, block size bs, and
-// hands them to emit in batches of at most sigsPerFrame, with the index of
+// hands them to emit in batches of at most perFrame, with the index of
 // the first. A file of no bytes is one call with no sums.
-func sign(ctx context.Context, r io.ReaderAt, size int64, bs int, emit func(first int64, sums []blockSum) error) error {
+func sign(ctx context.Context, r io.ReaderAt, size int64, bs, perFrame int, emit func(first int64, sums []blockSum) error) error {
 	n := blockCount(size, bs)
 	if n == 0 {
 		return emit(0, nil)
 	}
 	buf := make([]byte, bs)
-	sums := make([]blockSum, 0, min(n, sigsPerFrame))
+	sums := make([]blockSum, 0, min(n, int64(max(perFrame, 1))))
 	first := int64(0)
 	for k := range n {
 		if k%256 == 0 {
@@ -292,13 +293,16 @@ const (
 )
 
 // deltaSink encodes delta instructions into frames: consecutive copies
-// become one run, literals are cut at maxLiteral, and a frame is handed to
-// send once it holds deltaBudget bytes. The payload passed to send is
-// reused afterwards.
+// become one run, literals are cut at the budget, and a frame is handed to
+// send once it holds the budget (so a frame holds at most about twice
+// the budget). The payload passed to send is reused afterwards.
 type deltaSink struct {
 	e            encoder
 	start, count int64 // pending run of copied blocks; count 0: none
 	send         func([]byte) error
+	// budget is the size at which a frame is sent, and the longest
+	// literal: deltaBudget when 0, at most maxLiteral.
+	budget int
 	// literal and copied count the bytes of each kind, for logs.
 	literal, copied int64
 	bs              int64
@@ -327,7 +331,7 @@ func (s *deltaSink) endRun() {
 func (s *deltaSink) lit(p []byte) error {
 	for len(p) > 0 {
 		s.endRun()
-		n := min(len(p), maxLiteral)
+		n := min(len(p), s.limit())
 		s.e.U8(opLiteral)
 		s.e.Uvarint(uint64(n))
 		s.e.Raw(p[:n])
@@ -340,8 +344,16 @@ func (s *deltaSink) lit(p []byte) error {
 	return nil
 }
 
+// limit returns the budget.
+func (s *deltaSink) limit() int {
+	if s.budget <= 0 {
+		return deltaBudget
+	}
+	return min(s.budget, maxLiteral)
+}
+
 func (s *deltaSink) maybeSend() error {
-	if len(s.e.B) < deltaBudget {
+	if len(s.e.B) < s.limit() {
 		return nil
 	}
 	return s.sendNow()
@@ -369,6 +381,9 @@ func (s *deltaSink) flush() error {
 // linear in the bytes of r: windows whose strong hash would exceed the
 // index's budget go as literals. It returns the bytes read from r.
 func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (int64, error) {
+	if x.full == 0 && x.tail < 0 {
+		return allLiteral(ctx, r, sink)
+	}
 	L := x.bs
 	buf := make([]byte, 0, 2*(maxLiteral+L)+readAhead)
 	var (
@@ -458,6 +473,29 @@ func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (
 		return total, err
 	}
 	return total, sink.flush()
+}
+
+// allLiteral is makeDelta against an empty signature: everything r holds
+// as literals, without rolling a checksum over it.
+func allLiteral(ctx context.Context, r io.Reader, sink *deltaSink) (int64, error) {
+	buf := make([]byte, readAhead)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := io.ReadFull(r, buf)
+		total += int64(n)
+		if lerr := sink.lit(buf[:n]); lerr != nil {
+			return total, lerr
+		}
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return total, sink.flush()
+		case err != nil:
+			return total, err
+		}
+	}
 }
 
 // deltaOp is one decoded instruction: a run of blocks to copy, or literal

@@ -46,7 +46,7 @@ func roundTrip(t testing.TB, old, new []byte, r io.Reader) deltaResult {
 	bs := blockSizeFor(int64(len(old)))
 	var col sigCollector
 	done := false
-	err := sign(ctx, bytes.NewReader(old), int64(len(old)), bs, func(first int64, sums []blockSum) error {
+	err := sign(ctx, bytes.NewReader(old), int64(len(old)), bs, sigsPerFrame, func(first int64, sums []blockSum) error {
 		if done {
 			t.Fatal("signature complete before its last frame")
 		}
@@ -301,7 +301,7 @@ func TestDeltaReaderShortBase(t *testing.T) {
 func TestSignCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := sign(ctx, bytes.NewReader(pattern(1<<20, 1)), 1<<20, minBlock, func(int64, []blockSum) error { return nil })
+	err := sign(ctx, bytes.NewReader(pattern(1<<20, 1)), 1<<20, minBlock, sigsPerFrame, func(int64, []blockSum) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("sign with a cancelled context: %v", err)
 	}

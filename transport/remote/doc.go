@@ -16,7 +16,7 @@
 // Each side first writes the 8 bytes "zerosync". The client then sends a
 // hello frame (the protocol versions it speaks, its version string, the
 // capabilities it offers: zstd compression, delta transfer, keepalives,
-// root identities) and the agent answers with the version both will speak
+// root identities, resumable pushes) and the agent answers with the version both will speak
 // (the highest they share) and the capabilities both offer, or with version
 // 0 and the range it speaks, which ends the connection with a
 // *[VersionError] on both sides. The magic and the hello frames keep their
@@ -62,6 +62,8 @@
 //	open        handle, path            open-ok (size) data* end | error
 //	apply       handle, op; data* end   result | error
 //	apply-delta handle, op              signatures+ | error
+//	            then delta* end         result | error
+//	apply-resume handle, op             signatures+ | error
 //	            then delta* end         result | error
 //	open-delta  handle, path; signatures+
 //	                                    open-ok (size) delta* end | error
@@ -110,6 +112,23 @@
 // with the default. Without keepalives (an older peer) only the write
 // deadline applies.
 //
+// # Bandwidth limit
+//
+// [WithBandwidthLimit] holds one side's connection to a number of bytes a
+// second each way, as rsync's --bwlimit does; the peer need not know of
+// it. Every frame that side writes waits for its turn in a token bucket
+// (golang.org/x/time/rate), and so does reading the next frame after one
+// came in. The limit is the limited side's doing, so it never counts
+// against the peer: a write waiting for its turn is not a write that does
+// not move; the content, deltas and signatures that side sends go in
+// frames the link carries in a quarter of the keepalive interval, so the
+// peer still sees whole frames, and pings and pongs pass, within its
+// deadlines; and that side's deadlines on the peer grow by the time the
+// limit takes to let in what the peer may have queued ahead of its next
+// frame (2 MiB, an SSH channel's window). The least limit is 4 KiB/s
+// ([MinBandwidthLimit]): slower, a peer that knows nothing of it would see
+// a 32 KiB piece of its own writes stand still for its 30s deadline.
+//
 // # Scans
 //
 // The agent scans with its own endpoint, stat cache included, and sends the
@@ -130,6 +149,25 @@
 // instructions and hands it to its endpoint's Apply, which checks size and
 // digest and writes atomically as for any content. Pulling
 // ([Endpoint.OpenDelta]), the client rebuilds it from content it holds.
+//
+// # Resuming a cut transfer
+//
+// A large file whose transfer was cut resumes where it stopped, in both
+// directions, on the delta machinery: the receiving endpoint keeps what
+// arrived ([zerosync.PartialKeeper]; the local endpoint keeps it beside
+// the file under a reserved name, for a day), and the next transfer of
+// the same content is a delta against what was kept followed by the old
+// file, if any. Pushing a file of 1 MiB or more, the client asks with
+// apply-resume (with the resume capability): the agent signs its base, the
+// partial first, and the client sends what the signature lacks, so a
+// 32 MiB push cut at 24 MiB sends the last 8 MiB and at most one block
+// more. Pulling, the engine gives [Endpoint.OpenDelta] the same base on
+// its side. What was kept is never trusted: a block of it is used only
+// where its strong hash matches the sender's content, and the rebuilt file
+// is checked against its digest before it takes the file's place, so a
+// partial that changed or was tampered with costs bytes, never
+// correctness. Resuming costs a push of 1 MiB or more a round trip before
+// its content, for the signatures.
 //
 // # Trust
 //

@@ -262,6 +262,12 @@ func (r *fileReader) Close() error {
 // [zerosync.ErrDigestMismatch], and the agent drops what it received. An
 // update of a file the agent has, both versions at least the delta minimum
 // size ([WithDeltaMinSize]), travels as a delta against the agent's copy.
+// A file of 1 MiB or more (and at least the delta minimum size) travels as
+// a delta against what the agent kept of an earlier push of the same
+// content that was cut, and its old copy, if any: a push cut short
+// resumes where it stopped (see "Resuming a cut transfer" in the package
+// documentation); the agent may keep what it received when this push is
+// cut in turn.
 //
 // When ctx is cancelled the agent is told to stop and Apply returns at
 // once; the agent may have completed the change just before (a later scan
@@ -290,13 +296,16 @@ func (e *Endpoint) apply(ctx context.Context, op zerosync.Op, content io.Reader)
 	if isFile && content == nil {
 		return fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
 	}
+	if isFile && e.resumable(op) {
+		return e.applyDelta(ctx, tApplyResume, op, content)
+	}
 	if isFile && e.useDelta(op) {
-		return e.applyDelta(ctx, op, content)
+		return e.applyDelta(ctx, tApplyDelta, op, content)
 	}
 	req := request{handle: e.handle, op: op}
 	var st *stream
 	var err error
-	small := isFile && op.New.Size < chunkSize
+	small := isFile && op.New.Size < int64(e.c.m.link.chunk)
 	if small {
 		// A small file is read and checked first, and goes out with its
 		// request in one write.
@@ -347,6 +356,17 @@ func contentFrames(data []byte) []outFrame {
 	return []outFrame{{typ: tData, payload: data}, {typ: tEnd}}
 }
 
+// resumeMin is the least size of a file that is pushed resumably.
+const resumeMin = 1 << 20
+
+// resumable reports whether op should travel as apply-resume: a file of
+// at least resumeMin bytes and the delta minimum size, to an agent that
+// takes it. It costs a round trip before the content, for the agent's
+// signatures.
+func (e *Endpoint) resumable(op zerosync.Op) bool {
+	return e.c.caps&capResume != 0 && op.New.Size >= max(resumeMin, e.c.cfg.deltaMin)
+}
+
 // useDelta reports whether op should travel as a delta.
 func (e *Endpoint) useDelta(op zerosync.Op) bool {
 	return e.c.caps&capDelta != 0 && isFileUpdate(op) &&
@@ -381,12 +401,13 @@ func checkContent(want *zerosync.Entry, n int64, d zerosync.Digest) error {
 	return nil
 }
 
-// applyDelta sends an update as a delta: the agent sends the signatures of
-// the file it holds, this side answers with copy and literal instructions
-// computed from content, and the agent rebuilds the file and applies it
-// like any content.
-func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Reader) error {
-	st, err := e.c.start(ctx, tApplyDelta, request{handle: e.handle, op: op})
+// applyDelta sends a file as a delta (typ is apply-delta or apply-resume):
+// the agent sends the signatures of what it holds (the old file; for
+// apply-resume also what it kept of a cut transfer of this content), this
+// side answers with copy and literal instructions computed from content,
+// and the agent rebuilds the file and applies it like any content.
+func (e *Endpoint) applyDelta(ctx context.Context, typ ftype, op zerosync.Op, content io.Reader) error {
+	st, err := e.c.start(ctx, typ, request{handle: e.handle, op: op})
 	if err != nil {
 		return err
 	}
@@ -409,7 +430,7 @@ func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Re
 		}
 	}
 	h := digest.NewReader(io.LimitReader(content, op.New.Size+1))
-	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }}
+	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }, budget: e.c.m.link.chunk}
 	_, err = makeDelta(ctx, newIndex(&col.sig), h, sink)
 	if err == nil {
 		if err = checkContent(op.New, h.N, h.H.Sum()); err != nil {
@@ -425,7 +446,9 @@ func (e *Endpoint) applyDelta(ctx context.Context, op zerosync.Op, content io.Re
 	}
 	e.c.log.Debug("delta applied", "path", op.Path, "literal", sink.literal, "copied", sink.copied)
 	e.c.filesSent.Add(1)
-	e.c.deltaFiles.Add(1)
+	if col.sig.size > 0 {
+		e.c.deltaFiles.Add(1)
+	}
 	return nil
 }
 
@@ -456,7 +479,7 @@ func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt,
 		return nil, e.perr("open", path, err)
 	}
 	sig := &signature{size: haveSize, blockSize: blockSizeFor(haveSize)}
-	err = sign(ctx, have, sig.size, sig.blockSize, func(first int64, sums []blockSum) error {
+	err = sign(ctx, have, sig.size, sig.blockSize, e.c.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
 		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.size, first, sums), false)
 	})
 	if err != nil && !errors.Is(err, errPeerDone) {
@@ -587,7 +610,7 @@ func (e *Endpoint) keep(ctx context.Context, path string, ent zerosync.Entry, co
 	}
 	req := request{handle: e.handle, path: path, entry: &ent, note: cut(note, maxNoteLen)}
 	var more []outFrame
-	small := isFile && ent.Size < chunkSize
+	small := isFile && ent.Size < int64(e.c.m.link.chunk)
 	if small {
 		data, err := readSmall(content, &ent)
 		if err != nil {

@@ -17,18 +17,19 @@ const (
 	tHelloReply ftype = 0x02 // server: chosen version, or 0 and its range
 
 	// Requests: the first frame of a stream, client to server.
-	tOpenRoot   ftype = 0x10
-	tCloseRoot  ftype = 0x11
-	tScan       ftype = 0x12
-	tOpen       ftype = 0x13
-	tApply      ftype = 0x14
-	tApplyDelta ftype = 0x15
-	tOpenDelta  ftype = 0x16
-	tCopy       ftype = 0x17
-	tKeep       ftype = 0x18
-	tWatch      ftype = 0x19
-	tRootID     ftype = 0x1a // with capIdentity
-	tMarkRoot   ftype = 0x1b // with capIdentity
+	tOpenRoot    ftype = 0x10
+	tCloseRoot   ftype = 0x11
+	tScan        ftype = 0x12
+	tOpen        ftype = 0x13
+	tApply       ftype = 0x14
+	tApplyDelta  ftype = 0x15
+	tOpenDelta   ftype = 0x16
+	tCopy        ftype = 0x17
+	tKeep        ftype = 0x18
+	tWatch       ftype = 0x19
+	tRootID      ftype = 0x1a // with capIdentity
+	tMarkRoot    ftype = 0x1b // with capIdentity
+	tApplyResume ftype = 0x1c // with capResume
 
 	// Stream frames, after the request.
 	tData      ftype = 0x20 // content bytes
@@ -69,14 +70,14 @@ var ftypeNames = map[ftype]string{
 	tHello: "hello", tHelloReply: "hello-reply",
 	tOpenRoot: "open-root", tCloseRoot: "close-root", tScan: "scan", tOpen: "open",
 	tApply: "apply", tApplyDelta: "apply-delta", tOpenDelta: "open-delta", tCopy: "copy",
-	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root",
+	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root", tApplyResume: "apply-resume",
 	tData: "data", tEnd: "end", tError: "error", tResult: "result", tOpenOK: "open-ok",
 	tScanChunk: "scan-chunk", tScanEnd: "scan-end", tSigs: "signatures", tDelta: "delta",
 	tHint: "hint", tWindow: "window", tCancel: "cancel", tGoaway: "goaway",
 	tPing: "ping", tPong: "pong",
 }
 
-func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tMarkRoot }
+func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tApplyResume }
 
 // Frame layout and sizes.
 const (

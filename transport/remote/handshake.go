@@ -38,7 +38,7 @@ func (c *config) caps() uint64 {
 		caps |= capZstd
 	}
 	if c.delta {
-		caps |= capDelta
+		caps |= capDelta | capResume
 	}
 	// Every side answers pings and identity requests; whether it sends
 	// pings itself is its own setting.

@@ -55,7 +55,17 @@ type conn struct {
 // nil.
 func connect(t testing.TB, open func(context.Context, string) (zerosync.Endpoint, error), sopts []Option, copts ...Option) *conn {
 	t.Helper()
+	return connectWith(t, nil, open, sopts, copts...)
+}
+
+// connectWith is connect with the client's end of the pipe passed
+// through wrap, when set.
+func connectWith(t testing.TB, wrap func(net.Conn) net.Conn, open func(context.Context, string) (zerosync.Endpoint, error), sopts []Option, copts ...Option) *conn {
+	t.Helper()
 	a, b := netPipe()
+	if wrap != nil {
+		a = wrap(a)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	serve := make(chan error, 1)
 	go func() { serve <- Serve(ctx, b, open, sopts...) }()

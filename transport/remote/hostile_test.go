@@ -695,6 +695,9 @@ func TestHostileClientFrames(t *testing.T) {
 		{"delta-unagreed", capZstd, func(p *rawPeer) {
 			p.send(tOpenDelta, 5, request{typ: tOpenDelta, handle: 1, path: "existing"}.encode())
 		}, "open-delta request, but delta transfer was not agreed"},
+		{"resume-unagreed", capZstd | capDelta, func(p *rawPeer) {
+			p.send(tApplyResume, 5, request{typ: tApplyResume, handle: 1, op: zerosync.Op{Path: "f", New: fileEntry([]byte("x"), 0o644)}}.encode())
+		}, "apply-resume request, but resumable transfers were not agreed"},
 		{"identity-unagreed", capZstd, func(p *rawPeer) {
 			p.send(tMarkRoot, 5, request{typ: tMarkRoot, handle: 1}.encode())
 		}, "mark-root request, but root identities were not agreed"},

@@ -38,12 +38,20 @@ func (m *mux) start() {
 	}
 }
 
-// writeAll writes b in pieces, noting when each piece starts.
+// writeAll writes b in pieces, noting when each piece starts. Under a
+// bandwidth limit each piece first waits for its tokens, and the wait is
+// not counted as writing: it is this side's doing, not the peer's.
 func (m *mux) writeAll(b []byte) (int, error) {
 	total := 0
 	defer m.writing.Store(0)
 	for len(b) > 0 {
-		k := min(len(b), writePiece)
+		k := min(len(b), writePiece, m.link.w.Burst())
+		if m.link.w != nil {
+			m.writing.Store(0)
+			if err := m.link.w.Wait(m.done, k); err != nil {
+				return total, err
+			}
+		}
 		m.writing.Store(time.Now().UnixNano())
 		n, err := m.conn.Write(b[:k])
 		total += n
@@ -154,15 +162,15 @@ func (m *mux) watchdog() {
 		}
 		if m.pingOK {
 			last := time.Unix(0, m.lastRecv.Load())
-			if now.Sub(last) >= m.timeout {
-				m.stall(fmt.Errorf("%w for %v: the %s sent nothing", ErrStalled, m.timeout, m.peer()))
+			if now.Sub(last) >= m.peerTimeout() {
+				m.stall(fmt.Errorf("%w for %v: the %s sent nothing", ErrStalled, m.peerTimeout(), m.peer()))
 				return
 			}
 			if now.Sub(last) >= m.interval && now.Sub(pinged) >= m.interval {
 				m.queue(tPing, 0)
 				pinged = now
 			}
-			wake = earliest(wake, last.Add(m.timeout))
+			wake = earliest(wake, last.Add(m.peerTimeout()))
 			if next := later(last, pinged).Add(m.interval); next.After(now) {
 				wake = earliest(wake, next)
 			}
@@ -170,6 +178,12 @@ func (m *mux) watchdog() {
 		t.Reset(wake.Sub(now))
 	}
 }
+
+// peerTimeout is how long the peer may go without a whole frame (or, on
+// the client, without progress on a request): the timeout, and under a
+// bandwidth limit the time the limit takes to let in what may lie ahead
+// of the peer's next frame (link.go).
+func (m *mux) peerTimeout() time.Duration { return m.timeout + m.link.slack }
 
 // stall ends the connection because the peer made no progress, telling
 // it why when it still reads.
@@ -235,8 +249,8 @@ func (w *stallWatch) fired() error {
 	m := w.s.m
 	now := time.Now()
 	last := later(w.from, w.s.progress())
-	if now.Sub(last) >= m.timeout {
-		reason := fmt.Errorf("%w for %v: the agent sent nothing for this request", ErrStalled, m.timeout)
+	if now.Sub(last) >= m.peerTimeout() {
+		reason := fmt.Errorf("%w for %v: the agent sent nothing for this request", ErrStalled, m.peerTimeout())
 		m.stall(reason)
 		return fmt.Errorf("%w (%w)", reason, ErrClosed)
 	}
@@ -244,7 +258,7 @@ func (w *stallWatch) fired() error {
 		m.queue(tPing, w.s.id)
 		w.pinged = now
 	}
-	wake := last.Add(m.timeout)
+	wake := last.Add(m.peerTimeout())
 	if next := later(last, w.pinged).Add(m.interval); next.After(now) {
 		wake = earliest(wake, next)
 	}

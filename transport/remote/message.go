@@ -13,7 +13,8 @@ const (
 	capDelta     = 1 << 1 // apply-delta and open-delta requests
 	capKeepalive = 1 << 2 // ping and pong frames
 	capIdentity  = 1 << 3 // root-id and mark-root requests
-	capAll       = capZstd | capDelta | capKeepalive | capIdentity
+	capResume    = 1 << 4 // apply-resume requests
+	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume
 )
 
 // Abilities of a served endpoint, as bits of the open-root result.
@@ -92,9 +93,9 @@ func decodeHelloReply(b []byte) (helloReply, error) {
 
 // request is the decoded first frame of a stream. Which fields are set
 // depends on the type: handle for everything but open-root; path for open,
-// open-delta, keep-conflict; src for copy; op for apply, apply-delta and
-// copy; entry and note for keep-conflict; since for scan; root for
-// open-root.
+// open-delta, keep-conflict; src for copy; op for apply, apply-delta,
+// apply-resume and copy; entry and note for keep-conflict; since for scan;
+// root for open-root.
 type request struct {
 	typ    ftype
 	handle uint64
@@ -182,7 +183,7 @@ func (r request) encode() []byte {
 		e.Uvarint(r.since)
 	case tOpen, tOpenDelta:
 		e.Str(r.path)
-	case tApply, tApplyDelta:
+	case tApply, tApplyDelta, tApplyResume:
 		e.op(r.op)
 	case tCopy:
 		e.Str(r.src)
@@ -210,7 +211,7 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 		r.since = d.Uvarint("generation")
 	case tOpen, tOpenDelta:
 		r.path = d.Str("path", maxWirePath)
-	case tApply, tApplyDelta:
+	case tApply, tApplyDelta, tApplyResume:
 		r.op = d.op("op")
 	case tCopy:
 		r.src = d.Str("source path", maxWirePath)
@@ -224,6 +225,9 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 	}
 	if d.Err == nil && typ == tApplyDelta && !isFileUpdate(r.op) {
 		d.Fail("a delta applies to an update of a file by a file")
+	}
+	if d.Err == nil && typ == tApplyResume && (r.op.New == nil || r.op.New.Kind != zerosync.KindFile) {
+		d.Fail("a resumable apply makes a file")
 	}
 	return r, d.End()
 }

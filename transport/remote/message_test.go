@@ -38,6 +38,8 @@ func sampleRequests() []request {
 		{typ: tApply, handle: 2, op: zerosync.Op{Path: "d", Old: sampleDir, Archive: true}},
 		{typ: tApply, handle: 2, op: zerosync.Op{Path: "l", Old: sampleLink, New: sampleLink}},
 		{typ: tApplyDelta, handle: 2, op: zerosync.Op{Path: "big", Old: sampleFile, New: sampleFile}},
+		{typ: tApplyResume, handle: 2, op: zerosync.Op{Path: "big", New: sampleFile}},
+		{typ: tApplyResume, handle: 2, op: zerosync.Op{Path: "big", Old: sampleDir, New: sampleFile, Archive: true}},
 		{typ: tOpenDelta, handle: 9, path: "big"},
 		{typ: tCopy, handle: 1, src: "x", op: zerosync.Op{Path: "y", New: sampleFile}},
 		{typ: tKeep, handle: 1, path: "n.txt", entry: sampleFile, note: "from host-b"},
@@ -190,6 +192,8 @@ func TestRequestRefuses(t *testing.T) {
 			e.Str("a\x00b")
 		}), "bad symlink target"},
 		{"delta-of-a-dir", tApplyDelta, sampleRequestBytes(tApply, zerosync.Op{Path: "d", New: sampleDir}), "update of a file"},
+		{"resume-of-a-dir", tApplyResume, sampleRequestBytes(tApply, zerosync.Op{Path: "d", New: sampleDir}), "resumable apply makes a file"},
+		{"resume-of-a-removal", tApplyResume, sampleRequestBytes(tApply, zerosync.Op{Path: "f", Old: sampleFile}), "resumable apply makes a file"},
 		{"trailing", tWatch, []byte{1, 0}, "trailing"},
 		{"truncated", tScan, []byte{1}, "ends early"},
 		{"overflow", tScan, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "overflows"},
@@ -235,18 +239,19 @@ func fuzzRequest(f *testing.F, typ ftype) {
 	})
 }
 
-func FuzzRequestOpenRoot(f *testing.F)   { fuzzRequest(f, tOpenRoot) }
-func FuzzRequestCloseRoot(f *testing.F)  { fuzzRequest(f, tCloseRoot) }
-func FuzzRequestScan(f *testing.F)       { fuzzRequest(f, tScan) }
-func FuzzRequestOpen(f *testing.F)       { fuzzRequest(f, tOpen) }
-func FuzzRequestApply(f *testing.F)      { fuzzRequest(f, tApply) }
-func FuzzRequestApplyDelta(f *testing.F) { fuzzRequest(f, tApplyDelta) }
-func FuzzRequestOpenDelta(f *testing.F)  { fuzzRequest(f, tOpenDelta) }
-func FuzzRequestCopy(f *testing.F)       { fuzzRequest(f, tCopy) }
-func FuzzRequestKeep(f *testing.F)       { fuzzRequest(f, tKeep) }
-func FuzzRequestWatch(f *testing.F)      { fuzzRequest(f, tWatch) }
-func FuzzRequestRootID(f *testing.F)     { fuzzRequest(f, tRootID) }
-func FuzzRequestMarkRoot(f *testing.F)   { fuzzRequest(f, tMarkRoot) }
+func FuzzRequestOpenRoot(f *testing.F)    { fuzzRequest(f, tOpenRoot) }
+func FuzzRequestCloseRoot(f *testing.F)   { fuzzRequest(f, tCloseRoot) }
+func FuzzRequestScan(f *testing.F)        { fuzzRequest(f, tScan) }
+func FuzzRequestOpen(f *testing.F)        { fuzzRequest(f, tOpen) }
+func FuzzRequestApply(f *testing.F)       { fuzzRequest(f, tApply) }
+func FuzzRequestApplyDelta(f *testing.F)  { fuzzRequest(f, tApplyDelta) }
+func FuzzRequestOpenDelta(f *testing.F)   { fuzzRequest(f, tOpenDelta) }
+func FuzzRequestCopy(f *testing.F)        { fuzzRequest(f, tCopy) }
+func FuzzRequestKeep(f *testing.F)        { fuzzRequest(f, tKeep) }
+func FuzzRequestWatch(f *testing.F)       { fuzzRequest(f, tWatch) }
+func FuzzRequestRootID(f *testing.F)      { fuzzRequest(f, tRootID) }
+func FuzzRequestMarkRoot(f *testing.F)    { fuzzRequest(f, tMarkRoot) }
+func FuzzRequestApplyResume(f *testing.F) { fuzzRequest(f, tApplyResume) }
 
 // fuzzDecoder fuzzes a decoder of a small message: it never panics, every
 // failure wraps ErrProtocol, and a decoded value survives a round trip.

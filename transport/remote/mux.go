@@ -56,6 +56,9 @@ type mux struct {
 	bytesSent, bytesRecv   atomic.Int64
 	framesSent, framesRecv atomic.Int64
 
+	// link is the bandwidth limit; see link.go.
+	link link
+
 	// Deadlines; see keepalive.go.
 	interval, timeout time.Duration // zero: no deadlines
 	pingOK            bool          // the peer speaks ping and pong
@@ -70,6 +73,7 @@ type mux struct {
 // the capabilities both sides agreed. start starts its helpers.
 func newMux(conn io.ReadWriteCloser, server bool, cfg *config, comp *compressor, caps uint64) *mux {
 	m := &mux{
+		link:     newLink(cfg),
 		conn:     conn,
 		server:   server,
 		log:      cfg.log,
@@ -84,6 +88,7 @@ func newMux(conn io.ReadWriteCloser, server bool, cfg *config, comp *compressor,
 		ctl:      make(chan struct{}, 1),
 	}
 	m.lastRecv.Store(time.Now().UnixNano())
+	m.fr.r = m.link.r.Reader(m.done, conn)
 	return m
 }
 

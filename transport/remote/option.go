@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/zerosync/zerosync/internal/bwlimit"
 )
 
 // Option configures [Serve] and [Dial]. Options that only matter to one
@@ -26,6 +28,8 @@ type config struct {
 	// zero disables keepalives and deadlines after the handshake.
 	interval, timeout time.Duration
 	handshake         time.Duration
+	// bwlimit is the bandwidth limit in bytes a second each way; 0: none.
+	bwlimit int64
 	// protoMin and protoMax are the protocol versions this side speaks;
 	// tests change them to check the handshake.
 	protoMin, protoMax int
@@ -230,6 +234,28 @@ func WithHandshakeTimeout(d time.Duration) Option {
 			return fmt.Errorf("handshake timeout %v out of range (0, %v]", d, maxDeadline)
 		}
 		c.handshake = d
+		return nil
+	}
+}
+
+// WithBandwidthLimit holds this side's connection to bytesPerSecond bytes
+// a second in each direction, as rsync's --bwlimit does: every frame this
+// side writes, and every frame it reads, waits for its turn, headers and
+// compressed payloads counted as they cross the connection (so the
+// handshake aside, the traffic of any second-long stretch stays within the
+// limit, give or take 32 KiB). The peer need not know of it. Under a limit
+// the content this side sends goes in smaller frames, so that pings and
+// the peer's deadlines still see whole frames often, and this side's
+// deadlines on the peer grow by the time the limit takes to let in 2 MiB
+// (see "Deadlines" in the package documentation). 0, the default, is no
+// limit; otherwise bytesPerSecond must be at least [MinBandwidthLimit].
+func WithBandwidthLimit(bytesPerSecond int64) Option {
+	return func(c *config) error {
+		if bytesPerSecond != 0 && (bytesPerSecond < MinBandwidthLimit || bytesPerSecond > bwlimit.MaxRate) {
+			return fmt.Errorf("bandwidth limit of %d bytes a second out of range (0 for none, or %s to %s)",
+				bytesPerSecond, bwlimit.Format(MinBandwidthLimit), bwlimit.Format(bwlimit.MaxRate))
+		}
+		c.bwlimit = bytesPerSecond
 		return nil
 	}
 }

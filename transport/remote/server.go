@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/concat"
 )
 
 // maxRoots bounds the roots one connection may hold open.
@@ -134,6 +135,9 @@ func (s *server) request(f frame) error {
 	if (f.typ == tApplyDelta || f.typ == tOpenDelta) && s.caps&capDelta == 0 {
 		return protoErr("stream %d: %s request, but delta transfer was not agreed", f.id, f.typ)
 	}
+	if f.typ == tApplyResume && s.caps&capResume == 0 {
+		return protoErr("stream %d: %s request, but resumable transfers were not agreed", f.id, f.typ)
+	}
 	if (f.typ == tRootID || f.typ == tMarkRoot) && s.caps&capIdentity == 0 {
 		return protoErr("stream %d: %s request, but root identities were not agreed", f.id, f.typ)
 	}
@@ -195,7 +199,9 @@ func (s *server) handle(ctx context.Context, st *stream, req request) error {
 	case tApply:
 		return s.apply(ctx, st, r, req.op)
 	case tApplyDelta:
-		return s.applyDelta(ctx, st, r, req.op)
+		return s.applyDelta(ctx, st, r, req.op, false)
+	case tApplyResume:
+		return s.applyDelta(ctx, st, r, req.op, true)
 	case tOpenDelta:
 		return s.openDelta(ctx, st, r, req.path)
 	case tCopy:
@@ -357,10 +363,11 @@ func (s *server) openFile(ctx context.Context, st *stream, r *served, p string) 
 }
 
 // sendContent sends everything r yields as data frames of at most
-// chunkSize bytes and returns the number of bytes sent. size is what r
-// should yield (-1: unknown); it sizes the buffer.
+// chunkSize bytes (less under a bandwidth limit) and returns the number of
+// bytes sent. size is what r should yield (-1: unknown); it sizes the
+// buffer.
 func sendContent(ctx context.Context, st *stream, r io.Reader, size int64) (int64, error) {
-	n := int64(chunkSize)
+	n := int64(st.m.link.chunk)
 	if size >= 0 && size < n {
 		n = size + 1 // room to see one byte too many
 	}
@@ -446,27 +453,47 @@ func (s *server) apply(ctx context.Context, st *stream, r *served, op zerosync.O
 	return st.send(ctx, tResult, nil, false)
 }
 
-// applyDelta applies an update whose new content comes as a delta against
-// the file the path holds: the agent sends the signatures of that file,
-// the client answers with delta frames, and the endpoint's own Apply reads
-// the content rebuilt from the old file and the delta, and checks it as it
-// checks any content. When the path cannot serve as a base (missing,
-// another size than op.Old says, not seekable), the signatures are empty
-// and the delta is all literal.
-func (s *server) applyDelta(ctx context.Context, st *stream, r *served, op zerosync.Op) error {
+// applyDelta applies a file whose content comes as a delta against what
+// the agent holds: the agent sends the signatures of its base, the client
+// answers with delta frames, and the endpoint's own Apply reads the
+// content rebuilt from the base and the delta, and checks it as it checks
+// any content. The base is the file the path holds, when op.Old says it is
+// a file of that size (apply-delta, an update); for apply-resume it is
+// preceded by what the endpoint kept of an earlier transfer of the same
+// content that was cut ([zerosync.PartialKeeper]), so a transfer cut at
+// 24 MiB of 32 resumes with the last 8. With no base (nothing there, a
+// path that is not seekable, a base too large to sign), the signatures
+// are empty and the delta is all literal.
+func (s *server) applyDelta(ctx context.Context, st *stream, r *served, op zerosync.Op, resume bool) error {
 	if err := zerosync.CheckPath(op.Path); err != nil {
 		return err
 	}
-	sig := &signature{blockSize: minBlock}
-	var base io.ReaderAt
-	if rc, err := r.ep.Open(ctx, op.Path); err == nil {
-		defer rc.Close()
-		ra, ok := rc.(io.ReaderAt)
-		if size := sizeOf(rc); ok && size == op.Old.Size && deltaFits(size) {
-			base, sig.size, sig.blockSize = ra, size, blockSizeFor(size)
+	var parts []concat.Part
+	if pk, ok := zerosync.As[zerosync.PartialKeeper](r.ep); ok && resume {
+		if f, n, err := pk.Partial(ctx, op.Path, *op.New); err == nil {
+			defer f.Close()
+			parts = append(parts, concat.Part{R: f, N: n})
 		}
 	}
-	err := sign(ctx, base, sig.size, sig.blockSize, func(first int64, sums []blockSum) error {
+	if op.Old != nil && op.Old.Kind == zerosync.KindFile {
+		if rc, err := r.ep.Open(ctx, op.Path); err == nil {
+			defer rc.Close()
+			if ra, ok := rc.(io.ReaderAt); ok && sizeOf(rc) == op.Old.Size {
+				parts = append(parts, concat.Part{R: ra, N: op.Old.Size})
+			}
+		}
+	}
+	// The partial first: its blocks start at 0, so all but its last match.
+	for len(parts) > 0 && !deltaFits(concat.New(parts...).Size()) {
+		parts = parts[1:]
+	}
+	sig := &signature{blockSize: minBlock}
+	var base io.ReaderAt
+	if b := concat.New(parts...); b.Size() > 0 {
+		base, sig.size, sig.blockSize = b, b.Size(), blockSizeFor(b.Size())
+		s.log.Debug("delta base", "path", op.Path, "parts", len(parts), "bytes", b.Size())
+	}
+	err := sign(ctx, base, sig.size, sig.blockSize, s.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
 		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.size, first, sums), false)
 	})
 	if err != nil {
@@ -534,7 +561,7 @@ func (s *server) openDelta(ctx context.Context, st *stream, r *served, p string)
 	if size >= 0 {
 		src = io.LimitReader(rc, size+1)
 	}
-	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }}
+	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }, budget: s.m.link.chunk}
 	if _, err := makeDelta(ctx, newIndex(&col.sig), src, sink); err != nil {
 		return err
 	}

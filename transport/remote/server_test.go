@@ -21,6 +21,7 @@ type unwatched struct {
 	zerosync.Copier
 	zerosync.Archiver
 	zerosync.Identifier
+	zerosync.PartialKeeper
 }
 
 // sessionSeeds are client sessions after the handshake: sequences of
@@ -49,6 +50,10 @@ func sessionSeeds() [][]byte {
 	frames(open, req(3, request{typ: tApplyDelta, handle: 1, op: zerosync.Op{Path: "existing", Old: existing, New: file}}),
 		frame(tDelta, 3, []byte{opLiteral, byte(len(data))}), frame(tData, 3, data), frame(tEnd, 3, nil))
 	frames(open, req(3, request{typ: tOpenDelta, handle: 1, path: "existing"}), frame(tSigs, 3, encodeSigs(minBlock, 16, 0, nil)))
+	frames(open, req(3, request{typ: tApplyResume, handle: 1, op: zerosync.Op{Path: "big", New: file}}),
+		frame(tDelta, 3, []byte{opLiteral, byte(len(data))}), frame(tData, 3, data), frame(tEnd, 3, nil))
+	frames(open, req(3, request{typ: tApplyResume, handle: 1, op: zerosync.Op{Path: "existing", Old: existing, New: file}}),
+		frame(tDelta, 3, []byte{opCopy, 0, 1}), frame(tEnd, 3, nil))
 	frames(open, req(3, request{typ: tMarkRoot, handle: 1}), req(5, request{typ: tRootID, handle: 1}), req(7, request{typ: tCloseRoot, handle: 1}))
 	frames(open, frame(tPing, 0, nil), frame(tPing, 1, nil), frame(tGoaway, 0, encodeError(io.EOF)))
 	frames(open, req(3, request{typ: tApply, handle: 1, op: zerosync.Op{Path: "../sentinel", New: file}}), frame(tData, 3, data), frame(tEnd, 3, nil))
@@ -81,7 +86,7 @@ func FuzzServeSession(f *testing.F) {
 				if err != nil {
 					return nil, err
 				}
-				return unwatched{Endpoint: ep, Copier: ep, Archiver: ep, Identifier: ep}, nil
+				return unwatched{Endpoint: ep, Copier: ep, Archiver: ep, Identifier: ep, PartialKeeper: ep}, nil
 			}
 			a, b := net.Pipe()
 			served := make(chan error, 1)

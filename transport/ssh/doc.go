@@ -19,10 +19,29 @@
 // again. Endpoints survive a reconnect; a call in flight when the
 // connection died fails with an error wrapping [ErrDisconnected].
 //
+// A bandwidth limit ([WithBandwidthLimit], per host
+// [WithHostBandwidthLimit]) holds each host's connection to a number of
+// bytes a second each way, as rsync's --bwlimit does: the agent protocol's
+// traffic, whose deadlines allow for it, and the agent's copy when it is
+// installed. A large file whose transfer a dropped connection cut resumes
+// over the next one where it stopped (see "Resuming a cut transfer" in
+// transport/remote): the agent keeps what it received of a push, and the
+// local endpoint what it received of a pull.
+//
 // Endpoints tell where their root is ([Endpoint.Location]: the target and
 // root as given) and read and mark the root's identity through the agent
 // ([Endpoint.RootID], [Endpoint.MarkRoot]), so an engine notices a root
 // replaced on the host.
+//
+// # Offering a tree to a host that cannot connect here
+//
+// [Transport.Offer] turns the connection around for a host behind NAT or
+// a firewall: it connects to the hub and asks its sshd to listen on a
+// UNIX socket there (remote stream-local forwarding), and serves every
+// connection made to that socket, reconnecting with backoff when the
+// connection drops and clearing a stale socket left by a killed session.
+// Package transport/dialin builds both ends of a spoke that dials in on
+// it.
 //
 // # Configuration and authentication
 //

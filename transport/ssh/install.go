@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/internal/bwlimit"
 	"github.com/zerosync/zerosync/transport/remote"
 	"io"
 	"os"
@@ -126,6 +127,10 @@ func (h *host) install(ctx context.Context, conn *sshConn) error {
 	hexSum := hex.EncodeToString(sum.Sum(nil))
 	h.log.Info("installing the agent", "path", path, "bytes", size, "sha256", hexSum)
 	var body io.Reader = io.LimitReader(f, size)
+	if lim, _ := bwlimit.New(t.cfg.bandwidth(h.hc.alias)); lim != nil {
+		// The option took only rates that New takes.
+		body = lim.Reader(ctx.Done(), body)
+	}
 	if t.upload != nil {
 		body = t.upload(body)
 	}

@@ -3,11 +3,14 @@ package ssh
 import (
 	"errors"
 	"fmt"
-	"github.com/zerosync/zerosync/internal/option"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/zerosync/zerosync/internal/bwlimit"
+	"github.com/zerosync/zerosync/internal/option"
+	"github.com/zerosync/zerosync/transport/remote"
 )
 
 // Option configures a [Transport]; see [New].
@@ -46,6 +49,11 @@ type config struct {
 
 	// selfInstall: this program serves as the agent ([WithSelfInstall]).
 	selfInstall bool
+
+	// bwlimit is every host's bandwidth limit, hostBWLimit the limits of
+	// hosts named apart, in bytes a second; 0 is none.
+	bwlimit     int64
+	hostBWLimit map[string]int64
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -226,4 +234,66 @@ func (c *config) expandHome(p string) string {
 		return filepath.Join(c.home, p[2:])
 	}
 	return p
+}
+
+// WithBandwidthLimit holds the connection to each host to bytesPerSecond
+// bytes a second in each direction, as rsync's --bwlimit does: the agent
+// protocol's traffic (see remote.WithBandwidthLimit, which keeps the
+// protocol's deadlines working under the limit) and the copy of the agent
+// when it is installed. Each host has a limit of its own; the SSH
+// handshake and keepalives, a few KiB, are not held to it. 0, the
+// default, is no limit; otherwise bytesPerSecond must be at least
+// remote.MinBandwidthLimit (4 KiB/s). [WithHostBandwidthLimit] sets the
+// limit of one host.
+func WithBandwidthLimit(bytesPerSecond int64) Option {
+	return func(c *config) error {
+		if err := checkBandwidth(bytesPerSecond); err != nil {
+			return err
+		}
+		c.bwlimit = bytesPerSecond
+		return nil
+	}
+}
+
+// WithHostBandwidthLimit sets the bandwidth limit of the host of target
+// ("[user@]host[:port]" as [Transport.Endpoint] takes it; the limit holds
+// for every target with that host, a Host alias of the ssh configuration
+// or a host name, whatever its user and port), in place of
+// [WithBandwidthLimit]'s; 0 lifts the limit for that host. Given for the
+// same host more than once, the strictest limit holds.
+func WithHostBandwidthLimit(target string, bytesPerSecond int64) Option {
+	return func(c *config) error {
+		t, err := parseTarget(target)
+		if err != nil {
+			return fmt.Errorf("bandwidth limit: %w", err)
+		}
+		if err := checkBandwidth(bytesPerSecond); err != nil {
+			return fmt.Errorf("host %s: %w", t.host, err)
+		}
+		if c.hostBWLimit == nil {
+			c.hostBWLimit = map[string]int64{}
+		}
+		if old, ok := c.hostBWLimit[t.host]; ok && (bytesPerSecond == 0 || old != 0 && old < bytesPerSecond) {
+			bytesPerSecond = old
+		}
+		c.hostBWLimit[t.host] = bytesPerSecond
+		return nil
+	}
+}
+
+// checkBandwidth refuses a limit the agent protocol would refuse.
+func checkBandwidth(n int64) error {
+	if n != 0 && (n < remote.MinBandwidthLimit || n > bwlimit.MaxRate) {
+		return fmt.Errorf("bandwidth limit of %d bytes a second out of range (0 for none, or %s to %s)",
+			n, bwlimit.Format(remote.MinBandwidthLimit), bwlimit.Format(bwlimit.MaxRate))
+	}
+	return nil
+}
+
+// bandwidth returns the limit of the host named alias.
+func (c *config) bandwidth(alias string) int64 {
+	if n, ok := c.hostBWLimit[alias]; ok {
+		return n
+	}
+	return c.bwlimit
 }

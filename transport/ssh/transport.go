@@ -158,6 +158,9 @@ func (t *Transport) remoteOptions(h *host) []remote.Option {
 	if k := t.cfg.agentKeepalive; k != nil {
 		opts = append(opts, remote.WithKeepalive(k[0], k[1]))
 	}
+	if r := t.cfg.bandwidth(h.hc.alias); r > 0 {
+		opts = append(opts, remote.WithBandwidthLimit(r))
+	}
 	return opts
 }
 

@@ -11,9 +11,10 @@
 //
 // # Isolation
 //
-// The server listens on 127.0.0.1 only, keeps its configuration, keys, pid
-// file and authorized keys in a temporary directory, and is stopped when the
-// test ends. It does not read the system's sshd configuration or host keys.
+// The server listens on 127.0.0.1 only (or, with [WithNetns], on an
+// address inside a network namespace the test made), keeps its
+// configuration, keys, pid file and authorized keys in a temporary
+// directory, and is stopped when the test ends. It does not read the system's sshd configuration or host keys.
 // The remote side of a session is the current user with the real home
 // directory, as with any sshd, unless [WithHome] gives the sessions
 // another $HOME, whose shell start-up files the test then writes.
@@ -69,6 +70,7 @@ type Server struct {
 	KnownHosts string
 
 	authorized string
+	netns      string
 	cmd        *exec.Cmd
 	log        *syncBuffer
 	done       chan struct{}
@@ -81,6 +83,8 @@ type Option func(*options)
 type options struct {
 	extra   []string
 	hostKey string
+	netns   string
+	host    string
 }
 
 // WithConfig adds lines to the server's sshd_config, before its own, so
@@ -103,6 +107,14 @@ func WithHostKeyFile(file string) Option {
 	return func(o *options) { o.hostKey = file }
 }
 
+// WithNetns runs the server inside the network namespace ns (with "ip
+// netns exec", which needs root), listening on host, an address of that
+// namespace. The test makes the namespace, and removes it after the
+// server stopped (register its removal before Start, so it runs after).
+func WithNetns(ns, host string) Option {
+	return func(o *options) { o.netns, o.host = ns, host }
+}
+
 // Start starts a server and stops it when the test ends. Every failure to
 // start ends the test with t.Fatal and the server's log.
 func Start(t testing.TB, opts ...Option) *Server {
@@ -122,7 +134,10 @@ func Start(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("sshtest: current user: %v", err)
 	}
 	dir := t.TempDir()
-	s := &Server{Host: "127.0.0.1", User: u.Username, Dir: dir, authorized: filepath.Join(dir, "authorized_keys")}
+	s := &Server{Host: "127.0.0.1", User: u.Username, Dir: dir, authorized: filepath.Join(dir, "authorized_keys"), netns: o.netns}
+	if o.host != "" {
+		s.Host = o.host
+	}
 
 	hostKeyFile := o.hostKey
 	if hostKeyFile == "" {
@@ -197,6 +212,9 @@ func (s *Server) start(hostKeyFile string, extra []string) error {
 	s.done = make(chan struct{})
 	s.stopOnce = sync.Once{}
 	cmd := exec.Command(Path, "-D", "-e", "-f", conf)
+	if s.netns != "" {
+		cmd = exec.Command("ip", "netns", "exec", s.netns, Path, "-D", "-e", "-f", conf)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -255,6 +273,15 @@ func (s *Server) Stop() {
 			<-s.done
 		}
 	})
+}
+
+// PID returns the process id of the listening sshd; the sessions it
+// serves are its children.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Log returns what sshd logged so far.
