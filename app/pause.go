@@ -143,15 +143,15 @@ func (env *Env) daemons(ctx context.Context, all bool) ([]namedClient, error) {
 // ErrNoDaemon: the command needs the engine's daemon, and none runs.
 var ErrNoDaemon = errors.New("no daemon is running")
 
-// needDaemon returns a client of this engine's running daemon, or an
-// error wrapping [ErrNoDaemon] when none runs.
+// needDaemon returns a client of this engine's running daemon, or
+// [ErrNoDaemon] when none runs.
 func (env *Env) needDaemon(ctx context.Context) (*control.Client, error) {
 	c, err := env.daemon(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if c == nil {
-		return nil, fmt.Errorf("%s: %w", env.App.Name, ErrNoDaemon)
+		return nil, ErrNoDaemon
 	}
 	return c, nil
 }
