@@ -45,6 +45,7 @@ func Serve(ctx context.Context, env *Env, e *engine.Engine) (runCtx context.Cont
 		control.WithAttacher(att),
 		control.WithAdvice(func(err error) string { return Advice(env.App.Name, err) }),
 		control.WithStop(cancel),
+		control.WithState(env.State),
 		control.WithLocations(locs))
 	if err != nil {
 		cancel()
