@@ -90,7 +90,7 @@ func (a *attacher) Attach(ctx context.Context, name, location string) (zerosync.
 	defer a.mu.Unlock()
 	if target, root, ok := remoteLocation(location); ok {
 		if a.tr == nil {
-			tr, err := ssh.New(append([]ssh.Option{ssh.WithLogger(a.env.Log)}, a.env.bandwidthOptions()...)...)
+			tr, err := ssh.New(append(sshOptions(a.env.Log), a.env.bandwidthOptions()...)...)
 			if err != nil {
 				return nil, err
 			}
