@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/state"
 	"github.com/zerosync/zerosync/transport/ssh"
@@ -17,7 +18,14 @@ import (
 // called name, or "" when there is nothing to suggest.
 func Advice(name string, err error) string {
 	var rc *engine.RootChangedError
+	var ce *control.Error
 	switch {
+	case errors.As(err, &ce):
+		return ce.Advice
+	case errors.Is(err, ErrNoDaemon):
+		return fmt.Sprintf("start it with: %s run (or as a service: systemctl --user start %s)", name, unitName(name))
+	case errors.Is(err, control.ErrRunning):
+		return fmt.Sprintf("stop it with: %s stop", name)
 	case errors.As(err, &rc):
 		return fmt.Sprintf("if these are the trees to sync from now on, run: %s adopt %s", name, shellQuote(rc.Peer))
 	case errors.Is(err, zerosync.ErrRootEmpty), errors.Is(err, zerosync.ErrMassDeletion):
@@ -63,7 +71,7 @@ func shellQuote(s string) string {
 
 // adopt accepts the roots of one peer's pair (or of every pair) as they are
 // now, after a sync halted because a root changed.
-func (env *Env) adopt(ctx context.Context, e *engine.Engine, args []string) error {
+func (env *Env) adopt(ctx context.Context, b backend, args []string) error {
 	if len(args) > 1 {
 		return usageErrorf("usage: %s adopt [PEER]", env.App.Name)
 	}
@@ -71,7 +79,7 @@ func (env *Env) adopt(ctx context.Context, e *engine.Engine, args []string) erro
 	if len(args) == 1 {
 		peer = args[0]
 	}
-	if err := e.Adopt(ctx, peer); err != nil {
+	if err := b.Adopt(ctx, peer); err != nil {
 		return err
 	}
 	what := "every peer"

@@ -318,45 +318,6 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 	return e, closeAll, nil
 }
 
-// pauseFiles are the flags that pause this engine: its own, and the one for
-// every engine of the host.
-func (env *Env) pauseFiles() [2]string {
-	return [2]string{filepath.Join(env.StateDir, env.App.Name+".paused"), filepath.Join(env.StateDir, "all.paused")}
-}
-
-func (env *Env) paused() bool {
-	for _, f := range env.pauseFiles() {
-		if _, err := os.Stat(f); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// setPaused writes or removes the pause flag of this engine, or with all
-// of every engine of the host.
-func (env *Env) setPaused(on, all bool) error {
-	f := env.pauseFiles()[0]
-	if all {
-		f = env.pauseFiles()[1]
-	}
-	if !on {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		fmt.Fprintf(env.Streams.Out, "resumed (%s)\n", filepath.Base(f))
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(f, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Streams.Out, "paused (%s); running engines stop within a second\n", filepath.Base(f))
-	return nil
-}
-
 // Resolvers is the chain the example engines share: identical content,
 // then a merge of JSON, YAML and TOML files key by key (before the line
 // merge, which knows no keys), then a three-way line merge, then (only with

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/internal/state"
 )
 
@@ -28,6 +27,9 @@ type globals struct {
 	bwlimit             Rate
 	verbose             bool
 	json                bool
+	// creating is set by the subcommands that write the configuration
+	// file (init, peers): a file --config names may be missing for them.
+	creating bool
 }
 
 // peerFlag is --peer NAME=WHERE, given once for each peer.
@@ -79,7 +81,9 @@ type engineCommand struct {
 	// words are what completion offers after the name: subcommands and
 	// flags.
 	words []string
-	run   func(ctx context.Context, env *Env, e *engine.Engine, args []string) error
+	// run does the work, on the running daemon or on the engine
+	// ([backend]).
+	run func(ctx context.Context, env *Env, b backend, args []string) error
 }
 
 // engineCommands are the shared subcommands whose work is a function of
@@ -91,8 +95,8 @@ func engineCommands() []engineCommand {
 			short: "review the conflicts kept both ways: list, show, apply a choice",
 			long:  conflictsUsage,
 			words: []string{"list", "show", "apply", "--json", "--ours", "--theirs", "--merged", "--non-interactive", "--force"},
-			run: func(ctx context.Context, env *Env, e *engine.Engine, args []string) error {
-				return Conflicts(ctx, e, args, env.Streams)
+			run: func(ctx context.Context, env *Env, b backend, args []string) error {
+				return conflicts(ctx, b, args, env.Streams)
 			},
 		},
 		{
@@ -100,8 +104,8 @@ func engineCommands() []engineCommand {
 			short: "changes held from the peers given with --staged: list, show, apply, reject",
 			long:  stagedUsage,
 			words: []string{"list", "show", "apply", "reject", "--all"},
-			run: func(ctx context.Context, env *Env, e *engine.Engine, args []string) error {
-				return Staged(ctx, e, env.App.Name, args, env.Streams)
+			run: func(ctx context.Context, env *Env, b backend, args []string) error {
+				return staged(ctx, b, env.App.Name, args, env.Streams)
 			},
 		},
 		{
@@ -109,8 +113,8 @@ func engineCommands() []engineCommand {
 			short: "earlier versions of this host's files: list, restore",
 			long:  versionsUsage,
 			words: []string{"list", "restore"},
-			run: func(ctx context.Context, env *Env, e *engine.Engine, args []string) error {
-				return Versions(ctx, e, env.App.Name, args, env.Streams)
+			run: func(ctx context.Context, env *Env, b backend, args []string) error {
+				return versionsCmd(ctx, b, env.App.Name, args, env.Streams)
 			},
 		},
 	}
@@ -159,7 +163,7 @@ func (a *App) command(s Streams) *cobra.Command {
 		},
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if g.json && cmd.Annotations["json"] == "" {
-				return usageErrorf("--json: %s prints no JSON; status, plan, once and conflicts list do", cmd.CommandPath())
+				return usageErrorf("--json: %s prints no JSON; status, plan, once, flush, conflicts list and monitor do", cmd.CommandPath())
 			}
 			return nil
 		},
@@ -175,7 +179,7 @@ func (a *App) command(s Streams) *cobra.Command {
 	pf.StringVar(&g.state, "state", "", "the state database `FILE` (default $XDG_STATE_HOME/zerosync/"+a.Name+".db)")
 	pf.StringVar(&g.config, "config", "", "the configuration `FILE` (default $XDG_CONFIG_HOME/zerosync/"+a.Name+".toml)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log what the engine does, in detail")
-	pf.BoolVar(&g.json, "json", false, "print JSON for scripts (status, plan, once, conflicts list)")
+	pf.BoolVar(&g.json, "json", false, "print JSON for scripts (status, plan, once, flush, conflicts list, monitor)")
 
 	root.AddGroup(
 		&cobra.Group{ID: groupSync, Title: "Syncing:"},
@@ -192,7 +196,7 @@ func (a *App) command(s Streams) *cobra.Command {
 	for _, ec := range engineCommands() {
 		shared = append(shared, a.argsCommand(root, setup, ec.name, ec.group, ec.args, ec.short, ec.long, ec.words,
 			func(ctx context.Context, env *Env, args []string) error {
-				return env.withEngine(ctx, func(e *engine.Engine) error { return ec.run(ctx, env, e, args) })
+				return env.withBackend(ctx, func(b backend) error { return ec.run(ctx, env, b, args) })
 			}))
 	}
 	shared = append(shared, a.offerCommand(setup))
@@ -238,7 +242,7 @@ func (a *App) setup(root *cobra.Command, g *globals, s Streams) (*Env, error) {
 			return nil, err
 		}
 	}
-	cfg, err := readConfigIfAny(path, g.config != "")
+	cfg, err := readConfigIfAny(path, g.config != "" && !g.creating)
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,11 @@ func ReadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseConfig(path, b)
+}
+
+// parseConfig reads and checks b, the configuration file at path.
+func parseConfig(path string, b []byte) (*Config, error) {
 	var c Config
 	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
@@ -235,19 +240,8 @@ func tomlValue(v any) (string, error) {
 // is there.
 func (env *Env) initConfig(path, root string, peers []Peer) error {
 	a := env.App
-	data := struct {
-		Name, Summary, Root, Example string
-		OwnInclude, OwnExclude       string
-		Rescan, Connect, AIMerge     Duration
-		Peers                        []Peer
-	}{
-		Name: a.Name, Summary: a.Summary, Root: root, Peers: peers,
-		OwnInclude: patternList(a.Include), OwnExclude: patternList(a.Exclude),
-		Rescan: Duration(a.Rescan), Connect: Duration(defaultConnect), AIMerge: Duration(defaultAIMerge),
-		Example: "server:" + strings.TrimPrefix(strings.TrimPrefix(root, "~/"), "~"),
-	}
-	var b bytes.Buffer
-	if err := configTemplate.Execute(&b, data); err != nil {
+	b, err := env.configText(root, peers)
+	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -260,7 +254,7 @@ func (env *Env) initConfig(path, root string, peers []Peer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b.Bytes()); err != nil {
+	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return err
 	}
@@ -276,6 +270,28 @@ func (env *Env) initConfig(path, root string, peers []Peer) error {
 	fmt.Fprintf(env.Streams.Out, "see what a sync would do with: %s plan\n", a.Name)
 	fmt.Fprintf(env.Streams.Out, "and keep it in sync as a service with: %s install-service\n", a.Name)
 	return nil
+}
+
+// configText is the commented configuration file init writes, with root
+// and peers.
+func (env *Env) configText(root string, peers []Peer) ([]byte, error) {
+	a := env.App
+	data := struct {
+		Name, Summary, Root, Example string
+		OwnInclude, OwnExclude       string
+		Rescan, Connect, AIMerge     Duration
+		Peers                        []Peer
+	}{
+		Name: a.Name, Summary: a.Summary, Root: root, Peers: peers,
+		OwnInclude: patternList(a.Include), OwnExclude: patternList(a.Exclude),
+		Rescan: Duration(a.Rescan), Connect: Duration(defaultConnect), AIMerge: Duration(defaultAIMerge),
+		Example: "server:" + strings.TrimPrefix(strings.TrimPrefix(root, "~/"), "~"),
+	}
+	var b bytes.Buffer
+	if err := configTemplate.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // patternList writes patterns for a comment: each Go-quoted where needed,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/pflag"
-	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
 )
 
@@ -45,11 +45,16 @@ list --json prints {"conflicts": [{"id", "peer", "number", "path", "queued",
 (ours or theirs), "copy_path" is the other version beside the file.`
 
 // Conflicts runs the conflicts command with args (after the word
-// "conflicts"); flags may stand anywhere among them. Names from the tree are
-// printed as a [Name]. -h or --help prints the usage on s.Out; wrong
-// arguments print it on s.Err and return a one-line error whose exit
-// status is [ExitUsage].
+// "conflicts") on e, an engine the caller opened; flags may stand anywhere
+// among them. Names from the tree are printed as a [Name]. -h or --help
+// prints the usage on s.Out; wrong arguments print it on s.Err and return a
+// one-line error whose exit status is [ExitUsage].
 func Conflicts(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
+	return conflicts(ctx, newDirect(e, e.Name()), args, s)
+}
+
+// conflicts is the conflicts command on b: the daemon, or the engine.
+func conflicts(ctx context.Context, b backend, args []string, s Streams) error {
 	fs := pflag.NewFlagSet("conflicts", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
@@ -86,14 +91,14 @@ func Conflicts(ctx context.Context, e *engine.Engine, args []string, s Streams) 
 		if len(rest) != 1 {
 			return usage(s, errors.New("conflicts list: takes no arguments"))
 		}
-		return list(ctx, e, s, *asJSON)
+		return list(ctx, b, s, *asJSON)
 	case "show":
 		if len(rest) != 2 {
 			return usage(s, errors.New("conflicts show: want one ID"))
 		}
-		return show(ctx, e, rest[1], s)
+		return show(ctx, b, rest[1], s)
 	case "apply":
-		return apply(ctx, e, applyArgs{ours: *ours, theirs: *theirs, merged: *merged, nonInteractive: *nonInteractive, force: *force, ids: rest[1:]}, s)
+		return apply(ctx, b, applyArgs{ours: *ours, theirs: *theirs, merged: *merged, nonInteractive: *nonInteractive, force: *force, ids: rest[1:]}, s)
 	}
 	return usage(s, fmt.Errorf("conflicts: unknown subcommand %q", rest[0]))
 }
@@ -105,32 +110,27 @@ func usage(s Streams, err error) error {
 	return usageError(err)
 }
 
-func list(ctx context.Context, e *engine.Engine, s Streams, asJSON bool) error {
-	all, err := e.Reviews(ctx)
+func list(ctx context.Context, b backend, s Streams, asJSON bool) error {
+	items, err := b.Conflicts(ctx)
 	if err != nil {
 		return err
 	}
-	peers := sortedKeys(all)
 	if asJSON {
 		out := reviewsJSON{Conflicts: []reviewJSON{}}
-		for _, p := range peers {
-			for _, it := range all[p] {
-				out.Conflicts = append(out.Conflicts, reviewJSON{ID: fmt.Sprintf("%s#%d", p, it.ID), Peer: p, Number: it.ID, Path: it.Path,
-					Queued: it.Time, Kept: it.Archive["kept"], CopyPath: it.CopyPath, Note: it.Note})
-			}
+		for _, it := range items {
+			out.Conflicts = append(out.Conflicts, reviewJSON{ID: it.ID, Peer: it.Peer, Number: it.Number, Path: string(it.Path),
+				Queued: it.Queued, Kept: it.Kept, CopyPath: string(it.CopyPath), Note: it.Note})
 		}
 		return writeJSON(s.Out, out)
 	}
-	if len(peers) == 0 {
+	if len(items) == 0 {
 		fmt.Fprintln(s.Out, "no conflicts waiting for review")
 		return nil
 	}
 	w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tPATH\tQUEUED\tKEPT\tOTHER VERSION")
-	for _, p := range peers {
-		for _, it := range all[p] {
-			fmt.Fprintf(w, "%s#%d\t%s\t%s\t%s\t%s\n", Name(p), it.ID, Name(it.Path), it.Time.Local().Format("2006-01-02 15:04:05"), Text(it.Archive["kept"]), orDash(it.CopyPath))
-		}
+	for _, it := range items {
+		fmt.Fprintf(w, "%s#%d\t%s\t%s\t%s\t%s\n", Name(it.Peer), it.Number, Name(string(it.Path)), it.Queued.Local().Format("2006-01-02 15:04:05"), Text(it.Kept), orDash(string(it.CopyPath)))
 	}
 	return w.Flush()
 }
@@ -143,67 +143,56 @@ func orDash(s string) string {
 	return Name(s)
 }
 
-// parseID reads PEER#N, or N when there is one peer.
-func parseID(ctx context.Context, e *engine.Engine, id string) (string, uint64, error) {
-	peer, num, ok := strings.Cut(id, "#")
-	if !ok {
+// findConflict reads PEER#N, or N when one peer has a conflict numbered N,
+// and returns that conflict.
+func findConflict(ctx context.Context, b backend, id string) (control.ConflictItem, error) {
+	peer, num, hasPeer := strings.Cut(id, "#")
+	if !hasPeer {
 		num, peer = id, ""
 	}
 	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil {
-		return "", 0, fmt.Errorf("bad conflict id %q: want PEER#N", id)
+		return control.ConflictItem{}, fmt.Errorf("bad conflict id %q: want PEER#N", id)
 	}
-	if peer == "" {
-		all, err := e.Reviews(ctx)
-		if err != nil {
-			return "", 0, err
-		}
-		var owners []string
-		for p, items := range all {
-			for _, it := range items {
-				if it.ID == n {
-					owners = append(owners, p)
-				}
-			}
-		}
-		if len(owners) != 1 {
-			return "", 0, fmt.Errorf("conflict id %q is ambiguous or unknown: write PEER#N as list prints it", id)
-		}
-		peer = owners[0]
+	items, err := b.Conflicts(ctx)
+	if err != nil {
+		return control.ConflictItem{}, err
 	}
-	return peer, n, nil
+	var found []control.ConflictItem
+	for _, it := range items {
+		if it.Number == n && (!hasPeer || it.Peer == peer) {
+			found = append(found, it)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case hasPeer:
+		return control.ConflictItem{}, fmt.Errorf("no conflict %s waits for review: see conflicts list", Name(id))
+	}
+	return control.ConflictItem{}, fmt.Errorf("conflict id %q is ambiguous or unknown: write PEER#N as list prints it", id)
 }
 
-func show(ctx context.Context, e *engine.Engine, id string, s Streams) error {
-	peer, n, err := parseID(ctx, e, id)
+func show(ctx context.Context, b backend, id string, s Streams) error {
+	it, err := findConflict(ctx, b, id)
 	if err != nil {
 		return err
 	}
-	it, err := e.Review(ctx, peer, n)
+	d, err := b.Conflict(ctx, it.Peer, it.Number)
 	if err != nil {
 		return err
 	}
-	base, cur, other, err := e.ReviewContent(ctx, peer, n)
-	if err != nil {
-		return err
-	}
-	kept, aside := Name(it.Hosts[0]), Name(it.Hosts[1])
-	if it.Archive["kept"] == zerosync.Theirs.String() {
+	kept, aside := Name(d.Hosts[0]), Name(d.Hosts[1])
+	if d.Kept == "theirs" {
 		kept, aside = aside, kept
 	}
-	fmt.Fprintf(s.Out, "conflict %s#%d: %s\n", Name(peer), n, Name(it.Path))
-	fmt.Fprintf(s.Out, "queued %s; in the tree: %s's version; kept aside: %s's version", it.Time.Local().Format("2006-01-02 15:04:05"), kept, aside)
-	if it.CopyPath != "" {
-		fmt.Fprintf(s.Out, " (%s)", Name(it.CopyPath))
+	fmt.Fprintf(s.Out, "conflict %s#%d: %s\n", Name(d.Peer), d.Number, Name(string(d.Path)))
+	fmt.Fprintf(s.Out, "queued %s; in the tree: %s's version; kept aside: %s's version", d.Queued.Local().Format("2006-01-02 15:04:05"), kept, aside)
+	if d.CopyPath != "" {
+		fmt.Fprintf(s.Out, " (%s)", Name(string(d.CopyPath)))
 	}
-	fmt.Fprintf(s.Out, "\n%s\n", Text(it.Note))
-	if base != nil {
-		diff(s.Out, "base", kept+" (in the tree)", base, cur)
-		diff(s.Out, "base", aside+" (kept aside)", base, other)
-	} else {
-		fmt.Fprintln(s.Out, "(no common base is known)")
-		diff(s.Out, kept+" (in the tree)", aside+" (kept aside)", cur, other)
-	}
+	fmt.Fprintf(s.Out, "\n%s\n", Text(d.Note))
+	fmt.Fprint(s.Out, d.Diff)
 	return nil
 }
 
@@ -226,7 +215,7 @@ type applyArgs struct {
 	ids                   []string
 }
 
-func apply(ctx context.Context, e *engine.Engine, args applyArgs, s Streams) error {
+func apply(ctx context.Context, b backend, args applyArgs, s Streams) error {
 	picked := 0
 	for _, b := range []bool{args.ours, args.theirs, args.merged != ""} {
 		if b {
@@ -239,50 +228,80 @@ func apply(ctx context.Context, e *engine.Engine, args applyArgs, s Streams) err
 	if !args.nonInteractive && !s.Interactive {
 		return errors.New("conflicts apply: standard input is not a terminal; add --non-interactive to apply without asking")
 	}
-	ch := engine.Choice{Keep: zerosync.VersionOurs, Force: args.force}
+	req := control.ApplyRequest{Keep: "ours", Force: args.force}
 	what := "ours"
 	switch {
 	case args.theirs:
-		ch.Keep, what = zerosync.VersionTheirs, "theirs"
+		req.Keep, what = "theirs", "theirs"
 	case args.merged != "":
 		b, err := os.ReadFile(args.merged)
 		if err != nil {
 			return err
 		}
-		ch.Merged, what = b, "the merged file "+Name(args.merged)
+		req.Keep, req.Merged, what = "", b, "the merged file "+Name(args.merged)
 	}
 	in := bufio.NewReader(s.In)
-	applied := 0
+	var c carried
 	for _, id := range args.ids {
-		peer, n, err := parseID(ctx, e, id)
+		it, err := findConflict(ctx, b, id)
 		if err != nil {
-			return err
-		}
-		it, err := e.Review(ctx, peer, n)
-		if err != nil {
-			return err
+			return c.end(s.Out, "applied", err)
 		}
 		if !args.nonInteractive {
-			fmt.Fprintf(s.Out, "%s: keep %s? [y/N] ", Name(it.Path), what)
+			fmt.Fprintf(s.Out, "%s: keep %s? [y/N] ", Name(string(it.Path)), what)
 			answer, _ := in.ReadString('\n')
 			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 				fmt.Fprintln(s.Out, "skipped")
 				continue
 			}
 		}
-		if err := e.SettleReview(ctx, peer, n, ch); err != nil {
-			return err
+		resp, err := b.ApplyConflict(ctx, it.Peer, it.Number, req)
+		if err != nil {
+			return c.end(s.Out, "applied", err)
 		}
-		applied++
-		fmt.Fprintf(s.Out, "%s#%d %s: kept %s\n", Name(peer), n, Name(it.Path), what)
+		fmt.Fprintf(s.Out, "%s#%d %s: kept %s\n", Name(it.Peer), it.Number, Name(string(it.Path)), what)
+		c.add(resp.Synced, resp.SyncError)
 	}
-	if applied == 0 {
-		return nil
+	return c.end(s.Out, "applied", nil)
+}
+
+// carried sums the syncs that carried decisions (a conflict settled, a
+// version restored, a staged change applied) to the peers.
+type carried struct {
+	done     bool
+	changes  int
+	failed   string // the last sync that failed
+	deferred string // why the decisions wait (a paused daemon)
+}
+
+// add counts one decision and the sync that carried it.
+func (c *carried) add(synced *control.Report, syncErr string) {
+	c.done = true
+	switch {
+	case synced == nil && syncErr != "":
+		c.deferred = syncErr
+	case syncErr != "":
+		c.failed = syncErr
+	case synced != nil:
+		c.changes += len(synced.Applied)
 	}
-	rep, err := e.SyncOnce(ctx)
-	if err != nil {
-		return fmt.Errorf("applied, but the sync that carries it failed: %w", err)
+}
+
+// end prints how the decisions were carried and returns err, or the error
+// of a sync that failed to carry them.
+func (c *carried) end(w io.Writer, what string, err error) error {
+	if !c.done {
+		return err
 	}
-	fmt.Fprintf(s.Out, "synced: %d change(s) applied\n", len(rep.Applied))
-	return nil
+	switch {
+	case c.deferred != "":
+		fmt.Fprintf(w, "not synced yet: %s\n", Text(c.deferred))
+	case c.failed != "":
+		if err == nil {
+			err = fmt.Errorf("%s, but the sync that carries it failed: %s", what, c.failed)
+		}
+	default:
+		fmt.Fprintf(w, "synced: %d change(s) applied\n", c.changes)
+	}
+	return err
 }

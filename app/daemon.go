@@ -51,6 +51,7 @@ func Serve(ctx context.Context, env *Env, e *engine.Engine) (runCtx context.Cont
 		control.WithAttacher(att),
 		control.WithAdvice(func(err error) string { return Advice(env.App.Name, err) }),
 		control.WithStop(cancel),
+		control.WithState(env.State),
 		control.WithLocations(locs))
 	if err != nil {
 		cancel()
@@ -96,7 +97,7 @@ func (a *attacher) Attach(ctx context.Context, name, location string) (zerosync.
 	defer a.mu.Unlock()
 	if target, root, ok := remoteLocation(location); ok {
 		if a.tr == nil {
-			tr, err := ssh.New(append([]ssh.Option{ssh.WithLogger(a.env.Log)}, a.env.bandwidthOptions()...)...)
+			tr, err := ssh.New(append(sshOptions(a.env.Log), a.env.bandwidthOptions()...)...)
 			if err != nil {
 				return nil, err
 			}

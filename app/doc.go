@@ -7,16 +7,30 @@
 //
 // # Subcommands
 //
-// Every engine has run (sync now and whenever something changes), once,
-// plan (a dry run), status, pause and resume (with --all: every engine of
-// the host), conflicts (list, show, apply), staged (the changes held from a
-// peer given with --staged: list, show, apply, reject), versions (list,
-// restore), adopt
-// (accept a root that changed on purpose), init (write a configuration
-// file), install-service (a systemd user unit that keeps run going),
-// completion (bash, zsh, fish) and help. [App.Commands] adds an engine's
-// own. Peers are directories of this host or HOST:PATH over SSH; the binary
-// serves as its own agent there when its main calls agent.Handle first.
+// Every engine has run (the daemon: sync now and whenever something
+// changes), once and flush (sync now and print what happened), plan (a dry
+// run), status, pause and resume (with --all: every engine of the host),
+// stop, monitor (a live view of every peer), peers (attach, detach),
+// conflicts (list, show, apply), staged (the changes held from a peer given
+// with --staged: list, show, apply, reject), versions (list, restore),
+// adopt (accept a root that changed on purpose), init (write a
+// configuration file), install-service (a systemd user unit that keeps run
+// going), completion (bash, zsh, fish) and help. [App.Commands] adds an
+// engine's own. Peers are directories of this host or HOST:PATH over SSH;
+// the binary serves as its own agent there when its main calls
+// agent.Handle first.
+//
+// # The daemon
+//
+// run serves the engine on a control socket ([Serve], package control).
+// While it runs, every other subcommand goes through the socket instead of
+// opening the engine's state (which the daemon holds), and prints the same
+// as without it: status, plan, once and flush (the daemon syncs now), the
+// review commands, adopt. pause and resume set a flag that lasts across
+// restarts and tell the daemon at once; run follows the flags when they
+// change, so a pause through the socket stays. stop ends the daemon
+// cleanly. peers attach and detach change the daemon's peers live and
+// write them to the configuration file.
 //
 // The command line follows cobra's conventions: the global flags (--root,
 // --peer NAME=WHERE for each peer, --staged, --bwlimit RATE (as rsync's,
@@ -50,8 +64,9 @@
 //
 // # Output for scripts
 //
-// With --json, status, plan, once and conflicts list print one JSON object
-// on standard output. Field names are snake_case and stable: fields may be
+// With --json, status, plan, once (and flush) and conflicts list print one
+// JSON object on standard output; monitor prints each event of the daemon
+// as a JSON object a line. Field names are snake_case and stable: fields may be
 // added, none is renamed or removed. Times are RFC 3339, sizes bytes. A
 // change is {"op" (create, update, remove), "path", "on" ("local" for this
 // host's tree, else the peer's name), "kind" (file, dir, symlink), "size",
@@ -60,7 +75,10 @@
 //   - status: {"engine", "root", "paused", "conflicts_waiting", "peers":
 //     [{"name", "location", "conflicts_waiting", "halted"}]}; "halted",
 //     why a running engine stopped syncing with the peer until a person
-//     acts, is left out when it did not.
+//     acts, is left out when it did not. Through a daemon, "running" is
+//     true, with "cycles", "last_cycle", "last_error", and each peer has
+//     "state" (connected, failed, halted, waiting), "last_sync",
+//     "last_sync_seconds" and "error".
 //   - plan: {"peers": [{"peer", "changes", "conflicts": [{"path", "ours",
 //     "theirs"}], "problems", "error"}]}, where "ours" and "theirs" are
 //     {"kind", "size", "mode", "target"} or null for a deleted side, and

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/zerosync/zerosync"
 )
 
 // Name returns a name as a command prints it: a path from a tree, a
@@ -59,12 +57,4 @@ func Text(s string) string {
 		s = s[n:]
 	}
 	return b.String()
-}
-
-// entry describes an entry for people, with a symlink's target as a [Name].
-func entry(e *zerosync.Entry) string {
-	if e != nil && e.Kind == zerosync.KindSymlink {
-		return "symlink -> " + Name(e.Target)
-	}
-	return e.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,7 +43,7 @@ func (env *Env) newEverywhere(e *engine.Engine, stop func()) (*control.Everywher
 			if err != nil {
 				return fmt.Errorf("paused=%q: %w", v, err)
 			}
-			if err := env.writePauseFlag(on); err != nil {
+			if _, err := env.setPauseFlag(on, false); err != nil {
 				return err
 			}
 			if on {
@@ -79,22 +78,6 @@ func (env *Env) serveEverywhere(ctx context.Context, e *engine.Engine, stop func
 	var wg sync.WaitGroup
 	wg.Go(func() { ev.Run(ctx) })
 	return control.WithEverywhere(ev), wg.Wait, nil
-}
-
-// writePauseFlag writes or removes this engine's pause flag, which a
-// daemon follows and which outlives a restart.
-func (env *Env) writePauseFlag(on bool) error {
-	f := env.pauseFiles()[0]
-	if !on {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(f, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600)
 }
 
 // SetEverywhere sets key to value on every host of the engine: through

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/zerosync/zerosync/control"
-	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/transport/ssh/sshtest"
 )
 
@@ -48,20 +47,8 @@ func (h *everyHost) sshConfig() string {
 		h.alias, h.srv.Host, h.srv.Port, h.srv.User, h.srv.KeyFile, h.srv.KnownHosts)
 }
 
-// everywhereApp is an engine whose "daemon" command serves its control
-// socket while it runs, as run does.
-func everywhereApp() *App {
-	return &App{Name: "evtest", Commands: map[string]Command{"daemon": {Usage: "  serve and run", Run: func(ctx context.Context, env *Env, args []string) error {
-		return env.withEngine(ctx, func(e *engine.Engine) error {
-			runCtx, stop, err := Serve(ctx, env, e)
-			if err != nil {
-				return err
-			}
-			defer stop()
-			return env.run(runCtx, e, env.newConsole(false, false))
-		})
-	}}}}
-}
+// everywhereApp is the engine of the test.
+func everywhereApp() *App { return &App{Name: "evtest"} }
 
 // cli runs the engine's command line as host h, with peer as its peer
 // (NAME=ALIAS:TREE), in h's runtime directory.
@@ -81,14 +68,14 @@ func (h *everyHost) startDaemon(t *testing.T, peer *everyHost) {
 	t.Setenv("XDG_RUNTIME_DIR", h.runtime)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
-	all := []string{"--root", h.root, "--peer", peer.name + "=" + peer.alias + ":" + peer.root, "--state", h.state, "daemon"}
+	all := []string{"--root", h.root, "--peer", peer.name + "=" + peer.alias + ":" + peer.root, "--state", h.state, "run"}
 	out := &syncBuf{}
 	go func() {
 		h.done <- everywhereApp().Run(ctx, all, Streams{In: strings.NewReader(""), Out: out, Err: out})
 	}()
 	t.Cleanup(func() { h.stopDaemon(t) })
 	path := filepath.Join(h.runtime, "zerosync", "evtest.sock")
-	waitUntil(t, "the daemon of "+h.name+" serves", func() bool {
+	eventually(t, "the daemon of "+h.name+" serves", func() bool {
 		select {
 		case err := <-h.done:
 			t.Fatalf("the daemon of %s ended: %v\n%s", h.name, err, out.String())
@@ -135,7 +122,8 @@ func (h *everyHost) paused(t *testing.T) bool {
 // pauses the spoke's daemon through the SSH connection the hub's engine
 // holds; from the spoke, resume --everywhere reaches the hub; a spoke
 // whose daemon is down when the hub pauses everywhere is listed as
-// pending in the hub's status, and is paused once it is back.
+// pending in the hub's status, and is paused once it is back; stop
+// --everywhere from the spoke stops both daemons.
 func TestEverywhereOverSSH(t *testing.T) {
 	tmp := t.TempDir()
 	hub, spoke := newEveryHost(t, tmp, "hub"), newEveryHost(t, tmp, "spoke")
@@ -148,7 +136,7 @@ func TestEverywhereOverSSH(t *testing.T) {
 
 	hub.startDaemon(t, spoke)
 	spoke.startDaemon(t, hub)
-	waitUntil(t, "the first sync", func() bool {
+	eventually(t, "the first sync", func() bool {
 		b, _ := os.ReadFile(filepath.Join(spoke.root, "a.txt"))
 		return string(b) == "from the hub\n"
 	})
@@ -158,10 +146,10 @@ func TestEverywhereOverSSH(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "paused=true on every host (setting 1)")
 	assert.True(t, hub.paused(t))
-	waitUntil(t, "the spoke paused", func() bool { return spoke.paused(t) })
+	eventually(t, "the spoke paused", func() bool { return spoke.paused(t) })
 	_, err = os.Stat(filepath.Join(filepath.Dir(spoke.state), "evtest.paused"))
 	assert.NoError(t, err, "the spoke's pause flag holds across a restart")
-	waitUntil(t, "nothing pending on the hub", func() bool {
+	eventually(t, "nothing pending on the hub", func() bool {
 		st, err := hub.client(t).Status(t.Context())
 		require.NoError(t, err)
 		return len(st.Everywhere) == 1 && len(st.Everywhere[0].Pending) == 0
@@ -171,7 +159,7 @@ func TestEverywhereOverSSH(t *testing.T) {
 	out, err = spoke.cli(t, hub, "resume", "--everywhere")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "paused=false on every host (setting 2)")
-	waitUntil(t, "the hub resumed", func() bool { return !hub.paused(t) })
+	eventually(t, "the hub resumed", func() bool { return !hub.paused(t) })
 	assert.False(t, spoke.paused(t))
 
 	// The spoke's daemon is down: the setting waits for it.
@@ -180,7 +168,7 @@ func TestEverywhereOverSSH(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "pending on spoke")
 	var st control.Status
-	waitUntil(t, "the hub tried the spoke", func() bool {
+	eventually(t, "the hub tried the spoke", func() bool {
 		st, err = hub.client(t).Status(t.Context())
 		require.NoError(t, err)
 		require.Len(t, st.Everywhere, 1)
@@ -188,13 +176,17 @@ func TestEverywhereOverSSH(t *testing.T) {
 	})
 	assert.Equal(t, []string{"spoke"}, st.Everywhere[0].Pending, "status lists the host that has not applied it")
 	assert.Contains(t, st.Everywhere[0].Errors["spoke"], "no daemon of evtest answers")
+	out, err = hub.cli(t, spoke, "status")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "on every host: paused=true (setting 3, from ")
+	assert.Contains(t, out, "pending on spoke: it gets it when next reached")
 
 	// Back: the spoke's daemon gets the setting from the hub.
 	_, err = os.Stat(filepath.Join(filepath.Dir(spoke.state), "evtest.paused"))
 	require.Error(t, err, "the spoke was resumed before it went down")
 	spoke.startDaemon(t, hub)
-	waitUntil(t, "the spoke paused after it came back", func() bool { return spoke.paused(t) })
-	waitUntil(t, "nothing pending on the hub", func() bool {
+	eventually(t, "the spoke paused after it came back", func() bool { return spoke.paused(t) })
+	eventually(t, "nothing pending on the hub", func() bool {
 		st, err := hub.client(t).Status(t.Context())
 		require.NoError(t, err)
 		return len(st.Everywhere[0].Pending) == 0
@@ -204,11 +196,21 @@ func TestEverywhereOverSSH(t *testing.T) {
 	require.Len(t, g, 1)
 	assert.Equal(t, uint64(3), g[0].Gen)
 	assert.Equal(t, "true", g[0].Value)
+
+	// stop --everywhere from the spoke: both daemons stop.
+	out, err = spoke.cli(t, hub, "stop", "--everywhere")
+	require.NoError(t, err, out)
+	for _, h := range []*everyHost{hub, spoke} {
+		eventually(t, "the daemon of "+h.name+" stopped", func() bool {
+			_, err := os.Stat(filepath.Join(h.runtime, "zerosync", "evtest.sock"))
+			return err != nil
+		})
+	}
 }
 
-// waitUntil polls cond for up to a minute, failing the test with what it
+// eventually polls cond for up to a minute, failing the test with what it
 // waited for.
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for !cond() {

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/control"
 )
 
 // The shapes --json prints. Field names are snake_case and stable: a field
@@ -24,6 +24,15 @@ type statusJSON struct {
 	Paused           bool       `json:"paused"`
 	ConflictsWaiting int        `json:"conflicts_waiting"`
 	Peers            []peerJSON `json:"peers"`
+	// The fields below are there when a daemon runs (status asked it):
+	// Running is then true.
+	Running   bool      `json:"running,omitempty"`
+	Cycles    int       `json:"cycles,omitempty"`
+	LastCycle time.Time `json:"last_cycle,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+	// Everywhere are the settings shared with every host (pause
+	// --everywhere) and the peers that have not applied them yet.
+	Everywhere []control.SettingStatus `json:"everywhere,omitempty"`
 }
 
 // peerJSON is one peer in [statusJSON].
@@ -34,6 +43,36 @@ type peerJSON struct {
 	// Halted says why a running engine stopped syncing with this peer
 	// until a person acts; it is left out when the pair is not halted.
 	Halted string `json:"halted,omitempty"`
+	// State is connected, failed, halted or waiting (not synced since
+	// the daemon started); LastSync is when the pair last synced, Seconds
+	// how long that took, and Error what stopped it. They are there when
+	// a daemon runs.
+	State    string    `json:"state,omitempty"`
+	LastSync time.Time `json:"last_sync,omitzero"`
+	Seconds  float64   `json:"last_sync_seconds,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	// Failures counts the syncs that failed in a row, and NextRetry is
+	// when the daemon tries the peer again (state retrying or failed).
+	Failures  int       `json:"failures,omitempty"`
+	NextRetry time.Time `json:"next_retry,omitzero"`
+}
+
+// newStatusJSON is st as status --json prints it.
+func newStatusJSON(st control.Status) statusJSON {
+	out := statusJSON{Engine: st.Engine, Root: st.Root, Paused: st.Paused, ConflictsWaiting: st.Conflicts, Peers: []peerJSON{}}
+	if st.Running {
+		out.Running, out.Cycles, out.LastCycle, out.LastError = true, st.Cycles, st.LastCycle, st.LastError
+	}
+	for _, p := range st.Peers {
+		pj := peerJSON{Name: p.Name, Location: p.Location, ConflictsWaiting: p.Conflicts, Halted: p.Halted}
+		if st.Running {
+			pj.State, pj.LastSync, pj.Seconds, pj.Error = p.State, p.LastSync, p.LastDuration, p.Error
+			pj.Failures, pj.NextRetry = p.Failures, p.NextRetry
+		}
+		out.Peers = append(out.Peers, pj)
+	}
+	out.Everywhere = st.Everywhere
+	return out
 }
 
 // changeJSON is one change, planned or applied.
@@ -124,32 +163,32 @@ type reviewJSON struct {
 	Note     string    `json:"note"`
 }
 
-func newChangeJSON(a zerosync.Action, peer string) changeJSON {
-	c := changeJSON{Op: op(a), Path: a.Path, On: "local", Reason: a.Reason}
-	if a.Side == zerosync.Theirs {
-		c.On = peer
+func newChangeJSON(a control.Action) changeJSON {
+	c := changeJSON{Op: a.Op, Path: string(a.Path), On: "local", Reason: a.Reason}
+	if a.Side == "theirs" {
+		c.On = orWord(a.Peer, "peer")
 	}
 	switch {
 	case a.New != nil:
-		c.Kind = a.New.Kind.String()
-		if a.New.Kind == zerosync.KindFile {
+		c.Kind = a.New.Kind
+		if a.New.Kind == "file" {
 			c.Size = a.New.Size
 		}
 	case a.Old != nil:
-		c.Kind = a.Old.Kind.String()
+		c.Kind = a.Old.Kind
 	}
 	return c
 }
 
-func newEntryJSON(e *zerosync.Entry) *entryJSON {
+func newEntryJSON(e *control.Entry) *entryJSON {
 	if e == nil {
 		return nil
 	}
-	return &entryJSON{Kind: e.Kind.String(), Size: e.Size, Mode: fmt.Sprintf("%04o", uint32(e.Mode.Perm())), Target: e.Target}
+	return &entryJSON{Kind: e.Kind, Size: e.Size, Mode: e.Mode, Target: string(e.Target)}
 }
 
-func newProblemJSON(p zerosync.Problem) problemJSON {
-	return problemJSON{Path: p.Path, Side: p.Side.String(), Error: fmt.Sprint(p.Err)}
+func newProblemJSON(p control.Problem) problemJSON {
+	return problemJSON{Path: string(p.Path), Side: p.Side, Error: p.Error}
 }
 
 // writeJSON writes v to w as indented JSON and a newline. Every character

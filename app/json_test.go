@@ -123,7 +123,7 @@ func TestStatusShowsHalted(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); len(e.Status().Halted) == 0; time.Sleep(10 * time.Millisecond) {
 		require.False(t, time.Now().After(deadline), "the pair was not halted:\n%s", logs.String())
 	}
-	require.NoError(t, env.status(ctx, e, true))
+	require.NoError(t, env.status(ctx, &direct{env: env, e: e}, true))
 	st := decode(t, out.String())
 	peers := st["peers"].([]any)
 	require.Len(t, peers, 2)
@@ -133,7 +133,7 @@ func TestStatusShowsHalted(t *testing.T) {
 	assert.Equal(t, 0.0, peers[1].(map[string]any)["conflicts_waiting"])
 
 	out.Reset()
-	require.NoError(t, env.status(ctx, e, false))
+	require.NoError(t, env.status(ctx, &direct{env: env, e: e}, false))
 	assert.Contains(t, out.String(), "peer gone (")
 	assert.Contains(t, out.String(), "  halted until a person acts: ")
 	cancel()

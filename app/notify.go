@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/daemon"
+	sdnotify "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/engine"
 )
@@ -25,7 +25,7 @@ func notifySystemd(ctx context.Context, log *slog.Logger, e *engine.Engine) (sto
 		return func() {}
 	}
 	notify := func(state string) {
-		if _, err := daemon.SdNotify(false, state); err != nil {
+		if _, err := sdnotify.SdNotify(false, state); err != nil {
 			log.Warn("systemd notification", "state", state, "err", err)
 		}
 	}
@@ -44,7 +44,7 @@ func notifySystemd(ctx context.Context, log *slog.Logger, e *engine.Engine) (sto
 				return
 			case <-t.C:
 				if st := e.Status(); st.Running && st.Paused || st.Cycles > 0 {
-					notify(daemon.SdNotifyReady)
+					notify(sdnotify.SdNotifyReady)
 					return
 				}
 			case ev, ok := <-events:
@@ -52,14 +52,14 @@ func notifySystemd(ctx context.Context, log *slog.Logger, e *engine.Engine) (sto
 					return
 				}
 				if ev.Kind == zerosync.EventCycleEnd {
-					notify(daemon.SdNotifyReady)
+					notify(sdnotify.SdNotifyReady)
 					log.Debug("told systemd the daemon is ready")
 					return
 				}
 			}
 		}
 	})
-	interval, err := daemon.SdWatchdogEnabled(false)
+	interval, err := sdnotify.SdWatchdogEnabled(false)
 	if err != nil {
 		log.Warn("systemd watchdog", "err", err)
 	}
@@ -75,7 +75,7 @@ func notifySystemd(ctx context.Context, log *slog.Logger, e *engine.Engine) (sto
 				case <-t.C:
 				}
 				if e.Alive(interval) {
-					notify(daemon.SdNotifyWatchdog)
+					notify(sdnotify.SdNotifyWatchdog)
 					quiet = false
 				} else if !quiet {
 					quiet = true
@@ -89,7 +89,7 @@ func notifySystemd(ctx context.Context, log *slog.Logger, e *engine.Engine) (sto
 		once.Do(func() {
 			cancel()
 			wg.Wait()
-			notify(daemon.SdNotifyStopping)
+			notify(sdnotify.SdNotifyStopping)
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
 )
 
@@ -60,15 +61,15 @@ func (c *console) observe(ev zerosync.Event) {
 	switch ev.Kind {
 	case zerosync.EventApplied:
 		a := *ev.Action
-		c.log.Log(ctx, c.level, "applied", "op", op(a), "peer", ev.Peer, "side", a.Side, "path", a.Path, "reason", a.Reason)
-		c.line(describe(a, ev.Peer))
+		c.log.Log(ctx, c.level, "applied", "op", control.ActionOf(a).Op, "peer", ev.Peer, "side", a.Side, "path", a.Path, "reason", a.Reason)
+		c.line(eventLine(control.EventOf(ev)))
 	case zerosync.EventConflict:
 		cr := *ev.Conflict
 		c.log.Log(ctx, c.level, "conflict", "peer", ev.Peer, "path", cr.Path, "by", cr.Resolution.By, "note", cr.Resolution.Note, "copy", cr.CopyPath)
-		c.line(conflictLine(cr))
+		c.line(eventLine(control.EventOf(ev)))
 	case zerosync.EventProblem:
 		// The engine logs it as a warning.
-		c.line(problemLine(*ev.Problem))
+		c.line(eventLine(control.EventOf(ev)))
 	case zerosync.EventError:
 		if !errors.Is(ev.Err, context.Canceled) {
 			c.log.Error("sync failed", "err", ev.Err)
@@ -101,20 +102,54 @@ func (c *console) say(msg string) {
 	}
 }
 
+// daemonRun is the run subcommand: the engine runs, served on its
+// control socket ([Serve]), until ctx ends or a client asks it to stop; a
+// stop is a clean end. A daemon of the engine already running is an error
+// naming it.
+func (env *Env) daemonRun(ctx context.Context, c *console) error {
+	if d, err := env.daemon(ctx); err != nil {
+		return err
+	} else if d != nil {
+		h, _ := d.Hello(ctx)
+		d.Close()
+		return fmt.Errorf("%s is %w (process %d)", env.App.Name, control.ErrRunning, h.PID)
+	}
+	return env.withEngine(ctx, func(e *engine.Engine) error {
+		runCtx, stop, err := Serve(ctx, env, e)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		defer notifySystemd(runCtx, env.Log, e)() // READY, WATCHDOG, STOPPING under systemd: notify.go
+		return env.run(runCtx, e, c)
+	}, engine.WithObserver(c.observe))
+}
+
 // run is the daemon: it syncs until ctx ends, following the pause flags.
+// It follows them on their changes only: a flag set (or removed) pauses
+// (or resumes) the engine, but a pause or resume through the control
+// socket stays until the flags change again. A flag set when run starts
+// pauses it.
 func (env *Env) run(ctx context.Context, e *engine.Engine, c *console) error {
+	last := env.paused()
+	if last {
+		e.Pause()
+		c.say("paused")
+	}
 	follow := func() {
-		if env.paused() {
-			if !e.Status().Paused {
-				c.say("paused")
-			}
+		now := env.paused()
+		if now == last {
+			return
+		}
+		last = now
+		if now {
 			e.Pause()
-		} else if e.Status().Paused {
-			c.say("resumed")
+			c.say("paused")
+		} else {
 			e.Resume()
+			c.say("resumed")
 		}
 	}
-	follow()
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -135,7 +170,7 @@ func (env *Env) run(ctx context.Context, e *engine.Engine, c *console) error {
 	})
 	c.log.Info("syncing", "engine", env.App.Name, "root", env.Root, "peers", len(env.Peers))
 	if c.out != nil {
-		fmt.Fprintf(c.out, "%s: syncing %s with %d peer(s); Ctrl-C stops\n", env.App.Name, Name(env.Root), len(env.Peers))
+		fmt.Fprintf(c.out, "%s: syncing %s with %d peer(s); Ctrl-C (or %s stop) stops\n", env.App.Name, Name(env.Root), len(env.Peers), env.App.Name)
 	}
 	err := e.Run(ctx)
 	if errors.Is(err, context.Canceled) {

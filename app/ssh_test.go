@@ -14,10 +14,19 @@ import (
 )
 
 // TestMain lets this test binary serve as the agent it uploads to the test
-// sshd.
+// sshd, and gives the daemons its tests run (run serves a control socket)
+// a runtime directory of their own, apart from any real daemon's.
 func TestMain(m *testing.M) {
 	agent.Handle()
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "app-runtime-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_RUNTIME_DIR", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // TestPeerOverSSH runs an engine's command line against a folder behind a

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
 )
 
@@ -27,11 +28,16 @@ written into this host's tree; this host's changes reach the peer as usual.
   reject  keep this host's version instead, then sync, so the peer gets it
           (its own version is kept in its archive)`
 
-// Staged runs the staged command with args (after the word "staged");
-// prog is the command's name, for the advice it prints. Names from the
-// tree are printed as a [Name]. Wrong arguments print the usage on s.Err
-// and return a one-line error.
+// Staged runs the staged command with args (after the word "staged") on
+// e, an engine the caller opened; prog is the command's name, for the
+// advice it prints. Names from the tree are printed as a [Name]. Wrong
+// arguments print the usage on s.Err and return a one-line error.
 func Staged(ctx context.Context, e *engine.Engine, prog string, args []string, s Streams) error {
+	return staged(ctx, newDirect(e, prog), prog, args, s)
+}
+
+// staged is the staged command on b: the daemon, or the engine.
+func staged(ctx context.Context, b backend, prog string, args []string, s Streams) error {
 	if len(args) == 0 {
 		return stagedUsageErr(s, errors.New("staged: no subcommand"))
 	}
@@ -40,16 +46,16 @@ func Staged(ctx context.Context, e *engine.Engine, prog string, args []string, s
 		if len(args) != 1 {
 			return stagedUsageErr(s, errors.New("staged list: no arguments wanted"))
 		}
-		return listStaged(ctx, e, prog, s)
+		return listStaged(ctx, b, prog, s)
 	case "show":
 		if len(args) != 2 {
 			return stagedUsageErr(s, errors.New("staged show: want one ID"))
 		}
-		return showStaged(ctx, e, args[1], s)
+		return showStaged(ctx, b, args[1], s)
 	case "apply":
-		return applyStaged(ctx, e, args[1:], s)
+		return applyStaged(ctx, b, args[1:], s)
 	case "reject":
-		return rejectStaged(ctx, e, args[1:], s)
+		return rejectStaged(ctx, b, args[1:], s)
 	}
 	return stagedUsageErr(s, fmt.Errorf("staged: unknown subcommand %q", args[0]))
 }
@@ -59,8 +65,8 @@ func stagedUsageErr(s Streams, err error) error {
 	return usageError(err)
 }
 
-func listStaged(ctx context.Context, e *engine.Engine, prog string, s Streams) error {
-	items, err := e.Staged(ctx)
+func listStaged(ctx context.Context, b backend, prog string, s Streams) error {
+	items, err := b.Staged(ctx)
 	if err != nil {
 		return err
 	}
@@ -75,7 +81,7 @@ func listStaged(ctx context.Context, e *engine.Engine, prog string, s Streams) e
 		if it.Conflict {
 			change += " (a conflict: applying it merges or keeps both)"
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", it.ID, Name(it.Peer), Name(it.Path), it.Time.Local().Format("2006-01-02 15:04:05"), change)
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", it.ID, Name(it.Peer), Name(string(it.Path)), it.Time.Local().Format("2006-01-02 15:04:05"), change)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -98,40 +104,24 @@ func stagedIDs(args []string) ([]uint64, error) {
 	return ids, nil
 }
 
-func findStaged(ctx context.Context, e *engine.Engine, id uint64) (engine.StagedItem, error) {
-	items, err := e.Staged(ctx)
-	if err != nil {
-		return engine.StagedItem{}, err
-	}
-	for _, it := range items {
-		if it.ID == id {
-			return it, nil
-		}
-	}
-	return engine.StagedItem{}, fmt.Errorf("staged change %d: %w (applied, rejected, or replaced by a newer version: see staged list)", id, engine.ErrNotStaged)
-}
-
-func showStaged(ctx context.Context, e *engine.Engine, arg string, s Streams) error {
+func showStaged(ctx context.Context, b backend, arg string, s Streams) error {
 	ids, err := stagedIDs([]string{arg})
 	if err != nil {
 		return err
 	}
-	it, err := findStaged(ctx, e, ids[0])
-	if err != nil {
-		return err
-	}
-	staged, ours, err := e.StagedContent(ctx, it.ID)
+	it, err := b.StagedDetail(ctx, ids[0])
 	if err != nil {
 		return err
 	}
 	peer := Name(it.Peer)
-	fmt.Fprintf(s.Out, "staged change %d from %s: %s\n", it.ID, peer, Name(it.Path))
+	fmt.Fprintf(s.Out, "staged change %d from %s: %s\n", it.ID, peer, Name(string(it.Path)))
 	fmt.Fprintf(s.Out, "staged %s: %s\n", it.Time.Local().Format("2006-01-02 15:04:05"), Text(it.Note))
 	fmt.Fprintf(s.Out, "common version: %s; here then: %s; on %s: %s\n", entry(it.Base), entry(it.Ours), peer, entry(it.Theirs))
 	if it.Conflict {
 		fmt.Fprintln(s.Out, "both sides had changed it: applying it asks the resolvers (merged, or both kept)")
 	}
-	here, there := "here: "+Name(it.Path), peer+": "+Name(it.Path)+" (staged)"
+	staged, ours := it.StagedText, it.OursText
+	here, there := "here: "+Name(string(it.Path)), peer+": "+Name(string(it.Path))+" (staged)"
 	switch {
 	case staged == nil && ours == nil:
 		fmt.Fprintln(s.Out, "(neither version is a file: no diff)")
@@ -143,40 +133,36 @@ func showStaged(ctx context.Context, e *engine.Engine, arg string, s Streams) er
 	return nil
 }
 
-func applyStaged(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
+func applyStaged(ctx context.Context, b backend, args []string, s Streams) error {
 	ids, err := stagedIDs(args)
 	if err != nil {
 		return stagedUsageErr(s, err)
 	}
-	if len(ids) == 0 {
-		items, err := e.Staged(ctx)
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			ids = append(ids, it.ID)
-		}
-		if len(ids) == 0 {
-			fmt.Fprintln(s.Out, "no changes staged")
-			return nil
-		}
-	}
-	rep, err := e.ApplyStaged(ctx, ids...)
-	printReport(s.Out, rep, nil)
+	resp, err := b.ApplyStaged(ctx, ids)
 	if err != nil {
 		return err
 	}
-	return syncAfter(ctx, e, "applied", s)
+	if resp.Report == nil {
+		fmt.Fprintln(s.Out, "no changes staged")
+		return nil
+	}
+	printReport(s.Out, *resp.Report)
+	if resp.Error != "" {
+		return errors.New(resp.Error)
+	}
+	var c carried
+	c.add(resp.Synced, resp.SyncError)
+	return c.end(s.Out, "applied", nil)
 }
 
-func rejectStaged(ctx context.Context, e *engine.Engine, args []string, s Streams) error {
+func rejectStaged(ctx context.Context, b backend, args []string, s Streams) error {
 	all := len(args) == 1 && args[0] == "--all"
+	items, err := b.Staged(ctx)
+	if err != nil {
+		return err
+	}
 	var ids []uint64
 	if all {
-		items, err := e.Staged(ctx)
-		if err != nil {
-			return err
-		}
 		for _, it := range items {
 			ids = append(ids, it.ID)
 		}
@@ -190,28 +176,19 @@ func rejectStaged(ctx context.Context, e *engine.Engine, args []string, s Stream
 		fmt.Fprintln(s.Out, "no changes staged")
 		return nil
 	}
-	byID := map[uint64]engine.StagedItem{}
-	if items, err := e.Staged(ctx); err == nil {
-		for _, it := range items {
-			byID[it.ID] = it
-		}
+	byID := map[uint64]control.StagedItem{}
+	for _, it := range items {
+		byID[it.ID] = it
 	}
-	if err := e.RejectStaged(ctx, ids...); err != nil {
+	resp, err := b.RejectStaged(ctx, ids)
+	if err != nil {
 		return err
 	}
 	for _, id := range ids {
 		it := byID[id]
-		fmt.Fprintf(s.Out, "rejected %d: %s stays as it is here, and goes to %s\n", id, Name(it.Path), Name(it.Peer))
+		fmt.Fprintf(s.Out, "rejected %d: %s stays as it is here, and goes to %s\n", id, Name(string(it.Path)), Name(it.Peer))
 	}
-	return syncAfter(ctx, e, "rejected", s)
-}
-
-// syncAfter runs the sync that carries a decision to the peers.
-func syncAfter(ctx context.Context, e *engine.Engine, what string, s Streams) error {
-	rep, err := e.SyncOnce(ctx)
-	if err != nil {
-		return fmt.Errorf("%s, but the sync that carries it failed: %w", what, err)
-	}
-	fmt.Fprintf(s.Out, "synced: %d change(s) applied\n", len(rep.Applied))
-	return nil
+	var c carried
+	c.add(resp.Synced, resp.SyncError)
+	return c.end(s.Out, "rejected", nil)
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode"
 
+	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
 )
 
@@ -22,10 +22,15 @@ restore writes version ID of PATH back into this host's tree (what is there
 now is kept as a version too) and syncs so every side has it.`
 
 // Versions runs the versions command with args (after the word
-// "versions"); prog is the command's name, for the advice it prints. Wrong
-// arguments return the usage as an error whose exit status is
-// [ExitUsage]; -h or --help prints it on s.Out.
+// "versions") on e, an engine the caller opened; prog is the command's
+// name, for the advice it prints. Wrong arguments return the usage as an
+// error whose exit status is [ExitUsage]; -h or --help prints it on s.Out.
 func Versions(ctx context.Context, e *engine.Engine, prog string, args []string, s Streams) error {
+	return versionsCmd(ctx, newDirect(e, prog), prog, args, s)
+}
+
+// versionsCmd is the versions command on b: the daemon, or the engine.
+func versionsCmd(ctx context.Context, b backend, prog string, args []string, s Streams) error {
 	if len(args) == 0 {
 		return usageError(errors.New(versionsUsage))
 	}
@@ -42,18 +47,18 @@ func Versions(ctx context.Context, e *engine.Engine, prog string, args []string,
 		if len(args) == 2 {
 			path = args[1]
 		}
-		return listVersions(ctx, e, prog, path, s)
+		return listVersions(ctx, b, prog, path, s)
 	case "restore":
 		if len(args) != 3 {
 			return usageError(errors.New(versionsUsage))
 		}
-		return restoreVersion(ctx, e, prog, args[1], args[2], s)
+		return restoreVersion(ctx, b, args[1], args[2], s)
 	}
 	return usageErrorf("unknown subcommand %q\n%s", args[0], versionsUsage)
 }
 
-func listVersions(ctx context.Context, e *engine.Engine, prog, path string, s Streams) error {
-	vs, err := e.Versions(ctx, path)
+func listVersions(ctx context.Context, b backend, prog, path string, s Streams) error {
+	vs, err := b.Versions(ctx, control.Path(path))
 	if err != nil {
 		return err
 	}
@@ -68,35 +73,27 @@ func listVersions(ctx context.Context, e *engine.Engine, prog, path string, s St
 	w := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tPATH\tARCHIVED\tSIZE\tWHY")
 	for _, v := range vs {
-		why := string(v.Reason)
-		if why == "" {
-			why = "-"
-		}
-		fmt.Fprintf(w, "%s\t%q\t%s\t%d\t%s\n", v.ID, v.Path, v.Time.Local().Format("2006-01-02 15:04:05"), v.Size, why)
+		fmt.Fprintf(w, "%s\t%q\t%s\t%d\t%s\n", v.ID, string(v.Path), v.Time.Local().Format("2006-01-02 15:04:05"), v.Size, orWord(v.Reason, "-"))
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "restore one with: %s versions restore %s %s\n", prog, typeable(vs[0].Path), vs[0].ID)
+	fmt.Fprintf(s.Out, "restore one with: %s versions restore %s %s\n", prog, typeable(string(vs[0].Path)), vs[0].ID)
 	return nil
 }
 
-func restoreVersion(ctx context.Context, e *engine.Engine, prog, path, id string, s Streams) error {
-	v, err := e.RestoreVersion(ctx, path, id)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w\nlist the versions of %q with: %s versions list %s", err, path, prog, typeable(path))
-	}
+func restoreVersion(ctx context.Context, b backend, path, id string, s Streams) error {
+	resp, err := b.RestoreVersion(ctx, control.Path(path), id)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.Out, "restored %q from version %s (archived %s, %d bytes); what it replaced is kept as a version\n",
-		path, v.ID, v.Time.Local().Format("2006-01-02 15:04:05"), v.Size)
-	rep, err := e.SyncOnce(ctx)
-	if err != nil {
-		return fmt.Errorf("restored, but the sync that carries it failed: %w", err)
+	if v := resp.Version; v != nil {
+		fmt.Fprintf(s.Out, "restored %q from version %s (archived %s, %d bytes); what it replaced is kept as a version\n",
+			path, v.ID, v.Time.Local().Format("2006-01-02 15:04:05"), v.Size)
 	}
-	fmt.Fprintf(s.Out, "synced: %d change(s) applied\n", len(rep.Applied))
-	return nil
+	var c carried
+	c.add(resp.Synced, resp.SyncError)
+	return c.end(s.Out, "restored", nil)
 }
 
 // typeable returns p as a person types it in a shell: as it is when it

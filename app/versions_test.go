@@ -61,7 +61,8 @@ func TestVersionsRestore(t *testing.T) {
 		assert.Equal(t, "first\n", string(got))
 	}
 	_, err = versions(t, e, "restore", "my notes.txt", "v99")
-	require.ErrorContains(t, err, "dots versions list 'my notes.txt'")
+	require.Error(t, err)
+	assert.Contains(t, Advice("dots", err), "dots versions list 'my notes.txt'")
 	_, err = versions(t, e, "restore", "other", "v1")
 	require.Error(t, err, "v1 is a version of another file")
 	out, err = versions(t, e, "list", "never")

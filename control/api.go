@@ -11,6 +11,10 @@ type Hello struct {
 	API    int    `json:"api"`
 	Engine string `json:"engine"`
 	PID    int    `json:"pid"`
+	// State is the engine's state database, when the daemon was told
+	// ([WithState]): a command line with another one is not this
+	// daemon's.
+	State string `json:"state,omitempty"`
 }
 
 // Status answers GET /v1/status, and POST /v1/pause and /v1/resume.
@@ -109,6 +113,9 @@ type Action struct {
 	Old    *Entry `json:"old,omitempty"`
 	New    *Entry `json:"new,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Peer names the pair the change belongs to, when known: in a plan,
+	// and in the report of a flush or of a cycle-end event.
+	Peer string `json:"peer,omitempty"`
 }
 
 // Conflict is a path changed on both sides, as a plan lists it.
@@ -123,6 +130,8 @@ type Conflict struct {
 // settled it.
 type SettledConflict struct {
 	Conflict
+	// Peer names the pair the conflict was met in.
+	Peer string `json:"peer,omitempty"`
 	// By names the resolver; Note says what it did.
 	By   string `json:"by"`
 	Note string `json:"note,omitempty"`
@@ -320,4 +329,57 @@ type Conflicts struct {
 // OK answers requests that return nothing else.
 type OK struct {
 	OK bool `json:"ok"`
+}
+
+// StagedItem is a change from a staged peer (run with --staged) waiting
+// for a person, as GET /v1/staged lists it.
+type StagedItem struct {
+	// ID names the item; it is never reused.
+	ID   uint64    `json:"id"`
+	Peer string    `json:"peer"`
+	Time time.Time `json:"time"`
+	Path Path      `json:"path"`
+	// Base is the common entry, Ours this host's and Theirs the peer's
+	// when the item was staged; null is absent (Theirs null: the peer
+	// removed the path).
+	Base   *Entry `json:"base,omitempty"`
+	Ours   *Entry `json:"ours,omitempty"`
+	Theirs *Entry `json:"theirs,omitempty"`
+	// Conflict says both sides had changed the path: applying it asks the
+	// resolver chain.
+	Conflict bool   `json:"conflict,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// Staged answers GET /v1/staged, by peer then path.
+type Staged struct {
+	Staged []StagedItem `json:"staged"`
+}
+
+// StagedDetail answers GET /v1/staged/{id}: the item, and the content of
+// its staged version and of this host's file now (null for a side that is
+// not a file).
+type StagedDetail struct {
+	StagedItem
+	StagedText []byte `json:"staged_text"`
+	OursText   []byte `json:"ours_text"`
+}
+
+// StagedRequest is the body of POST /v1/staged/apply and
+// /v1/staged/reject: the items, by ID; no ID applies every item (apply
+// only).
+type StagedRequest struct {
+	IDs []uint64 `json:"ids"`
+}
+
+// StagedResponse answers POST /v1/staged/apply and /v1/staged/reject.
+// Report is what applying wrote into this host's tree (apply only); Error
+// says which items could not be applied (they stay staged). Then a cycle
+// carried the decision to the peers (Synced), unless the engine is paused
+// or that cycle failed (SyncError), as in [ApplyResponse].
+type StagedResponse struct {
+	Report    *Report `json:"report,omitempty"`
+	Error     string  `json:"error,omitempty"`
+	Synced    *Report `json:"synced,omitempty"`
+	SyncError string  `json:"sync_error,omitempty"`
 }

@@ -311,3 +311,30 @@ func (s *EventStream) Next() (Event, error) {
 
 // Close ends the stream.
 func (s *EventStream) Close() error { return s.body.Close() }
+
+// Staged lists the changes of staged peers waiting for a person.
+func (c *Client) Staged(ctx context.Context) ([]StagedItem, error) {
+	var out Staged
+	return out.Staged, c.call(ctx, http.MethodGet, "/v1/staged", nil, &out)
+}
+
+// StagedDetail returns staged change id with its content and that of this
+// host's file.
+func (c *Client) StagedDetail(ctx context.Context, id uint64) (StagedDetail, error) {
+	var out StagedDetail
+	return out, c.call(ctx, http.MethodGet, "/v1/staged/"+strconv.FormatUint(id, 10), nil, &out)
+}
+
+// ApplyStaged writes staged changes into this host's tree (every one when
+// ids is empty) and syncs so the other peers have the result.
+func (c *Client) ApplyStaged(ctx context.Context, ids []uint64) (StagedResponse, error) {
+	var out StagedResponse
+	return out, c.call(ctx, http.MethodPost, "/v1/staged/apply", StagedRequest{IDs: ids}, &out)
+}
+
+// RejectStaged keeps this host's version of staged changes and syncs so
+// the peer gets it.
+func (c *Client) RejectStaged(ctx context.Context, ids []uint64) (StagedResponse, error) {
+	var out StagedResponse
+	return out, c.call(ctx, http.MethodPost, "/v1/staged/reject", StagedRequest{IDs: ids}, &out)
+}

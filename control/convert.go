@@ -49,7 +49,7 @@ func settledOf(cr zerosync.ConflictReport) SettledConflict {
 	case cr.Resolution.Keep == zerosync.VersionTheirs:
 		kept = "theirs"
 	}
-	return SettledConflict{Conflict: conflictOf(cr.Conflict), By: cr.Resolution.By, Note: cr.Resolution.Note,
+	return SettledConflict{Conflict: conflictOf(cr.Conflict), Peer: cr.Hosts[1], By: cr.Resolution.By, Note: cr.Resolution.Note,
 		Kept: kept, Review: cr.Resolution.KeepOther, CopyPath: Path(cr.CopyPath)}
 }
 
@@ -122,6 +122,11 @@ func versionOf(v zerosync.FileVersion) Version {
 		out.Digest = v.Digest.String()
 	}
 	return out
+}
+
+func stagedItemOf(it engine.StagedItem) StagedItem {
+	return StagedItem{ID: it.ID, Peer: it.Peer, Time: it.Time, Path: Path(it.Path), Base: entryOf(it.Base),
+		Ours: entryOf(it.Ours), Theirs: entryOf(it.Theirs), Conflict: it.Conflict, Note: it.Note}
 }
 
 func conflictItemOf(peer string, it engine.ReviewItem) ConflictItem {

@@ -31,6 +31,10 @@
 //	POST   /v1/conflicts/{peer}/{number}/apply   ApplyRequest -> ApplyResponse
 //	GET    /v1/versions[?path=PATH]           Versions
 //	POST   /v1/versions/restore               RestoreRequest -> ApplyResponse
+//	GET    /v1/staged                         Staged
+//	GET    /v1/staged/{id}                    StagedDetail
+//	POST   /v1/staged/apply                   StagedRequest -> StagedResponse
+//	POST   /v1/staged/reject                  StagedRequest -> StagedResponse
 //	POST   /v1/peers                          AttachRequest -> PeerStatus
 //	DELETE /v1/peers/{name}                   OK
 //	POST   /v1/adopt                          AdoptRequest -> OK

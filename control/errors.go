@@ -28,7 +28,7 @@ const (
 // Error is how the API answers a request that failed: in JSON
 // {"error": ..., "advice": ..., "code": ...} with an HTTP status of 4xx or
 // 5xx. The client returns it as its error. It matches [zerosync.ErrPaused],
-// [zerosync.ErrChanged], [fs.ErrNotExist], [engine.ErrPeerExists] and
+// [zerosync.ErrChanged], [fs.ErrNotExist], [engine.ErrNotStaged], [engine.ErrPeerExists] and
 // [engine.ErrLastPeer] with [errors.Is] by its code.
 type Error struct {
 	// Status is the HTTP status; it is not in the JSON.
@@ -51,7 +51,7 @@ func (e *Error) Is(target error) bool {
 	case CodeChanged:
 		return target == zerosync.ErrChanged || target == engine.ErrReviewChanged
 	case CodeNotFound:
-		return target == fs.ErrNotExist
+		return target == fs.ErrNotExist || target == engine.ErrNotStaged
 	case CodeExists:
 		return target == engine.ErrPeerExists
 	case CodeLastPeer:
@@ -86,7 +86,7 @@ func (s *Server) errorOf(err error) *Error {
 		case errors.Is(err, engine.ErrLastPeer):
 			e.Status, e.Code = http.StatusConflict, CodeLastPeer
 			e.Advice = "attach another peer first, then detach this one; or stop the daemon"
-		case errors.Is(err, engine.ErrUnknownPeer), errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, engine.ErrUnknownPeer), errors.Is(err, fs.ErrNotExist), errors.Is(err, engine.ErrNotStaged):
 			e.Status, e.Code = http.StatusNotFound, CodeNotFound
 		case errors.Is(err, zerosync.ErrInvalidPath):
 			e.Status, e.Code = http.StatusBadRequest, CodeBadRequest

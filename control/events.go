@@ -34,6 +34,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
+	var named cyclePeers
 	for {
 		select {
 		case <-r.Context().Done():
@@ -45,7 +46,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 				write(Event{Kind: EventDropped, Time: time.Now(), Error: "the reader fell behind and was dropped; connect again"})
 				return
 			}
-			if !write(eventOf(ev)) {
+			named.observe(ev)
+			out := eventOf(ev)
+			if out.Report != nil {
+				named.name(out.Report)
+			}
+			if !write(out) {
 				return
 			}
 		}

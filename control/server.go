@@ -45,6 +45,7 @@ type Server struct {
 	attacher Attacher
 	advice   func(error) string
 	stop     func()
+	state    string
 	buffer   int
 	metrics  *metrics
 	// ev shares settings with the daemons of the peers (WithEverywhere).
@@ -120,6 +121,15 @@ func WithStop(stop func()) Option {
 func WithLocations(locs map[string]string) Option {
 	return func(s *Server) error {
 		maps.Copy(s.locations, locs)
+		return nil
+	}
+}
+
+// WithState tells the engine's state database, which [Hello] names so
+// that a client can tell whether the daemon is the one it means.
+func WithState(path string) Option {
+	return func(s *Server) error {
+		s.state = path
 		return nil
 	}
 }
@@ -215,6 +225,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/conflicts/{peer}/{number}/apply", s.applyConflict)
 	mux.HandleFunc("GET /v1/versions", s.versions)
 	mux.HandleFunc("POST /v1/versions/restore", s.restore)
+	mux.HandleFunc("GET /v1/staged", s.staged)
+	mux.HandleFunc("GET /v1/staged/{id}", s.stagedDetail)
+	mux.HandleFunc("POST /v1/staged/apply", s.applyStaged)
+	mux.HandleFunc("POST /v1/staged/reject", s.rejectStaged)
 	mux.HandleFunc("POST /v1/peers", s.attach)
 	mux.HandleFunc("DELETE /v1/peers/{name}", s.detach)
 	mux.HandleFunc("POST /v1/adopt", s.adopt)
@@ -255,7 +269,7 @@ func (s *Server) read(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func (s *Server) hello(w http.ResponseWriter, r *http.Request) {
-	s.reply(w, http.StatusOK, Hello{API: APIVersion, Engine: s.e.Name(), PID: os.Getpid()})
+	s.reply(w, http.StatusOK, Hello{API: APIVersion, Engine: s.e.Name(), PID: os.Getpid(), State: s.state})
 }
 
 func (s *Server) pause(w http.ResponseWriter, r *http.Request) {
@@ -271,12 +285,12 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) flush(w http.ResponseWriter, r *http.Request) {
-	rep, err := s.e.Flush(r.Context())
+	rep, err := s.flushNamed(r.Context())
 	if errors.Is(err, zerosync.ErrPaused) || r.Context().Err() != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := FlushResponse{Report: reportOf(rep), Error: errText(err)}
+	out := FlushResponse{Report: rep, Error: errText(err)}
 	if err != nil {
 		out.Advice = s.adviceFor(err)
 	}
@@ -302,7 +316,9 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) {
 		}
 		o := PeerPlan{Peer: p.Name, Actions: []Action{}, Conflicts: []Conflict{}, Problems: []Problem{}, Error: errText(pp.Err)}
 		for _, a := range pp.Actions {
-			o.Actions = append(o.Actions, actionOf(a))
+			act := actionOf(a)
+			act.Peer = p.Name
+			o.Actions = append(o.Actions, act)
 		}
 		for _, c := range pp.Conflicts {
 			o.Conflicts = append(o.Conflicts, conflictOf(c))

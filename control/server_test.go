@@ -80,6 +80,7 @@ func TestFlushReportsTheEdit(t *testing.T) {
 	require.NotNil(t, rep.Applied[0].New)
 	assert.Equal(t, "file", rep.Applied[0].New.Kind)
 	assert.Equal(t, "0644", rep.Applied[0].New.Mode)
+	assert.Equal(t, "b", rep.Applied[0].Peer, "the report names the pair of each change")
 }
 
 // TestPlan: the plan of a paused engine lists what a cycle would do,
@@ -96,7 +97,7 @@ func TestPlan(t *testing.T) {
 	assert.Equal(t, "b", pp.Peer)
 	assert.Empty(t, pp.Error)
 	require.Len(t, pp.Actions, 1)
-	assert.Equal(t, control.Action{Op: "create", Path: "new.txt", Side: "ours", New: pp.Actions[0].New, Reason: pp.Actions[0].Reason}, pp.Actions[0])
+	assert.Equal(t, control.Action{Op: "create", Path: "new.txt", Side: "ours", New: pp.Actions[0].New, Reason: pp.Actions[0].Reason, Peer: "b"}, pp.Actions[0])
 	assert.Equal(t, "<absent>", readFile(d.dirA, "new.txt"), "a plan changes nothing")
 	_, err = d.c.Resume(bg)
 	require.NoError(t, err)
@@ -284,13 +285,18 @@ func TestEvents(t *testing.T) {
 		ev, err := s.Next()
 		require.NoError(t, err)
 		kinds = append(kinds, ev.Kind)
+		if ev.Kind == control.EventPlanned {
+			assert.Equal(t, "b", ev.Peer)
+			assert.Len(t, ev.Planned, 1)
+		}
 		if ev.Kind == control.EventApplied {
 			assert.Equal(t, "b", ev.Peer)
 			assert.Equal(t, control.Path("evt.txt"), ev.Action.Path)
 		}
 		if ev.Kind == control.EventCycleEnd {
 			require.NotNil(t, ev.Report)
-			assert.Len(t, ev.Report.Applied, 1)
+			require.Len(t, ev.Report.Applied, 1)
+			assert.Equal(t, "b", ev.Report.Applied[0].Peer, "the report names the pair of each change")
 			break
 		}
 	}
