@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/ctlsock"
 	"github.com/zerosync/zerosync/internal/digest"
 	"github.com/zerosync/zerosync/transport/local"
 	"github.com/zerosync/zerosync/transport/remote"
@@ -212,8 +214,29 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts ...Option) error 
 		}
 		return ep, nil
 	}
-	ropts := append([]remote.Option{remote.WithVersion(Version), remote.WithLogger(c.log)}, c.remote...)
+	ropts := append([]remote.Option{remote.WithVersion(Version), remote.WithLogger(c.log), remote.WithControl(dialDaemon)}, c.remote...)
 	return remote.Serve(ctx, stdio{r: r, w: w}, open, ropts...)
+}
+
+// dialDaemon connects to the control socket of the daemon of engine on
+// this host, as this user sees it ([ctlsock.Path]: under this process's
+// XDG_RUNTIME_DIR); it is the only place the agent relays a client to.
+// engine was checked by the protocol ([remote.ValidEngineName]); it is
+// checked again here.
+func dialDaemon(ctx context.Context, engine string) (io.ReadWriteCloser, error) {
+	if err := remote.ValidEngineName(engine); err != nil {
+		return nil, err
+	}
+	path, err := ctlsock.Path(engine)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("no daemon of %s answers on this host: %w", engine, err)
+	}
+	return c, nil
 }
 
 // rootPath makes root absolute: "~", "~/x" and relative paths are taken

@@ -47,6 +47,11 @@ type App struct {
 	Options func(env *Env) ([]engine.Option, error)
 	// Commands are the engine's own subcommands, beside the shared ones.
 	Commands map[string]Command
+	// Settings are the engine's own settings that a person may set on
+	// every host at once ([Env.SetEverywhere]), by name, with how each
+	// takes effect on a host (in its daemon, or in a command when none
+	// runs).
+	Settings map[string]func(ctx context.Context, env *Env, value string) error
 }
 
 // Command is an engine's own subcommand. Run gets the arguments typed

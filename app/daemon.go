@@ -40,7 +40,13 @@ func Serve(ctx context.Context, env *Env, e *engine.Engine) (runCtx context.Cont
 	for _, p := range env.Peers {
 		locs[p.Name] = p.Location
 	}
-	srv, err := control.New(e,
+	evOpt, evWait, err := env.serveEverywhere(runCtx, e, cancel) // settings for every host (everywhere.go)
+	if err != nil {
+		cancel()
+		l.Close()
+		return nil, nil, err
+	}
+	srv, err := control.New(e, evOpt,
 		control.WithLogger(env.Log),
 		control.WithAttacher(att),
 		control.WithAdvice(func(err error) string { return Advice(env.App.Name, err) }),
@@ -70,6 +76,7 @@ func Serve(ctx context.Context, env *Env, e *engine.Engine) (runCtx context.Cont
 				env.Log.Warn("control socket shutdown", "err", err)
 			}
 			<-served
+			evWait()
 			att.close()
 		})
 	}, nil

@@ -30,6 +30,9 @@ type statusJSON struct {
 	Cycles    int       `json:"cycles,omitempty"`
 	LastCycle time.Time `json:"last_cycle,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+	// Everywhere are the settings shared with every host (pause
+	// --everywhere) and the peers that have not applied them yet.
+	Everywhere []control.SettingStatus `json:"everywhere,omitempty"`
 }
 
 // peerJSON is one peer in [statusJSON].
@@ -48,6 +51,10 @@ type peerJSON struct {
 	LastSync time.Time `json:"last_sync,omitzero"`
 	Seconds  float64   `json:"last_sync_seconds,omitempty"`
 	Error    string    `json:"error,omitempty"`
+	// Failures counts the syncs that failed in a row, and NextRetry is
+	// when the daemon tries the peer again (state retrying or failed).
+	Failures  int       `json:"failures,omitempty"`
+	NextRetry time.Time `json:"next_retry,omitzero"`
 }
 
 // newStatusJSON is st as status --json prints it.
@@ -60,9 +67,11 @@ func newStatusJSON(st control.Status) statusJSON {
 		pj := peerJSON{Name: p.Name, Location: p.Location, ConflictsWaiting: p.Conflicts, Halted: p.Halted}
 		if st.Running {
 			pj.State, pj.LastSync, pj.Seconds, pj.Error = p.State, p.LastSync, p.LastDuration, p.Error
+			pj.Failures, pj.NextRetry = p.Failures, p.NextRetry
 		}
 		out.Peers = append(out.Peers, pj)
 	}
+	out.Everywhere = st.Everywhere
 	return out
 }
 

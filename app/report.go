@@ -280,12 +280,21 @@ func printStatus(w io.Writer, name string, st control.Status, asJSON bool) error
 			if p.Error != "" && p.Halted == "" {
 				fmt.Fprintf(w, "  failed: %s\n", Text(p.Error))
 			}
+			if !p.NextRetry.IsZero() && p.Halted == "" { // supervision
+				fmt.Fprintf(w, "  %d failure(s) in a row; next try at %s\n", p.Failures, p.NextRetry.Local().Format("2006-01-02 15:04:05"))
+			}
 		}
 		if p.Halted != "" {
 			fmt.Fprintf(w, "  halted until a person acts: %s\n", Text(p.Halted))
 		}
 		if p.Advice != "" && (p.Halted != "" || p.Error != "") {
 			fmt.Fprintf(w, "  %s\n", Text(p.Advice))
+		}
+	}
+	for _, s := range st.Everywhere { // settings for every host: everywhere.go
+		fmt.Fprintf(w, "on every host: %s=%s (setting %d, from %s)\n", Name(s.Key), Name(s.Value), s.Gen, Name(s.Host))
+		for _, line := range everywhereLines(s) {
+			fmt.Fprintf(w, "  %s\n", line)
 		}
 	}
 	if st.Conflicts > 0 {

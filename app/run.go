@@ -120,6 +120,7 @@ func (env *Env) daemonRun(ctx context.Context, c *console) error {
 			return err
 		}
 		defer stop()
+		defer notifySystemd(runCtx, env.Log, e)() // READY, WATCHDOG, STOPPING under systemd: notify.go
 		return env.run(runCtx, e, c)
 	}, engine.WithObserver(c.observe))
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -128,7 +129,7 @@ true, with "cycles", "last_cycle" and "last_error", and each peer has
 	}
 
 	pause := func(on bool) *cobra.Command {
-		var all bool
+		var all, everywhere bool
 		verb, what := "resume", "resume syncing"
 		if on {
 			verb, what = "pause", "pause syncing"
@@ -144,13 +145,18 @@ every zerosync engine of this host does.`, string(what[0]-'a'+'A'), what[1:]),
 				if err != nil {
 					return err
 				}
+				if everywhere { // every host: everywhere.go
+					return env.SetEverywhere(cmd.Context(), settingPaused, strconv.FormatBool(on))
+				}
 				return env.pause(cmd.Context(), on, all)
 			},
 		}
 		c.Flags().BoolVar(&all, "all", false, "every engine of this host")
+		c.Flags().BoolVar(&everywhere, "everywhere", false, "this engine on every host: its daemon passes it to each peer's daemon, now or when next reached")
 		return c
 	}
 
+	var everywhere bool
 	stop := &cobra.Command{
 		Use: "stop", GroupID: groupSync, Args: noArgs,
 		Short: "stop the running daemon",
@@ -162,9 +168,13 @@ stop it there with systemctl --user stop %[2]s.`, a.Name, unitName(a.Name)),
 			if err != nil {
 				return err
 			}
+			if everywhere { // every host: everywhere.go
+				return env.stopEverywhere(cmd.Context())
+			}
 			return env.stop(cmd.Context())
 		},
 	}
+	stop.Flags().BoolVar(&everywhere, "everywhere", false, "the daemon of this engine on every host that can be reached now")
 
 	monitor := &cobra.Command{
 		Use: "monitor", GroupID: groupSync, Args: noArgs, Annotations: offersJSON,

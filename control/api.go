@@ -34,14 +34,20 @@ type Status struct {
 	// every peer.
 	Conflicts int          `json:"conflicts"`
 	Peers     []PeerStatus `json:"peers"`
+	// Everywhere are the settings shared with every host (pause
+	// --everywhere), and the peers that have not applied them yet.
+	Everywhere []SettingStatus `json:"everywhere,omitempty"`
 }
 
 // The states of a peer, as far as the daemon knows.
 const (
 	// PeerConnected: the pair synced in its last cycle.
 	PeerConnected = "connected"
-	// PeerFailed: the pair's last cycle failed (the host unreachable,
-	// a root missing); it is retried.
+	// PeerRetrying: the pair's last sync failed (the host unreachable,
+	// its agent gone); it is retried with backoff (see NextRetry).
+	PeerRetrying = "retrying"
+	// PeerFailed: the pair failed more times in a row than the daemon
+	// retries quickly; it is retried slowly (see NextRetry).
 	PeerFailed = "failed"
 	// PeerHalted: the pair stopped until a person acts (see Advice).
 	PeerHalted = "halted"
@@ -53,7 +59,8 @@ const (
 type PeerStatus struct {
 	Name     string `json:"name"`
 	Location string `json:"location"`
-	// State is PeerConnected, PeerFailed, PeerHalted or PeerWaiting.
+	// State is PeerConnected, PeerRetrying, PeerFailed, PeerHalted or
+	// PeerWaiting.
 	State string `json:"state"`
 	// LastSync is when the pair last finished syncing, and LastDuration
 	// how long that took, in seconds.
@@ -70,6 +77,15 @@ type PeerStatus struct {
 	// Watched is set while a watcher reports the changes of the peer's
 	// tree; otherwise it is scanned whole each cycle.
 	Watched bool `json:"watched"`
+	// Polled is set while the peer's watcher failed and its tree is
+	// rescanned on a schedule instead.
+	Polled bool `json:"polled,omitempty"`
+	// Failures counts the syncs with the peer that failed in a row;
+	// NextRetry is when it is tried again (while failing); LastError is
+	// the last failure, kept after the peer recovered.
+	Failures  int       `json:"failures"`
+	NextRetry time.Time `json:"next_retry,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
 }
 
 // Entry is a path's entry in a tree.

@@ -38,10 +38,20 @@ type Client struct {
 // that it speaks this API ([APIVersion]). No daemon there is an error
 // wrapping [ErrNotRunning].
 func Dial(ctx context.Context, path string) (*Client, error) {
+	return DialWith(ctx, path, func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	})
+}
+
+// DialWith is [Dial] over connections that dial makes: to a daemon on
+// another host, through the agent there (an SSH endpoint's DialControl).
+// where names the daemon in errors.
+func DialWith(ctx context.Context, where string, dial func(ctx context.Context) (net.Conn, error)) (*Client, error) {
+	path := where
 	c := &Client{path: path, hc: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			return dial(ctx)
 		},
 		MaxIdleConns:      4,
 		DisableKeepAlives: false,

@@ -40,6 +40,8 @@
 //	POST   /v1/adopt                          AdoptRequest -> OK
 //	POST   /v1/confirm-deletions              OK
 //	POST   /v1/stop                           OK (202): the engine's Run returns
+//	POST   /v1/settings                       SetRequest -> SetResponse: a setting for every host (see Everywhere)
+//	GET    /v1/settings                       []SettingStatus
 //	GET    /metrics                           Prometheus metrics, text format
 //
 // Names from the trees are [Path]s, which carry any bytes. Every answer is

@@ -48,6 +48,8 @@ type Server struct {
 	state    string
 	buffer   int
 	metrics  *metrics
+	// ev shares settings with the daemons of the peers (WithEverywhere).
+	ev *Everywhere
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -232,6 +234,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/adopt", s.adopt)
 	mux.HandleFunc("POST /v1/confirm-deletions", s.confirmDeletions)
 	mux.HandleFunc("POST /v1/stop", s.stopEngine)
+	mux.HandleFunc("POST /v1/settings", s.setEverywhere)
+	mux.HandleFunc("GET /v1/settings", s.settings)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/zerosync/zerosync/internal/ctlsock"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,16 +34,7 @@ const maxSocketPath = 107
 // empty, or that is not one file name (a slash, a NUL, "." or ".."), is an
 // error.
 func SocketPath(name string) (string, error) {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
-		return "", fmt.Errorf("control: engine name %q cannot name a socket", name)
-	}
-	dir := os.Getenv("XDG_RUNTIME_DIR")
-	if filepath.IsAbs(dir) {
-		dir = filepath.Join(dir, "zerosync")
-	} else {
-		dir = filepath.Join(os.TempDir(), "zerosync-"+strconv.Itoa(os.Getuid()))
-	}
-	return filepath.Join(dir, name+".sock"), nil
+	return ctlsock.Path(name)
 }
 
 // Listen opens the control socket at path for a [Server], after checking

@@ -26,6 +26,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	for _, p := range peers {
 		out.Peers = append(out.Peers, s.peerStatus(p))
 	}
+	if s.ev != nil {
+		out.Everywhere = s.ev.Status()
+	}
 	s.reply(w, http.StatusOK, out)
 }
 
@@ -33,7 +36,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 func (s *Server) peerStatus(p engine.PeerStatus) PeerStatus {
 	out := PeerStatus{Name: p.Name, Location: p.Location.String(), LastSync: p.LastSync,
 		LastDuration: p.Duration.Seconds(), Conflicts: p.Review, Error: errText(p.Err),
-		Halted: errText(p.Halted), Watched: p.Watched}
+		Halted: errText(p.Halted), Watched: p.Watched, Polled: p.Polled,
+		Failures: p.Failures, NextRetry: p.NextRetry, LastError: errText(p.LastError)}
 	if out.Location == "" {
 		s.mu.Lock()
 		out.Location = s.locations[p.Name]
@@ -42,8 +46,10 @@ func (s *Server) peerStatus(p engine.PeerStatus) PeerStatus {
 	switch {
 	case p.Halted != nil:
 		out.State, out.Advice = PeerHalted, s.adviceFor(p.Halted)
+	case p.Failed:
+		out.State, out.Advice = PeerFailed, s.adviceFor(p.LastError)
 	case p.Err != nil:
-		out.State, out.Advice = PeerFailed, s.adviceFor(p.Err)
+		out.State, out.Advice = PeerRetrying, s.adviceFor(p.Err)
 	case !p.LastSync.IsZero():
 		out.State = PeerConnected
 	default:

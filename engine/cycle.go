@@ -31,17 +31,28 @@ func (e *Engine) SyncOnce(ctx context.Context) (zerosync.Report, error) {
 // that needs a person ([haltable]) is halted: later cycles skip it until the
 // person acts.
 func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, error) {
+	rep, err, _ := e.runCycle(ctx, halting)
+	return rep, err
+}
+
+// runCycle is syncOnce; own reports that the cycle failed before any pair
+// (our own tree could not be read), which [Engine.Run] retries with a
+// backoff of its own. Under Run (halting), a pair that failed for a reason
+// retrying may mend waits for its retry (supervise.go), unless a person
+// asked for a sync now.
+func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Report, err error, own bool) {
 	e.cycle.Lock()
 	defer e.cycle.Unlock()
-	rep := zerosync.Report{Start: time.Now()}
+	rep = zerosync.Report{Start: time.Now()}
 	e.mu.Lock()
 	paused, confirm := e.status.Paused, e.confirm
 	e.confirm = false
 	rep.Problems, e.notices = e.notices, nil
 	e.mu.Unlock()
 	if paused {
-		return rep, zerosync.ErrPaused
+		return rep, zerosync.ErrPaused, false
 	}
+	retryAll := e.takeRetryAll()
 	e.emit(zerosync.Event{Kind: zerosync.EventCycleStart, Time: rep.Start})
 	for i := range rep.Problems {
 		e.emit(zerosync.Event{Kind: zerosync.EventProblem, Problem: &rep.Problems[i]})
@@ -56,13 +67,21 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 				e.halt(ctx, p.peer.Name, err)
 			}
 		}
-		return e.finish(rep, err)
+		rep, err = e.finish(rep, err)
+		return rep, err, true
 	}
 	for _, p := range e.pairs {
 		p.note(changed, all)
 	}
 	var errs []error
-	failed := map[*pair]bool{} // a pair's error is reported once a cycle
+	failed := map[*pair]error{} // a pair's error is reported once a cycle
+	tried := map[*pair]bool{}
+	for _, p := range e.pairs {
+		if halting && !retryAll && e.waiting(p, rep.Start) {
+			p.again = false
+			p.skip = true
+		}
+	}
 	for pass := 0; pass < 2; pass++ {
 		// Read again in the second pass: the first may have marked our
 		// root (a first sync), and a stale identity without the marker
@@ -73,29 +92,46 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 				continue
 			}
 			p.again = false
-			if e.isHalted(p.peer.Name) {
+			if e.isHalted(p.peer.Name) || p.skip {
 				continue
 			}
+			tried[p] = true
 			start := time.Now()
 			err := e.syncPair(ctx, p, confirm, ourRoot, &rep)
 			e.notePair(p, pass, start, err)
 			if err != nil {
 				p.full = true // try everything again next time
 				if ctx.Err() != nil {
-					return e.finish(rep, ctx.Err())
+					e.clearSkips()
+					rep, err = e.finish(rep, ctx.Err())
+					return rep, err, false
 				}
 				if halting && haltable(err) {
 					e.halt(ctx, p.peer.Name, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 				}
-				if !failed[p] {
-					failed[p] = true
+				if failed[p] == nil {
+					failed[p] = err
 					errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 					e.log.WarnContext(ctx, "pair stopped", "peer", p.peer.Name, "err", err)
 				}
 			}
 		}
 	}
-	return e.finish(rep, errors.Join(errs...))
+	e.clearSkips()
+	for p := range tried {
+		if err := failed[p]; err == nil || !haltable(err) {
+			e.supervise(ctx, p, err)
+		}
+	}
+	rep, err = e.finish(rep, errors.Join(errs...))
+	return rep, err, false
+}
+
+// clearSkips forgets which pairs this cycle left waiting.
+func (e *Engine) clearSkips() {
+	for _, p := range e.pairs {
+		p.skip = false
+	}
 }
 
 // ourRoot reads our root's identity once, when a pair first needs it;

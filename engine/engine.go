@@ -91,6 +91,12 @@ type Engine struct {
 	// live is what a running engine's controller changes and watches:
 	// subscribers, flush requests, watchers of trees (live.go).
 	live live
+	// retry is how Run supervises pairs and watchers, sup how the
+	// retries stand (supervise.go).
+	retry retryPolicy
+	sup   supervision
+	// hb is the sign of life of Run's loop (alive.go).
+	hb heartbeat
 }
 
 // pair is our tree and one peer's, with their common state.
@@ -110,6 +116,9 @@ type pair struct {
 	stat pairStat
 	// staged: the peer's changes to our tree wait in the staging area.
 	staged bool
+	// skip: this cycle leaves the pair alone, waiting for its retry
+	// (under the cycle lock).
+	skip bool
 }
 
 // Option configures an Engine.
@@ -272,6 +281,7 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 		bodyLimit: 1 << 20,
 		parallel:  8,
 		wake:      make(chan struct{}, 1),
+		retry:     defaultRetry,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -339,12 +349,14 @@ func (e *Engine) Pause() {
 	e.mu.Unlock()
 }
 
-// Resume undoes Pause, lets halted pairs try again, and runs a cycle soon
+// Resume undoes Pause, lets halted pairs and pairs waiting for a retry
+// try again, and runs a cycle soon
 // if [Engine.Run] is active.
 func (e *Engine) Resume() {
 	e.mu.Lock()
 	e.status.Paused = false
 	e.halted = nil
+	e.sup.now = true
 	e.mu.Unlock()
 	e.kick()
 }
@@ -355,6 +367,7 @@ func (e *Engine) ConfirmDeletions() {
 	e.mu.Lock()
 	e.confirm = true
 	e.halted = nil
+	e.sup.now = true
 	e.mu.Unlock()
 	e.kick()
 }
@@ -406,6 +419,7 @@ func (e *Engine) emit(ev zerosync.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
+	e.hb.beat()
 	if e.observer != nil {
 		e.observer(ev)
 	}

@@ -35,6 +35,7 @@ func (e *Engine) Flush(ctx context.Context) (zerosync.Report, error) {
 	if !e.status.Running {
 		e.mu.Unlock()
 		e.markAllFull()
+		e.retryAll()
 		return e.SyncOnce(ctx)
 	}
 	ch := make(chan flushResult, 1)
@@ -61,6 +62,7 @@ func (e *Engine) takeFlushes() []chan flushResult {
 	e.mu.Unlock()
 	if len(fs) > 0 {
 		e.markAllFull()
+		e.retryAll()
 	}
 	return fs
 }

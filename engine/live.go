@@ -181,9 +181,7 @@ func (e *Engine) startWatching(ctx context.Context, wg *sync.WaitGroup) {
 		wg.Go(func() {
 			defer close(done)
 			defer cancel()
-			err := w.Watch(wctx, func(h zerosync.Hint) { t.hint(h); e.kick() })
-			t.unwatch()
-			e.sourceStopped(wctx, err)
+			e.watchSupervised(wctx, t, w)
 		})
 	}
 	e.live.watchTree(e.ours)

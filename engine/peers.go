@@ -33,13 +33,35 @@ type PeerStatus struct {
 	// Watched is set while a live watcher reports the changes of the
 	// peer's tree (under [Engine.Run]); otherwise it is scanned whole.
 	Watched bool
+	// Polled is set while the peer's watcher failed and [Engine.Run]
+	// rescans its tree on a schedule instead ([WithPollInterval]).
+	Polled bool
+	// Failures counts the syncs with the peer that failed in a row
+	// (under [Engine.Run]); 0 once one succeeds.
+	Failures int
+	// Failed is set once Failures passed the retry policy's attempts
+	// ([WithRetry]): the peer is retried slowly.
+	Failed bool
+	// NextRetry is when a failing peer is tried again; zero when it is
+	// not failing.
+	NextRetry time.Time
+	// LastError is the last failure's error, kept after the peer
+	// recovered; nil when it never failed.
+	LastError error
 }
 
-// pairStat is how a pair's last sync went.
+// pairStat is how a pair's last sync went, and how its retries stand.
 type pairStat struct {
 	end time.Time
 	dur time.Duration
 	err error
+	// failures counts the syncs that failed in a row, failed is set past
+	// the retry policy's attempts, next is when the pair is tried again,
+	// lastErr the last failure's error (kept after a recovery).
+	failures int
+	failed   bool
+	next     time.Time
+	lastErr  error
 }
 
 // notePair records how syncing p went in pass pass of a cycle.
@@ -48,7 +70,7 @@ func (e *Engine) notePair(p *pair, pass int, start time.Time, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if pass == 0 {
-		p.stat = pairStat{end: now, dur: now.Sub(start), err: err}
+		p.stat.end, p.stat.dur, p.stat.err = now, now.Sub(start), err
 		return
 	}
 	p.stat.end = now
@@ -65,7 +87,8 @@ func (e *Engine) Peers(ctx context.Context) ([]PeerStatus, error) {
 	pairs := e.pairs
 	out := make([]PeerStatus, len(pairs))
 	for i, p := range pairs {
-		out[i] = PeerStatus{Name: p.peer.Name, LastSync: p.stat.end, Duration: p.stat.dur, Err: p.stat.err, Halted: e.halted[p.peer.Name]}
+		out[i] = PeerStatus{Name: p.peer.Name, LastSync: p.stat.end, Duration: p.stat.dur, Err: p.stat.err, Halted: e.halted[p.peer.Name],
+			Failures: p.stat.failures, Failed: p.stat.failed, NextRetry: p.stat.next, LastError: p.stat.lastErr}
 	}
 	e.mu.Unlock()
 	for i, p := range pairs {
@@ -75,6 +98,7 @@ func (e *Engine) Peers(ctx context.Context) ([]PeerStatus, error) {
 		p.peer.mu.Lock()
 		out[i].Watched = p.peer.watched
 		p.peer.mu.Unlock()
+		out[i].Polled = p.peer.isPolled()
 		items, err := p.store.Reviews(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("engine: conflicts waiting with %s: %w", p.peer.Name, err)
@@ -82,4 +106,16 @@ func (e *Engine) Peers(ctx context.Context) ([]PeerStatus, error) {
 		out[i].Review = len(items)
 	}
 	return out, nil
+}
+
+// PeerEndpoint returns the endpoint of the peer called name, for a
+// controller that reaches the peer's host another way (its daemon); false
+// when the engine has no such peer. The engine still owns the endpoint.
+func (e *Engine) PeerEndpoint(name string) (zerosync.Endpoint, bool) {
+	for _, p := range e.pairList() {
+		if p.peer.Name == name {
+			return p.peer.Endpoint, true
+		}
+	}
+	return nil, false
 }

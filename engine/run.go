@@ -14,9 +14,19 @@ import (
 // changed, until ctx is cancelled; it returns ctx's error. Sources are the
 // ones given with [WithSource] plus, unless [WithWatch](false), every
 // endpoint that can watch. Hints that arrive during a cycle are folded into
-// one more cycle. A failed cycle is retried with backoff (1 s doubling to
-// 1 min) while sources stay quiet. A source that fails is logged and
-// reported as an EventError; the others go on.
+// one more cycle. A source that fails is logged and reported as an
+// EventError; the others go on.
+//
+// Each peer is supervised: a pair whose sync fails for a reason retrying
+// may mend (the host unreachable, its agent gone) is retried on its own
+// schedule ([WithRetry]: 1 s doubling, then marked failed and retried
+// slowly) while the other pairs sync in every cycle; [Engine.Peers] shows
+// how its retries stand, and a flush or [Engine.Resume] tries it at once.
+// A watcher that fails is said once (logged, and an EventError naming the
+// tree), its tree is rescanned on a schedule ([WithPollInterval]), and the
+// watcher is started again after the same waits. A cycle that fails
+// before any pair (our own tree unreadable) is retried with backoff (1 s
+// doubling to 1 min) while sources stay quiet.
 //
 // A pair stopped by something retrying cannot mend (its root missing,
 // replaced or emptied, a mass deletion) is halted: logged once, shown in
@@ -40,36 +50,49 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.startSources(ctx, &wg)
 
 	backoff := time.Duration(0)
-	var retry *time.Timer
+	var retry, peerRetry *time.Timer
 	defer func() {
 		if retry != nil {
 			retry.Stop()
 		}
+		if peerRetry != nil {
+			peerRetry.Stop()
+		}
 	}()
 	e.kick()
 	for {
+		e.hb.idle.Store(true)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-e.wake:
 		}
+		e.hb.beat()
+		e.hb.idle.Store(false)
 		flushes := e.takeFlushes()
-		rep, err := e.syncOnce(ctx, true)
+		rep, err, own := e.runCycle(ctx, true)
 		answerFlushes(flushes, rep, err)
 		if halted := e.allHalted(); halted != nil {
 			return fmt.Errorf("nothing left to sync: %w", halted)
 		}
 		switch {
-		case err == nil, errors.Is(err, zerosync.ErrPaused):
-			backoff = 0
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case err == nil, errors.Is(err, zerosync.ErrPaused), !own:
+			backoff = 0
 		default:
 			backoff = min(max(2*backoff, time.Second), time.Minute)
 			if retry != nil {
 				retry.Stop()
 			}
 			retry = time.AfterFunc(backoff, e.kick)
+		}
+		if peerRetry != nil {
+			peerRetry.Stop()
+			peerRetry = nil
+		}
+		if at := e.nextRetry(); !at.IsZero() {
+			peerRetry = time.AfterFunc(max(time.Until(at), 0), e.kick)
 		}
 	}
 }

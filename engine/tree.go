@@ -24,6 +24,8 @@ type tree struct {
 	watched bool            // a live watcher reports every change
 	full    bool            // the next scan must be a full one
 	dirty   map[string]bool // paths hinted since the last scan
+
+	hs hintState // supervise.go
 }
 
 // hint records what a source said about this tree.

@@ -7,6 +7,7 @@
 //
 //	project --root ~/src --peer server=/mnt/server/src run
 //	project mode untracked          # switch every engine of the project
+//	project mode git-only --everywhere  # ... on every host
 //	project history log app/main.go
 //	project history restore app/main.go@3f2a91c
 package main
@@ -68,14 +69,38 @@ func newApp() *app.App {
 			}
 			return []engine.Option{engine.WithView(p.View()), engine.WithObserver(h.Observe)}, nil
 		},
+		Settings: map[string]func(ctx context.Context, env *app.Env, value string) error{
+			// mode --everywhere: each host's daemon switches its own.
+			"mode": func(ctx context.Context, env *app.Env, value string) error {
+				m, err := gitaware.ParseMode(value)
+				if err != nil {
+					return err
+				}
+				p, err := project(env)
+				if err != nil {
+					return err
+				}
+				return p.SetMode(m)
+			},
+		},
 		Commands: map[string]app.Command{
-			"mode":    {Usage: "[git-only|untracked|all]  show or switch what every engine of the project syncs", Run: mode},
+			"mode":    {Usage: "[git-only|untracked|all] [--everywhere]  show or switch what every engine of the project syncs (on every host)", Run: mode},
 			"history": {Usage: "log PATH | restore PATH@VERSION  earlier versions of a synced file", Run: history},
 		},
 	}
 }
 
 func mode(ctx context.Context, env *app.Env, args []string) error {
+	if len(args) == 2 && args[1] == "--everywhere" || len(args) == 2 && args[0] == "--everywhere" {
+		m := args[0]
+		if m == "--everywhere" {
+			m = args[1]
+		}
+		if _, err := gitaware.ParseMode(m); err != nil {
+			return err
+		}
+		return env.SetEverywhere(ctx, "mode", m)
+	}
 	p, err := project(env)
 	if err != nil {
 		return err
@@ -95,7 +120,7 @@ func mode(ctx context.Context, env *app.Env, args []string) error {
 		fmt.Fprintf(env.Streams.Out, "mode %s for every engine of the project\n", m)
 		return nil
 	}
-	return errors.New("usage: project mode [git-only|untracked|all]")
+	return errors.New("usage: project mode [git-only|untracked|all] [--everywhere]")
 }
 
 func history(ctx context.Context, env *app.Env, args []string) error {

@@ -73,6 +73,7 @@
 //	watch       handle                  hint* error (until cancelled)
 //	root-id     handle                  result (replica, file system) | error
 //	mark-root   handle                  result (replica, file system) | error
+//	control     engine; data* [end]     open-ok (0) data* end | error
 //
 // An error frame carries the error's text and which sentinel errors it
 // wrapped (those of package zerosync, fs.ErrNotExist and a few others), so
@@ -168,6 +169,18 @@
 // partial that changed or was tampered with costs bytes, never
 // correctness. Resuming costs a push of 1 MiB or more a round trip before
 // its content, for the signatures.
+//
+// # Control
+//
+// With the control capability (an agent offers it only when built with
+// [WithControl]), a control request names an engine ([ValidEngineName]: a
+// plain name, checked on both sides); the agent connects to that engine's
+// daemon on its host, through the dialer it was given (the agent's own
+// user's control socket, nothing a client names), answers open-ok with
+// size 0, and relays data frames both ways until the daemon closes its
+// side (end) or the client abandons the stream. [Client.DialControl]
+// returns it as a net.Conn, over which a control client speaks HTTP to the
+// daemon of another host.
 //
 // # Trust
 //

@@ -30,6 +30,7 @@ const (
 	tRootID      ftype = 0x1a // with capIdentity
 	tMarkRoot    ftype = 0x1b // with capIdentity
 	tApplyResume ftype = 0x1c // with capResume
+	tControl     ftype = 0x1d // with capControl
 
 	// Stream frames, after the request.
 	tData      ftype = 0x20 // content bytes
@@ -70,14 +71,14 @@ var ftypeNames = map[ftype]string{
 	tHello: "hello", tHelloReply: "hello-reply",
 	tOpenRoot: "open-root", tCloseRoot: "close-root", tScan: "scan", tOpen: "open",
 	tApply: "apply", tApplyDelta: "apply-delta", tOpenDelta: "open-delta", tCopy: "copy",
-	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root", tApplyResume: "apply-resume",
+	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root", tApplyResume: "apply-resume", tControl: "control",
 	tData: "data", tEnd: "end", tError: "error", tResult: "result", tOpenOK: "open-ok",
 	tScanChunk: "scan-chunk", tScanEnd: "scan-end", tSigs: "signatures", tDelta: "delta",
 	tHint: "hint", tWindow: "window", tCancel: "cancel", tGoaway: "goaway",
 	tPing: "ping", tPong: "pong",
 }
 
-func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tApplyResume }
+func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tControl }
 
 // Frame layout and sizes.
 const (

@@ -40,10 +40,18 @@ func (c *config) caps() uint64 {
 	if c.delta {
 		caps |= capDelta | capResume
 	}
+	if c.control != nil {
+		caps |= capControl
+	}
 	// Every side answers pings and identity requests; whether it sends
 	// pings itself is its own setting.
 	return caps | capKeepalive | capIdentity
 }
+
+// clientCaps are the capabilities a client offers: a client asks for
+// control requests, which an agent offers only with a dialer
+// (WithControl).
+func (c *config) clientCaps() uint64 { return c.caps() | capControl }
 
 // readMagic reads the magic, explaining what came instead.
 func readMagic(r io.Reader, peer string) error {
@@ -84,7 +92,7 @@ func readHandshakeFrame(r io.Reader, want ftype, peer string) ([]byte, error) {
 // agent's reply with caps narrowed to what both sides offer, or a
 // *VersionError when they share no protocol version.
 func clientHandshake(rw io.ReadWriter, cfg *config) (helloReply, error) {
-	h := hello{min: cfg.protoMin, max: cfg.protoMax, version: cfg.version, caps: cfg.caps()}
+	h := hello{min: cfg.protoMin, max: cfg.protoMax, version: cfg.version, caps: cfg.clientCaps()}
 	out := appendFrame([]byte(magic), tHello, 0, h.encode())
 	// The greeting is written while the answer is read: a peer that is
 	// not an agent may talk first and never read (a shell printing an

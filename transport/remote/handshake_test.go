@@ -45,8 +45,8 @@ func FuzzClientHandshake(f *testing.F) {
 			}
 			return
 		}
-		if r.version < cfg.protoMin || r.version > cfg.protoMax || r.caps&^cfg.caps() != 0 {
-			t.Fatalf("accepted version %d with capabilities %#x; this side speaks %d to %d and offered %#x", r.version, r.caps, cfg.protoMin, cfg.protoMax, cfg.caps())
+		if r.version < cfg.protoMin || r.version > cfg.protoMax || r.caps&^cfg.clientCaps() != 0 {
+			t.Fatalf("accepted version %d with capabilities %#x; this side speaks %d to %d and offered %#x", r.version, r.caps, cfg.protoMin, cfg.protoMax, cfg.clientCaps())
 		}
 	})
 }

@@ -14,7 +14,8 @@ const (
 	capKeepalive = 1 << 2 // ping and pong frames
 	capIdentity  = 1 << 3 // root-id and mark-root requests
 	capResume    = 1 << 4 // apply-resume requests
-	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume
+	capControl   = 1 << 5 // control requests (the agent relays to a daemon)
+	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume | capControl
 )
 
 // Abilities of a served endpoint, as bits of the open-root result.
@@ -106,6 +107,7 @@ type request struct {
 	op     zerosync.Op
 	entry  *zerosync.Entry
 	note   string
+	engine string // control
 }
 
 // Flags of an encoded op.
@@ -177,6 +179,10 @@ func (r request) encode() []byte {
 		e.Str(r.root)
 		return e.B
 	}
+	if r.typ == tControl {
+		e.Str(r.engine)
+		return e.B
+	}
 	e.Uvarint(r.handle)
 	switch r.typ {
 	case tScan:
@@ -202,6 +208,15 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 	r := request{typ: typ}
 	if typ == tOpenRoot {
 		r.root = d.Str("root", maxRootLen)
+		return r, d.End()
+	}
+	if typ == tControl {
+		r.engine = d.Str("engine", maxEngineName)
+		if d.Err == nil {
+			if err := ValidEngineName(r.engine); err != nil {
+				d.Fail("%v", err)
+			}
+		}
 		return r, d.End()
 	}
 	r.handle = d.Uvarint("handle")

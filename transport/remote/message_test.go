@@ -51,7 +51,7 @@ func sampleRequests() []request {
 
 func sameRequest(a, b request) bool {
 	return a.typ == b.typ && a.handle == b.handle && a.root == b.root && a.since == b.since &&
-		a.path == b.path && a.src == b.src && a.note == b.note && sameEntry(a.entry, b.entry) &&
+		a.path == b.path && a.src == b.src && a.note == b.note && a.engine == b.engine && sameEntry(a.entry, b.entry) &&
 		a.op.Path == b.op.Path && a.op.Archive == b.op.Archive && sameEntry(a.op.Old, b.op.Old) && sameEntry(a.op.New, b.op.New)
 }
 

@@ -1,8 +1,10 @@
 package remote
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -30,6 +32,9 @@ type config struct {
 	handshake         time.Duration
 	// bwlimit is the bandwidth limit in bytes a second each way; 0: none.
 	bwlimit int64
+	// control connects the agent to a daemon's control socket
+	// (WithControl); nil: control requests are not offered.
+	control func(ctx context.Context, engine string) (io.ReadWriteCloser, error)
 	// protoMin and protoMax are the protocol versions this side speaks;
 	// tests change them to check the handshake.
 	protoMin, protoMax int

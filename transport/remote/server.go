@@ -138,6 +138,9 @@ func (s *server) request(f frame) error {
 	if f.typ == tApplyResume && s.caps&capResume == 0 {
 		return protoErr("stream %d: %s request, but resumable transfers were not agreed", f.id, f.typ)
 	}
+	if f.typ == tControl && s.caps&capControl == 0 {
+		return protoErr("stream %d: %s request, but control requests were not agreed", f.id, f.typ)
+	}
 	if (f.typ == tRootID || f.typ == tMarkRoot) && s.caps&capIdentity == 0 {
 		return protoErr("stream %d: %s request, but root identities were not agreed", f.id, f.typ)
 	}
@@ -182,6 +185,9 @@ func (s *server) request(f frame) error {
 func (s *server) handle(ctx context.Context, st *stream, req request) error {
 	if req.typ == tOpenRoot {
 		return s.openRoot(ctx, st, req.root)
+	}
+	if req.typ == tControl {
+		return s.relay(ctx, st, req.engine)
 	}
 	s.mu.Lock()
 	r := s.roots[req.handle]
