@@ -30,8 +30,16 @@ func TestPauseThroughDaemonStays(t *testing.T) {
 	st, err := c.Status(ctx)
 	require.NoError(t, err)
 	assert.True(t, st.Paused, "the pause through the socket was undone\n%s", d.out.String())
+	cycles := st.Cycles
 	_, err = c.Resume(ctx)
 	require.NoError(t, err)
+	// Resume starts a cycle; let it end, so none is under way when the
+	// pause below comes (a cycle under way finishes first, and could carry
+	// the edit made after the pause).
+	waitUntil(t, "the cycle after resume", func() bool {
+		st, err := c.Status(ctx)
+		return err == nil && st.Cycles > cycles
+	}, d.out.String)
 
 	out := h.must("pause")
 	assert.Contains(t, out, "paused (pz.paused)")
