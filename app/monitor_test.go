@@ -53,7 +53,7 @@ func TestMonitorLines(t *testing.T) {
 	for _, asJSON := range []bool{true, false} {
 		var out syncBuffer
 		args := append(slices.Clone(h.globals), "monitor")
-		name, want := "line.txt", regexp.MustCompile(`\d\d:\d\d:\d\d create +on p +line\.txt`)
+		name, want := "line.txt", regexp.MustCompile(`\d\d:\d\d:\d\d (create|update) +on p +line\.txt`)
 		if asJSON {
 			args = append(args, "--json")
 			name, want = "json.txt", regexp.MustCompile(`(?m)^\{"kind":"applied",.*"path":"json\.txt"`)

@@ -389,7 +389,9 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 	}
 	SortActions(acts)
 	acts = run.holdCollisions(ctx, acts)
-	e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: acts})
+	// Observers and subscribers get a copy: the actions are marked for the
+	// archive as they are applied.
+	e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: slices.Clone(acts)})
 	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
 		return err
