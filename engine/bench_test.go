@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/zerosync/zerosync"
@@ -109,6 +110,78 @@ func BenchmarkSync10EditsWatched10k(b *testing.B) {
 		b.StartTimer()
 		rep, err := e.SyncOnce(context.Background())
 		if err != nil || len(rep.Applied) != 10 {
+			b.Fatalf("%v: %d applied", err, len(rep.Applied))
+		}
+	}
+}
+
+// deepPair makes two synced directories holding one chain of depth
+// directories with a file at the bottom, and an engine over them.
+func deepPair(b *testing.B, depth int) (*Engine, string) {
+	b.Helper()
+	tmp := b.TempDir()
+	da, db := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	rel := strings.Repeat("d/", depth)
+	if err := os.MkdirAll(filepath.Join(da, filepath.FromSlash(rel)), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(da, filepath.FromSlash(rel), "f"), []byte("deep"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	os.Mkdir(db, 0o755)
+	a, err := local.New(da)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bb, err := local.New(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(); bb.Close() })
+	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: bb}}, WithStatePath(filepath.Join(tmp, "state.db")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	rep, err := e.SyncOnce(context.Background())
+	if err != nil || len(rep.Applied) != depth+1 {
+		b.Fatalf("first sync: %v, %d applied", err, len(rep.Applied))
+	}
+	return e, da
+}
+
+// BenchmarkSyncNoopDeep2000 is a cycle with nothing changed and no watcher
+// over a tree 2,000 directories deep: both trees scanned and reconciled
+// whole.
+func BenchmarkSyncNoopDeep2000(b *testing.B) {
+	e, _ := deepPair(b, 2000)
+	for b.Loop() {
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || rep.Changed() {
+			b.Fatal(err, rep.Changed())
+		}
+	}
+}
+
+// BenchmarkSyncEditWatchedDeep2000 is a running engine's cycle after the
+// file at the bottom of a tree 2,000 directories deep was edited, its
+// watcher naming the file and its directory.
+func BenchmarkSyncEditWatchedDeep2000(b *testing.B) {
+	e, da := deepPair(b, 2000)
+	watched(e)
+	e.SyncOnce(context.Background())
+	dir := strings.Repeat("d/", 2000)
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		round++
+		if err := os.WriteFile(filepath.Join(da, filepath.FromSlash(dir), "f"), fmt.Appendf(nil, "edit %d", round), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		e.ours.hint(zerosync.Hint{Paths: []string{dir[:len(dir)-1], dir + "f"}})
+		b.StartTimer()
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || len(rep.Applied) != 1 {
 			b.Fatalf("%v: %d applied", err, len(rep.Applied))
 		}
 	}

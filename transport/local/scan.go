@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -52,7 +53,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 
 	cachedBefore := e.cache.len()
 	res, err := e.walk(ctx, rootfd, func(s *scanner, _ *part) error {
-		s.push("")
+		s.push("", "", nil)
 		return nil
 	})
 	if err != nil {
@@ -88,7 +89,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 	e.mu.Lock()
 	hint := e.lastScan / e.workers
 	e.mu.Unlock()
-	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan string, 1024)}
+	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan hashJob, 1024)}
 	s.cond = sync.NewCond(&s.mu)
 
 	parts := make([]*part, e.workers)
@@ -111,6 +112,10 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 	walkers.Wait()
 	close(s.jobs)
 	hashers.Wait()
+	for _, j := range s.dirs { // left by a failed walk
+		j.parent.release()
+	}
+	s.dirs = nil
 	if s.err != nil {
 		return walkResult{}, s.err
 	}
@@ -160,13 +165,84 @@ type scanner struct {
 	e      *Endpoint
 	ctx    context.Context
 	rootfd int
-	jobs   chan string // files to hash
+	jobs   chan hashJob // files to hash
+	held   atomic.Int32 // directory descriptors kept open for their entries
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	dirs    []string // directories waiting to be listed
+	dirs    []dirJob // directories waiting to be listed
 	pending int      // directories pushed and not yet listed to the end
 	err     error    // what stopped the scan
+}
+
+// maxHeld bounds the directory descriptors a scan keeps open so that the
+// entries it found in them are opened relative to them: a directory met
+// while the bound is reached is opened from the root, as it was named.
+const maxHeld = 128
+
+// dirRef is an open directory whose entries are still to be opened: the
+// walk opens a subdirectory, and a hash worker a file, relative to its
+// parent's descriptor, one component, instead of resolving the whole path
+// from the root again (which costs in proportion to the depth, and so the
+// depth squared over a deep tree). The descriptor was opened beneath the
+// root without following a symlink, and each entry is opened from it the
+// same way. It is closed when the last user releases it. A nil *dirRef
+// means "open from the root".
+type dirRef struct {
+	s    *scanner
+	fd   int
+	refs atomic.Int32
+}
+
+// hold returns a reference to the directory open at fd, taking ownership
+// of fd, or nil when the scan holds too many descriptors already (the
+// caller then closes fd itself).
+func (s *scanner) hold(fd int) *dirRef {
+	if s.held.Add(1) > maxHeld {
+		s.held.Add(-1)
+		return nil
+	}
+	r := &dirRef{s: s, fd: fd}
+	r.refs.Store(1)
+	return r
+}
+
+// acquire adds a user of r; it returns r.
+func (r *dirRef) acquire() *dirRef {
+	if r != nil {
+		r.refs.Add(1)
+	}
+	return r
+}
+
+// release drops a user of r, closing the descriptor after the last one.
+func (r *dirRef) release() {
+	if r != nil && r.refs.Add(-1) == 0 {
+		unix.Close(r.fd)
+		r.s.held.Add(-1)
+	}
+}
+
+// open opens name, the entry of r at path, with flags: relative to r, or
+// from the root when r is nil.
+func (s *scanner) open(r *dirRef, path, name string, flags int) (int, error) {
+	if r == nil {
+		return openBeneath(s.rootfd, path, flags)
+	}
+	return openBeneath(r.fd, name, flags)
+}
+
+// dirJob is a directory waiting to be listed: path beneath the root, and
+// its name in parent.
+type dirJob struct {
+	path, name string
+	parent     *dirRef
+}
+
+// hashJob is a file to hash: path beneath the root, and its name in dir.
+type hashJob struct {
+	path, name string
+	dir        *dirRef
 }
 
 // part is one walker's findings.
@@ -190,23 +266,25 @@ func problem(p string, err error) zerosync.Problem {
 	return zerosync.Problem{Path: p, Err: fmt.Errorf("scan: %w", err)}
 }
 
-func (s *scanner) push(dir string) {
+// push puts the directory path, which is name in parent, on the stack; the
+// stack owns the reference to parent.
+func (s *scanner) push(path, name string, parent *dirRef) {
 	s.mu.Lock()
-	s.dirs = append(s.dirs, dir)
+	s.dirs = append(s.dirs, dirJob{path: path, name: name, parent: parent})
 	s.pending++
 	s.cond.Signal()
 	s.mu.Unlock()
 }
 
 // take returns the next directory to list; false when the walk is over.
-func (s *scanner) take() (string, bool) {
+func (s *scanner) take() (dirJob, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.dirs) == 0 && s.pending > 0 && s.err == nil {
 		s.cond.Wait()
 	}
 	if len(s.dirs) == 0 || s.err != nil {
-		return "", false
+		return dirJob{}, false
 	}
 	dir := s.dirs[len(s.dirs)-1]
 	s.dirs = s.dirs[:len(s.dirs)-1]
@@ -233,26 +311,36 @@ func (s *scanner) fail(err error) {
 
 func (s *scanner) walker(p *part) {
 	for {
-		dir, ok := s.take()
+		job, ok := s.take()
 		if !ok {
 			return
 		}
-		if err := s.list(p, dir); err != nil {
+		if err := s.list(p, job); err != nil {
 			s.fail(err)
 		}
 		s.done()
 	}
 }
 
-// list reads the directory dir: files, symlinks and directories go into p,
-// directories also onto the stack, uncached files to the hash workers.
-func (s *scanner) list(p *part, dir string) error {
+// list reads the directory of job: files, symlinks and directories go into
+// p, directories also onto the stack, uncached files to the hash workers.
+// It releases the job's reference to its parent.
+func (s *scanner) list(p *part, job dirJob) error {
+	dir := job.path
+	fd, err := -1, error(nil)
+	if dir != "" {
+		fd, err = s.open(job.parent, dir, job.name, unix.O_RDONLY|unix.O_DIRECTORY)
+	}
+	job.parent.release()
 	if err := s.ctx.Err(); err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
 		return err
 	}
 	dirfd := s.rootfd
+	var ref *dirRef
 	if dir != "" {
-		fd, err := openDir(s.rootfd, dir)
 		if err != nil {
 			// Gone or replaced since its parent was listed: what took its
 			// place is seen next scan. Anything else is a problem.
@@ -262,7 +350,11 @@ func (s *scanner) list(p *part, dir string) error {
 			p.dropped = append(p.dropped, dir)
 			return nil
 		}
-		defer unix.Close(fd)
+		if ref = s.hold(fd); ref != nil {
+			defer ref.release()
+		} else {
+			defer unix.Close(fd)
+		}
 		dirfd = fd
 	}
 	names, err := readNames(dirfd, p.buf, nil)
@@ -280,7 +372,7 @@ func (s *scanner) list(p *part, dir string) error {
 			s.reserved(dirfd, path, name)
 			continue
 		}
-		if err := s.visit(p, dirfd, path, name); err != nil {
+		if err := s.visit(p, dirfd, ref, path, name); err != nil {
 			return err
 		}
 	}
@@ -289,8 +381,9 @@ func (s *scanner) list(p *part, dir string) error {
 
 // visit records the entry name in dirfd (at path): files, symlinks and
 // directories go into p, directories also onto the stack, uncached files to
-// the hash workers.
-func (s *scanner) visit(p *part, dirfd int, path, name string) error {
+// the hash workers. ref is dirfd held for them, or nil when they open path
+// from the root.
+func (s *scanner) visit(p *part, dirfd int, ref *dirRef, path, name string) error {
 	if len(path) > zerosync.MaxPathLen {
 		p.probs = append(p.probs, problem(path, fmt.Errorf("path longer than %d bytes", zerosync.MaxPathLen)))
 		return nil
@@ -318,8 +411,9 @@ func (s *scanner) visit(p *part, dirfd int, path, name string) error {
 			return nil
 		}
 		select {
-		case s.jobs <- path:
+		case s.jobs <- hashJob{path: path, name: name, dir: ref.acquire()}:
 		case <-s.ctx.Done():
+			ref.release()
 			return s.ctx.Err()
 		}
 	case zerosync.KindSymlink:
@@ -334,7 +428,7 @@ func (s *scanner) visit(p *part, dirfd int, path, name string) error {
 		p.snap[path] = ent
 	case zerosync.KindDir:
 		p.snap[path] = ent
-		s.push(path)
+		s.push(path, name, ref.acquire())
 	}
 	return nil
 }
@@ -389,24 +483,26 @@ func (s *scanner) reserved(dirfd int, p, name string) {
 // hashWorker hashes the files the walk could not find in the stat cache.
 func (s *scanner) hashWorker() []hashResult {
 	var out []hashResult
-	for p := range s.jobs {
+	for j := range s.jobs {
 		if s.ctx.Err() != nil {
+			j.dir.release()
 			continue // drain
 		}
-		r := hashResult{path: p}
-		r.entry, r.fp, r.err = s.hash(p)
+		r := hashResult{path: j.path}
+		r.entry, r.fp, r.err = s.hash(j)
+		j.dir.release()
 		out = append(out, r)
 	}
 	return out
 }
 
-func (s *scanner) hash(p string) (zerosync.Entry, fingerprint, error) {
+func (s *scanner) hash(j hashJob) (zerosync.Entry, fingerprint, error) {
 	if s.e.failOpen != nil {
-		if err := s.e.failOpen(p); err != nil {
+		if err := s.e.failOpen(j.path); err != nil {
 			return zerosync.Entry{}, fingerprint{}, err
 		}
 	}
-	fd, err := openBeneath(s.rootfd, p, unix.O_RDONLY|unix.O_NONBLOCK)
+	fd, err := s.open(j.dir, j.path, j.name, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return zerosync.Entry{}, fingerprint{}, err
 	}

@@ -41,7 +41,7 @@ func (e *Endpoint) ScanPaths(ctx context.Context, paths []string) (zerosync.Snap
 				part.probs = append(part.probs, problem(p, err))
 				continue
 			}
-			err = s.visit(part, pfd, p, name)
+			err = s.visit(part, pfd, nil, p, name)
 			unix.Close(pfd)
 			if err != nil {
 				return err
