@@ -76,7 +76,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 // walkResult is what a walk found.
 type walkResult struct {
 	snap        zerosync.Snapshot
-	next        map[string]cached // stat cache entries for the files found
+	next        cacheMap // stat cache entries for the files found
 	probs       []zerosync.Problem
 	hits, fresh int
 }
@@ -98,7 +98,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 	for i := range e.workers {
 		parts[i] = &part{
 			snap: make(zerosync.Snapshot, hint),
-			next: make(map[string]cached, hint),
+			next: make(cacheMap),
 			buf:  make([]byte, 32<<10),
 		}
 		hashers.Go(func() { results[i] = s.hashWorker() })
@@ -129,7 +129,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 	hits, dropped := parts[0].hits, parts[0].dropped
 	for _, p := range parts[1:] {
 		maps.Copy(snap, p.snap)
-		maps.Copy(next, p.next)
+		next.addAll(p.next)
 		probs = append(probs, p.probs...)
 		hits += p.hits
 		dropped = append(dropped, p.dropped...)
@@ -142,7 +142,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 			case r.err == nil:
 				snap[r.path] = r.entry
 				if e.cache.trusted(r.fp, now) {
-					next[r.path] = cached{r.fp, r.entry.Digest}
+					next.put(r.path, cached{r.fp, r.entry.Digest})
 					fresh++
 				}
 			case errnoIs(r.err, unix.ENOENT), errnoIs(r.err, unix.ELOOP), errnoIs(r.err, unix.ENOTDIR), errors.Is(r.err, errNotRegular):
@@ -248,8 +248,8 @@ type hashJob struct {
 // part is one walker's findings.
 type part struct {
 	snap    zerosync.Snapshot
-	next    map[string]cached // entries of the stat cache after this scan
-	hits    int               // files whose digest came from the cache
+	next    cacheMap // entries of the stat cache after this scan
+	hits    int      // files whose digest came from the cache
 	probs   []zerosync.Problem
 	dropped []string // directories that could not be listed
 	buf     []byte
@@ -406,7 +406,7 @@ func (s *scanner) visit(p *part, dirfd int, ref *dirRef, path, name string) erro
 		if d, ok := s.e.cache.lookup(path, fp); ok {
 			ent.Digest = d
 			p.snap[path] = ent
-			p.next[path] = cached{fp, d}
+			p.next.put(path, cached{fp, d})
 			p.hits++
 			return nil
 		}

@@ -55,6 +55,6 @@ func (e *Endpoint) ScanPaths(ctx context.Context, paths []string) (zerosync.Snap
 	if err := e.stillRoot(); err != nil {
 		return nil, nil, e.perr("scan", ".", err)
 	}
-	e.cache.merge(res.next, paths)
+	e.cache.merge(res.next, res.snap, paths)
 	return res.snap, res.probs, nil
 }
