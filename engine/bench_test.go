@@ -90,7 +90,14 @@ func BenchmarkSyncNoopWatched10k(b *testing.B) {
 // files were edited on one side and its watcher named them: rescan,
 // reconcile, transfer and commit of ten files (the watcher's own debounce
 // is not included).
-func BenchmarkSync10EditsWatched10k(b *testing.B) {
+func BenchmarkSync10EditsWatched10k(b *testing.B) { bench10Edits(b, false) }
+
+// BenchmarkSync10EditsDirsWatched10k is BenchmarkSync10EditsWatched10k
+// with the folders of the ten files hinted too, as a watcher reports a
+// file replaced by a rename: each folder is rescanned, not the tree.
+func BenchmarkSync10EditsDirsWatched10k(b *testing.B) { bench10Edits(b, true) }
+
+func bench10Edits(b *testing.B, dirs bool) {
 	e, da, _ := benchPair(b, 10_000)
 	watched(e)
 	e.SyncOnce(context.Background())
@@ -105,6 +112,9 @@ func BenchmarkSync10EditsWatched10k(b *testing.B) {
 				b.Fatal(err)
 			}
 			paths = append(paths, p)
+			if dirs {
+				paths = append(paths, zerosync.Parent(p))
+			}
 		}
 		e.ours.hint(zerosync.Hint{Paths: paths})
 		b.StartTimer()
