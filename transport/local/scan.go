@@ -3,7 +3,9 @@
 package local
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,7 +54,10 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	defer unix.Close(rootfd)
 
 	cachedBefore := e.cache.len()
-	res, err := e.walk(ctx, rootfd, func(s *scanner, _ *part) error {
+	e.mu.Lock()
+	size := e.lastScan + e.lastScan/16 // room for some growth
+	e.mu.Unlock()
+	res, err := e.walk(ctx, rootfd, size, func(s *scanner, _ *part) error {
 		s.push("", "", nil)
 		return nil
 	})
@@ -84,28 +89,25 @@ type walkResult struct {
 // walk runs a scan: seed puts the first entries into a part and the first
 // directories onto the stack (from the calling goroutine, before the
 // walkers start); walkers list directories, hash workers hash what the stat
-// cache does not know.
-func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p *part) error) (walkResult, error) {
-	e.mu.Lock()
-	hint := e.lastScan / e.workers
-	e.mu.Unlock()
-	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan hashJob, 1024)}
+// cache does not know. size is how many entries the scan is expected to
+// find: the snapshot is made that large at once, not grown (which leaves
+// garbage, and room that stays unused).
+func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *scanner, p *part) error) (walkResult, error) {
+	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan hashJob, 1024),
+		snap: make(zerosync.Snapshot, size), next: make(cacheMap, size/32)}
 	s.cond = sync.NewCond(&s.mu)
 
 	parts := make([]*part, e.workers)
 	results := make([][]hashResult, e.workers)
 	var walkers, hashers sync.WaitGroup
 	for i := range e.workers {
-		parts[i] = &part{
-			snap: make(zerosync.Snapshot, hint),
-			next: make(cacheMap),
-			buf:  make([]byte, 32<<10),
-		}
+		parts[i] = &part{buf: make([]byte, 32<<10)}
 		hashers.Go(func() { results[i] = s.hashWorker() })
 	}
 	if err := seed(s, parts[0]); err != nil {
 		s.fail(err)
 	}
+	s.flush(parts[0], "", false)
 	for i := range e.workers {
 		walkers.Go(func() { s.walker(parts[i]) })
 	}
@@ -123,13 +125,11 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 		return walkResult{}, err
 	}
 
-	// Merge into the largest part.
-	slices.SortFunc(parts, func(a, b *part) int { return len(b.snap) - len(a.snap) })
-	snap, next, probs := parts[0].snap, parts[0].next, parts[0].probs
-	hits, dropped := parts[0].hits, parts[0].dropped
-	for _, p := range parts[1:] {
-		maps.Copy(snap, p.snap)
-		next.addAll(p.next)
+	snap, next := s.snap, s.next
+	var probs []zerosync.Problem
+	var dropped []string
+	hits := 0
+	for _, p := range parts {
 		probs = append(probs, p.probs...)
 		hits += p.hits
 		dropped = append(dropped, p.dropped...)
@@ -167,6 +167,10 @@ type scanner struct {
 	rootfd int
 	jobs   chan hashJob // files to hash
 	held   atomic.Int32 // directory descriptors kept open for their entries
+
+	outMu sync.Mutex        // guards snap and next while walkers run
+	snap  zerosync.Snapshot // what the walk found
+	next  cacheMap          // stat cache entries of the files found
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -245,14 +249,58 @@ type hashJob struct {
 	dir        *dirRef
 }
 
-// part is one walker's findings.
+// part is one walker's findings: its counts and problems, and the entries
+// of the directory it is listing until they join the scanner's maps.
 type part struct {
-	snap    zerosync.Snapshot
-	next    cacheMap // entries of the stat cache after this scan
-	hits    int      // files whose digest came from the cache
+	ents    []pathEntry
+	hitEnts []pathCached // stat cache entries of ents' files
+	hits    int          // files whose digest came from the cache
 	probs   []zerosync.Problem
 	dropped []string // directories that could not be listed
-	buf     []byte
+	buf     []byte   // for getdents
+	pathBuf []byte   // to build a path
+}
+
+type pathEntry struct {
+	path string
+	ent  zerosync.Entry
+}
+
+type pathCached struct {
+	path string
+	c    cached
+}
+
+// flush moves what p found into the scanner's maps. When inDir is set,
+// every path is in the directory dir, whose stat cache entries are then
+// made in one map of the right size.
+func (s *scanner) flush(p *part, dir string, inDir bool) {
+	var m map[string]cached
+	if inDir && len(p.hitEnts) > 0 {
+		m = make(map[string]cached, len(p.hitEnts))
+		for _, pc := range p.hitEnts {
+			_, name := splitPath(pc.path)
+			m[name] = pc.c
+		}
+	}
+	s.outMu.Lock()
+	for _, pe := range p.ents {
+		s.snap[pe.path] = pe.ent
+	}
+	switch {
+	case m != nil && s.next[dir] == nil:
+		s.next[dir] = m
+	case m != nil:
+		maps.Copy(s.next[dir], m)
+	default:
+		for _, pc := range p.hitEnts {
+			s.next.put(pc.path, pc.c)
+		}
+	}
+	s.outMu.Unlock()
+	clear(p.ents)
+	clear(p.hitEnts)
+	p.ents, p.hitEnts = p.ents[:0], p.hitEnts[:0]
 }
 
 type hashResult struct {
@@ -357,26 +405,76 @@ func (s *scanner) list(p *part, job dirJob) error {
 		}
 		dirfd = fd
 	}
-	names, err := readNames(dirfd, p.buf, nil)
+	defer s.flush(p, dir, true)
+	var verr error
+	err = eachName(dirfd, p.buf, func(nb []byte) bool {
+		// One allocation for the path; the name is its end.
+		if dir != "" {
+			p.pathBuf = append(append(p.pathBuf[:0], dir...), '/')
+		} else {
+			p.pathBuf = p.pathBuf[:0]
+		}
+		path := string(append(p.pathBuf, nb...))
+		name := path[len(path)-len(nb):]
+		if zerosync.ReservedName(name) {
+			s.reserved(dirfd, path, name)
+			return true
+		}
+		verr = s.visit(p, dirfd, ref, path, name)
+		return verr == nil
+	})
+	if verr != nil {
+		return verr
+	}
 	if err != nil {
 		if dir == "" {
 			return err
 		}
 		p.probs = append(p.probs, problem(dir, err))
 		p.dropped = append(p.dropped, dir)
-		return nil
-	}
-	for _, name := range names {
-		path := joinPath(dir, name)
-		if zerosync.ReservedName(name) {
-			s.reserved(dirfd, path, name)
-			continue
-		}
-		if err := s.visit(p, dirfd, ref, path, name); err != nil {
-			return err
-		}
 	}
 	return nil
+}
+
+// eachName calls fn with the name of every entry of the directory freshly
+// opened at dirfd (without "." and ".."), until fn returns false; buf is
+// scratch space, and the name is valid only during the call.
+func eachName(dirfd int, buf []byte, fn func(name []byte) bool) error {
+	for {
+		n, err := unix.Getdents(dirfd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		// struct linux_dirent64: ino (8), off (8), reclen (2), type (1),
+		// then the name, NUL-terminated.
+		for b := buf[:n]; len(b) >= 19; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				return fmt.Errorf("getdents: malformed record of %d bytes", reclen)
+			}
+			rec := b[:reclen]
+			b = b[reclen:]
+			if binary.NativeEndian.Uint64(rec[0:8]) == 0 {
+				continue // a deleted entry
+			}
+			name := rec[19:]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if len(name) == 0 || string(name) == "." || string(name) == ".." {
+				continue
+			}
+			if !fn(name) {
+				return nil
+			}
+		}
+	}
 }
 
 // visit records the entry name in dirfd (at path): files, symlinks and
@@ -405,8 +503,8 @@ func (s *scanner) visit(p *part, dirfd int, ref *dirRef, path, name string) erro
 		fp := fingerprintOf(&st)
 		if d, ok := s.e.cache.lookup(path, fp); ok {
 			ent.Digest = d
-			p.snap[path] = ent
-			p.next.put(path, cached{fp, d})
+			p.ents = append(p.ents, pathEntry{path, ent})
+			p.hitEnts = append(p.hitEnts, pathCached{path, cached{fp, d}})
 			p.hits++
 			return nil
 		}
@@ -425,9 +523,9 @@ func (s *scanner) visit(p *part, dirfd int, ref *dirRef, path, name string) erro
 			return nil
 		}
 		ent.Target = t
-		p.snap[path] = ent
+		p.ents = append(p.ents, pathEntry{path, ent})
 	case zerosync.KindDir:
-		p.snap[path] = ent
+		p.ents = append(p.ents, pathEntry{path, ent})
 		s.push(path, name, ref.acquire())
 	}
 	return nil
