@@ -149,10 +149,12 @@ func BenchmarkReconcile100k(b *testing.B) {
 		theirs[q] = file("t" + q)
 	}
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		p := Reconcile(base, ours, theirs)
 		if len(p.Actions) != 2000 {
 			b.Fatalf("got %d actions", len(p.Actions))
 		}
 	}
+	cpu.report(b)
 }
