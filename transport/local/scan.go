@@ -191,7 +191,10 @@ const maxHeld = 128
 // depth squared over a deep tree). The descriptor was opened beneath the
 // root without following a symlink, and each entry is opened from it the
 // same way. It is closed when the last user releases it. A nil *dirRef
-// means "open from the root".
+// means "open from the root". A directory renamed while it is held is
+// listed under the name it had when it was opened, as a walk from the root
+// would have listed it a moment earlier: the next scan, or the watcher's
+// hint, finds the new names.
 type dirRef struct {
 	s    *scanner
 	fd   int
