@@ -2,6 +2,7 @@ package zerosync_test
 
 import (
 	"errors"
+	"fmt"
 	"path"
 	"path/filepath"
 	"strings"
@@ -127,4 +128,18 @@ func FuzzSnapshotValidate(f *testing.F) {
 			t.Fatalf("Validate() = %v, full check = %v", got, want)
 		}
 	})
+}
+
+func BenchmarkValidate100k(b *testing.B) {
+	s := zerosync.Snapshot{}
+	for i := range 100_000 {
+		d := fmt.Sprintf("d%03d", i/1000)
+		s[d] = zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}
+		s[fmt.Sprintf("%s/f%05d", d, i)] = zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o644, Size: 1}
+	}
+	for b.Loop() {
+		if err := s.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
