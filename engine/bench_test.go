@@ -185,6 +185,24 @@ func BenchmarkSyncNoopDeep2000(b *testing.B) {
 	cpu.report(b)
 }
 
+// BenchmarkSyncNoopDeep2000Unsure is BenchmarkSyncNoopDeep2000 with a
+// named pipe at the bottom: a path the scans report as a problem, which
+// each cycle hides from both sides.
+func BenchmarkSyncNoopDeep2000Unsure(b *testing.B) {
+	e, da := deepPair(b, 2000)
+	if err := syscall.Mkfifo(filepath.Join(da, filepath.FromSlash(strings.Repeat("d/", 2000)), "pipe"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cpu := startCPU()
+	for b.Loop() {
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || rep.Changed() || len(rep.Problems) != 1 {
+			b.Fatal(err, rep.Changed(), rep.Problems)
+		}
+	}
+	cpu.report(b)
+}
+
 // BenchmarkSyncEditWatchedDeep2000 is a running engine's cycle after the
 // file at the bottom of a tree 2,000 directories deep was edited, its
 // watcher naming the file and its directory.

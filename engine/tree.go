@@ -230,20 +230,48 @@ func restrict(s zerosync.Snapshot, in map[string]bool) zerosync.Snapshot {
 }
 
 // hide returns s without the paths in any of the sets, and what lies
-// beneath them.
+// beneath them. A few paths are compared as prefixes; many are gathered in
+// one set that each path's ancestors are looked up in.
 func hide(s zerosync.Snapshot, sets ...map[string]bool) zerosync.Snapshot {
-	out := make(zerosync.Snapshot, len(s))
-	for p, e := range s {
-		hidden := false
-		for q := p; q != "" && !hidden; q = zerosync.Parent(q) {
-			for _, set := range sets {
-				if set[q] {
-					hidden = true
-					break
-				}
+	var few []string
+	n := 0
+	for _, set := range sets {
+		n += len(set)
+	}
+	var all map[string]bool
+	if n <= 16 {
+		for _, set := range sets {
+			for p := range set {
+				few = append(few, p)
 			}
 		}
-		if !hidden {
+	} else {
+		all = make(map[string]bool, n)
+		for _, set := range sets {
+			for p := range set {
+				all[p] = true
+			}
+		}
+	}
+	hidden := func(p string) bool {
+		if all == nil {
+			for _, d := range few {
+				if p == d || len(p) > len(d) && p[len(d)] == '/' && p[:len(d)] == d {
+					return true
+				}
+			}
+			return false
+		}
+		for q := p; q != ""; q = zerosync.Parent(q) {
+			if all[q] {
+				return true
+			}
+		}
+		return false
+	}
+	out := make(zerosync.Snapshot, len(s))
+	for p, e := range s {
+		if !hidden(p) {
 			out[p] = e
 		}
 	}

@@ -42,3 +42,17 @@ func TestScopeTakesContentOfParentPath(t *testing.T) {
 		require.Equal(t, []string{"a", "a/x", "a/y"}, slices.Sorted(maps.Keys(in)), "paths %q", paths)
 	}
 }
+
+// TestHide: a hidden path takes what lies beneath it, not a path that only
+// shares a prefix of its name, with a few hidden paths or many.
+func TestHide(t *testing.T) {
+	s := snap("a", dir(), "a/x", file("1"), "ab", file("2"), "c", dir(), "c/y", file("3"))
+	got := hide(s, map[string]bool{"a": true}, map[string]bool{"c/y": true})
+	require.Equal(t, []string{"ab", "c"}, slices.Sorted(maps.Keys(got)))
+	many := map[string]bool{"a": true}
+	for i := range 40 {
+		many[fmt.Sprintf("none%d", i)] = true
+	}
+	got = hide(s, many, map[string]bool{"c/y": true})
+	require.Equal(t, []string{"ab", "c"}, slices.Sorted(maps.Keys(got)))
+}
