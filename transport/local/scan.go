@@ -55,7 +55,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 
 	cachedBefore := e.cache.len()
 	e.mu.Lock()
-	size := e.lastScan + e.lastScan/16 // room for some growth
+	size := e.lastScan // a map grows a part at a time: no room is left spare
 	e.mu.Unlock()
 	res, err := e.walk(ctx, rootfd, size, func(s *scanner, _ *part) error {
 		s.push("", "", nil)
