@@ -332,3 +332,42 @@ func TestScanPathsDropsCacheBeneathDirectory(t *testing.T) {
 	require.Equal(t, 14, e.cache.len())
 	require.NotContains(t, cachedPaths(e.cache), "d1/sub/g")
 }
+
+// TestScanWhileApplying: scans run while applies write to the stat cache
+// (run under -race); the last scan reports the digests of what is on disk,
+// and the cache holds every file.
+func TestScanWhileApplying(t *testing.T) {
+	e, root := newEndpoint(t)
+	e.cache.racy = 0
+	oldFiles(t, root, 70)
+	scanOK(t, e)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 30 {
+			data := fmt.Appendf(nil, "applied %d", i)
+			want := fileEntry(data, 0o644)
+			want.ModTime = time.Now().Add(-time.Hour)
+			if err := e.Apply(t.Context(), zerosync.Op{Path: fmt.Sprintf("d%d/new%02d", i%7, i), New: want}, newBytesReader(data)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 10 {
+		scanOK(t, e)
+	}
+	<-done
+	s := scanOK(t, e)
+	require.Len(t, s, 7+70+30)
+	for p, en := range s {
+		if en.Kind != zerosync.KindFile {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		must(t, err)
+		require.Equal(t, digest.Sum(data), en.Digest, p)
+	}
+	require.Equal(t, 100, e.cache.len())
+	require.Equal(t, 100, len(cachedPaths(e.cache)))
+}
