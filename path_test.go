@@ -2,6 +2,7 @@ package zerosync_test
 
 import (
 	"errors"
+	"fmt"
 	"path"
 	"path/filepath"
 	"strings"
@@ -101,5 +102,44 @@ func TestEntrySame(t *testing.T) {
 	var n *zerosync.Entry
 	if !n.Same(nil) || n.Same(a) || a.Same(nil) {
 		t.Fatal("nil handling")
+	}
+}
+
+// FuzzSnapshotValidate: Validate, which checks only the last component of
+// a path whose parent is present, agrees with the full check of every path
+// in sorted order, and names the same bad path.
+func FuzzSnapshotValidate(f *testing.F) {
+	for _, s := range []string{"d\nf:d/f", "a//b\na/\na", "/a\n/", "d\nd/..\nf:d/../x", "f:f\nf:f/x", "d\nd/.zs-tmp-1", "l:l\nf:l/x", "d\nd/e\nd/e/\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s := zerosync.Snapshot{}
+		for line := range strings.SplitSeq(in, "\n") {
+			e := zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}
+			if p, ok := strings.CutPrefix(line, "f:"); ok {
+				line, e = p, zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o644}
+			} else if p, ok := strings.CutPrefix(line, "l:"); ok {
+				line, e = p, zerosync.Entry{Kind: zerosync.KindSymlink, Target: "x"}
+			}
+			s[line] = e
+		}
+		got, want := s.Validate(), s.ValidatePaths(s.Paths())
+		if (got == nil) != (want == nil) || got != nil && got.Error() != want.Error() {
+			t.Fatalf("Validate() = %v, full check = %v", got, want)
+		}
+	})
+}
+
+func BenchmarkValidate100k(b *testing.B) {
+	s := zerosync.Snapshot{}
+	for i := range 100_000 {
+		d := fmt.Sprintf("d%03d", i/1000)
+		s[d] = zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}
+		s[fmt.Sprintf("%s/f%05d", d, i)] = zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o644, Size: 1}
+	}
+	for b.Loop() {
+		if err := s.Validate(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -2,10 +2,17 @@ package engine
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/transport/local"
@@ -55,12 +62,14 @@ func benchPair(b *testing.B, n int) (*Engine, string, string) {
 // both trees are scanned (warm stat caches) and reconciled whole.
 func BenchmarkSyncNoopFull10k(b *testing.B) {
 	e, _, _ := benchPair(b, 10_000)
+	cpu := startCPU()
 	for b.Loop() {
 		rep, err := e.SyncOnce(context.Background())
 		if err != nil || rep.Changed() {
 			b.Fatal(err, rep.Changed())
 		}
 	}
+	cpu.report(b)
 }
 
 // watched marks both trees as reported by a live watcher, as Run does once
@@ -89,11 +98,20 @@ func BenchmarkSyncNoopWatched10k(b *testing.B) {
 // files were edited on one side and its watcher named them: rescan,
 // reconcile, transfer and commit of ten files (the watcher's own debounce
 // is not included).
-func BenchmarkSync10EditsWatched10k(b *testing.B) {
+func BenchmarkSync10EditsWatched10k(b *testing.B) { bench10Edits(b, false) }
+
+// BenchmarkSync10EditsDirsWatched10k is BenchmarkSync10EditsWatched10k
+// with the folders of the ten files hinted too, as a watcher reports a
+// file replaced by a rename: each folder is rescanned, not the tree.
+func BenchmarkSync10EditsDirsWatched10k(b *testing.B) { bench10Edits(b, true) }
+
+func bench10Edits(b *testing.B, dirs bool) {
 	e, da, _ := benchPair(b, 10_000)
 	watched(e)
 	e.SyncOnce(context.Background())
 	round := 0
+	cpu := startCPU()
+	defer cpu.report(b)
 	for b.Loop() {
 		b.StopTimer()
 		round++
@@ -104,6 +122,9 @@ func BenchmarkSync10EditsWatched10k(b *testing.B) {
 				b.Fatal(err)
 			}
 			paths = append(paths, p)
+			if dirs {
+				paths = append(paths, zerosync.Parent(p))
+			}
 		}
 		e.ours.hint(zerosync.Hint{Paths: paths})
 		b.StartTimer()
@@ -112,4 +133,211 @@ func BenchmarkSync10EditsWatched10k(b *testing.B) {
 			b.Fatalf("%v: %d applied", err, len(rep.Applied))
 		}
 	}
+}
+
+// deepPair makes two synced directories holding one chain of depth
+// directories with a file at the bottom, and an engine over them.
+func deepPair(b *testing.B, depth int) (*Engine, string) {
+	b.Helper()
+	tmp := b.TempDir()
+	da, db := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	rel := strings.Repeat("d/", depth)
+	if err := os.MkdirAll(filepath.Join(da, filepath.FromSlash(rel)), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(da, filepath.FromSlash(rel), "f"), []byte("deep"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	os.Mkdir(db, 0o755)
+	a, err := local.New(da)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bb, err := local.New(db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(); bb.Close() })
+	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: bb}}, WithStatePath(filepath.Join(tmp, "state.db")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	rep, err := e.SyncOnce(context.Background())
+	if err != nil || len(rep.Applied) != depth+1 {
+		b.Fatalf("first sync: %v, %d applied", err, len(rep.Applied))
+	}
+	return e, da
+}
+
+// BenchmarkSyncNoopDeep2000 is a cycle with nothing changed and no watcher
+// over a tree 2,000 directories deep: both trees scanned and reconciled
+// whole.
+func BenchmarkSyncNoopDeep2000(b *testing.B) {
+	e, _ := deepPair(b, 2000)
+	cpu := startCPU()
+	for b.Loop() {
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || rep.Changed() {
+			b.Fatal(err, rep.Changed())
+		}
+	}
+	cpu.report(b)
+}
+
+// BenchmarkSyncNoopDeep2000Unsure is BenchmarkSyncNoopDeep2000 with a
+// named pipe at the bottom: a path the scans report as a problem, which
+// each cycle hides from both sides.
+func BenchmarkSyncNoopDeep2000Unsure(b *testing.B) {
+	e, da := deepPair(b, 2000)
+	if err := syscall.Mkfifo(filepath.Join(da, filepath.FromSlash(strings.Repeat("d/", 2000)), "pipe"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	cpu := startCPU()
+	for b.Loop() {
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || rep.Changed() || len(rep.Problems) != 1 {
+			b.Fatal(err, rep.Changed(), rep.Problems)
+		}
+	}
+	cpu.report(b)
+}
+
+// BenchmarkSyncEditWatchedDeep2000 is a running engine's cycle after the
+// file at the bottom of a tree 2,000 directories deep was edited, its
+// watcher naming the file and its directory.
+func BenchmarkSyncEditWatchedDeep2000(b *testing.B) {
+	e, da := deepPair(b, 2000)
+	watched(e)
+	e.SyncOnce(context.Background())
+	dir := strings.Repeat("d/", 2000)
+	round := 0
+	cpu := startCPU()
+	defer cpu.report(b)
+	for b.Loop() {
+		b.StopTimer()
+		round++
+		if err := os.WriteFile(filepath.Join(da, filepath.FromSlash(dir), "f"), fmt.Appendf(nil, "edit %d", round), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		e.ours.hint(zerosync.Hint{Paths: []string{dir[:len(dir)-1], dir + "f"}})
+		b.StartTimer()
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || len(rep.Applied) != 1 {
+			b.Fatalf("%v: %d applied", err, len(rep.Applied))
+		}
+	}
+}
+
+// identicalPair makes two directories holding the same n small files (100
+// per folder), without syncing them, and an engine over them; the first
+// cycle finds them equal and only records the common state.
+func identicalPair(b *testing.B, n int) *Engine {
+	b.Helper()
+	tmp := b.TempDir()
+	var eps [2]zerosync.Endpoint
+	for i, name := range []string{"a", "b"} {
+		root := filepath.Join(tmp, name)
+		for j := range n {
+			dir := filepath.Join(root, fmt.Sprintf("d%04d", j/100))
+			if j%100 == 0 {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%06d.txt", j)), fmt.Appendf(nil, "file %d", j), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ep, err := local.New(root, local.WithStatCache(filepath.Join(tmp, name+".cache")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { ep.Close() })
+		eps[i] = ep
+	}
+	e, err := New(Peer{Name: "a", Endpoint: eps[0]}, []Peer{{Name: "b", Endpoint: eps[1]}}, WithStatePath(filepath.Join(tmp, "state.db")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	if _, err := e.SyncOnce(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// heapProfile names a file for the live heap of the running engine that
+// BenchmarkMemoryRunning100k measures.
+var heapProfile = flag.String("heapprofile", "", "write the running engine's live heap to this `file`")
+
+// BenchmarkMemoryRunning100k measures a running engine over two trees of
+// 100,000 files (and 1,000 folders) each: the live heap after a collection
+// per entry of a side (heap-B/entry), and the resident set (rss-MiB), after
+// the watchers' first full cycle; each iteration is another full cycle,
+// whose allocations are what a scan of both trees costs (B/op).
+func BenchmarkMemoryRunning100k(b *testing.B) {
+	const n = 100_000
+	e := identicalPair(b, n)
+	watched(e)
+	if _, err := e.SyncOnce(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.ours.markFull()
+		e.pairs[0].peer.markFull()
+		rep, err := e.SyncOnce(context.Background())
+		if err != nil || rep.Changed() {
+			b.Fatal(err, rep.Changed())
+		}
+	}
+	b.StopTimer()
+	entries := float64(n + n/100)
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/entries/2, "heap-B/entry")
+	if *heapProfile != "" {
+		f, err := os.Create(*heapProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	debug.FreeOSMemory()
+	if st, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.Lines(string(st)) {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				var kb float64
+				fmt.Sscan(rest, &kb)
+				b.ReportMetric(kb/1024, "rss-MiB")
+			}
+		}
+	}
+	runtime.KeepAlive(e)
+}
+
+// cpuClock measures the CPU time (user and system, every thread) the
+// process spends in a benchmark's loop: on a shared machine the wall time
+// of an iteration says more about the neighbours than about the code.
+type cpuClock struct{ start time.Duration }
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startCPU() cpuClock { return cpuClock{cpuNow()} }
+
+// report adds the CPU time per iteration as cpu-ms/op.
+func (c cpuClock) report(b *testing.B) {
+	b.ReportMetric(float64(cpuNow()-c.start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }

@@ -48,50 +48,46 @@ type decision struct {
 // updates shallowest first. A path whose kind changes is removed, then
 // created. A side's entry that is replaced or removed is archived when its
 // content differs from the base, that is when the other side never saw it.
+//
+// A path the same on both sides needs nothing, whatever the base says, so
+// it costs one lookup (in theirs, from a pass over ours); theirs is walked
+// only when it holds paths ours lacks (counted during that pass), and the
+// base is looked up only for paths that differ. A path deleted on both
+// sides needs nothing either, and is not looked at.
 func Reconcile(base, ours, theirs zerosync.Snapshot) zerosync.Plan {
 	decisions := make(map[string]*decision)
-	look := func(p string, a zerosync.Entry, inA bool, b zerosync.Entry, inB bool) {
-		o, inO := base[p]
-		// Most paths are the same everywhere: settle them with lookups only.
-		if inA && inB && inO && a.Same(&b) && a.Same(&o) {
-			return
-		}
-		decisions[p] = decide(ptr(o, inO), ptr(a, inA), ptr(b, inB))
-	}
+	inTheirs := 0 // paths of ours found in theirs
 	for p, a := range ours {
 		b, inB := theirs[p]
-		look(p, a, true, b, inB)
+		if inB {
+			inTheirs++
+			if a.Same(&b) {
+				continue
+			}
+		}
+		o, inO := base[p]
+		decisions[p] = decide(ptr(o, inO), ptr(a, true), ptr(b, inB))
 	}
-	for p, b := range theirs {
-		if _, ok := ours[p]; !ok {
-			look(p, zerosync.Entry{}, false, b, true)
-		}
-	}
-	for p := range base {
-		if _, ok := decisions[p]; ok {
-			continue
-		}
-		if _, ok := ours[p]; ok {
-			continue
-		}
-		if _, ok := theirs[p]; !ok {
-			// Deleted on both sides (or hidden by a filter).
-			decisions[p] = &decision{}
+	if inTheirs < len(theirs) {
+		for p, b := range theirs {
+			if _, ok := ours[p]; ok {
+				continue
+			}
+			o, inO := base[p]
+			decisions[p] = decide(ptr(o, inO), nil, ptr(b, true))
 		}
 	}
 	keepParents(decisions, base, ours, theirs)
 
-	var plan zerosync.Plan
+	plan := zerosync.Plan{Actions: make([]zerosync.Action, 0, len(decisions))}
 	for p, d := range decisions {
+		o, a, b := base.Get(p), ours.Get(p), theirs.Get(p)
 		if d.conflict {
-			plan.Conflicts = append(plan.Conflicts, zerosync.Conflict{
-				Path: p, Base: base.Get(p), Ours: ours.Get(p), Theirs: theirs.Get(p),
-			})
+			plan.Conflicts = append(plan.Conflicts, zerosync.Conflict{Path: p, Base: o, Ours: a, Theirs: b})
 			continue
 		}
-		o := base.Get(p)
-		plan.Actions = appendOps(plan.Actions, zerosync.Ours, d, p, o, ours.Get(p))
-		plan.Actions = appendOps(plan.Actions, zerosync.Theirs, d, p, o, theirs.Get(p))
+		plan.Actions = appendOps(plan.Actions, zerosync.Ours, d, p, o, a)
+		plan.Actions = appendOps(plan.Actions, zerosync.Theirs, d, p, o, b)
 	}
 	SortActions(plan.Actions)
 	slices.SortFunc(plan.Conflicts, func(a, b zerosync.Conflict) int { return strings.Compare(a.Path, b.Path) })

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/zerosync/zerosync"
@@ -104,15 +103,15 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 		t.markFull()
 		return nil, false, fmt.Errorf("scan %s: %w", t.Name, err)
 	}
-	touched := map[string]bool{}
+	touched := make(map[string]bool, len(paths)+len(sub))
+	var dirs []string
 	for _, p := range paths {
 		touched[p] = true
 		if old, ok := t.snap[p]; ok && old.Kind == zerosync.KindDir {
-			for _, q := range descendants(t.snap, p) {
-				touched[q] = true
-			}
+			dirs = append(dirs, p)
 		}
 	}
+	beneath(t.snap, dirs, func(q string) { touched[q] = true })
 	for p := range sub {
 		touched[p] = true
 	}
@@ -130,14 +129,18 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 		}
 	}
 	changed = slices.Sorted(maps.Keys(touched))
-	var present []string
+	present := make([]string, 0, len(sub))
+	var gone []string
 	for _, p := range changed {
 		if _, ok := t.snap[p]; ok {
 			present = append(present, p)
-		} else if orphans := descendants(t.snap, p); len(orphans) > 0 {
-			present = append(present, orphans...)
+		} else {
+			gone = append(gone, p)
 		}
 	}
+	// Whatever is left beneath a path that is gone is checked too: it has
+	// no parent.
+	beneath(t.snap, gone, func(q string) { present = append(present, q) })
 	if err := t.snap.ValidatePaths(present); err != nil {
 		// The hints and the tree disagree (events raced, or one was
 		// lost): scan it whole, now.
@@ -154,17 +157,38 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 	return changed, false, nil
 }
 
-// descendants returns the paths of s strictly beneath dir. It walks the
-// whole map: directories are rarely the subject of a hint.
-func descendants(s zerosync.Snapshot, dir string) []string {
-	var out []string
-	prefix := dir + "/"
+// beneath calls fn for every path of s strictly beneath one of dirs, in one
+// pass over s whatever the number of dirs (a snapshot has no index by
+// folder).
+func beneath(s zerosync.Snapshot, dirs []string, fn func(string)) {
+	switch {
+	case len(dirs) == 0:
+		return
+	case len(dirs) <= 16:
+		// A few folders: compare prefixes, which fail at the first byte
+		// that differs.
+		for p := range s {
+			for _, d := range dirs {
+				if len(p) > len(d) && p[len(d)] == '/' && p[:len(d)] == d {
+					fn(p)
+					break
+				}
+			}
+		}
+		return
+	}
+	set := make(map[string]bool, len(dirs))
+	for _, d := range dirs {
+		set[d] = true
+	}
 	for p := range s {
-		if strings.HasPrefix(p, prefix) {
-			out = append(out, p)
+		for q := zerosync.Parent(p); q != ""; q = zerosync.Parent(q) {
+			if set[q] {
+				fn(p)
+				break
+			}
 		}
 	}
-	return out
 }
 
 // scope is the part of three snapshots that a cycle reconciles: the given
@@ -172,21 +196,24 @@ func descendants(s zerosync.Snapshot, dir string) []string {
 // directories on any side.
 func scope(paths []string, snaps ...zerosync.Snapshot) map[string]bool {
 	in := make(map[string]bool, len(paths)*2)
+	dirs := make([][]string, len(snaps))
 	for _, p := range paths {
-		if in[p] {
-			continue
-		}
-		in[p] = true
-		for d := zerosync.Parent(p); d != "" && !in[d]; d = zerosync.Parent(d) {
-			in[d] = true
-		}
-		for _, s := range snaps {
-			if e, ok := s[p]; ok && e.Kind == zerosync.KindDir {
-				for _, q := range descendants(s, p) {
-					in[q] = true
-				}
+		if !in[p] {
+			in[p] = true
+			for d := zerosync.Parent(p); d != "" && !in[d]; d = zerosync.Parent(d) {
+				in[d] = true
 			}
 		}
+		// Even when p is in already, as the parent of another path, what
+		// lies beneath it is.
+		for i, s := range snaps {
+			if e, ok := s[p]; ok && e.Kind == zerosync.KindDir {
+				dirs[i] = append(dirs[i], p)
+			}
+		}
+	}
+	for i, s := range snaps {
+		beneath(s, dirs[i], func(q string) { in[q] = true })
 	}
 	return in
 }
@@ -203,20 +230,48 @@ func restrict(s zerosync.Snapshot, in map[string]bool) zerosync.Snapshot {
 }
 
 // hide returns s without the paths in any of the sets, and what lies
-// beneath them.
+// beneath them. A few paths are compared as prefixes; many are gathered in
+// one set that each path's ancestors are looked up in.
 func hide(s zerosync.Snapshot, sets ...map[string]bool) zerosync.Snapshot {
-	out := make(zerosync.Snapshot, len(s))
-	for p, e := range s {
-		hidden := false
-		for q := p; q != "" && !hidden; q = zerosync.Parent(q) {
-			for _, set := range sets {
-				if set[q] {
-					hidden = true
-					break
-				}
+	var few []string
+	n := 0
+	for _, set := range sets {
+		n += len(set)
+	}
+	var all map[string]bool
+	if n <= 16 {
+		for _, set := range sets {
+			for p := range set {
+				few = append(few, p)
 			}
 		}
-		if !hidden {
+	} else {
+		all = make(map[string]bool, n)
+		for _, set := range sets {
+			for p := range set {
+				all[p] = true
+			}
+		}
+	}
+	hidden := func(p string) bool {
+		if all == nil {
+			for _, d := range few {
+				if p == d || len(p) > len(d) && p[len(d)] == '/' && p[:len(d)] == d {
+					return true
+				}
+			}
+			return false
+		}
+		for q := p; q != ""; q = zerosync.Parent(q) {
+			if all[q] {
+				return true
+			}
+		}
+		return false
+	}
+	out := make(zerosync.Snapshot, len(s))
+	for p, e := range s {
+		if !hidden(p) {
 			out[p] = e
 		}
 	}

@@ -3,7 +3,9 @@
 package local
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,8 +54,11 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	defer unix.Close(rootfd)
 
 	cachedBefore := e.cache.len()
-	res, err := e.walk(ctx, rootfd, func(s *scanner, _ *part) error {
-		s.push("")
+	e.mu.Lock()
+	size := e.lastScan // a map grows a part at a time: no room is left spare
+	e.mu.Unlock()
+	res, err := e.walk(ctx, rootfd, size, func(s *scanner, _ *part) error {
+		s.push("", "", nil)
 		return nil
 	})
 	if err != nil {
@@ -75,7 +81,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 // walkResult is what a walk found.
 type walkResult struct {
 	snap        zerosync.Snapshot
-	next        map[string]cached // stat cache entries for the files found
+	next        cacheMap // stat cache entries for the files found
 	probs       []zerosync.Problem
 	hits, fresh int
 }
@@ -83,34 +89,35 @@ type walkResult struct {
 // walk runs a scan: seed puts the first entries into a part and the first
 // directories onto the stack (from the calling goroutine, before the
 // walkers start); walkers list directories, hash workers hash what the stat
-// cache does not know.
-func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p *part) error) (walkResult, error) {
-	e.mu.Lock()
-	hint := e.lastScan / e.workers
-	e.mu.Unlock()
-	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan string, 1024)}
+// cache does not know. size is how many entries the scan is expected to
+// find: the snapshot is made that large at once, not grown (which leaves
+// garbage, and room that stays unused).
+func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *scanner, p *part) error) (walkResult, error) {
+	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan hashJob, 1024),
+		snap: make(zerosync.Snapshot, size), next: make(cacheMap, size/32)}
 	s.cond = sync.NewCond(&s.mu)
 
 	parts := make([]*part, e.workers)
 	results := make([][]hashResult, e.workers)
 	var walkers, hashers sync.WaitGroup
 	for i := range e.workers {
-		parts[i] = &part{
-			snap: make(zerosync.Snapshot, hint),
-			next: make(map[string]cached, hint),
-			buf:  make([]byte, 32<<10),
-		}
+		parts[i] = &part{buf: make([]byte, 32<<10)}
 		hashers.Go(func() { results[i] = s.hashWorker() })
 	}
 	if err := seed(s, parts[0]); err != nil {
 		s.fail(err)
 	}
+	s.flush(parts[0], "", false)
 	for i := range e.workers {
 		walkers.Go(func() { s.walker(parts[i]) })
 	}
 	walkers.Wait()
 	close(s.jobs)
 	hashers.Wait()
+	for _, j := range s.dirs { // left by a failed walk
+		j.parent.release()
+	}
+	s.dirs = nil
 	if s.err != nil {
 		return walkResult{}, s.err
 	}
@@ -118,13 +125,11 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 		return walkResult{}, err
 	}
 
-	// Merge into the largest part.
-	slices.SortFunc(parts, func(a, b *part) int { return len(b.snap) - len(a.snap) })
-	snap, next, probs := parts[0].snap, parts[0].next, parts[0].probs
-	hits, dropped := parts[0].hits, parts[0].dropped
-	for _, p := range parts[1:] {
-		maps.Copy(snap, p.snap)
-		maps.Copy(next, p.next)
+	snap, next := s.snap, s.next
+	var probs []zerosync.Problem
+	var dropped []string
+	hits := 0
+	for _, p := range parts {
 		probs = append(probs, p.probs...)
 		hits += p.hits
 		dropped = append(dropped, p.dropped...)
@@ -137,7 +142,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p
 			case r.err == nil:
 				snap[r.path] = r.entry
 				if e.cache.trusted(r.fp, now) {
-					next[r.path] = cached{r.fp, r.entry.Digest}
+					next.put(r.path, cached{r.fp, r.entry.Digest})
 					fresh++
 				}
 			case errnoIs(r.err, unix.ENOENT), errnoIs(r.err, unix.ELOOP), errnoIs(r.err, unix.ENOTDIR), errors.Is(r.err, errNotRegular):
@@ -160,23 +165,145 @@ type scanner struct {
 	e      *Endpoint
 	ctx    context.Context
 	rootfd int
-	jobs   chan string // files to hash
+	jobs   chan hashJob // files to hash
+	held   atomic.Int32 // directory descriptors kept open for their entries
+
+	outMu sync.Mutex        // guards snap and next while walkers run
+	snap  zerosync.Snapshot // what the walk found
+	next  cacheMap          // stat cache entries of the files found
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	dirs    []string // directories waiting to be listed
+	dirs    []dirJob // directories waiting to be listed
 	pending int      // directories pushed and not yet listed to the end
 	err     error    // what stopped the scan
 }
 
-// part is one walker's findings.
+// maxHeld bounds the directory descriptors a scan keeps open so that the
+// entries it found in them are opened relative to them: a directory met
+// while the bound is reached is opened from the root, as it was named.
+const maxHeld = 128
+
+// dirRef is an open directory whose entries are still to be opened: the
+// walk opens a subdirectory, and a hash worker a file, relative to its
+// parent's descriptor, one component, instead of resolving the whole path
+// from the root again (which costs in proportion to the depth, and so the
+// depth squared over a deep tree). The descriptor was opened beneath the
+// root without following a symlink, and each entry is opened from it the
+// same way. It is closed when the last user releases it. A nil *dirRef
+// means "open from the root". A directory renamed while it is held is
+// listed under the name it had when it was opened, as a walk from the root
+// would have listed it a moment earlier: the next scan, or the watcher's
+// hint, finds the new names.
+type dirRef struct {
+	s    *scanner
+	fd   int
+	refs atomic.Int32
+}
+
+// hold returns a reference to the directory open at fd, taking ownership
+// of fd, or nil when the scan holds too many descriptors already (the
+// caller then closes fd itself).
+func (s *scanner) hold(fd int) *dirRef {
+	if s.held.Add(1) > maxHeld {
+		s.held.Add(-1)
+		return nil
+	}
+	r := &dirRef{s: s, fd: fd}
+	r.refs.Store(1)
+	return r
+}
+
+// acquire adds a user of r; it returns r.
+func (r *dirRef) acquire() *dirRef {
+	if r != nil {
+		r.refs.Add(1)
+	}
+	return r
+}
+
+// release drops a user of r, closing the descriptor after the last one.
+func (r *dirRef) release() {
+	if r != nil && r.refs.Add(-1) == 0 {
+		unix.Close(r.fd)
+		r.s.held.Add(-1)
+	}
+}
+
+// open opens name, the entry of r at path, with flags: relative to r, or
+// from the root when r is nil.
+func (s *scanner) open(r *dirRef, path, name string, flags int) (int, error) {
+	if r == nil {
+		return openBeneath(s.rootfd, path, flags)
+	}
+	return openBeneath(r.fd, name, flags)
+}
+
+// dirJob is a directory waiting to be listed: path beneath the root, and
+// its name in parent.
+type dirJob struct {
+	path, name string
+	parent     *dirRef
+}
+
+// hashJob is a file to hash: path beneath the root, and its name in dir.
+type hashJob struct {
+	path, name string
+	dir        *dirRef
+}
+
+// part is one walker's findings: its counts and problems, and the entries
+// of the directory it is listing until they join the scanner's maps.
 type part struct {
-	snap    zerosync.Snapshot
-	next    map[string]cached // entries of the stat cache after this scan
-	hits    int               // files whose digest came from the cache
+	ents    []pathEntry
+	hitEnts []pathCached // stat cache entries of ents' files
+	hits    int          // files whose digest came from the cache
 	probs   []zerosync.Problem
 	dropped []string // directories that could not be listed
-	buf     []byte
+	buf     []byte   // for getdents
+	pathBuf []byte   // to build a path
+}
+
+type pathEntry struct {
+	path string
+	ent  zerosync.Entry
+}
+
+type pathCached struct {
+	path string
+	c    cached
+}
+
+// flush moves what p found into the scanner's maps. When inDir is set,
+// every path is in the directory dir, whose stat cache entries are then
+// made in one map of the right size.
+func (s *scanner) flush(p *part, dir string, inDir bool) {
+	var m map[string]cached
+	if inDir && len(p.hitEnts) > 0 {
+		m = make(map[string]cached, len(p.hitEnts))
+		for _, pc := range p.hitEnts {
+			_, name := splitPath(pc.path)
+			m[name] = pc.c
+		}
+	}
+	s.outMu.Lock()
+	for _, pe := range p.ents {
+		s.snap[pe.path] = pe.ent
+	}
+	switch {
+	case m != nil && s.next[dir] == nil:
+		s.next[dir] = m
+	case m != nil:
+		maps.Copy(s.next[dir], m)
+	default:
+		for _, pc := range p.hitEnts {
+			s.next.put(pc.path, pc.c)
+		}
+	}
+	s.outMu.Unlock()
+	clear(p.ents)
+	clear(p.hitEnts)
+	p.ents, p.hitEnts = p.ents[:0], p.hitEnts[:0]
 }
 
 type hashResult struct {
@@ -190,23 +317,25 @@ func problem(p string, err error) zerosync.Problem {
 	return zerosync.Problem{Path: p, Err: fmt.Errorf("scan: %w", err)}
 }
 
-func (s *scanner) push(dir string) {
+// push puts the directory path, which is name in parent, on the stack; the
+// stack owns the reference to parent.
+func (s *scanner) push(path, name string, parent *dirRef) {
 	s.mu.Lock()
-	s.dirs = append(s.dirs, dir)
+	s.dirs = append(s.dirs, dirJob{path: path, name: name, parent: parent})
 	s.pending++
 	s.cond.Signal()
 	s.mu.Unlock()
 }
 
 // take returns the next directory to list; false when the walk is over.
-func (s *scanner) take() (string, bool) {
+func (s *scanner) take() (dirJob, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.dirs) == 0 && s.pending > 0 && s.err == nil {
 		s.cond.Wait()
 	}
 	if len(s.dirs) == 0 || s.err != nil {
-		return "", false
+		return dirJob{}, false
 	}
 	dir := s.dirs[len(s.dirs)-1]
 	s.dirs = s.dirs[:len(s.dirs)-1]
@@ -233,26 +362,36 @@ func (s *scanner) fail(err error) {
 
 func (s *scanner) walker(p *part) {
 	for {
-		dir, ok := s.take()
+		job, ok := s.take()
 		if !ok {
 			return
 		}
-		if err := s.list(p, dir); err != nil {
+		if err := s.list(p, job); err != nil {
 			s.fail(err)
 		}
 		s.done()
 	}
 }
 
-// list reads the directory dir: files, symlinks and directories go into p,
-// directories also onto the stack, uncached files to the hash workers.
-func (s *scanner) list(p *part, dir string) error {
+// list reads the directory of job: files, symlinks and directories go into
+// p, directories also onto the stack, uncached files to the hash workers.
+// It releases the job's reference to its parent.
+func (s *scanner) list(p *part, job dirJob) error {
+	dir := job.path
+	fd, err := -1, error(nil)
+	if dir != "" {
+		fd, err = s.open(job.parent, dir, job.name, unix.O_RDONLY|unix.O_DIRECTORY)
+	}
+	job.parent.release()
 	if err := s.ctx.Err(); err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
 		return err
 	}
 	dirfd := s.rootfd
+	var ref *dirRef
 	if dir != "" {
-		fd, err := openDir(s.rootfd, dir)
 		if err != nil {
 			// Gone or replaced since its parent was listed: what took its
 			// place is seen next scan. Anything else is a problem.
@@ -262,35 +401,90 @@ func (s *scanner) list(p *part, dir string) error {
 			p.dropped = append(p.dropped, dir)
 			return nil
 		}
-		defer unix.Close(fd)
+		if ref = s.hold(fd); ref != nil {
+			defer ref.release()
+		} else {
+			defer unix.Close(fd)
+		}
 		dirfd = fd
 	}
-	names, err := readNames(dirfd, p.buf, nil)
+	defer s.flush(p, dir, true)
+	var verr error
+	err = eachName(dirfd, p.buf, func(nb []byte) bool {
+		// One allocation for the path; the name is its end.
+		if dir != "" {
+			p.pathBuf = append(append(p.pathBuf[:0], dir...), '/')
+		} else {
+			p.pathBuf = p.pathBuf[:0]
+		}
+		path := string(append(p.pathBuf, nb...))
+		name := path[len(path)-len(nb):]
+		if zerosync.ReservedName(name) {
+			s.reserved(dirfd, path, name)
+			return true
+		}
+		verr = s.visit(p, dirfd, ref, path, name)
+		return verr == nil
+	})
+	if verr != nil {
+		return verr
+	}
 	if err != nil {
 		if dir == "" {
 			return err
 		}
 		p.probs = append(p.probs, problem(dir, err))
 		p.dropped = append(p.dropped, dir)
-		return nil
-	}
-	for _, name := range names {
-		path := joinPath(dir, name)
-		if zerosync.ReservedName(name) {
-			s.reserved(dirfd, path, name)
-			continue
-		}
-		if err := s.visit(p, dirfd, path, name); err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
+// eachName calls fn with the name of every entry of the directory freshly
+// opened at dirfd (without "." and ".."), until fn returns false; buf is
+// scratch space, and the name is valid only during the call.
+func eachName(dirfd int, buf []byte, fn func(name []byte) bool) error {
+	for {
+		n, err := unix.Getdents(dirfd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		// struct linux_dirent64: ino (8), off (8), reclen (2), type (1),
+		// then the name, NUL-terminated.
+		for b := buf[:n]; len(b) >= 19; {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				return fmt.Errorf("getdents: malformed record of %d bytes", reclen)
+			}
+			rec := b[:reclen]
+			b = b[reclen:]
+			if binary.NativeEndian.Uint64(rec[0:8]) == 0 {
+				continue // a deleted entry
+			}
+			name := rec[19:]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if len(name) == 0 || string(name) == "." || string(name) == ".." {
+				continue
+			}
+			if !fn(name) {
+				return nil
+			}
+		}
+	}
+}
+
 // visit records the entry name in dirfd (at path): files, symlinks and
 // directories go into p, directories also onto the stack, uncached files to
-// the hash workers.
-func (s *scanner) visit(p *part, dirfd int, path, name string) error {
+// the hash workers. ref is dirfd held for them, or nil when they open path
+// from the root.
+func (s *scanner) visit(p *part, dirfd int, ref *dirRef, path, name string) error {
 	if len(path) > zerosync.MaxPathLen {
 		p.probs = append(p.probs, problem(path, fmt.Errorf("path longer than %d bytes", zerosync.MaxPathLen)))
 		return nil
@@ -312,14 +506,15 @@ func (s *scanner) visit(p *part, dirfd int, path, name string) error {
 		fp := fingerprintOf(&st)
 		if d, ok := s.e.cache.lookup(path, fp); ok {
 			ent.Digest = d
-			p.snap[path] = ent
-			p.next[path] = cached{fp, d}
+			p.ents = append(p.ents, pathEntry{path, ent})
+			p.hitEnts = append(p.hitEnts, pathCached{path, cached{fp, d}})
 			p.hits++
 			return nil
 		}
 		select {
-		case s.jobs <- path:
+		case s.jobs <- hashJob{path: path, name: name, dir: ref.acquire()}:
 		case <-s.ctx.Done():
+			ref.release()
 			return s.ctx.Err()
 		}
 	case zerosync.KindSymlink:
@@ -331,10 +526,10 @@ func (s *scanner) visit(p *part, dirfd int, path, name string) error {
 			return nil
 		}
 		ent.Target = t
-		p.snap[path] = ent
+		p.ents = append(p.ents, pathEntry{path, ent})
 	case zerosync.KindDir:
-		p.snap[path] = ent
-		s.push(path)
+		p.ents = append(p.ents, pathEntry{path, ent})
+		s.push(path, name, ref.acquire())
 	}
 	return nil
 }
@@ -389,24 +584,26 @@ func (s *scanner) reserved(dirfd int, p, name string) {
 // hashWorker hashes the files the walk could not find in the stat cache.
 func (s *scanner) hashWorker() []hashResult {
 	var out []hashResult
-	for p := range s.jobs {
+	for j := range s.jobs {
 		if s.ctx.Err() != nil {
+			j.dir.release()
 			continue // drain
 		}
-		r := hashResult{path: p}
-		r.entry, r.fp, r.err = s.hash(p)
+		r := hashResult{path: j.path}
+		r.entry, r.fp, r.err = s.hash(j)
+		j.dir.release()
 		out = append(out, r)
 	}
 	return out
 }
 
-func (s *scanner) hash(p string) (zerosync.Entry, fingerprint, error) {
+func (s *scanner) hash(j hashJob) (zerosync.Entry, fingerprint, error) {
 	if s.e.failOpen != nil {
-		if err := s.e.failOpen(p); err != nil {
+		if err := s.e.failOpen(j.path); err != nil {
 			return zerosync.Entry{}, fingerprint{}, err
 		}
 	}
-	fd, err := openBeneath(s.rootfd, p, unix.O_RDONLY|unix.O_NONBLOCK)
+	fd, err := s.open(j.dir, j.path, j.name, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return zerosync.Entry{}, fingerprint{}, err
 	}

@@ -5,6 +5,7 @@ package local
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
@@ -230,4 +232,38 @@ func TestScanCancelled(t *testing.T) {
 	if _, _, err := e.Scan(ctx); err == nil {
 		t.Fatal("Scan with a cancelled context succeeded")
 	}
+}
+
+// openFDs counts the descriptors the process holds.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	must(t, err)
+	return len(ents)
+}
+
+// TestScanDeepComb: a tree whose every level holds two folders, one going
+// deeper, keeps more folders open at once than a scan holds (the rest are
+// opened from the root): everything is found, and every descriptor is
+// closed afterwards, on a full scan and on a rescan of the top folder.
+func TestScanDeepComb(t *testing.T) {
+	e, root := newEndpoint(t)
+	const depth = 3 * maxHeld
+	dir := root
+	for i := range depth {
+		must(t, os.Mkdir(filepath.Join(dir, "side"), 0o755))
+		writeFile(t, filepath.Join(dir, "side", "f"), []byte(fmt.Sprint(i)), 0o644)
+		dir = filepath.Join(dir, "d")
+		must(t, os.Mkdir(dir, 0o755))
+	}
+	before := openFDs(t)
+	s := scanOK(t, e)
+	require.Len(t, s, 3*depth)
+	deepest := strings.TrimSuffix(strings.Repeat("d/", depth), "/")
+	require.Contains(t, s, deepest)
+	require.Contains(t, s, strings.Repeat("d/", depth-1)+"side/f")
+	sub, _, err := e.ScanPaths(t.Context(), []string{"d"})
+	must(t, err)
+	require.Len(t, sub, 3*depth-2) // all but side and side/f at the top
+	require.Equal(t, before, openFDs(t))
 }

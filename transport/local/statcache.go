@@ -48,11 +48,73 @@ type cached struct {
 	digest zerosync.Digest
 }
 
+// cacheMap holds stat cache entries by directory ("" at the top), then by
+// name in it: the entries beneath a directory are found by looking at the
+// directories, not at every file. The zero value is not usable for put; use
+// make.
+type cacheMap map[string]map[string]cached
+
+// get returns the entry of p.
+func (m cacheMap) get(p string) (cached, bool) {
+	dir, name := splitPath(p)
+	e, ok := m[dir][name]
+	return e, ok
+}
+
+// put records e as the entry of p.
+func (m cacheMap) put(p string, e cached) {
+	dir, name := splitPath(p)
+	d := m[dir]
+	if d == nil {
+		d = make(map[string]cached)
+		m[dir] = d
+	}
+	d[name] = e
+}
+
+// del drops p and reports whether it was there.
+func (m cacheMap) del(p string) bool {
+	dir, name := splitPath(p)
+	d := m[dir]
+	if _, ok := d[name]; !ok {
+		return false
+	}
+	delete(d, name)
+	if len(d) == 0 {
+		delete(m, dir)
+	}
+	return true
+}
+
+// count returns the number of entries.
+func (m cacheMap) count() int {
+	n := 0
+	for _, d := range m {
+		n += len(d)
+	}
+	return n
+}
+
+// addAll moves the entries of o into m; o must not be used afterwards.
+func (m cacheMap) addAll(o cacheMap) {
+	for dir, od := range o {
+		d := m[dir]
+		if d == nil {
+			m[dir] = od
+			continue
+		}
+		for name, e := range od {
+			d[name] = e
+		}
+	}
+}
+
 // statCache maps paths to the digests of files whose fingerprint did not
 // move. It is safe for concurrent use.
 type statCache struct {
 	mu    sync.Mutex
-	m     map[string]cached
+	m     cacheMap
+	n     int // entries in m
 	dirty bool
 
 	// racy is how recent a modification time may be for an entry to be
@@ -63,13 +125,13 @@ type statCache struct {
 }
 
 func newStatCache(racy time.Duration) *statCache {
-	return &statCache{m: map[string]cached{}, racy: racy}
+	return &statCache{m: cacheMap{}, racy: racy}
 }
 
 // lookup returns the digest of p when its fingerprint is still fp.
 func (c *statCache) lookup(p string, fp fingerprint) (zerosync.Digest, bool) {
 	c.mu.Lock()
-	e, ok := c.m[p]
+	e, ok := c.m.get(p)
 	c.mu.Unlock()
 	if !ok || e.fp != fp {
 		return zerosync.Digest{}, false
@@ -89,34 +151,41 @@ func (c *statCache) store(p string, fp fingerprint, d zerosync.Digest, now time.
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.trusted(fp, now) {
-		if _, ok := c.m[p]; ok {
-			delete(c.m, p)
-			c.dirty = true
-		}
+		c.drop(p)
 		return
 	}
-	if e, ok := c.m[p]; ok && e.fp == fp && e.digest == d {
+	e, ok := c.m.get(p)
+	if ok && e.fp == fp && e.digest == d {
 		return
 	}
-	c.m[p] = cached{fp, d}
+	if !ok {
+		c.n++
+	}
+	c.m.put(p, cached{fp, d})
 	c.dirty = true
+}
+
+// drop forgets p; c.mu is held.
+func (c *statCache) drop(p string) {
+	if c.m.del(p) {
+		c.n--
+		c.dirty = true
+	}
 }
 
 // forget drops p.
 func (c *statCache) forget(p string) {
 	c.mu.Lock()
-	if _, ok := c.m[p]; ok {
-		delete(c.m, p)
-		c.dirty = true
-	}
+	c.drop(p)
 	c.mu.Unlock()
 }
 
 // replace installs the entries a full scan found; changed says whether they
 // differ from what the cache held when the scan started.
-func (c *statCache) replace(m map[string]cached, changed bool) {
+func (c *statCache) replace(m cacheMap, changed bool) {
+	n := m.count()
 	c.mu.Lock()
-	c.m = m
+	c.m, c.n = m, n
 	c.dirty = c.dirty || changed
 	c.mu.Unlock()
 }
@@ -125,7 +194,7 @@ func (c *statCache) replace(m map[string]cached, changed bool) {
 func (c *statCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.m)
+	return c.n
 }
 
 // The persisted form: a magic line, the root's device and inode, the entry
@@ -140,20 +209,28 @@ const maxCacheFile = 1 << 30
 func (c *statCache) encode(dev, ino uint64) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := make([]byte, 0, len(cacheMagic)+32+len(c.m)*96)
+	b := make([]byte, 0, len(cacheMagic)+32+c.n*96)
 	b = append(b, cacheMagic...)
 	b = binary.AppendUvarint(b, dev)
 	b = binary.AppendUvarint(b, ino)
-	b = binary.AppendUvarint(b, uint64(len(c.m)))
-	for p, e := range c.m {
-		b = binary.AppendUvarint(b, uint64(len(p)))
-		b = append(b, p...)
-		b = binary.AppendVarint(b, e.fp.size)
-		b = binary.AppendVarint(b, e.fp.mtime)
-		b = binary.AppendVarint(b, e.fp.ctime)
-		b = binary.AppendUvarint(b, e.fp.ino)
-		b = binary.AppendUvarint(b, uint64(e.fp.mode))
-		b = append(b, e.digest[:]...)
+	b = binary.AppendUvarint(b, uint64(c.n))
+	for dir, d := range c.m {
+		for name, e := range d {
+			if dir == "" {
+				b = binary.AppendUvarint(b, uint64(len(name)))
+			} else {
+				b = binary.AppendUvarint(b, uint64(len(dir)+1+len(name)))
+				b = append(b, dir...)
+				b = append(b, '/')
+			}
+			b = append(b, name...)
+			b = binary.AppendVarint(b, e.fp.size)
+			b = binary.AppendVarint(b, e.fp.mtime)
+			b = binary.AppendVarint(b, e.fp.ctime)
+			b = binary.AppendUvarint(b, e.fp.ino)
+			b = binary.AppendUvarint(b, uint64(e.fp.mode))
+			b = append(b, e.digest[:]...)
+		}
 	}
 	sum := digest.Sum(b)
 	return append(b, sum[:]...)
@@ -162,7 +239,7 @@ func (c *statCache) encode(dev, ino uint64) []byte {
 var errBadCache = errors.New("malformed stat cache file")
 
 // decode parses a persisted cache written for the root (dev, ino).
-func decode(b []byte, dev, ino uint64) (map[string]cached, error) {
+func decode(b []byte, dev, ino uint64) (cacheMap, error) {
 	if len(b) < len(cacheMagic)+32 || !bytes.HasPrefix(b, []byte(cacheMagic)) {
 		return nil, errBadCache
 	}
@@ -196,7 +273,7 @@ func decode(b []byte, dev, ino uint64) (map[string]cached, error) {
 	if n > uint64(len(r)) { // every entry takes more than a byte
 		return nil, errBadCache
 	}
-	m := make(map[string]cached, n)
+	m := make(cacheMap)
 	for range n {
 		l := uv()
 		if l == 0 || l > zerosync.MaxPathLen || l > uint64(len(r)) {
@@ -215,7 +292,10 @@ func decode(b []byte, dev, ino uint64) (map[string]cached, error) {
 		if zerosync.ValidPath(p) != nil {
 			return nil, errBadCache
 		}
-		m[p] = e
+		if _, dup := m.get(p); dup {
+			return nil, fmt.Errorf("%w: %q twice", errBadCache, p)
+		}
+		m.put(p, e)
 	}
 	if len(r) != 0 {
 		return nil, errBadCache
@@ -248,8 +328,9 @@ func (c *statCache) load(file string, dev, ino uint64) error {
 	if err != nil {
 		return err
 	}
+	n := m.count()
 	c.mu.Lock()
-	c.m, c.dirty = m, false
+	c.m, c.n, c.dirty = m, n, false
 	c.mu.Unlock()
 	return nil
 }
@@ -320,45 +401,68 @@ func writeAtomic(file string, data []byte) error {
 
 // merge installs what a partial scan of the paths in scope found: entries
 // in next replace or join the cache; cached files within scope (a scanned
-// path or beneath it) that the scan did not find are dropped. The cache is
-// walked once, and only when a scanned path is no longer a file (a
-// directory or a removal may leave cached files beneath it): the common
-// case, edited files, costs a lookup per path.
-func (c *statCache) merge(next map[string]cached, scope []string) {
+// path or beneath it) that the scan did not find are dropped. found holds
+// every path the scan found. A scoped path found as a file (edited, or
+// replaced by a file) costs a lookup; only one that is a directory now, or
+// gone, may have cached files beneath it, and those are found by looking at
+// the cached directories, not at every cached file.
+func (c *statCache) merge(next cacheMap, found zerosync.Snapshot, scope []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var dirs map[string]bool
+	var dirs []string
 	for _, p := range scope {
-		if _, ok := next[p]; ok {
-			continue
+		if _, ok := next.get(p); !ok {
+			c.drop(p)
 		}
-		if _, ok := c.m[p]; ok {
-			delete(c.m, p)
-			c.dirty = true
+		if e, ok := found[p]; !ok || e.Kind == zerosync.KindDir {
+			dirs = append(dirs, p)
+		} else if _, ok := c.m[p]; ok {
+			dirs = append(dirs, p) // a directory with cached files is a file now
 		}
-		if dirs == nil {
-			dirs = map[string]bool{}
-		}
-		dirs[p] = true
 	}
-	if dirs != nil {
-		for q := range c.m {
-			if _, ok := next[q]; ok {
+	if len(dirs) > 0 {
+		for dir, d := range c.m {
+			if !beneathAny(dir, dirs) {
 				continue
 			}
-			for d := zerosync.Parent(q); d != ""; d = zerosync.Parent(d) {
-				if dirs[d] {
-					delete(c.m, q)
+			nd := next[dir]
+			for name := range d {
+				if _, ok := nd[name]; !ok {
+					delete(d, name)
+					c.n--
 					c.dirty = true
-					break
 				}
+			}
+			if len(d) == 0 {
+				delete(c.m, dir)
 			}
 		}
 	}
-	for p, v := range next {
-		if old, ok := c.m[p]; !ok || old != v {
-			c.m[p] = v
-			c.dirty = true
+	for dir, nd := range next {
+		d := c.m[dir]
+		if d == nil {
+			d = make(map[string]cached, len(nd))
+			c.m[dir] = d
+		}
+		for name, v := range nd {
+			old, ok := d[name]
+			if !ok {
+				c.n++
+			}
+			if !ok || old != v {
+				d[name] = v
+				c.dirty = true
+			}
 		}
 	}
+}
+
+// beneathAny reports whether dir is one of dirs or beneath one.
+func beneathAny(dir string, dirs []string) bool {
+	for _, d := range dirs {
+		if dir == d || len(dir) > len(d) && dir[len(d)] == '/' && dir[:len(d)] == d {
+			return true
+		}
+	}
+	return false
 }

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/digest"
@@ -208,9 +211,11 @@ func FuzzDecodeStatCache(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for p := range m {
-			if zerosync.ValidPath(p) != nil {
-				t.Fatalf("decoded invalid path %q", p)
+		for dir, d := range m {
+			for name := range d {
+				if p := joinPath(dir, name); zerosync.ValidPath(p) != nil {
+					t.Fatalf("decoded invalid path %q", p)
+				}
 			}
 		}
 	})
@@ -258,4 +263,111 @@ func TestSaveRemovesStaleTemps(t *testing.T) {
 	if _, err := os.Stat(fresh); err != nil {
 		t.Errorf("fresh temp file removed: %v", err)
 	}
+}
+
+// cachedPaths lists what c holds.
+func cachedPaths(c *statCache) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for dir, d := range c.m {
+		for name := range d {
+			out = append(out, joinPath(dir, name))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestStatCacheMergeScope: a partial scan's merge drops, beneath a scoped
+// path that is a directory now (or gone), what the scan no longer found,
+// however deep, and nothing outside the scope; a scoped file not trusted
+// yet is dropped alone; a directory turned into a file loses its files.
+func TestStatCacheMergeScope(t *testing.T) {
+	c := newStatCache(0)
+	now := time.Now()
+	old := func(i int64) fingerprint { return fingerprint{size: i, mtime: 1, ino: uint64(i), mode: 0o100644} }
+	for i, p := range []string{"a/x", "a/b/y", "a/b/c/z", "ab/w", "k/f", "top"} {
+		c.store(p, old(int64(i)), digest.Sum([]byte(p)), now)
+	}
+	dir := zerosync.Entry{Kind: zerosync.KindDir}
+	file := zerosync.Entry{Kind: zerosync.KindFile}
+
+	next := cacheMap{}
+	next.put("a/x", cached{old(9), digest.Sum([]byte("new"))})
+	c.merge(next, zerosync.Snapshot{"a": dir, "a/x": file}, []string{"a"})
+	require.Equal(t, []string{"a/x", "ab/w", "k/f", "top"}, cachedPaths(c))
+	require.Equal(t, 4, c.len())
+	d, ok := c.lookup("a/x", old(9))
+	require.True(t, ok)
+	require.Equal(t, digest.Sum([]byte("new")), d)
+
+	c.merge(cacheMap{}, zerosync.Snapshot{"ab/w": file}, []string{"ab/w"})
+	require.Equal(t, []string{"a/x", "k/f", "top"}, cachedPaths(c))
+
+	c.merge(cacheMap{}, zerosync.Snapshot{"k": file}, []string{"k"})
+	require.Equal(t, []string{"a/x", "top"}, cachedPaths(c))
+
+	c.merge(cacheMap{}, zerosync.Snapshot{}, []string{"nothing/here"})
+	require.Equal(t, []string{"a/x", "top"}, cachedPaths(c))
+	require.Equal(t, 2, c.len())
+}
+
+// TestScanPathsDropsCacheBeneathDirectory: a rescan of a directory whose
+// subdirectory was removed forgets the files cached beneath it.
+func TestScanPathsDropsCacheBeneathDirectory(t *testing.T) {
+	e, root := newEndpoint(t)
+	oldFiles(t, root, 14)
+	past := time.Now().Add(-time.Hour)
+	for _, p := range []string{"d1/sub/deeper/f", "d1/sub/g"} {
+		writeFile(t, filepath.Join(root, p), []byte(p), 0o644)
+		must(t, os.Chtimes(filepath.Join(root, p), past, past))
+	}
+	scanOK(t, e)
+	require.Equal(t, 16, e.cache.len())
+	must(t, os.RemoveAll(filepath.Join(root, "d1", "sub")))
+	s, _, err := e.ScanPaths(t.Context(), []string{"d1"})
+	must(t, err)
+	require.Len(t, s, 3) // d1 and its two files
+	require.Equal(t, 14, e.cache.len())
+	require.NotContains(t, cachedPaths(e.cache), "d1/sub/g")
+}
+
+// TestScanWhileApplying: scans run while applies write to the stat cache
+// (run under -race); the last scan reports the digests of what is on disk,
+// and the cache holds every file.
+func TestScanWhileApplying(t *testing.T) {
+	e, root := newEndpoint(t)
+	e.cache.racy = 0
+	oldFiles(t, root, 70)
+	scanOK(t, e)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 30 {
+			data := fmt.Appendf(nil, "applied %d", i)
+			want := fileEntry(data, 0o644)
+			want.ModTime = time.Now().Add(-time.Hour)
+			if err := e.Apply(t.Context(), zerosync.Op{Path: fmt.Sprintf("d%d/new%02d", i%7, i), New: want}, newBytesReader(data)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for range 10 {
+		scanOK(t, e)
+	}
+	<-done
+	s := scanOK(t, e)
+	require.Len(t, s, 7+70+30)
+	for p, en := range s {
+		if en.Kind != zerosync.KindFile {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+		must(t, err)
+		require.Equal(t, digest.Sum(data), en.Digest, p)
+	}
+	require.Equal(t, 100, e.cache.len())
+	require.Equal(t, 100, len(cachedPaths(e.cache)))
 }
