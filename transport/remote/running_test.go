@@ -1,0 +1,174 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/transport/local"
+)
+
+// fullScans hides the path scans of a remote endpoint, so the engine
+// rescans the far tree whole every cycle, as it did before path scans;
+// every other ability stays.
+type fullScans struct {
+	zerosync.Endpoint
+	zerosync.Watcher
+	zerosync.Identifier
+	zerosync.Copier
+	zerosync.Archiver
+	zerosync.DeltaOpener
+}
+
+func withoutPathScans(ep *Endpoint) zerosync.Endpoint {
+	return fullScans{ep, ep, ep, ep, ep, ep}
+}
+
+// runningRig is an engine running (watchers and all) between a directory
+// here and one behind an agent over net.Pipe, both holding the same tree.
+type runningRig struct {
+	e            *engine.Engine
+	mine, theirs string
+	cn           *conn
+	agent        func() *countingEndpoint
+	events       <-chan zerosync.Event
+}
+
+// newRunningRig builds the rig over the trees (filled by fill, the same
+// on both sides), runs the engine until the test ends and waits until the
+// far tree is watched and the full rescan its watcher asked for is done.
+// With full, the engine cannot scan paths of the far tree.
+func newRunningRig(t testing.TB, fill func(root string), full bool) *runningRig {
+	t.Helper()
+	tmp := t.TempDir()
+	r := &runningRig{mine: filepath.Join(tmp, "mine"), theirs: filepath.Join(tmp, "theirs")}
+	for _, d := range []string{r.mine, r.theirs} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		fill(d)
+	}
+	var open func(context.Context, string) (zerosync.Endpoint, error)
+	open, r.agent = openCounting(local.WithStatCache(filepath.Join(tmp, "agent.cache")), local.WithDebounce(time.Millisecond))
+	r.cn = connect(t, open, nil)
+	rep := r.cn.endpoint(t, r.theirs)
+	var peer zerosync.Endpoint = rep
+	if full {
+		peer = withoutPathScans(rep)
+	}
+	lep, err := local.New(r.mine, local.WithStatCache(filepath.Join(tmp, "hub.cache")), local.WithDebounce(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lep.Close() })
+	r.e, err = engine.New(engine.Peer{Name: "here", Endpoint: lep}, []engine.Peer{{Name: "there", Endpoint: peer}},
+		engine.WithStatePath(filepath.Join(tmp, "state.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, cancelEvents := r.e.Subscribe(1 << 16)
+	r.events = events
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.e.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		cancelEvents()
+		r.e.Close()
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ps, err := r.e.Peers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ps[0].Watched {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the far tree's watcher did not report ready within 2 minutes")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// This cycle waits for the one under way and finishes the full rescan
+	// that "ready" asked for.
+	if _, err := r.e.SyncOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.drain()
+	return r
+}
+
+// drain drops the events so far.
+func (r *runningRig) drain() {
+	for {
+		select {
+		case <-r.events:
+		default:
+			return
+		}
+	}
+}
+
+// awaitApplied waits for the running engine to apply path and returns the
+// report of that cycle.
+func (r *runningRig) awaitApplied(t testing.TB, path string) *zerosync.Report {
+	t.Helper()
+	timeout := time.NewTimer(time.Minute)
+	defer timeout.Stop()
+	for {
+		select {
+		case ev := <-r.events:
+			if ev.Kind != zerosync.EventCycleEnd || ev.Report == nil {
+				continue
+			}
+			for _, a := range ev.Report.Applied {
+				if a.Path == path {
+					return ev.Report
+				}
+			}
+		case <-timeout.C:
+			t.Fatalf("the running engine did not apply %q within a minute", path)
+		}
+	}
+}
+
+// A running engine with a watched peer behind an agent: once the watchers
+// are ready, an edit on the far side reaches this side by a path scan of
+// what the far watcher named, never a whole-tree scan of the far tree, and
+// an edit here reaches the far side; an idle cycle scans nothing there.
+func TestRunningEngineScansPathsOfRemote(t *testing.T) {
+	r := newRunningRig(t, func(root string) { fillTree(t, root, 300) }, false)
+	srv := r.agent()
+	scans, pathScans := srv.scans.Load(), srv.pathScans.Load()
+	for i := range 3 {
+		data := fmt.Appendf(nil, "edit %d there\n", i)
+		writeFile(t, filepath.Join(r.theirs, "d001/f00150.txt"), data, 0o644)
+		r.awaitApplied(t, "d001/f00150.txt")
+		expectBytes(t, filepath.Join(r.mine, "d001/f00150.txt"), data)
+
+		data = fmt.Appendf(nil, "edit %d here\n", i)
+		writeFile(t, filepath.Join(r.mine, "d002/f00250.txt"), data, 0o644)
+		r.awaitApplied(t, "d002/f00250.txt")
+		expectBytes(t, filepath.Join(r.theirs, "d002/f00250.txt"), data)
+	}
+	before := r.cn.c.Stats()
+	if rep, err := r.e.SyncOnce(t.Context()); err != nil || rep.Changed() {
+		t.Fatalf("an idle cycle: %v, changed %v", err, rep.Changed())
+	}
+	t.Logf("an idle cycle of a running engine: %d bytes on the wire", wire(r.cn.c, before))
+	if got := srv.scans.Load(); got != scans {
+		t.Fatalf("the far tree was scanned whole %d times after its watcher was ready", got-scans)
+	}
+	if got := srv.pathScans.Load(); got < pathScans+3 {
+		t.Fatalf("%d path scans of the far tree for 3 edits there", got-pathScans)
+	}
+	sameTrees(t, r.mine, r.theirs)
+}
