@@ -30,6 +30,10 @@ type AgentInfo struct {
 	Version string
 	// Compression and Delta report whether both sides agreed to use them.
 	Compression, Delta bool
+	// PathScans reports whether both sides speak path scans
+	// ([Endpoint.ScanPaths]); without them a path scan is a whole-tree
+	// scan cut down on this side.
+	PathScans bool
 }
 
 func (c *config) caps() uint64 {

@@ -103,7 +103,7 @@ func TestScanPaths(t *testing.T) {
 			open, served := openCounting()
 			cn := connect(t, open, c.sopts, c.copts...)
 			ep := cn.endpoint(t, root)
-			if got := cn.c.caps&capScanPaths != 0; got != c.agreed {
+			if got := cn.c.Agent().PathScans; got != c.agreed {
 				t.Fatalf("path scans agreed: %v, want %v", got, c.agreed)
 			}
 			ctx := t.Context()
