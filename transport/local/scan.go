@@ -51,7 +51,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	defer unix.Close(rootfd)
 
 	cachedBefore := e.cache.len()
-	res, err := e.walk(ctx, rootfd, func(s *scanner, _ *part) error {
+	res, err := e.walk(ctx, rootfd, true, func(s *scanner, _ *part) error {
 		s.push("")
 		return nil
 	})
@@ -83,11 +83,15 @@ type walkResult struct {
 // walk runs a scan: seed puts the first entries into a part and the first
 // directories onto the stack (from the calling goroutine, before the
 // walkers start); walkers list directories, hash workers hash what the stat
-// cache does not know.
-func (e *Endpoint) walk(ctx context.Context, rootfd int, seed func(s *scanner, p *part) error) (walkResult, error) {
-	e.mu.Lock()
-	hint := e.lastScan / e.workers
-	e.mu.Unlock()
+// cache does not know. A whole-tree walk (whole) sizes its maps for the
+// last scan; a partial one starts small, so that it costs what it finds.
+func (e *Endpoint) walk(ctx context.Context, rootfd int, whole bool, seed func(s *scanner, p *part) error) (walkResult, error) {
+	hint := 0
+	if whole {
+		e.mu.Lock()
+		hint = e.lastScan / e.workers
+		e.mu.Unlock()
+	}
 	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan string, 1024)}
 	s.cond = sync.NewCond(&s.mu)
 

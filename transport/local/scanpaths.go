@@ -30,7 +30,7 @@ func (e *Endpoint) ScanPaths(ctx context.Context, paths []string) (zerosync.Snap
 		return nil, nil, e.perr("scan", ".", err)
 	}
 	defer unix.Close(rootfd)
-	res, err := e.walk(ctx, rootfd, func(s *scanner, part *part) error {
+	res, err := e.walk(ctx, rootfd, false, func(s *scanner, part *part) error {
 		for _, p := range paths {
 			dir, name := splitPath(p)
 			pfd, err := openDir(rootfd, dir)
@@ -55,6 +55,6 @@ func (e *Endpoint) ScanPaths(ctx context.Context, paths []string) (zerosync.Snap
 	if err := e.stillRoot(); err != nil {
 		return nil, nil, e.perr("scan", ".", err)
 	}
-	e.cache.merge(res.next, paths)
+	e.cache.merge(res.next, paths, res.snap)
 	return res.snap, res.probs, nil
 }

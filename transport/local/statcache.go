@@ -318,13 +318,18 @@ func writeAtomic(file string, data []byte) error {
 	return d.Sync()
 }
 
-// merge installs what a partial scan of the paths in scope found: entries
-// in next replace or join the cache; cached files within scope (a scanned
-// path or beneath it) that the scan did not find are dropped. The cache is
-// walked once, and only when a scanned path is no longer a file (a
-// directory or a removal may leave cached files beneath it): the common
-// case, edited files, costs a lookup per path.
-func (c *statCache) merge(next map[string]cached, scope []string) {
+// merge installs what a partial scan of the paths in scope found (found,
+// and next: the cache entries of its files): entries in next replace or
+// join the cache; cached files within scope (a scanned path or beneath it)
+// that the scan did not find are dropped. The cache is walked once, and
+// only when a scanned path is neither a file nor a link now (a directory
+// or a removal may leave cached files beneath it): the common case, edited
+// files (their entries kept out of next while they are too recent to
+// trust), costs a lookup per path. Cached files beneath a path that is a
+// file now, left from when it was a directory, can never be looked up
+// while it is not one; the next full scan, or a rescan of the path as a
+// directory, drops them.
+func (c *statCache) merge(next map[string]cached, scope []string, found zerosync.Snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var dirs map[string]bool
@@ -335,6 +340,9 @@ func (c *statCache) merge(next map[string]cached, scope []string) {
 		if _, ok := c.m[p]; ok {
 			delete(c.m, p)
 			c.dirty = true
+		}
+		if e, ok := found[p]; ok && e.Kind != zerosync.KindDir {
+			continue
 		}
 		if dirs == nil {
 			dirs = map[string]bool{}

@@ -259,3 +259,39 @@ func TestSaveRemovesStaleTemps(t *testing.T) {
 		t.Errorf("fresh temp file removed: %v", err)
 	}
 }
+
+// A partial scan keeps the stat cache of the rest of the tree: a file
+// edited a moment ago (too recent for its digest to be cached) drops its
+// own entry only, a directory made a file drops what was beneath it once
+// it is a directory again, and a removed directory drops what it held.
+func TestStatCacheMerge(t *testing.T) {
+	c := newStatCache(time.Second)
+	fp := fingerprint{size: 1, mtime: 1}
+	for _, p := range []string{"a", "d/x", "d/y", "e/z", "f"} {
+		c.m[p] = cached{fp: fp}
+	}
+	file := zerosync.Entry{Kind: zerosync.KindFile}
+	// "a" was edited just now (not in next); "f" is unchanged (in next).
+	c.merge(map[string]cached{"f": {fp: fp}}, []string{"a", "f"}, zerosync.Snapshot{"a": file, "f": file})
+	want := func(paths ...string) {
+		t.Helper()
+		if len(c.m) != len(paths) {
+			t.Fatalf("the cache holds %d entries, want %v", len(c.m), paths)
+		}
+		for _, p := range paths {
+			if _, ok := c.m[p]; !ok {
+				t.Fatalf("the cache lost %q; want %v", p, paths)
+			}
+		}
+	}
+	want("d/x", "d/y", "e/z", "f")
+	// "d" is a file now: what was beneath it cannot be looked up.
+	c.merge(nil, []string{"d"}, zerosync.Snapshot{"d": file})
+	want("d/x", "d/y", "e/z", "f")
+	// "d" is a directory again, holding "y" only.
+	c.merge(map[string]cached{"d/y": {fp: fp}}, []string{"d"}, zerosync.Snapshot{"d": {Kind: zerosync.KindDir}, "d/y": file})
+	want("d/y", "e/z", "f")
+	// "e" is gone.
+	c.merge(nil, []string{"e"}, nil)
+	want("d/y", "f")
+}
