@@ -25,10 +25,6 @@ const (
 	ablArchiver = 1 << 1
 	ablWatcher  = 1 << 2
 	ablIdentity = 1 << 3 // zerosync.Identifier
-	// ablPathScanner: the endpoint rescans some paths alone
-	// (zerosync.PathScanner); without it the agent serves a scan-paths
-	// request from a full scan, which still sends only the paths asked.
-	ablPathScanner = 1 << 4
 )
 
 // hello is the client's first frame.
