@@ -45,7 +45,7 @@ type runningRig struct {
 // on both sides), runs the engine until the test ends and waits until the
 // far tree is watched and the full rescan its watcher asked for is done.
 // With full, the engine cannot scan paths of the far tree.
-func newRunningRig(t testing.TB, fill func(root string), full bool) *runningRig {
+func newRunningRig(t testing.TB, fill func(root string), full bool, opts ...engine.Option) *runningRig {
 	t.Helper()
 	tmp := t.TempDir()
 	r := &runningRig{mine: filepath.Join(tmp, "mine"), theirs: filepath.Join(tmp, "theirs")}
@@ -55,9 +55,12 @@ func newRunningRig(t testing.TB, fill func(root string), full bool) *runningRig 
 		}
 		fill(d)
 	}
-	// The trees reach the disk before the engine starts: the write-back
-	// of a freshly written tree would otherwise slow the first fsyncs.
-	syscall.Sync()
+	if _, ok := t.(*testing.B); ok {
+		// The trees reach the disk before the engine starts: the
+		// write-back of a freshly written tree would otherwise slow the
+		// fsyncs of the cycles measured.
+		syscall.Sync()
+	}
 	var open func(context.Context, string) (zerosync.Endpoint, error)
 	open, r.agent = openCounting(local.WithStatCache(filepath.Join(tmp, "agent.cache")), local.WithDebounce(time.Millisecond))
 	r.cn = connect(t, open, nil)
@@ -72,7 +75,7 @@ func newRunningRig(t testing.TB, fill func(root string), full bool) *runningRig 
 	}
 	t.Cleanup(func() { lep.Close() })
 	r.e, err = engine.New(engine.Peer{Name: "here", Endpoint: lep}, []engine.Peer{{Name: "there", Endpoint: peer}},
-		engine.WithStatePath(filepath.Join(tmp, "state.db")))
+		append([]engine.Option{engine.WithStatePath(filepath.Join(tmp, "state.db"))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +178,21 @@ func TestRunningEngineScansPathsOfRemote(t *testing.T) {
 		t.Fatalf("%d path scans of the far tree for 3 edits there", got-pathScans)
 	}
 	sameTrees(t, r.mine, r.theirs)
+}
+
+// A safety rescan on a schedule ([engine.Every]) still scans the watched
+// far tree whole.
+func TestRunningEngineSafetyRescanOfRemote(t *testing.T) {
+	r := newRunningRig(t, func(root string) { fillTree(t, root, 50) }, false, engine.WithSource(engine.Every(20*time.Millisecond)))
+	srv := r.agent()
+	scans := srv.scans.Load()
+	deadline := time.Now().Add(time.Minute)
+	for srv.scans.Load() < scans+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d whole-tree scans of the far tree in a minute of a 20ms schedule", srv.scans.Load()-scans)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // benchFill writes n files of 1 KiB into root, 100 to a folder.
