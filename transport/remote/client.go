@@ -90,6 +90,7 @@ func Dial(ctx context.Context, conn io.ReadWriteCloser, opts ...Option) (*Client
 			Version:     res.r.agent,
 			Compression: res.r.caps&capZstd != 0,
 			Delta:       res.r.caps&capDelta != 0,
+			PathScans:   res.r.caps&capScanPaths != 0,
 		},
 		caps:  res.r.caps,
 		slots: make(chan struct{}, maxStreams),

@@ -15,4 +15,13 @@ func TestConformance(t *testing.T) {
 			return harness(ep, root)
 		})
 	})
+	// An agent of an older version, without path scans: the client's
+	// ScanPaths falls back to a whole-tree scan and passes the same cases.
+	t.Run("kind=remote-old-agent", func(t *testing.T) {
+		transporttest.Run(t, func(t *testing.T) transporttest.Harness {
+			root := newRoot(t)
+			cn := connect(t, openLocal, []Option{withoutCaps(capScanPaths)})
+			return harness(cn.endpoint(t, root), root)
+		})
+	})
 }

@@ -59,6 +59,7 @@
 //	open-root   root                    result (handle, abilities) | error
 //	close-root  handle                  result | error
 //	scan        handle, generation      scan-chunk* scan-end | error
+//	scan-paths  handle, paths           scan-chunk* scan-end | error
 //	open        handle, path            open-ok (size) data* end | error
 //	apply       handle, op; data* end   result | error
 //	apply-delta handle, op              signatures+ | error
@@ -137,6 +138,14 @@
 // numbers the snapshots it sends and keeps the last; a client that holds
 // that generation gets only the changes since (see [Endpoint.Scan]), so a
 // scan of an unchanged tree moves a few dozen bytes however large the tree.
+//
+// Still, a whole-tree scan costs the agent a stat of every entry. A
+// running engine whose peer is watched asks instead for the paths the
+// agent's watcher named (a scan-paths request, [Endpoint.ScanPaths]): the
+// agent's endpoint rescans those alone, and its stat cache takes what it
+// found, so a cycle costs both sides and the wire what changed. An agent
+// of an older version, which does not offer path scans in the handshake,
+// is asked for its whole tree instead, cut down on the client.
 //
 // # Delta transfer
 //

@@ -30,6 +30,10 @@ type AgentInfo struct {
 	Version string
 	// Compression and Delta report whether both sides agreed to use them.
 	Compression, Delta bool
+	// PathScans reports whether both sides speak path scans
+	// ([Endpoint.ScanPaths]); without them a path scan is a whole-tree
+	// scan cut down on this side.
+	PathScans bool
 }
 
 func (c *config) caps() uint64 {
@@ -43,15 +47,15 @@ func (c *config) caps() uint64 {
 	if c.control != nil {
 		caps |= capControl
 	}
-	// Every side answers pings and identity requests; whether it sends
-	// pings itself is its own setting.
-	return caps | capKeepalive | capIdentity
+	// Every side answers pings, identity requests and path scans; whether
+	// it sends pings itself is its own setting.
+	return (caps | capKeepalive | capIdentity | capScanPaths) &^ c.withoutCaps
 }
 
 // clientCaps are the capabilities a client offers: a client asks for
 // control requests, which an agent offers only with a dialer
 // (WithControl).
-func (c *config) clientCaps() uint64 { return c.caps() | capControl }
+func (c *config) clientCaps() uint64 { return (c.caps() | capControl) &^ c.withoutCaps }
 
 // readMagic reads the magic, explaining what came instead.
 func readMagic(r io.Reader, peer string) error {

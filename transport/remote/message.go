@@ -15,7 +15,8 @@ const (
 	capIdentity  = 1 << 3 // root-id and mark-root requests
 	capResume    = 1 << 4 // apply-resume requests
 	capControl   = 1 << 5 // control requests (the agent relays to a daemon)
-	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume | capControl
+	capScanPaths = 1 << 6 // scan-paths requests
+	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume | capControl | capScanPaths
 )
 
 // Abilities of a served endpoint, as bits of the open-root result.
@@ -96,7 +97,7 @@ func decodeHelloReply(b []byte) (helloReply, error) {
 // depends on the type: handle for everything but open-root; path for open,
 // open-delta, keep-conflict; src for copy; op for apply, apply-delta,
 // apply-resume and copy; entry and note for keep-conflict; since for scan;
-// root for open-root.
+// paths for scan-paths; root for open-root.
 type request struct {
 	typ    ftype
 	handle uint64
@@ -107,7 +108,8 @@ type request struct {
 	op     zerosync.Op
 	entry  *zerosync.Entry
 	note   string
-	engine string // control
+	engine string   // control
+	paths  []string // scan-paths
 }
 
 // Flags of an encoded op.
@@ -187,6 +189,11 @@ func (r request) encode() []byte {
 	switch r.typ {
 	case tScan:
 		e.Uvarint(r.since)
+	case tScanPaths:
+		e.Uvarint(uint64(len(r.paths)))
+		for _, p := range r.paths {
+			e.Str(p)
+		}
 	case tOpen, tOpenDelta:
 		e.Str(r.path)
 	case tApply, tApplyDelta, tApplyResume:
@@ -224,6 +231,8 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 	case tCloseRoot, tWatch, tRootID, tMarkRoot:
 	case tScan:
 		r.since = d.Uvarint("generation")
+	case tScanPaths:
+		r.paths = d.scanPaths()
 	case tOpen, tOpenDelta:
 		r.path = d.Str("path", maxWirePath)
 	case tApply, tApplyDelta, tApplyResume:

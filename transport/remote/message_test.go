@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,13 +47,15 @@ func sampleRequests() []request {
 		{typ: tWatch, handle: 4},
 		{typ: tRootID, handle: 5},
 		{typ: tMarkRoot, handle: 6},
+		{typ: tScanPaths, handle: 7, paths: []string{"a", "d/x", "d/y"}},
 	}
 }
 
 func sameRequest(a, b request) bool {
 	return a.typ == b.typ && a.handle == b.handle && a.root == b.root && a.since == b.since &&
 		a.path == b.path && a.src == b.src && a.note == b.note && a.engine == b.engine && sameEntry(a.entry, b.entry) &&
-		a.op.Path == b.op.Path && a.op.Archive == b.op.Archive && sameEntry(a.op.Old, b.op.Old) && sameEntry(a.op.New, b.op.New)
+		a.op.Path == b.op.Path && a.op.Archive == b.op.Archive && sameEntry(a.op.Old, b.op.Old) && sameEntry(a.op.New, b.op.New) &&
+		slices.Equal(a.paths, b.paths)
 }
 
 func TestMessagesRoundTrip(t *testing.T) {
@@ -195,6 +198,15 @@ func TestRequestRefuses(t *testing.T) {
 		{"resume-of-a-dir", tApplyResume, sampleRequestBytes(tApply, zerosync.Op{Path: "d", New: sampleDir}), "resumable apply makes a file"},
 		{"resume-of-a-removal", tApplyResume, sampleRequestBytes(tApply, zerosync.Op{Path: "f", Old: sampleFile}), "resumable apply makes a file"},
 		{"trailing", tWatch, []byte{1, 0}, "trailing"},
+		{"no-paths", tScanPaths, bad(tScanPaths, func(e *encoder) { e.Uvarint(1); e.Uvarint(0) }), "no paths"},
+		{"many-paths", tScanPaths, bad(tScanPaths, func(e *encoder) { e.Uvarint(1); e.Uvarint(maxScanPaths + 1) }), "exceeds the limit"},
+		{"paths-too-long", tScanPaths, bad(tScanPaths, func(e *encoder) {
+			e.Uvarint(1)
+			e.Uvarint(17)
+			for range 17 {
+				e.Str(strings.Repeat("p", maxWirePath))
+			}
+		}), "paths of more than"},
 		{"truncated", tScan, []byte{1}, "ends early"},
 		{"overflow", tScan, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "overflows"},
 		{"not-a-request", tData, []byte{1}, "not a request"},
@@ -252,6 +264,7 @@ func FuzzRequestWatch(f *testing.F)       { fuzzRequest(f, tWatch) }
 func FuzzRequestRootID(f *testing.F)      { fuzzRequest(f, tRootID) }
 func FuzzRequestMarkRoot(f *testing.F)    { fuzzRequest(f, tMarkRoot) }
 func FuzzRequestApplyResume(f *testing.F) { fuzzRequest(f, tApplyResume) }
+func FuzzRequestScanPaths(f *testing.F)   { fuzzRequest(f, tScanPaths) }
 
 // fuzzDecoder fuzzes a decoder of a small message: it never panics, every
 // failure wraps ErrProtocol, and a decoded value survives a round trip.

@@ -38,6 +38,9 @@ type config struct {
 	// protoMin and protoMax are the protocol versions this side speaks;
 	// tests change them to check the handshake.
 	protoMin, protoMax int
+	// withoutCaps are capabilities this side does not offer; tests set it
+	// to play an agent or client of an older version.
+	withoutCaps uint64
 }
 
 // Defaults and bounds of the options.

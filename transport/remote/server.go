@@ -141,6 +141,9 @@ func (s *server) request(f frame) error {
 	if f.typ == tControl && s.caps&capControl == 0 {
 		return protoErr("stream %d: %s request, but control requests were not agreed", f.id, f.typ)
 	}
+	if f.typ == tScanPaths && s.caps&capScanPaths == 0 {
+		return protoErr("stream %d: %s request, but path scans were not agreed", f.id, f.typ)
+	}
 	if (f.typ == tRootID || f.typ == tMarkRoot) && s.caps&capIdentity == 0 {
 		return protoErr("stream %d: %s request, but root identities were not agreed", f.id, f.typ)
 	}
@@ -200,6 +203,8 @@ func (s *server) handle(ctx context.Context, st *stream, req request) error {
 		return s.closeRoot(ctx, st, req.handle)
 	case tScan:
 		return s.scan(ctx, st, r, req.since)
+	case tScanPaths:
+		return s.scanPaths(ctx, st, r, req.paths)
 	case tOpen:
 		return s.openFile(ctx, st, r, req.path)
 	case tApply:
@@ -309,22 +314,8 @@ func (s *server) scan(ctx context.Context, st *stream, r *served, since uint64) 
 	r.scan.last = snap
 	r.mu.Unlock()
 
-	var enc snapEncoder
-	for _, c := range changes {
-		if err := checkChange(c); err != nil {
-			return fmt.Errorf("the endpoint reported an entry the wire cannot carry: %w", err)
-		}
-		enc.add(c)
-		if enc.full() {
-			if err := st.send(ctx, tScanChunk, enc.take(base), true); err != nil {
-				return err
-			}
-		}
-	}
-	if enc.n > 0 {
-		if err := st.send(ctx, tScanChunk, enc.take(base), true); err != nil {
-			return err
-		}
+	if err := sendChanges(ctx, st, changes, base); err != nil {
+		return err
 	}
 	end := scanEnd{gen: gen, base: base, count: uint64(len(changes)), problems: probs}
 	return st.send(ctx, tScanEnd, end.encode(), true)

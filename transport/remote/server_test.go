@@ -61,6 +61,7 @@ func sessionSeeds() [][]byte {
 	frames(open, req(3, request{typ: tApply, handle: 1, op: zerosync.Op{Path: "d", New: &zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}}}),
 		req(5, request{typ: tApply, handle: 1, op: zerosync.Op{Path: "d/l", New: &zerosync.Entry{Kind: zerosync.KindSymlink, Target: "../../sentinel"}}}),
 		req(7, request{typ: tApply, handle: 1, op: zerosync.Op{Path: "d/l/x", New: file}}), frame(tData, 7, data), frame(tEnd, 7, nil))
+	frames(open, req(3, request{typ: tScanPaths, handle: 1, paths: []string{"existing", "d", "../sentinel"}}))
 	return seeds
 }
 

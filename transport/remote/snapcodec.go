@@ -193,8 +193,13 @@ func (m scanEnd) encode() []byte {
 	return e.B
 }
 
-func decodeScanEnd(b []byte) (scanEnd, error) {
-	d := newDecoder("scan end", b)
+func decodeScanEnd(b []byte) (scanEnd, error) { return decodeEnd("scan end", b, false) }
+
+// decodeEnd decodes the scan-end frame of a scan, or of a scan-paths
+// request (paths): a path scan leads to no generation and is no diff, so
+// its generation and base are 0.
+func decodeEnd(what string, b []byte, paths bool) (scanEnd, error) {
+	d := newDecoder(what, b)
 	m := scanEnd{gen: d.Uvarint("generation"), base: d.Uvarint("base generation"), count: d.Uvarint("count")}
 	n := d.Count("problems", maxProblems, 3)
 	if n > 0 {
@@ -208,7 +213,11 @@ func decodeScanEnd(b []byte) (scanEnd, error) {
 		}
 		m.problems = append(m.problems, zerosync.Problem{Path: p, Err: e})
 	}
-	if d.Err == nil && m.gen == 0 {
+	switch {
+	case d.Err != nil:
+	case paths && (m.gen != 0 || m.base != 0):
+		d.Fail("a path scan names generation %d and base %d, not 0", m.gen, m.base)
+	case !paths && m.gen == 0:
 		d.Fail("generation 0")
 	}
 	return m, d.End()

@@ -14,13 +14,14 @@ import (
 )
 
 var (
-	_ zerosync.Endpoint   = (*Endpoint)(nil)
-	_ zerosync.Copier     = (*Endpoint)(nil)
-	_ zerosync.Archiver   = (*Endpoint)(nil)
-	_ zerosync.Watcher    = (*Endpoint)(nil)
-	_ zerosync.Identifier = (*Endpoint)(nil)
-	_ zerosync.Locator    = (*Endpoint)(nil)
-	_ remote.DeltaOpener  = (*Endpoint)(nil)
+	_ zerosync.Endpoint    = (*Endpoint)(nil)
+	_ zerosync.Copier      = (*Endpoint)(nil)
+	_ zerosync.Archiver    = (*Endpoint)(nil)
+	_ zerosync.Watcher     = (*Endpoint)(nil)
+	_ zerosync.Identifier  = (*Endpoint)(nil)
+	_ zerosync.Locator     = (*Endpoint)(nil)
+	_ zerosync.PathScanner = (*Endpoint)(nil)
+	_ remote.DeltaOpener   = (*Endpoint)(nil)
 )
 
 // Endpoint is a tree on another host, served by the agent there. Build one
@@ -109,6 +110,22 @@ func (e *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 		return nil, nil, err
 	}
 	s, p, err := rep.Scan(ctx)
+	if err != nil {
+		return nil, nil, e.wrap(ag, err)
+	}
+	return s, p, nil
+}
+
+// ScanPaths rescans only the given paths, and what lies beneath them, on
+// the agent's host; see [zerosync.PathScanner] and
+// [remote.Endpoint.ScanPaths]. An agent too old to scan paths sends its
+// whole tree, cut down to the paths on this side.
+func (e *Endpoint) ScanPaths(ctx context.Context, paths []string) (zerosync.Snapshot, []zerosync.Problem, error) {
+	rep, ag, err := e.inner(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, p, err := rep.ScanPaths(ctx, paths)
 	if err != nil {
 		return nil, nil, e.wrap(ag, err)
 	}
