@@ -1,0 +1,332 @@
+//go:build linux
+
+package local
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/zerosync/zerosync"
+)
+
+var _ zerosync.BatchApplier = (*Endpoint)(nil)
+
+// Sizes of a batch's durability work.
+const (
+	// batchOpen bounds the temp files a batch holds open at once; a longer
+	// batch is carried out in pieces of this many ops.
+	batchOpen = 256
+	// syncfsMin is the least number of files a piece of a batch writes for
+	// it to be made durable with one syncfs(2) of the root's file system
+	// rather than an fsync of each file. syncfs writes back whatever else
+	// is dirty on that file system too, so it pays only for many files.
+	syncfsMin = 64
+	// syncWorkers fsync the files of a smaller piece at once, so the file
+	// system commits them in one journal transaction.
+	syncWorkers = 8
+)
+
+// ApplyBatch applies ops as one batch; see [zerosync.BatchApplier]. Files
+// and symlinks that are made or replaced (by an entry of the same kind) are
+// written to temp files in their directories (content checked against
+// size and digest as Apply checks it), made durable together (one syncfs
+// of the file system for a large batch, otherwise an fsync of each file,
+// several at once), then each is checked against op.Old again, archived
+// when asked, and renamed into place; last, each directory that received
+// a file is synced once. A crash at any moment leaves each path with its
+// old entry or its new one, and temp files that the next scan removes.
+// Other ops (directories, removals, a change of kind) are applied one by
+// one with [Endpoint.Apply].
+//
+// Contents are read in the order of ops, one at a time.
+func (e *Endpoint) ApplyBatch(ctx context.Context, ops []zerosync.BatchOp) []error {
+	errs := make([]error, len(ops))
+	for i := 0; i < len(ops); i += batchOpen {
+		j := min(i+batchOpen, len(ops))
+		e.applyBatch(ctx, ops[i:j], errs[i:j])
+	}
+	for i, err := range errs {
+		if err != nil {
+			errs[i] = e.perr("apply", ops[i].Path, err)
+		}
+	}
+	return errs
+}
+
+// batchable reports whether op makes or replaces a file or a symlink by one
+// of the same kind: what a batch writes to a temp file and renames.
+func batchable(op zerosync.Op) bool {
+	return op.New != nil && (op.New.Kind == zerosync.KindFile || op.New.Kind == zerosync.KindSymlink) &&
+		(op.Old == nil || op.Old.Kind == op.New.Kind)
+}
+
+// staged is an op of a batch whose temp file is written.
+type staged struct {
+	i     int // in the batch
+	op    zerosync.Op
+	dir   *batchDir
+	name  string // in dir
+	t     *tempFile
+	moved bool // renamed into place
+}
+
+// batchDir is a directory a batch writes in, opened once.
+type batchDir struct {
+	fd    int
+	err   error // why it could not be opened
+	moved bool  // a temp file was renamed into it
+	synced error
+}
+
+// applyBatch carries out one piece of a batch, setting errs.
+func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs []error) {
+	var rest []int // ops applied alone
+	var todo []int
+	for i, bo := range ops {
+		if batchable(bo.Op) {
+			todo = append(todo, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	for _, i := range rest {
+		errs[i] = e.apply(ctx, ops[i].Op, ops[i].Content)
+	}
+	if len(todo) == 0 {
+		return
+	}
+	rootfd, err := e.openRoot()
+	if err != nil {
+		for _, i := range todo {
+			errs[i] = err
+		}
+		return
+	}
+	defer unix.Close(rootfd)
+	dirs := map[string]*batchDir{}
+	defer func() {
+		for _, d := range dirs {
+			if d.err == nil {
+				unix.Close(d.fd)
+			}
+		}
+	}()
+	// Write the temp files.
+	var st []*staged
+	defer func() {
+		for _, s := range st {
+			s.t.discard()
+		}
+	}()
+	for _, i := range todo {
+		s, err := e.stage(ctx, rootfd, dirs, i, ops[i])
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		st = append(st, s)
+		e.batchStep("written")
+	}
+	if len(st) == 0 {
+		return
+	}
+	// Make them durable, all before the first rename.
+	if err := e.syncStaged(ctx, rootfd, st); err != nil {
+		for _, s := range st {
+			errs[s.i] = err
+		}
+		return
+	}
+	e.batchStep("synced")
+	// Check each path again and rename the temp file over it.
+	for _, s := range st {
+		if err := e.moveStaged(ctx, rootfd, s); err != nil {
+			errs[s.i] = err
+			continue
+		}
+		e.batchStep("renamed")
+	}
+	// One sync of each directory that changed.
+	for _, d := range dirs {
+		if d.moved {
+			d.synced = fsyncDir(d.fd)
+			e.batchStep("dir-synced")
+		}
+	}
+	for _, s := range st {
+		if !s.moved {
+			continue
+		}
+		if err := s.dir.synced; err != nil {
+			errs[s.i] = fmt.Errorf("sync the directory: %w", err)
+		}
+		e.settle(s)
+	}
+}
+
+// stage checks op against the path and writes its temp file.
+func (e *Endpoint) stage(ctx context.Context, rootfd int, dirs map[string]*batchDir, i int, bo zerosync.BatchOp) (*staged, error) {
+	op := bo.Op
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := zerosync.CheckPath(op.Path); err != nil {
+		return nil, err
+	}
+	if err := validEntry(op.New); err != nil {
+		return nil, err
+	}
+	if op.New.Kind == zerosync.KindFile && bo.Content == nil {
+		return nil, fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
+	}
+	dir, name := splitPath(op.Path)
+	d := dirs[dir]
+	if d == nil {
+		d = &batchDir{}
+		d.fd, d.err = openDir(rootfd, dir)
+		if d.err != nil {
+			d.err = parentErr(dir, d.err)
+		}
+		dirs[dir] = d
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if _, err := e.check(ctx, d.fd, name, op.Path, op.Old); err != nil {
+		return nil, err
+	}
+	s := &staged{i: i, op: op, dir: d, name: name}
+	var err error
+	if op.New.Kind == zerosync.KindFile {
+		s.t, err = e.receiveTemp(ctx, d.fd, dir, op.New, bo.Content, false)
+	} else {
+		s.t, err = e.newTemp(d.fd, dir, func(tmp string) error {
+			return unix.Symlinkat(op.New.Target, d.fd, tmp)
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// syncStaged makes the temp files of a batch durable: one syncfs of the
+// root's file system for many files, otherwise an fsync of each file,
+// several at once. Symlinks need no sync of their own: syncfs covers them,
+// and so does the sync of their directory after the rename on the file
+// systems that journal metadata in order.
+func (e *Endpoint) syncStaged(ctx context.Context, rootfd int, st []*staged) error {
+	var files []*staged
+	for _, s := range st {
+		if s.t.f != nil {
+			files = append(files, s)
+		}
+	}
+	if len(st) >= syncfsMin {
+		return syncfs(rootfd)
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	if len(files) == 1 {
+		return files[0].t.f.Sync()
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	next := make(chan *staged)
+	for range min(syncWorkers, len(files)) {
+		wg.Go(func() {
+			for s := range next {
+				if err := s.t.f.Sync(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, s := range files {
+		next <- s
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+// syncfs is syncfs(2) of the file system fd is on, retried on EINTR.
+func syncfs(fd int) error {
+	for {
+		err := unix.Syncfs(fd)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// moveStaged checks the path still holds op.Old, archives it when asked,
+// and renames the temp file over it.
+func (e *Endpoint) moveStaged(ctx context.Context, rootfd int, s *staged) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a := &applier{e: e, ctx: ctx, rootfd: rootfd, dirfd: s.dir.fd, dir: zerosync.Parent(s.op.Path), name: s.name, op: s.op}
+	cur, err := e.check(ctx, s.dir.fd, s.name, s.op.Path, s.op.Old)
+	if err != nil {
+		return err
+	}
+	if err := a.archive(cur, zerosync.ReasonReplaced); err != nil {
+		return err
+	}
+	var st unix.Stat_t
+	if err := lstatAt(s.dir.fd, s.t.name, &st); err != nil {
+		return err
+	}
+	e.rememberRename(s.op.Path, &st)
+	if cur == nil {
+		err = renameNoReplace(s.dir.fd, s.t.name, s.name)
+	} else {
+		err = unix.Renameat(s.dir.fd, s.t.name, s.dir.fd, s.name)
+	}
+	if err != nil {
+		e.forgetEcho(s.op.Path)
+		if errnoIs(err, unix.EEXIST) {
+			return fmt.Errorf("%w: the path appeared meanwhile", zerosync.ErrChanged)
+		}
+		return err
+	}
+	s.t.done()
+	s.moved, s.dir.moved = true, true
+	return nil
+}
+
+// settle records what a rename left at the path: the stat cache entry of a
+// file (the rename changed its ctime), the echo a watcher ignores.
+func (e *Endpoint) settle(s *staged) {
+	if s.op.New.Kind == zerosync.KindSymlink {
+		e.cache.forget(s.op.Path)
+		e.rememberAt(s.dir.fd, s.name, s.op.Path)
+		return
+	}
+	dropPartial(s.dir.fd, s.op.New)
+	var st unix.Stat_t
+	if err := unix.Fstat(int(s.t.f.Fd()), &st); err == nil {
+		e.cache.store(s.op.Path, fingerprintOf(&st), s.op.New.Digest, time.Now())
+		e.remember(s.op.Path, &st)
+	}
+}
+
+// batchStep calls the test seam that marks the steps of a batch.
+func (e *Endpoint) batchStep(step string) {
+	if e.onBatchStep != nil {
+		e.onBatchStep(step)
+	}
+}
