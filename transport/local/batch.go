@@ -76,9 +76,9 @@ type staged struct {
 
 // batchDir is a directory a batch writes in, opened once.
 type batchDir struct {
-	fd    int
-	err   error // why it could not be opened
-	moved bool  // a temp file was renamed into it
+	fd     int
+	err    error // why it could not be opened
+	moved  bool  // a temp file was renamed into it
 	synced error
 }
 
