@@ -29,6 +29,10 @@ type BatchOp struct {
 // content at most once, not necessarily in the order of ops, and does not
 // close it. It may be called concurrently; when ctx ends, the ops not yet
 // applied fail with ctx's error.
+//
+// A wrapper ([Unwrapper]) that changes what Apply does (fault injection, a
+// dry run) implements ApplyBatch too, through its own Apply: otherwise [As]
+// finds the ability of the endpoint beneath it, and batches pass it by.
 type BatchApplier interface {
 	ApplyBatch(ctx context.Context, ops []BatchOp) []error
 }
