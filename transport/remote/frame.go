@@ -31,6 +31,7 @@ const (
 	tMarkRoot    ftype = 0x1b // with capIdentity
 	tApplyResume ftype = 0x1c // with capResume
 	tControl     ftype = 0x1d // with capControl
+	tApplyBatch  ftype = 0x1f // with capBatch
 
 	// Stream frames, after the request.
 	tData      ftype = 0x20 // content bytes
@@ -71,14 +72,14 @@ var ftypeNames = map[ftype]string{
 	tHello: "hello", tHelloReply: "hello-reply",
 	tOpenRoot: "open-root", tCloseRoot: "close-root", tScan: "scan", tOpen: "open",
 	tApply: "apply", tApplyDelta: "apply-delta", tOpenDelta: "open-delta", tCopy: "copy",
-	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root", tApplyResume: "apply-resume", tControl: "control",
+	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root", tApplyResume: "apply-resume", tControl: "control", tApplyBatch: "apply-batch",
 	tData: "data", tEnd: "end", tError: "error", tResult: "result", tOpenOK: "open-ok",
 	tScanChunk: "scan-chunk", tScanEnd: "scan-end", tSigs: "signatures", tDelta: "delta",
 	tHint: "hint", tWindow: "window", tCancel: "cancel", tGoaway: "goaway",
 	tPing: "ping", tPong: "pong",
 }
 
-func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tControl }
+func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tControl || t == tApplyBatch }
 
 // Frame layout and sizes.
 const (

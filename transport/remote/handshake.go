@@ -45,6 +45,9 @@ func (c *config) caps() uint64 {
 	}
 	// Every side answers pings and identity requests; whether it sends
 	// pings itself is its own setting.
+	if !c.noBatch {
+		caps |= capBatch
+	}
 	return caps | capKeepalive | capIdentity
 }
 

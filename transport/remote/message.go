@@ -15,7 +15,8 @@ const (
 	capIdentity  = 1 << 3 // root-id and mark-root requests
 	capResume    = 1 << 4 // apply-resume requests
 	capControl   = 1 << 5 // control requests (the agent relays to a daemon)
-	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume | capControl
+	capBatch     = 1 << 7 // apply-batch requests
+	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume | capControl | capBatch
 )
 
 // Abilities of a served endpoint, as bits of the open-root result.
@@ -108,6 +109,7 @@ type request struct {
 	entry  *zerosync.Entry
 	note   string
 	engine string // control
+	batch  batchHeader
 }
 
 // Flags of an encoded op.
@@ -198,6 +200,8 @@ func (r request) encode() []byte {
 		e.Str(r.path)
 		e.entry(r.entry)
 		e.Str(r.note)
+	case tApplyBatch:
+		r.batch.encode(&e)
 	}
 	return e.B
 }
@@ -235,6 +239,8 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 		r.path = d.Str("path", maxWirePath)
 		r.entry = d.entry("entry")
 		r.note = d.Str("note", maxNoteLen)
+	case tApplyBatch:
+		r.batch = d.batchHeader()
 	default:
 		d.Fail("not a request")
 	}

@@ -46,12 +46,13 @@ func sampleRequests() []request {
 		{typ: tWatch, handle: 4},
 		{typ: tRootID, handle: 5},
 		{typ: tMarkRoot, handle: 6},
+		{typ: tApplyBatch, handle: 2, batch: batchHeader{count: 3, size: 100}},
 	}
 }
 
 func sameRequest(a, b request) bool {
 	return a.typ == b.typ && a.handle == b.handle && a.root == b.root && a.since == b.since &&
-		a.path == b.path && a.src == b.src && a.note == b.note && a.engine == b.engine && sameEntry(a.entry, b.entry) &&
+		a.path == b.path && a.src == b.src && a.note == b.note && a.engine == b.engine && a.batch == b.batch && sameEntry(a.entry, b.entry) &&
 		a.op.Path == b.op.Path && a.op.Archive == b.op.Archive && sameEntry(a.op.Old, b.op.Old) && sameEntry(a.op.New, b.op.New)
 }
 

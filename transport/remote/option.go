@@ -38,6 +38,9 @@ type config struct {
 	// protoMin and protoMax are the protocol versions this side speaks;
 	// tests change them to check the handshake.
 	protoMin, protoMax int
+	// noBatch leaves out apply-batch requests, as an older side does;
+	// for tests.
+	noBatch bool
 }
 
 // Defaults and bounds of the options.
