@@ -15,10 +15,13 @@ import (
 // [zerosync.BatchApplier].
 const (
 	// batchMaxOps bounds the ops of one batch.
-	batchMaxOps = 1024
+	batchMaxOps = 256
 	// batchMaxBytes bounds the content of the small files of one batch,
 	// which is read ahead into memory.
-	batchMaxBytes = 32 << 20
+	batchMaxBytes = 8 << 20
+	// batchesInFlight bounds the batches handed to an endpoint at once:
+	// while one is made durable, the next is read and written.
+	batchesInFlight = 4
 	// batchSmall is the largest file read ahead; a larger one is read
 	// while the endpoint writes it.
 	batchSmall = 1 << 20
@@ -32,8 +35,9 @@ type batchResult struct {
 
 // applyBatched applies independent actions on the side whose endpoint is a
 // [zerosync.BatchApplier]: a file it can copy from content it already holds
-// is copied, the rest go in batches, their small files read ahead from the
-// source side (several at once) and large ones read while they are written.
+// is copied, the rest go in batches (a few at once), their small files read
+// ahead from the source side (several at once) and large ones read while
+// they are written.
 // Each action's outcome is set in results, as applyOne would set it.
 func (r *applyRun) applyBatched(ctx context.Context, ba zerosync.BatchApplier, acts []zerosync.Action, idx []int, have map[zerosync.Digest]string, results []batchResult) {
 	var copies, rest []int
@@ -54,6 +58,7 @@ func (r *applyRun) applyBatched(ctx context.Context, ba zerosync.BatchApplier, a
 	r.parallelDo(ctx, copies, func(i int) {
 		results[i].n, results[i].err = r.applyOne(ctx, acts[i], have)
 	})
+	var chunks [][]int
 	for len(rest) > 0 {
 		n, size := 0, int64(0)
 		for n < len(rest) && n < batchMaxOps {
@@ -66,15 +71,26 @@ func (r *applyRun) applyBatched(ctx context.Context, ba zerosync.BatchApplier, a
 			}
 			n++
 		}
-		if ctx.Err() != nil {
-			for _, i := range rest {
-				results[i].err = ctx.Err()
-			}
-			return
-		}
-		r.oneBatch(ctx, ba, acts, rest[:n], results)
+		chunks = append(chunks, rest[:n])
 		rest = rest[n:]
 	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, batchesInFlight)
+	for _, idx := range chunks {
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			for _, i := range idx {
+				results[i].err = ctx.Err()
+			}
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r.oneBatch(ctx, ba, acts, idx, results)
+		})
+	}
+	wg.Wait()
 }
 
 // oneBatch reads the content of one batch and hands it to the endpoint.
