@@ -69,12 +69,14 @@ func batchable(op zerosync.Op) bool {
 
 // staged is an op of a batch whose temp file is written.
 type staged struct {
-	i     int // in the batch
-	op    zerosync.Op
-	dir   *batchDir
-	name  string // in dir
-	t     *tempFile
-	moved bool // renamed into place
+	i  int // in the batch
+	op zerosync.Op
+	// archived: what the path held is in the archive, durably.
+	archived bool
+	dir      *batchDir
+	name     string // in dir
+	t        *tempFile
+	moved    bool // renamed into place
 }
 
 // batchDir is a directory a batch writes in, opened once.
@@ -145,8 +147,13 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 		return
 	}
 	e.batchStep("synced")
+	// Keep what the ops replace, all before the first rename.
+	e.archiveStaged(ctx, rootfd, st, errs)
 	// Check each path again and rename the temp file over it.
 	for _, s := range st {
+		if errs[s.i] != nil {
+			continue
+		}
 		if err := e.moveStaged(ctx, rootfd, s); err != nil {
 			errs[s.i] = err
 			continue
@@ -291,6 +298,49 @@ func syncAll[T any](xs []T, sync func(T) error) error {
 	return first
 }
 
+// archiveStaged archives the files that ops asking for it replace: each
+// path is checked against op.Old and its file linked into the archive,
+// then the archive is made durable once (syncfs of its file system) for
+// all of them. An op whose path changed fails with its error in errs. The
+// path is checked again before the rename: if it changed meanwhile, the
+// op fails and the archive holds one version more.
+func (e *Endpoint) archiveStaged(ctx context.Context, rootfd int, st []*staged, errs []error) {
+	var done []*staged
+	for _, s := range st {
+		if !s.op.Archive || s.op.Old == nil || s.op.Old.Kind != zerosync.KindFile {
+			continue
+		}
+		cur, err := e.check(ctx, s.dir.fd, s.name, s.op.Path, s.op.Old)
+		if err == nil && cur != nil && cur.Kind == zerosync.KindFile {
+			_, err = e.archiveSync(ctx, rootfd, s.dir.fd, s.name, s.op.Path, zerosync.ReasonReplaced, false)
+			if err != nil {
+				err = fmt.Errorf("archive before replacing: %w", err)
+			}
+		}
+		if err != nil {
+			errs[s.i] = err
+			continue
+		}
+		done = append(done, s)
+	}
+	if len(done) == 0 {
+		return
+	}
+	afd, err := e.openArchive(rootfd)
+	if err == nil {
+		err = syncfs(afd)
+		unix.Close(afd)
+	}
+	for _, s := range done {
+		if err != nil {
+			errs[s.i] = fmt.Errorf("archive before replacing: %w", err)
+			continue
+		}
+		s.archived = true
+	}
+	e.batchStep("archived")
+}
+
 // syncfs is syncfs(2) of the file system fd is on, retried on EINTR.
 func syncfs(fd int) error {
 	for {
@@ -312,8 +362,10 @@ func (e *Endpoint) moveStaged(ctx context.Context, rootfd int, s *staged) error 
 	if err != nil {
 		return err
 	}
-	if err := a.archive(cur, zerosync.ReasonReplaced); err != nil {
-		return err
+	if !s.archived {
+		if err := a.archive(cur, zerosync.ReasonReplaced); err != nil {
+			return err
+		}
 	}
 	var st unix.Stat_t
 	if err := lstatAt(s.dir.fd, s.t.name, &st); err != nil {
