@@ -18,7 +18,7 @@ const (
 	batchMaxOps = 256
 	// batchMaxBytes bounds the content of the small files of one batch,
 	// which is read ahead into memory.
-	batchMaxBytes = 8 << 20
+	batchMaxBytes = 4 << 20
 	// batchesInFlight bounds the batches handed to an endpoint at once:
 	// while one is made durable, the next is read and written.
 	batchesInFlight = 4
