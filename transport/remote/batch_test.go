@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/transport/local"
 	"github.com/zerosync/zerosync/transport/transporttest"
 )
@@ -351,4 +352,49 @@ func FuzzBatchFailures(f *testing.F) {
 			prev = int64(bf.index)
 		}
 	})
+}
+
+// An engine pushing many small files to an agent hands them over in
+// batches, and what the agent's endpoint writes is what was asked.
+func TestEngineBatchesOverRemote(t *testing.T) {
+	mine, theirs := newRoot(t), newRoot(t)
+	for i := range 300 {
+		writeFile(t, filepath.Join(mine, fmt.Sprintf("d%d/f%03d.txt", i%3, i)), fmt.Appendf(nil, "mine %d\n", i), 0o644)
+	}
+	var agent *countingLocal
+	open := func(ctx context.Context, root string) (zerosync.Endpoint, error) {
+		l, err := local.New(root)
+		agent = &countingLocal{Endpoint: l}
+		return agent, err
+	}
+	cn := connect(t, open, nil)
+	rep := cn.endpoint(t, theirs)
+	lep, err := local.New(mine)
+	require.NoError(t, err)
+	defer lep.Close()
+	e, err := engine.New(engine.Peer{Name: "here", Endpoint: lep}, []engine.Peer{{Name: "there", Endpoint: rep}}, engine.WithVolatileState())
+	require.NoError(t, err)
+	defer e.Close()
+	r, err := e.SyncOnce(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, r.Problems)
+	sameTrees(t, mine, theirs)
+	assert.Equal(t, int64(300), agent.ops.Load(), "every file went in a batch")
+	assert.LessOrEqual(t, agent.batches.Load(), int64(4))
+	assert.Equal(t, int64(3), agent.applies.Load(), "the directories go one by one")
+
+	// Ten edits: one batch, the old versions archived there.
+	for i := range 10 {
+		writeFile(t, filepath.Join(mine, fmt.Sprintf("d%d/f%03d.txt", i%3, i)), fmt.Appendf(nil, "edit %d\n", i), 0o644)
+	}
+	before := agent.batches.Load()
+	r, err = e.SyncOnce(t.Context())
+	require.NoError(t, err)
+	require.Empty(t, r.Problems)
+	require.Len(t, r.Applied, 10)
+	sameTrees(t, mine, theirs)
+	assert.Equal(t, before+1, agent.batches.Load())
+	kept, err := transporttest.Archived(filepath.Join(theirs, zerosync.StateDirName, "archive"), "d0/f000.txt")
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("mine 0\n")}, kept)
 }
