@@ -310,28 +310,37 @@ func leaf(a zerosync.Action) bool {
 	return a.New != nil && a.New.Kind != zerosync.KindDir && (a.Old == nil || a.Old.Kind == a.New.Kind)
 }
 
-// batch applies independent actions, up to the engine's parallelism at
-// once, then records their outcomes in order.
+// batch applies independent actions, in batches on an endpoint that takes
+// them ([zerosync.BatchApplier]), otherwise up to the engine's parallelism
+// at once, then records their outcomes in order.
 func (r *applyRun) batch(ctx context.Context, acts []zerosync.Action, byDigest [2]map[zerosync.Digest]string, final [2]zerosync.Snapshot) {
-	type result struct {
-		n   int64
-		err error
-	}
-	results := make([]result, len(acts))
-	if len(acts) == 1 {
-		results[0].n, results[0].err = r.applyOne(ctx, acts[0], byDigest[acts[0].Side])
-	} else {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, r.e.parallel)
-		for i, a := range acts {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				results[i].n, results[i].err = r.applyOne(ctx, a, byDigest[a.Side])
-			})
+	results := make([]batchResult, len(acts))
+	// The actions on a side whose endpoint takes batches go to it in
+	// batches; the others are applied one by one, several at once.
+	var single []int
+	var batched [2][]int
+	var bas [2]zerosync.BatchApplier
+	for side := range bas {
+		if len(acts) > 1 {
+			bas[side], _ = zerosync.As[zerosync.BatchApplier](r.endpoint(zerosync.Side(side)))
 		}
-		wg.Wait()
 	}
+	for i, a := range acts {
+		if bas[a.Side] != nil {
+			batched[a.Side] = append(batched[a.Side], i)
+		} else {
+			single = append(single, i)
+		}
+	}
+	for side, idx := range batched {
+		if len(idx) > 0 {
+			r.applyBatched(ctx, bas[side], acts, idx, byDigest[side], results)
+		}
+	}
+	r.parallelDo(ctx, single, func(i int) {
+		a := acts[i]
+		results[i].n, results[i].err = r.applyOne(ctx, a, byDigest[a.Side])
+	})
 	for i, a := range acts {
 		n, err := results[i].n, results[i].err
 		r.rep.Bytes += n

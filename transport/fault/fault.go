@@ -79,6 +79,22 @@ func (f *Endpoint) Apply(ctx context.Context, op zerosync.Op, content io.Reader)
 	return f.Endpoint.Apply(ctx, op, content)
 }
 
+// ApplyBatch applies the ops one by one with [Endpoint.Apply], so that a
+// batch meets the faults armed; without it the wrapped endpoint's own
+// [zerosync.BatchApplier] would be found beneath the wrapper and take them
+// past it.
+func (f *Endpoint) ApplyBatch(ctx context.Context, ops []zerosync.BatchOp) []error {
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = f.Apply(ctx, op.Op, op.Content)
+	}
+	return errs
+}
+
 type cutReader struct {
 	f *Endpoint
 	r io.Reader

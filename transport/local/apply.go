@@ -391,6 +391,13 @@ func (t *tempFile) discard() {
 // time on the open file and syncs it. The caller renames or discards it.
 // Content that stops short leaves the temp file as a partial (partial.go).
 func (e *Endpoint) receive(ctx context.Context, dirfd int, dir string, want *zerosync.Entry, content io.Reader) (*tempFile, error) {
+	return e.receiveTemp(ctx, dirfd, dir, want, content, true)
+}
+
+// receiveTemp is receive; without sync the file is not synced, and the
+// caller makes it durable before it renames it (a batch syncs its files
+// together).
+func (e *Endpoint) receiveTemp(ctx context.Context, dirfd int, dir string, want *zerosync.Entry, content io.Reader, sync bool) (*tempFile, error) {
 	if content == nil {
 		return nil, fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
 	}
@@ -436,8 +443,10 @@ func (e *Endpoint) receive(ctx context.Context, dirfd int, dir string, want *zer
 			return nil, err
 		}
 	}
-	if err := t.f.Sync(); err != nil {
-		return nil, err
+	if sync {
+		if err := t.f.Sync(); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
 	return t, nil

@@ -48,6 +48,13 @@ func (e *Endpoint) openArchive(rootfd int) (int, error) {
 // survives a crash that follows. Then it prunes the archive by the
 // endpoint's retention, at most once per [pruneEvery].
 func (e *Endpoint) archive(ctx context.Context, rootfd, dirfd int, name, p string, reason zerosync.ArchiveReason) (string, error) {
+	return e.archiveSync(ctx, rootfd, dirfd, name, p, reason, true)
+}
+
+// archiveSync is archive; without sync the archive is not synced, and the
+// caller makes it durable before the file archived is replaced (a batch
+// syncs its archive once, with syncArchive).
+func (e *Endpoint) archiveSync(ctx context.Context, rootfd, dirfd int, name, p string, reason zerosync.ArchiveReason, sync bool) (string, error) {
 	afd, err := e.openArchive(rootfd)
 	if err != nil {
 		return "", fmt.Errorf("open archive: %w", err)
@@ -67,7 +74,7 @@ func (e *Endpoint) archive(ctx context.Context, rootfd, dirfd int, name, p strin
 		if err != nil {
 			return "", fmt.Errorf("archive %s: %w", sub, err)
 		}
-		rel, err := e.archiveInto(afd, sub, dirfd, name, dir, base)
+		rel, err := e.archiveInto(afd, sub, dirfd, name, dir, base, sync)
 		if err != nil {
 			return "", fmt.Errorf("archive %s: %w", p, err)
 		}
@@ -79,7 +86,7 @@ func (e *Endpoint) archive(ctx context.Context, rootfd, dirfd int, name, p strin
 
 // archiveInto links (or copies) name in dirfd to sub/dir/base in the
 // archive afd, where sub is a fresh folder, and syncs it.
-func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base string) (string, error) {
+func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base string, sync bool) (string, error) {
 	sfd, err := openatRetry(afd, sub, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return "", err
@@ -95,7 +102,7 @@ func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base s
 		// Another file system, or links refused: copy the bytes.
 		err = copyFileAt(dirfd, name, dfd, base)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = fsyncDir(dfd)
 	}
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package local is a directory on this host as a [zerosync.Endpoint], with
 // the optional abilities [zerosync.Copier], [zerosync.Archiver],
-// [zerosync.Versioner] and [zerosync.Watcher]. It is Linux only: it relies on openat2(2) and the
+// [zerosync.Versioner], [zerosync.Watcher] and [zerosync.BatchApplier]. It is Linux only: it relies on openat2(2) and the
 // other *at system calls.
 //
 // # Confinement
@@ -23,6 +23,22 @@
 // into place after a last check that the path still holds what the op
 // expects; then the directory is synced. A crash leaves the old file or the
 // new one, and at worst a temp file, which the next scan removes.
+//
+// # Batches
+//
+// [Endpoint.ApplyBatch] pays for durability once per batch: it writes the
+// temp files of up to 256 ops, makes them durable together (one
+// syncfs(2) of the file system when there are 64 or more, otherwise an
+// fsync of each file, eight at once, which the file system commits in one
+// journal transaction), then checks each path again and renames each temp
+// file into place, and last syncs each directory that changed once (or
+// the file system once more, for a large batch over several directories).
+// Measured on the reference disk (ext4 on a virtual disk, BenchmarkApplyFiles:
+// 1,000 files of 1 KiB in 10 directories), a file costs 814 µs with
+// Apply one at a time, 486 µs with Apply from 8 goroutines, 304 µs in
+// batches synced file by file and 98 µs in batches synced with syncfs. A
+// crash at any moment leaves each path old or new: nothing is renamed
+// before every file of the batch is durable.
 //
 // # Stat cache
 //

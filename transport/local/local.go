@@ -75,6 +75,9 @@ type Endpoint struct {
 	// now is the clock of archive stamps and retention.
 	failOpen func(path string) error
 	now      func() time.Time
+	// onBatchStep, when set, is called after each step of a batch
+	// (ApplyBatch): "written", "synced", "renamed", "dir-synced".
+	onBatchStep func(step string)
 }
 
 // New returns an endpoint for the directory root, which must exist: a root

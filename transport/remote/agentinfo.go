@@ -3,7 +3,7 @@ package remote
 // AgentVersion is the version of zerosync's agent, announced in the
 // handshake ([WithVersion]). A transport that finds an agent with another
 // version installs its own. The part after "+proto" is [ProtocolVersion].
-const AgentVersion = "0.1.0+proto1"
+const AgentVersion = "0.2.0+proto1"
 
 // AgentArg is the first argument that makes a program serve as the agent
 // (see the agent package's Handle). It is chosen so that no program takes

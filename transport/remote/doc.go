@@ -8,6 +8,7 @@
 // [Dial] on the same connection, then [Client.Endpoint] for each root; the
 // returned [Endpoint] is an ordinary [zerosync.Endpoint] with the optional
 // abilities [zerosync.Copier], [zerosync.Archiver], [zerosync.Watcher],
+// [zerosync.BatchApplier],
 // [zerosync.Identifier], [zerosync.Locator] and [DeltaOpener]. The connection is any [io.ReadWriteCloser]: an SSH
 // channel, a pipe to a child process, a net.Pipe in tests.
 //
@@ -75,6 +76,8 @@
 //	root-id     handle                  result (replica, file system) | error
 //	mark-root   handle                  result (replica, file system) | error
 //	control     engine; data* [end]     open-ok (0) data* end | error
+//	apply-batch handle, ops, bytes; data* end
+//	                                    data* result (failures) | error
 //
 // An error frame carries the error's text and which sentinel errors it
 // wrapped (those of package zerosync, fs.ErrNotExist and a few others), so
@@ -178,6 +181,26 @@
 // partial that changed or was tampered with costs bytes, never
 // correctness. Resuming costs a push of 1 MiB or more a round trip before
 // its content, for the signatures.
+//
+// # Batches
+//
+// With the batch capability, [Endpoint.ApplyBatch] sends the ops of a
+// batch that need no more than 256 KiB of content each in apply-batch
+// requests: the request declares the number of ops (at most 1024) and the
+// bytes of their records (at most 8 MiB), and data frames carry the
+// records, each an op followed by exactly the content its new entry
+// declares. The agent reads the whole batch, checks every path, and hands
+// the ops to its endpoint's ApplyBatch, which makes them durable together
+// (the local endpoint: one sync of the files, one of each directory); it
+// answers with data frames naming each op that failed (its index and its
+// error) and a result counting them, so errors stay per op. A client
+// sends several requests at once, and larger files in apply requests of
+// their own at the same time; the agent holds at most 4 batches of a
+// connection in memory and lets the others wait under flow control. A
+// peer that declares more ops or bytes than allowed, sends more or less
+// than it declared, or whose records do not parse is refused with an
+// error wrapping [ErrProtocol]. An agent without the capability gets an
+// apply request for each op, several in flight.
 //
 // # Control
 //

@@ -32,6 +32,7 @@ const (
 	tApplyResume ftype = 0x1c // with capResume
 	tControl     ftype = 0x1d // with capControl
 	tScanPaths   ftype = 0x1e // with capScanPaths
+	tApplyBatch  ftype = 0x1f // with capBatch
 
 	// Stream frames, after the request.
 	tData      ftype = 0x20 // content bytes
@@ -72,14 +73,14 @@ var ftypeNames = map[ftype]string{
 	tHello: "hello", tHelloReply: "hello-reply",
 	tOpenRoot: "open-root", tCloseRoot: "close-root", tScan: "scan", tOpen: "open",
 	tApply: "apply", tApplyDelta: "apply-delta", tOpenDelta: "open-delta", tCopy: "copy",
-	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root", tApplyResume: "apply-resume", tControl: "control", tScanPaths: "scan-paths",
+	tKeep: "keep-conflict", tWatch: "watch", tRootID: "root-id", tMarkRoot: "mark-root", tApplyResume: "apply-resume", tControl: "control", tScanPaths: "scan-paths", tApplyBatch: "apply-batch",
 	tData: "data", tEnd: "end", tError: "error", tResult: "result", tOpenOK: "open-ok",
 	tScanChunk: "scan-chunk", tScanEnd: "scan-end", tSigs: "signatures", tDelta: "delta",
 	tHint: "hint", tWindow: "window", tCancel: "cancel", tGoaway: "goaway",
 	tPing: "ping", tPong: "pong",
 }
 
-func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tScanPaths }
+func isRequest(t ftype) bool { return t >= tOpenRoot && t <= tApplyBatch }
 
 // Frame layout and sizes.
 const (

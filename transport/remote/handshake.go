@@ -47,9 +47,9 @@ func (c *config) caps() uint64 {
 	if c.control != nil {
 		caps |= capControl
 	}
-	// Every side answers pings, identity requests and path scans; whether
-	// it sends pings itself is its own setting.
-	return (caps | capKeepalive | capIdentity | capScanPaths) &^ c.withoutCaps
+	// Every side answers pings, identity requests and path scans, and
+	// takes batches; whether it sends pings itself is its own setting.
+	return (caps | capKeepalive | capIdentity | capScanPaths | capBatch) &^ c.withoutCaps
 }
 
 // clientCaps are the capabilities a client offers: a client asks for

@@ -16,7 +16,8 @@ const (
 	capResume    = 1 << 4 // apply-resume requests
 	capControl   = 1 << 5 // control requests (the agent relays to a daemon)
 	capScanPaths = 1 << 6 // scan-paths requests
-	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume | capControl | capScanPaths
+	capBatch     = 1 << 7 // apply-batch requests
+	capAll       = capZstd | capDelta | capKeepalive | capIdentity | capResume | capControl | capScanPaths | capBatch
 )
 
 // Abilities of a served endpoint, as bits of the open-root result.
@@ -110,6 +111,7 @@ type request struct {
 	note   string
 	engine string   // control
 	paths  []string // scan-paths
+	batch  batchHeader
 }
 
 // Flags of an encoded op.
@@ -205,6 +207,8 @@ func (r request) encode() []byte {
 		e.Str(r.path)
 		e.entry(r.entry)
 		e.Str(r.note)
+	case tApplyBatch:
+		r.batch.encode(&e)
 	}
 	return e.B
 }
@@ -244,6 +248,8 @@ func decodeRequest(typ ftype, b []byte) (request, error) {
 		r.path = d.Str("path", maxWirePath)
 		r.entry = d.entry("entry")
 		r.note = d.Str("note", maxNoteLen)
+	case tApplyBatch:
+		r.batch = d.batchHeader()
 	default:
 		d.Fail("not a request")
 	}

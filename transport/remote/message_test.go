@@ -48,6 +48,7 @@ func sampleRequests() []request {
 		{typ: tRootID, handle: 5},
 		{typ: tMarkRoot, handle: 6},
 		{typ: tScanPaths, handle: 7, paths: []string{"a", "d/x", "d/y"}},
+		{typ: tApplyBatch, handle: 2, batch: batchHeader{count: 3, size: 100}},
 	}
 }
 
@@ -55,7 +56,7 @@ func sameRequest(a, b request) bool {
 	return a.typ == b.typ && a.handle == b.handle && a.root == b.root && a.since == b.since &&
 		a.path == b.path && a.src == b.src && a.note == b.note && a.engine == b.engine && sameEntry(a.entry, b.entry) &&
 		a.op.Path == b.op.Path && a.op.Archive == b.op.Archive && sameEntry(a.op.Old, b.op.Old) && sameEntry(a.op.New, b.op.New) &&
-		slices.Equal(a.paths, b.paths)
+		slices.Equal(a.paths, b.paths) && a.batch == b.batch
 }
 
 func TestMessagesRoundTrip(t *testing.T) {

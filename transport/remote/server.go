@@ -79,6 +79,8 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.C
 		ctx:   hctx,
 		caps:  h.caps,
 		roots: map[uint64]*served{},
+		// batches bounds the batches held in memory at once.
+		batches: make(chan struct{}, maxBatchesHeld),
 	}
 	s.log.Debug("client connected", "protocol", min(h.max, cfg.protoMax), "compression", h.caps&capZstd != 0, "delta", h.caps&capDelta != 0)
 	s.m.start()
@@ -114,6 +116,8 @@ type server struct {
 	mu       sync.Mutex
 	roots    map[uint64]*served
 	nextRoot uint64
+
+	batches chan struct{} // one per apply-batch held in memory
 }
 
 // served is an endpoint the client opened.
@@ -143,6 +147,9 @@ func (s *server) request(f frame) error {
 	}
 	if f.typ == tScanPaths && s.caps&capScanPaths == 0 {
 		return protoErr("stream %d: %s request, but path scans were not agreed", f.id, f.typ)
+	}
+	if f.typ == tApplyBatch && s.caps&capBatch == 0 {
+		return protoErr("stream %d: %s request, but batches were not agreed", f.id, f.typ)
 	}
 	if (f.typ == tRootID || f.typ == tMarkRoot) && s.caps&capIdentity == 0 {
 		return protoErr("stream %d: %s request, but root identities were not agreed", f.id, f.typ)
@@ -223,6 +230,8 @@ func (s *server) handle(ctx context.Context, st *stream, req request) error {
 		return s.watch(ctx, st, r)
 	case tRootID, tMarkRoot:
 		return s.identity(ctx, st, r, req.typ == tMarkRoot)
+	case tApplyBatch:
+		return s.applyBatch(ctx, st, r, req.batch)
 	}
 	return fmt.Errorf("%w: %s is not a request", ErrProtocol, req.typ)
 }

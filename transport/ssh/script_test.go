@@ -73,7 +73,7 @@ func TestShellQuote(t *testing.T) {
 
 func TestShellWord(t *testing.T) {
 	cases := map[string]string{
-		"/home/u/.cache/zerosync/agent-0.1.0+proto1": "/home/u/.cache/zerosync/agent-0.1.0+proto1",
+		"/home/u/.cache/zerosync/agent-0.2.0+proto1": "/home/u/.cache/zerosync/agent-0.2.0+proto1",
 		"~/dir":        "~/dir",
 		"with space":   "'with space'",
 		"it's":         `'it'\''s'`,

@@ -83,6 +83,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"root", rootCases},
 		{"scanpaths", scanPathsCases},
 		{"conflicts", conflictStoreCases},
+		{"batch", batchCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
