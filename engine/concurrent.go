@@ -230,33 +230,39 @@ func (e *Engine) syncPairs(ctx context.Context, confirm, halting bool, rep *zero
 	out := pairsRun{tried: map[*pair]bool{}, failed: map[*pair]error{}}
 	e.resetClaims()
 	results := make(chan passDone)
-	sem := make(chan struct{}, e.conc.limit)
 	passes := map[*pair]int{}
 	running := map[*pair]bool{}
+	queued := map[*pair]bool{}
+	var queue []*pair // started in order, at most conc.limit at once
 	maxPasses := len(e.pairs) + 1
-	launch := func(p *pair) {
-		pass := passes[p]
-		passes[p]++
-		running[p] = true
-		out.tried[p] = true
-		go func() {
-			sem <- struct{}{}
-			start := time.Now()
-			var prep zerosync.Report
-			err := e.syncPair(ctx, p, confirm, &prep)
-			<-sem
-			results <- passDone{p: p, pass: pass, start: start, rep: prep, err: err}
-		}()
+	start := func() {
+		for len(queue) > 0 && len(running) < e.conc.limit {
+			p := queue[0]
+			queue = queue[1:]
+			delete(queued, p)
+			pass := passes[p]
+			passes[p]++
+			running[p] = true
+			out.tried[p] = true
+			go func() {
+				began := time.Now()
+				var prep zerosync.Report
+				err := e.syncPair(ctx, p, confirm, &prep)
+				results <- passDone{p: p, pass: pass, start: began, rep: prep, err: err}
+			}()
+		}
 	}
 	eligible := func(p *pair) bool {
-		return !running[p] && !p.skip && out.failed[p] == nil && !e.isHalted(p.peer.Name)
+		return !running[p] && !queued[p] && !p.skip && out.failed[p] == nil && !e.isHalted(p.peer.Name)
 	}
 	for _, p := range e.pairs {
 		e.notes(func() { p.again = false })
 		if eligible(p) {
-			launch(p)
+			queue = append(queue, p)
+			queued[p] = true
 		}
 	}
+	start()
 	capped := false
 	for len(running) > 0 {
 		d := <-results
@@ -279,6 +285,7 @@ func (e *Engine) syncPairs(ctx context.Context, confirm, halting bool, rep *zero
 			e.log.WarnContext(ctx, "pair stopped", "peer", d.p.peer.Name, "err", err)
 		}
 		if out.cancelled {
+			queue = nil
 			continue
 		}
 		for _, q := range e.pairs {
@@ -289,9 +296,11 @@ func (e *Engine) syncPairs(ctx context.Context, confirm, halting bool, rep *zero
 			case passes[q] >= maxPasses:
 				capped = true
 			default:
-				launch(q)
+				queue = append(queue, q)
+				queued[q] = true
 			}
 		}
+		start()
 	}
 	if capped {
 		// What is still pending waits for the next cycle: ask for it.
