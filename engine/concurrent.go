@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/digest"
 )
 
 // Concurrent pairs
@@ -34,13 +36,17 @@ import (
 //     every digest, so a replaced file fails that action (retried), it is
 //     never torn or mislabelled.
 //   - A pass whose plan writes to our tree (an action on our side, a
-//     conflict to settle, a staged change) takes the write lock and holds
-//     it while it settles, applies, commits and updates the snapshot: writes
-//     to our tree never race, and no pass reads the snapshot half patched.
-//     When another pair wrote our tree since the pass read it (gen moved),
-//     the pass reconciles again under the lock, on what our tree holds now,
-//     before it writes anything: a plan never overwrites our tree from a
-//     stale view of it.
+//     conflict to settle) first reads the peer's content it copies into
+//     our tree (small files, [fetched]), then takes the write lock and
+//     holds it while it settles conflicts, applies the actions on our side
+//     and updates the snapshot: writes to our tree never race, and no pass
+//     reads the snapshot half patched. When another pair wrote our tree
+//     since the pass read it (gen moved), the pass reconciles again under
+//     the lock, on what our tree holds now, before it writes anything: a
+//     plan never overwrites our tree from a stale view of it. It releases
+//     the lock before it pushes to its peer and commits its state, so a
+//     slow peer holds it only while settling a conflict or copying a large
+//     file into our tree.
 //   - A pass that wrote our tree notes the paths it wrote as pending for
 //     every other pair and marks them again (under concurrency.mu); the
 //     cycle then runs each of them once more, so the change reaches every
@@ -417,4 +423,93 @@ func (e *Engine) resetClaims() {
 	e.conc.mu.Lock()
 	e.conc.written = nil
 	e.conc.mu.Unlock()
+}
+
+// The peer's content a writing pass reads before it takes our tree's
+// lock: files up to fetchFileMax, up to fetchTotalMax in all. Larger ones,
+// and updates a peer could send as deltas, are read under the lock.
+const (
+	fetchFileMax  = 1 << 20
+	fetchTotalMax = 32 << 20
+)
+
+// fetched is the content of files of the peer, by path, read before a
+// writing pass takes our tree's lock, so that a slow peer holds it only
+// while our tree is written.
+type fetched map[string]fetchedFile
+
+type fetchedFile struct {
+	digest zerosync.Digest
+	data   []byte
+}
+
+// prefetch reads the content the plan's actions on our side copy from the
+// peer, when our tree does not hold it already. What cannot be read is
+// left out: it is read again when applied, and fails there if it must.
+func (e *Engine) prefetch(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan) fetched {
+	if p.staged {
+		return nil // its changes to our tree are staged, not applied
+	}
+	have := map[zerosync.Digest]bool{}
+	for _, en := range pt.snaps[0] {
+		if en.Kind == zerosync.KindFile {
+			have[en.Digest] = true
+		}
+	}
+	// A file that replaces one of ours may come as a delta against ours,
+	// when the peer can send one: it is read under the lock.
+	_, deltas := zerosync.As[zerosync.DeltaOpener](p.peer.Endpoint)
+	out := fetched{}
+	var total int64
+	for _, a := range plan.Actions {
+		if a.Side != zerosync.Ours || a.From != zerosync.Theirs || a.New == nil || a.New.Kind != zerosync.KindFile ||
+			a.New.Size > fetchFileMax || have[a.New.Digest] || total+a.New.Size > fetchTotalMax ||
+			deltas && a.Old != nil && a.Old.Kind == zerosync.KindFile {
+			continue
+		}
+		if ctx.Err() != nil {
+			return out
+		}
+		rc, err := p.peer.Endpoint.Open(ctx, a.Path)
+		if err != nil {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, a.New.Size+1))
+		rc.Close()
+		if err != nil || digest.Sum(b) != a.New.Digest {
+			continue
+		}
+		out[a.Path] = fetchedFile{digest: a.New.Digest, data: b}
+		total += int64(len(b))
+	}
+	return out
+}
+
+// use gives run the fetched content of the plan's plain actions on our
+// side (not of conflicts, which settle on their own, nor of paths also
+// written on the peer's side) whose version it still is.
+func (f fetched) use(run *applyRun, plan zerosync.Plan) {
+	if len(f) == 0 {
+		return
+	}
+	skip := map[string]bool{}
+	for _, c := range plan.Conflicts {
+		skip[c.Path] = true
+	}
+	for _, a := range plan.Actions {
+		if a.Side == zerosync.Theirs {
+			skip[a.Path] = true
+		}
+	}
+	for _, a := range plan.Actions {
+		ff, ok := f[a.Path]
+		if !ok || skip[a.Path] || a.Side != zerosync.Ours || a.From != zerosync.Theirs || a.New == nil || a.New.Digest != ff.digest {
+			continue
+		}
+		run.merged[a.Path] = ff.data
+		run.rep.Bytes += int64(len(ff.data))
+		if int64(len(ff.data)) <= run.e.bodyLimit && looksText(ff.data) {
+			run.bodies[ff.digest] = ff.data
+		}
+	}
 }

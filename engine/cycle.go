@@ -239,15 +239,18 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 	if !writesOurs(plan) {
 		// Only pushes: beside the other pairs, unless what it sends was
 		// written since (then it is planned again, under the lock).
-		err = e.applyPlan(ctx, p, pt, plan, rep, false)
+		err = e.applyPlan(ctx, p, pt, plan, rep, nil, nil)
 		if !errors.Is(err, errStale) {
 			e.pairProblems(p, pt, rep)
 			return err
 		}
 	}
-	// The plan writes our tree: one pair at a time, on what it holds now.
+	// The plan writes our tree: the peer's content is read first, then
+	// one pair at a time writes, on what our tree holds now.
+	pre := e.prefetch(ctx, p, pt, plan)
 	e.conc.ours.Lock()
-	defer e.conc.ours.Unlock()
+	unlock := sync.OnceFunc(e.conc.ours.Unlock)
+	defer unlock()
 	if e.conc.gen != w.seen {
 		// Another pair wrote our tree since: reconcile again, with what
 		// it wrote, before writing anything.
@@ -267,7 +270,7 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		}
 	}
 	e.pairProblems(p, pt, rep)
-	return e.applyPlan(ctx, p, pt, plan, rep, true)
+	return e.applyPlan(ctx, p, pt, plan, rep, unlock, pre)
 }
 
 // hasFull reports whether pair p's next pass reconciles everything.
@@ -400,9 +403,13 @@ func (e *Engine) decide(pt *pairTrees, confirm bool) (zerosync.Plan, error) {
 // common state both sides now agree on, and tells the other pairs what
 // changed in our tree.
 //
-// locked says that the caller holds our tree's write lock (the plan may
-// write it); otherwise the plan writes only the peer's tree.
-func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan, rep *zerosync.Report, locked bool) error {
+// unlock is nil when the plan writes only the peer's tree (no action on our
+// side, no conflict): its pushes claim what they read from our tree, and
+// it returns [errStale], applying nothing, when a pass wrote that since
+// the plan read it. Otherwise the caller holds our tree's write lock, and
+// applyPlan calls unlock once it has written our tree, before it pushes to
+// the peer. pre is the peer's content read beforehand, by path.
+func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan, rep *zerosync.Report, unlock func(), pre fetched) error {
 	base, snaps := pt.base, pt.snaps
 	run := &applyRun{e: e, p: p, snaps: snaps, names: pt.names, rep: rep, merged: map[string][]byte{}, bodies: map[zerosync.Digest][]byte{}}
 	var retry []string
@@ -413,6 +420,7 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 			return err
 		}
 	}
+	pre.use(run, plan)
 	acts := plan.Actions
 	for _, c := range plan.Conflicts {
 		more, err := run.settle(ctx, c)
@@ -427,27 +435,52 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 		acts = append(acts, more...)
 	}
 	SortActions(acts)
+	locked := unlock != nil
 	if !locked {
 		e.conc.ours.RLock() // collisions look at our whole tree
 	}
 	acts = run.holdCollisions(ctx, acts)
-	var release func()
-	if locked {
-		// Released once the snapshot and the other pairs know what was
-		// written (deferred calls run last).
-		release = e.claimWrites(oursWrites(acts))
-	} else {
+	if !locked {
 		e.conc.ours.RUnlock()
-		var err error
-		if release, err = e.claimReads(pushReads(acts), pt.seen); err != nil {
+	}
+	var final [2]zerosync.Snapshot
+	if !locked {
+		release, err := e.claimReads(pushReads(acts), pt.seen)
+		if err != nil {
 			return err
 		}
+		defer release()
+		// Observers and subscribers get a copy: the actions are marked
+		// for the archive as they are applied.
+		e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: slices.Clone(acts)})
+		final = run.apply(ctx, acts)
+	} else {
+		e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: slices.Clone(acts)})
+		// Our side first, under the lock; the snapshot and the other
+		// pairs learn what was written before anyone reads it. Then the
+		// pushes, without the lock, claiming what they send.
+		var mine, theirs []zerosync.Action
+		for _, a := range acts {
+			if a.Side == zerosync.Ours {
+				mine = append(mine, a)
+			} else {
+				theirs = append(theirs, a)
+			}
+		}
+		release := e.claimWrites(oursWrites(mine))
+		final[0] = run.apply(ctx, mine)[0]
+		if wrote := patch(e.ours.snap, snaps[0], final[0]); len(wrote) > 0 {
+			e.wroteOurs(p, wrote)
+		}
+		release()
+		reads, err := e.claimReads(pushReads(theirs), e.conc.gen)
+		if err != nil {
+			return err // not reached: nothing writes our tree while we hold it
+		}
+		defer reads()
+		unlock()
+		final[1] = run.apply(ctx, theirs)[1]
 	}
-	defer release()
-	// Observers and subscribers get a copy: the actions are marked for the
-	// archive as they are applied.
-	e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: slices.Clone(acts)})
-	final := run.apply(ctx, acts)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -458,15 +491,8 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 	if err := e.dropStale(ctx, p, pt, held); err != nil {
 		return err
 	}
-	// Our tree and theirs now hold what was written; the paths the filter
-	// or a view hid are left as they were.
-	// Without the lock nothing was written to our tree (no action on our
-	// side): its snapshot stays as it is.
-	if locked {
-		if wrote := patch(e.ours.snap, snaps[0], final[0]); len(wrote) > 0 {
-			e.wroteOurs(p, wrote)
-		}
-	}
+	// Their tree now holds what was written (ours was patched above; the
+	// paths the filter or a view hid are left as they were).
 	patch(p.peer.snap, snaps[1], final[1])
 	if len(retry) > 0 {
 		// Failed paths are retried next cycle even if nothing hints them.
