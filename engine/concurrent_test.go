@@ -101,38 +101,57 @@ func TestFanoutEditsOnEverySpokeConverge(t *testing.T) {
 	assert.Equal(t, len(spokes)-1, n, "every spoke's version but the first kept waits for review")
 }
 
-// blocking is an endpoint whose Apply waits, once armed, until released or
-// until its context ends.
+// blocking is an endpoint whose Apply or Open waits, once armed, until
+// released or until its context ends.
 type blocking struct {
 	zerosync.Endpoint
 	mu      sync.Mutex
-	armed   bool
-	entered chan struct{} // closed when an Apply blocks
+	armed   string        // "apply" or "open"; "" when disarmed
+	entered chan struct{} // closed when a call blocks
 	release chan struct{}
 }
 
 func (b *blocking) Unwrap() zerosync.Endpoint { return b.Endpoint }
 
-func (b *blocking) arm() {
+// arm makes the next call of method wait.
+func (b *blocking) arm(method string) {
 	b.mu.Lock()
-	b.armed, b.entered, b.release = true, make(chan struct{}), make(chan struct{})
+	b.armed, b.entered, b.release = method, make(chan struct{}), make(chan struct{})
 	b.mu.Unlock()
 }
 
-func (b *blocking) Apply(ctx context.Context, op zerosync.Op, content io.Reader) error {
+func (b *blocking) wait(ctx context.Context, method string) error {
 	b.mu.Lock()
-	armed, entered, release := b.armed, b.entered, b.release
-	b.armed = false
-	b.mu.Unlock()
+	armed := b.armed == method
+	entered, release := b.entered, b.release
 	if armed {
-		close(entered)
-		select {
-		case <-release:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		b.armed = ""
+	}
+	b.mu.Unlock()
+	if !armed {
+		return nil
+	}
+	close(entered)
+	select {
+	case <-release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (b *blocking) Apply(ctx context.Context, op zerosync.Op, content io.Reader) error {
+	if err := b.wait(ctx, "apply"); err != nil {
+		return err
 	}
 	return b.Endpoint.Apply(ctx, op, content)
+}
+
+func (b *blocking) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	if err := b.wait(ctx, "open"); err != nil {
+		return nil, err
+	}
+	return b.Endpoint.Open(ctx, p)
 }
 
 // await waits, at most a minute, for cond; what names what it waited for.
@@ -156,7 +175,7 @@ func TestFanoutBlockedPeerDelaysNoOther(t *testing.T) {
 		}
 		return ep
 	})
-	slow.arm()
+	slow.arm("apply")
 	// One edit on the hub, one on a spoke: spoke 0 blocks while the hub's
 	// reaches it; the others get both.
 	require.NoError(t, hub.WriteFile("from-hub", []byte("hub\n"), 0o644))
@@ -221,4 +240,62 @@ func TestWithConcurrentPairsValidates(t *testing.T) {
 	_, err := engine.New(engine.Peer{Endpoint: memory.New()}, []engine.Peer{{Endpoint: memory.New()}},
 		engine.WithVolatileState(), engine.WithConcurrentPairs(0))
 	assert.ErrorContains(t, err, "concurrent pairs 0 out of range")
+}
+
+// TestFanoutBlockedWriterDelaysNoOther: a spoke whose pass writes our tree
+// (it has an edit of its own) and then blocks, reading its edit or
+// receiving ours, keeps no other spoke from either edit.
+func TestFanoutBlockedWriterDelaysNoOther(t *testing.T) {
+	for _, method := range []string{"open", "apply"} {
+		t.Run("blocks="+method, func(t *testing.T) {
+			slow := &blocking{}
+			e, hub, spokes := fanout(t, 8, func(i int, ep zerosync.Endpoint) zerosync.Endpoint {
+				if i == 0 {
+					slow.Endpoint = ep
+					return slow
+				}
+				return ep
+			})
+			require.NoError(t, hub.WriteFile("from-hub", []byte("hub\n"), 0o644))
+			require.NoError(t, spokes[0].WriteFile("from-s0", []byte("zero\n"), 0o644))
+			require.NoError(t, spokes[3].WriteFile("from-s3", []byte("three\n"), 0o644))
+			slow.arm(method)
+			done := make(chan error, 1)
+			go func() {
+				rep, err := e.SyncOnce(context.Background())
+				if err == nil && len(rep.Problems) > 0 {
+					err = fmt.Errorf("problems: %v", rep.Problems)
+				}
+				done <- err
+			}()
+			<-slow.entered
+			want := map[string]string{"from-hub": "hub\n", "from-s3": "three\n"}
+			if method == "apply" {
+				// It wrote its edit into our tree before it blocked.
+				want["from-s0"] = "zero\n"
+			}
+			await(t, "the other spokes to get the edits while spoke 0 is blocked", func() bool {
+				for _, s := range spokes[1:] {
+					for p, c := range want {
+						if !has(s, p, c) {
+							return false
+						}
+					}
+				}
+				return true
+			})
+			select {
+			case err := <-done:
+				t.Fatalf("the cycle ended while spoke 0 was blocked: %v", err)
+			default:
+			}
+			close(slow.release)
+			require.NoError(t, <-done)
+			for i, s := range append([]*memory.Endpoint{hub}, spokes...) {
+				for p, c := range map[string]string{"from-hub": "hub\n", "from-s0": "zero\n", "from-s3": "three\n"} {
+					assert.True(t, has(s, p, c), "tree %d has %s after the cycle", i, p)
+				}
+			}
+		})
+	}
 }
