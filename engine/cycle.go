@@ -17,7 +17,10 @@ import (
 // SyncOnce runs one cycle over every pair and returns what it did. Per-path
 // failures are Problems in the report; the error reports what stopped a pair
 // (a missing root, a mass deletion, a hostile snapshot), naming the peer.
-// Other pairs go on.
+// Other pairs go on. The pairs sync at once ([WithConcurrentPairs]); a pair
+// whose sync changed our tree makes the others sync those paths again in
+// the same cycle, so the report lists each pair's actions in the order that
+// pair applied them, and the pairs' in the order they ended.
 //
 // A tree whose live watcher reported its changes (while [Engine.Run] runs)
 // is rescanned only where it changed, and a pair reconciles only those
