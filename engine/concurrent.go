@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,8 @@ type concurrency struct {
 	reading map[string]int
 	writing map[string]bool
 	written map[string]uint64
+	// rerun tells the cycle that a pass wrote our tree (buffered, 1).
+	rerun chan struct{}
 	// marking is held while a pair reads our root's identity to mark it.
 	marking sync.Mutex
 	// events keeps observers called one at a time.
@@ -160,6 +163,10 @@ func (e *Engine) wroteOurs(p *pair, paths []string) {
 			q.again = true
 		}
 	}
+	select {
+	case e.conc.rerun <- struct{}{}:
+	default:
+	}
 }
 
 // writesOurs reports whether a plan may write our tree: an action on our
@@ -208,6 +215,24 @@ func (e *Engine) checkRootsNow(ctx context.Context, p *pair) error {
 		return err
 	}
 	return e.checkRoots(ctx, p, [2]rootState{ours, theirs}, false)
+}
+
+// queueAgain queues, in the engine's order, the eligible pairs that
+// another pass's write to our tree marked again, unless they had their
+// share of passes this cycle (then capped is set).
+func (e *Engine) queueAgain(queue *[]*pair, queued map[*pair]bool, passes map[*pair]int, maxPasses int, eligible func(*pair) bool, capped *bool) {
+	for _, q := range e.pairs {
+		var again bool
+		e.notes(func() { again = q.again })
+		switch {
+		case !again || !eligible(q):
+		case passes[q] >= maxPasses:
+			*capped = true
+		default:
+			*queue = append(*queue, q)
+			queued[q] = true
+		}
+	}
 }
 
 // passDone is how one pass of a pair went.
@@ -271,7 +296,18 @@ func (e *Engine) syncPairs(ctx context.Context, confirm, halting bool, rep *zero
 	start()
 	capped := false
 	for len(running) > 0 {
-		d := <-results
+		var d passDone
+		select {
+		case d = <-results:
+		case <-e.conc.rerun:
+			// A pass wrote our tree: the pairs that ended run again now,
+			// not when the slowest ends.
+			if !out.cancelled && ctx.Err() == nil {
+				e.queueAgain(&queue, queued, passes, maxPasses, eligible, &capped)
+				start()
+			}
+			continue
+		}
 		delete(running, d.p)
 		rep.Applied = append(rep.Applied, d.rep.Applied...)
 		rep.Conflicts = append(rep.Conflicts, d.rep.Conflicts...)
@@ -294,18 +330,7 @@ func (e *Engine) syncPairs(ctx context.Context, confirm, halting bool, rep *zero
 			queue = nil
 			continue
 		}
-		for _, q := range e.pairs {
-			var again bool
-			e.notes(func() { again = q.again })
-			switch {
-			case !again || !eligible(q):
-			case passes[q] >= maxPasses:
-				capped = true
-			default:
-				queue = append(queue, q)
-				queued[q] = true
-			}
-		}
+		e.queueAgain(&queue, queued, passes, maxPasses, eligible, &capped)
 		start()
 	}
 	if capped {
@@ -435,7 +460,8 @@ const (
 
 // fetched is the content of files of the peer, by path, read before a
 // writing pass takes our tree's lock, so that a slow peer holds it only
-// while our tree is written.
+// while our tree is written. Each is the version of the peer's snapshot
+// the pass reconciles.
 type fetched map[string]fetchedFile
 
 type fetchedFile struct {
@@ -443,9 +469,10 @@ type fetchedFile struct {
 	data   []byte
 }
 
-// prefetch reads the content the plan's actions on our side copy from the
-// peer, when our tree does not hold it already. What cannot be read is
-// left out: it is read again when applied, and fails there if it must.
+// prefetch reads the content the plan copies from the peer into our
+// tree, and the peer's versions of conflicted files, when our tree does not
+// hold that content already. What cannot be read is left out: it is read
+// again when needed, and fails there if it must.
 func (e *Engine) prefetch(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan) fetched {
 	if p.staged {
 		return nil // its changes to our tree are staged, not applied
@@ -459,57 +486,54 @@ func (e *Engine) prefetch(ctx context.Context, p *pair, pt *pairTrees, plan zero
 	// A file that replaces one of ours may come as a delta against ours,
 	// when the peer can send one: it is read under the lock.
 	_, deltas := zerosync.As[zerosync.DeltaOpener](p.peer.Endpoint)
+	var want []string
+	wanted := map[string]*zerosync.Entry{}
+	for _, a := range plan.Actions {
+		if a.Side == zerosync.Ours && a.From == zerosync.Theirs && a.New != nil && a.New.Kind == zerosync.KindFile &&
+			!have[a.New.Digest] && !(deltas && a.Old != nil && a.Old.Kind == zerosync.KindFile) {
+			want, wanted[a.Path] = append(want, a.Path), a.New
+		}
+	}
+	for _, c := range plan.Conflicts {
+		if c.Theirs != nil && c.Theirs.Kind == zerosync.KindFile && !have[c.Theirs.Digest] {
+			want, wanted[c.Path] = append(want, c.Path), c.Theirs
+		}
+	}
 	out := fetched{}
 	var total int64
-	for _, a := range plan.Actions {
-		if a.Side != zerosync.Ours || a.From != zerosync.Theirs || a.New == nil || a.New.Kind != zerosync.KindFile ||
-			a.New.Size > fetchFileMax || have[a.New.Digest] || total+a.New.Size > fetchTotalMax ||
-			deltas && a.Old != nil && a.Old.Kind == zerosync.KindFile {
+	for _, path := range want {
+		en := wanted[path]
+		if en.Size > fetchFileMax || total+en.Size > fetchTotalMax || ctx.Err() != nil {
 			continue
 		}
-		if ctx.Err() != nil {
-			return out
-		}
-		rc, err := p.peer.Endpoint.Open(ctx, a.Path)
+		rc, err := p.peer.Endpoint.Open(ctx, path)
 		if err != nil {
 			continue
 		}
-		b, err := io.ReadAll(io.LimitReader(rc, a.New.Size+1))
+		b, err := io.ReadAll(io.LimitReader(rc, en.Size+1))
 		rc.Close()
-		if err != nil || digest.Sum(b) != a.New.Digest {
+		if err != nil || digest.Sum(b) != en.Digest {
 			continue
 		}
-		out[a.Path] = fetchedFile{digest: a.New.Digest, data: b}
+		out[path] = fetchedFile{digest: en.Digest, data: b}
 		total += int64(len(b))
 	}
 	return out
 }
 
-// use gives run the fetched content of the plan's plain actions on our
-// side (not of conflicts, which settle on their own, nor of paths also
-// written on the peer's side) whose version it still is.
-func (f fetched) use(run *applyRun, plan zerosync.Plan) {
-	if len(f) == 0 {
-		return
+// fetchedPeer is the peer's endpoint with files of it read beforehand
+// ([Engine.prefetch]): Open serves those from memory. Its other abilities
+// are the peer's own ([zerosync.As] unwraps it).
+type fetchedPeer struct {
+	zerosync.Endpoint
+	files fetched
+}
+
+func (f *fetchedPeer) Unwrap() zerosync.Endpoint { return f.Endpoint }
+
+func (f *fetchedPeer) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	if ff, ok := f.files[p]; ok {
+		return io.NopCloser(bytes.NewReader(ff.data)), nil
 	}
-	skip := map[string]bool{}
-	for _, c := range plan.Conflicts {
-		skip[c.Path] = true
-	}
-	for _, a := range plan.Actions {
-		if a.Side == zerosync.Theirs {
-			skip[a.Path] = true
-		}
-	}
-	for _, a := range plan.Actions {
-		ff, ok := f[a.Path]
-		if !ok || skip[a.Path] || a.Side != zerosync.Ours || a.From != zerosync.Theirs || a.New == nil || a.New.Digest != ff.digest {
-			continue
-		}
-		run.merged[a.Path] = ff.data
-		run.rep.Bytes += int64(len(ff.data))
-		if int64(len(ff.data)) <= run.e.bodyLimit && looksText(ff.data) {
-			run.bodies[ff.digest] = ff.data
-		}
-	}
+	return f.Endpoint.Open(ctx, p)
 }

@@ -203,7 +203,7 @@ func TestFanoutBlockedPeerDelaysNoOther(t *testing.T) {
 		t.Fatalf("the cycle ended while spoke 0 was blocked: %v", r.err)
 	default:
 	}
-	assert.False(t, has(spokes[0], "from-hub", "hub\n"), "spoke 0 is still blocked")
+	assert.False(t, has(spokes[0], "from-hub", "hub\n") && has(spokes[0], "from-s3", "three\n"), "spoke 0 is still blocked")
 	close(slow.release)
 	r := <-done
 	require.NoError(t, r.err)
@@ -246,8 +246,12 @@ func TestWithConcurrentPairsValidates(t *testing.T) {
 // (it has an edit of its own) and then blocks, reading its edit or
 // receiving ours, keeps no other spoke from either edit.
 func TestFanoutBlockedWriterDelaysNoOther(t *testing.T) {
-	for _, method := range []string{"open", "apply"} {
-		t.Run("blocks="+method, func(t *testing.T) {
+	for _, c := range []struct {
+		method   string
+		conflict bool // spoke 0's edit conflicts with the hub's
+	}{{"open", false}, {"apply", false}, {"open", true}} {
+		method := c.method
+		t.Run(fmt.Sprintf("blocks=%s/conflict=%v", method, c.conflict), func(t *testing.T) {
 			slow := &blocking{}
 			e, hub, spokes := fanout(t, 8, func(i int, ep zerosync.Endpoint) zerosync.Endpoint {
 				if i == 0 {
@@ -257,7 +261,11 @@ func TestFanoutBlockedWriterDelaysNoOther(t *testing.T) {
 				return ep
 			})
 			require.NoError(t, hub.WriteFile("from-hub", []byte("hub\n"), 0o644))
-			require.NoError(t, spokes[0].WriteFile("from-s0", []byte("zero\n"), 0o644))
+			own := "from-s0"
+			if c.conflict {
+				own = "from-hub"
+			}
+			require.NoError(t, spokes[0].WriteFile(own, []byte("zero\n"), 0o644))
 			require.NoError(t, spokes[3].WriteFile("from-s3", []byte("three\n"), 0o644))
 			slow.arm(method)
 			done := make(chan error, 1)
@@ -291,8 +299,16 @@ func TestFanoutBlockedWriterDelaysNoOther(t *testing.T) {
 			}
 			close(slow.release)
 			require.NoError(t, <-done)
+			final := map[string]string{"from-hub": "hub\n", "from-s0": "zero\n", "from-s3": "three\n"}
+			if c.conflict {
+				delete(final, "from-s0") // kept as a conflict copy on the hub
+				rev, err := e.Reviews(context.Background())
+				require.NoError(t, err)
+				require.Len(t, rev["s0"], 1)
+				assert.Equal(t, "from-hub", rev["s0"][0].Path)
+			}
 			for i, s := range append([]*memory.Endpoint{hub}, spokes...) {
-				for p, c := range map[string]string{"from-hub": "hub\n", "from-s0": "zero\n", "from-s3": "three\n"} {
+				for p, c := range final {
 					assert.True(t, has(s, p, c), "tree %d has %s after the cycle", i, p)
 				}
 			}

@@ -423,7 +423,9 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 			return err
 		}
 	}
-	pre.use(run, plan)
+	if len(pre) > 0 {
+		run.theirs = &fetchedPeer{Endpoint: p.peer.Endpoint, files: pre}
+	}
 	acts := plan.Actions
 	for _, c := range plan.Conflicts {
 		more, err := run.settle(ctx, c)

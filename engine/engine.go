@@ -291,6 +291,7 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 		conc:      concurrency{limit: defaultConcurrentPairs},
 	}
 	e.conc.changed = sync.NewCond(&e.conc.mu)
+	e.conc.rerun = make(chan struct{}, 1)
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("engine: nil option")
