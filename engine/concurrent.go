@@ -32,13 +32,12 @@ import (
 //     what it reconciles (and the write count, gen, that copy reflects).
 //   - A pass whose plan writes nothing to our tree (no action on our side,
 //     no conflict: the pair only pushes to its peer) applies without the
-//     lock, so such passes run concurrently. The content it sends is read
-//     from our tree while another pair may replace it; the target verifies
-//     every digest, so a replaced file fails that action (retried), it is
-//     never torn or mislabelled.
+//     lock, so such passes run concurrently; what it reads from our tree
+//     is claimed (below).
 //   - A pass whose plan writes to our tree (an action on our side, a
 //     conflict to settle) first reads the peer's content it copies into
-//     our tree (small files, [fetched]), then takes the write lock and
+//     our tree and the peer's conflicted versions (small files,
+//     [fetched]), then takes the write lock and
 //     holds it while it settles conflicts, applies the actions on our side
 //     and updates the snapshot: writes to our tree never race, and no pass
 //     reads the snapshot half patched. When another pair wrote our tree
@@ -46,12 +45,13 @@ import (
 //     the lock, on what our tree holds now, before it writes anything: a
 //     plan never overwrites our tree from a stale view of it. It releases
 //     the lock before it pushes to its peer and commits its state, so a
-//     slow peer holds it only while settling a conflict or copying a large
-//     file into our tree.
+//     slow peer holds it only while a large file (or an update it may send
+//     as a delta) is copied into our tree.
 //   - A pass that wrote our tree notes the paths it wrote as pending for
 //     every other pair and marks them again (under concurrency.mu); the
-//     cycle then runs each of them once more, so the change reaches every
-//     spoke in the same cycle, while the pairs not touched go on. A pass
+//     cycle then runs each of them once more as soon as its pass under way
+//     ends (concurrency.rerun wakes the cycle), so the change reaches every
+//     spoke in the same cycle without waiting for the slowest. A pass
 //     that read our tree after the write does not need to run again: taking
 //     its work clears the mark.
 //   - A pass that only pushes still reads from our tree the content it
