@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -340,4 +341,120 @@ func startCPU() cpuClock { return cpuClock{cpuNow()} }
 // report adds the CPU time per iteration as cpu-ms/op.
 func (c cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(cpuNow()-c.start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+}
+
+// benchFanout makes a hub and n spokes, directories of this host with 100
+// files each (1 KiB), synced, every tree marked as watched.
+func benchFanout(b *testing.B, n int, opts ...Option) (*Engine, string, []string) {
+	b.Helper()
+	tmp := b.TempDir()
+	hub := filepath.Join(tmp, "hub")
+	content := make([]byte, 1024)
+	for i := range 100 {
+		dir := filepath.Join(hub, fmt.Sprintf("d%02d", i/10))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		content[0] = byte(i)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.txt", i)), content, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	open := func(name string) *local.Endpoint {
+		ep, err := local.New(filepath.Join(tmp, name), local.WithStatCache(filepath.Join(tmp, name+".cache")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { ep.Close() })
+		return ep
+	}
+	var peers []Peer
+	var dirs []string
+	for i := range n {
+		name := fmt.Sprint("s", i)
+		dirs = append(dirs, filepath.Join(tmp, name))
+		if err := os.Mkdir(dirs[i], 0o755); err != nil {
+			b.Fatal(err)
+		}
+		peers = append(peers, Peer{Name: name, Endpoint: open(name)})
+	}
+	e, err := New(Peer{Name: "hub", Endpoint: open("hub")}, peers, append([]Option{WithStatePath(filepath.Join(tmp, "state.db"))}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	if _, err := e.SyncOnce(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	for _, t := range e.trees() {
+		t.hint(zerosync.Hint{Full: true, Reason: "ready"})
+	}
+	if _, err := e.SyncOnce(context.Background()); err != nil { // the full rescan after "ready"
+		b.Fatal(err)
+	}
+	return e, hub, dirs
+}
+
+// benchEdit times, per iteration, one watched edit of a small file on
+// tree from (-1: the hub) until every other tree holds it: one cycle of a
+// running engine (the watcher's own debounce is not included). It reports
+// the median and the 99th percentile.
+func benchEdit(b *testing.B, e *Engine, hub string, spokes []string, from int) {
+	roots := append([]string{hub}, spokes...)
+	var took []time.Duration
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		round++
+		p := fmt.Sprintf("d%02d/f%03d.txt", round%10, round%100)
+		want := fmt.Sprintf("edit %d from %d\n", round, from)
+		if err := os.WriteFile(filepath.Join(roots[from+1], filepath.FromSlash(p)), []byte(want), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		t := e.ours
+		if from >= 0 {
+			t = e.pairs[from].peer
+		}
+		t.hint(zerosync.Hint{Paths: []string{p}})
+		b.StartTimer()
+		start := time.Now()
+		rep, err := e.SyncOnce(context.Background())
+		took = append(took, time.Since(start))
+		b.StopTimer()
+		if err != nil || len(rep.Problems) > 0 {
+			b.Fatal(err, rep.Problems)
+		}
+		for _, root := range roots {
+			got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(p)))
+			if err != nil || string(got) != want {
+				b.Fatalf("%s lacks the edit after one cycle: %q, %v", root, got, err)
+			}
+		}
+		b.StartTimer()
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkFanout8Local is one edit reaching 8 spokes, directories of this
+// host: from the hub (all pairs push at once), and from a spoke (our tree
+// is written, then the 7 other spokes get it in the same cycle). serial
+// syncs one pair at a time, for comparison.
+func BenchmarkFanout8Local(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		from int
+		opts []Option
+	}{
+		{"from=hub", -1, nil},
+		{"from=spoke", 3, nil},
+		{"from=hub/serial", -1, []Option{WithConcurrentPairs(1)}},
+		{"from=spoke/serial", 3, []Option{WithConcurrentPairs(1)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e, hub, spokes := benchFanout(b, 8, c.opts...)
+			benchEdit(b, e, hub, spokes, c.from)
+		})
+	}
 }

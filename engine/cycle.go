@@ -17,7 +17,10 @@ import (
 // SyncOnce runs one cycle over every pair and returns what it did. Per-path
 // failures are Problems in the report; the error reports what stopped a pair
 // (a missing root, a mass deletion, a hostile snapshot), naming the peer.
-// Other pairs go on.
+// Other pairs go on. The pairs sync at once ([WithConcurrentPairs]); a pair
+// whose sync changed our tree makes the others sync those paths again in
+// the same cycle, so the report lists each pair's actions in the order that
+// pair applied them, and the pairs' in the order they ended.
 //
 // A tree whose live watcher reported its changes (while [Engine.Run] runs)
 // is rescanned only where it changed, and a pair reconciles only those
@@ -70,56 +73,33 @@ func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Repor
 		rep, err = e.finish(rep, err)
 		return rep, err, true
 	}
-	for _, p := range e.pairs {
-		p.note(changed, all)
-	}
-	var errs []error
-	failed := map[*pair]error{} // a pair's error is reported once a cycle
-	tried := map[*pair]bool{}
+	e.notes(func() {
+		for _, p := range e.pairs {
+			p.note(changed, all)
+		}
+	})
 	for _, p := range e.pairs {
 		if halting && !retryAll && e.waiting(p, rep.Start) {
-			p.again = false
 			p.skip = true
 		}
 	}
-	for pass := 0; pass < 2; pass++ {
-		// Read again in the second pass: the first may have marked our
-		// root (a first sync), and a stale identity without the marker
-		// would stop every pair bound since.
-		ourRoot := e.ourRoot(ctx)
-		for _, p := range e.pairs {
-			if pass > 0 && !p.again {
-				continue
-			}
-			p.again = false
-			if e.isHalted(p.peer.Name) || p.skip {
-				continue
-			}
-			tried[p] = true
-			start := time.Now()
-			err := e.syncPair(ctx, p, confirm, ourRoot, &rep)
-			e.notePair(p, pass, start, err)
-			if err != nil {
-				p.full = true // try everything again next time
-				if ctx.Err() != nil {
-					e.clearSkips()
-					rep, err = e.finish(rep, ctx.Err())
-					return rep, err, false
-				}
-				if halting && haltable(err) {
-					e.halt(ctx, p.peer.Name, fmt.Errorf("peer %s: %w", p.peer.Name, err))
-				}
-				if failed[p] == nil {
-					failed[p] = err
-					errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
-					e.log.WarnContext(ctx, "pair stopped", "peer", p.peer.Name, "err", err)
-				}
-			}
+	run := e.syncPairs(ctx, confirm, halting, &rep)
+	e.clearSkips()
+	if run.cancelled {
+		rep, err = e.finish(rep, ctx.Err())
+		return rep, err, false
+	}
+	var errs []error
+	for _, p := range e.pairs {
+		if err := run.failed[p]; err != nil {
+			errs = append(errs, fmt.Errorf("peer %s: %w", p.peer.Name, err))
 		}
 	}
-	e.clearSkips()
-	for p := range tried {
-		if err := failed[p]; err == nil || !haltable(err) {
+	for _, p := range e.pairs {
+		if !run.tried[p] {
+			continue
+		}
+		if err := run.failed[p]; err == nil || !haltable(err) {
 			e.supervise(ctx, p, err)
 		}
 	}
@@ -202,53 +182,112 @@ func (e *Engine) problem(rep *zerosync.Report, peer string, pr zerosync.Problem)
 	e.emit(zerosync.Event{Kind: zerosync.EventProblem, Peer: peer, Problem: &pr})
 }
 
-// syncPair syncs our tree with one peer: the whole trees, or only the paths
-// that changed on either side since the pair last synced. Its steps are
-// the ones [Engine.Plan] takes, in the same order, up to the plan.
-func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, ourRoot func() (rootState, error), rep *zerosync.Report) error {
+// syncPair runs one pass of pair p: it syncs our tree with the peer, the
+// whole trees or only the paths that changed on either side since the pair
+// last synced. Its steps are the ones [Engine.Plan] takes, in the same
+// order, up to the plan. It runs beside the passes of other pairs, as
+// [concurrency] says: it reads our tree under the read lock, and applies
+// under the write lock when the plan writes our tree.
+func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zerosync.Report) error {
 	changed, all, err := p.peer.refresh(ctx, e, zerosync.Theirs, rep)
 	if err != nil {
 		return err
 	}
-	p.note(changed, all)
+	e.notes(func() { p.note(changed, all) })
 	if p.base == nil {
 		b, err := p.store.Base(ctx)
 		if err != nil {
 			return fmt.Errorf("load state: %w", err)
 		}
-		p.base, p.full = b, true
+		p.base = b
+		e.notes(func() { p.full = true })
 	}
 	if e.ours.snap == nil {
 		return fmt.Errorf("our tree %s is not scanned", e.local.Name)
 	}
-	// Views decide from whole trees (a repository's HEAD moves everything
-	// in it), so a pair with views always reconciles in full.
-	full := p.full || len(e.views) > 0
-	if !full && len(p.pending) == 0 {
+	if !e.hasWork(p) {
 		return nil
 	}
+	full := e.hasFull(p)
 	if full {
 		// A full reconcile may plan deletions anywhere: first make sure
 		// both roots are the trees the pair synced. (Between full cycles
 		// an endpoint notices its root replaced by itself.)
-		if err := e.checkPairRoots(ctx, p, ourRoot, false); err != nil {
+		if err := e.checkRootsNow(ctx, p); err != nil {
 			return err
 		}
 	}
-	pending := p.pending
-	p.full, p.pending = false, nil
-	pt, err := e.narrow(ctx, p, p.base, e.ours.snap, p.peer.snap, full, pending)
+	// Plan on what our tree holds now, without keeping others from it.
+	e.conc.ours.RLock()
+	w := e.takeWork(p)
+	ours := e.oursView(w)
+	var pt *pairTrees
+	if !w.full {
+		// Narrowing copies what it keeps; a full pass has its own copy
+		// and may run views, so it narrows after the lock.
+		pt, err = e.narrow(ctx, p, p.base, ours, p.peer.snap, false, w.pending)
+	}
+	e.conc.ours.RUnlock()
+	if w.full {
+		pt, err = e.narrow(ctx, p, p.base, ours, p.peer.snap, true, nil)
+	}
 	if err != nil {
 		return err
 	}
-	for _, pr := range pt.problems {
-		e.problem(rep, p.peer.Name, pr)
-	}
+	pt.seen = w.seen
 	plan, err := e.decide(pt, confirm)
 	if err != nil {
 		return err
 	}
-	return e.applyPlan(ctx, p, pt, plan, rep)
+	if !writesOurs(plan) {
+		// Only pushes: beside the other pairs, unless what it sends was
+		// written since (then it is planned again, under the lock).
+		err = e.applyPlan(ctx, p, pt, plan, rep, nil, nil)
+		if !errors.Is(err, errStale) {
+			e.pairProblems(p, pt, rep)
+			return err
+		}
+	}
+	// The plan writes our tree: the peer's content is read first, then
+	// one pair at a time writes, on what our tree holds now.
+	pre := e.prefetch(ctx, p, pt, plan)
+	e.conc.ours.Lock()
+	unlock := sync.OnceFunc(e.conc.ours.Unlock)
+	defer unlock()
+	if e.conc.gen != w.seen {
+		// Another pair wrote our tree since: reconcile again, with what
+		// it wrote, before writing anything.
+		again := e.takeWork(p)
+		if !w.full && !again.full {
+			pending := maps.Clone(w.pending)
+			maps.Copy(pending, again.pending)
+			pt, err = e.narrow(ctx, p, p.base, e.ours.snap, p.peer.snap, false, pending)
+		} else {
+			pt, err = e.narrow(ctx, p, p.base, maps.Clone(e.ours.snap), p.peer.snap, true, nil)
+		}
+		if err != nil {
+			return err
+		}
+		if plan, err = e.decide(pt, confirm); err != nil {
+			return err
+		}
+	}
+	e.pairProblems(p, pt, rep)
+	return e.applyPlan(ctx, p, pt, plan, rep, unlock, pre)
+}
+
+// hasFull reports whether pair p's next pass reconciles everything.
+func (e *Engine) hasFull(p *pair) bool {
+	e.conc.mu.Lock()
+	defer e.conc.mu.Unlock()
+	return p.full || len(e.views) > 0
+}
+
+// pairProblems reports what the views of a pass said.
+func (e *Engine) pairProblems(p *pair, pt *pairTrees, rep *zerosync.Report) {
+	for _, pr := range pt.problems {
+		e.problem(rep, p.peer.Name, pr)
+	}
 }
 
 // pairTrees is one pair's three trees as a cycle reconciles them: narrowed
@@ -269,6 +308,9 @@ type pairTrees struct {
 	synced int
 	// problems are what the views reported.
 	problems []zerosync.Problem
+	// seen is how many passes had written our tree when the pass read it
+	// ([concurrency]).
+	seen uint64
 }
 
 // checkPairRoots identifies the peer's root and checks both roots against
@@ -363,7 +405,14 @@ func (e *Engine) decide(pt *pairTrees, confirm bool) (zerosync.Plan, error) {
 // applyPlan settles the plan's conflicts, applies its actions, commits the
 // common state both sides now agree on, and tells the other pairs what
 // changed in our tree.
-func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan, rep *zerosync.Report) error {
+//
+// unlock is nil when the plan writes only the peer's tree (no action on our
+// side, no conflict): its pushes claim what they read from our tree, and
+// it returns [errStale], applying nothing, when a pass wrote that since
+// the plan read it. Otherwise the caller holds our tree's write lock, and
+// applyPlan calls unlock once it has written our tree, before it pushes to
+// the peer. pre is the peer's content read beforehand, by path.
+func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zerosync.Plan, rep *zerosync.Report, unlock func(), pre fetched) error {
 	base, snaps := pt.base, pt.snaps
 	run := &applyRun{e: e, p: p, snaps: snaps, names: pt.names, rep: rep, merged: map[string][]byte{}, bodies: map[zerosync.Digest][]byte{}}
 	var retry []string
@@ -373,6 +422,9 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 		if plan, retry, held, err = e.stage(ctx, p, pt, plan, rep); err != nil {
 			return err
 		}
+	}
+	if len(pre) > 0 {
+		run.theirs = &fetchedPeer{Endpoint: p.peer.Endpoint, files: pre}
 	}
 	acts := plan.Actions
 	for _, c := range plan.Conflicts {
@@ -388,11 +440,52 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 		acts = append(acts, more...)
 	}
 	SortActions(acts)
+	locked := unlock != nil
+	if !locked {
+		e.conc.ours.RLock() // collisions look at our whole tree
+	}
 	acts = run.holdCollisions(ctx, acts)
-	// Observers and subscribers get a copy: the actions are marked for the
-	// archive as they are applied.
-	e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: slices.Clone(acts)})
-	final := run.apply(ctx, acts)
+	if !locked {
+		e.conc.ours.RUnlock()
+	}
+	var final [2]zerosync.Snapshot
+	if !locked {
+		release, err := e.claimReads(pushReads(acts), pt.seen)
+		if err != nil {
+			return err
+		}
+		defer release()
+		// Observers and subscribers get a copy: the actions are marked
+		// for the archive as they are applied.
+		e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: slices.Clone(acts)})
+		final = run.apply(ctx, acts)
+	} else {
+		e.emit(zerosync.Event{Kind: zerosync.EventPlanned, Peer: p.peer.Name, Planned: slices.Clone(acts)})
+		// Our side first, under the lock; the snapshot and the other
+		// pairs learn what was written before anyone reads it. Then the
+		// pushes, without the lock, claiming what they send.
+		var mine, theirs []zerosync.Action
+		for _, a := range acts {
+			if a.Side == zerosync.Ours {
+				mine = append(mine, a)
+			} else {
+				theirs = append(theirs, a)
+			}
+		}
+		release := e.claimWrites(oursWrites(mine))
+		final[0] = run.apply(ctx, mine)[0]
+		if wrote := patch(e.ours.snap, snaps[0], final[0]); len(wrote) > 0 {
+			e.wroteOurs(p, wrote)
+		}
+		release()
+		reads, err := e.claimReads(pushReads(theirs), e.conc.gen)
+		if err != nil {
+			return err // not reached: nothing writes our tree while we hold it
+		}
+		defer reads()
+		unlock()
+		final[1] = run.apply(ctx, theirs)[1]
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -403,21 +496,12 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 	if err := e.dropStale(ctx, p, pt, held); err != nil {
 		return err
 	}
-	// Our tree and theirs now hold what was written; the paths the filter
-	// or a view hid are left as they were.
-	wrote := patch(e.ours.snap, snaps[0], final[0])
+	// Their tree now holds what was written (ours was patched above; the
+	// paths the filter or a view hid are left as they were).
 	patch(p.peer.snap, snaps[1], final[1])
-	if len(wrote) > 0 {
-		for _, q := range e.pairs {
-			if q != p {
-				q.note(wrote, false)
-				q.again = true
-			}
-		}
-	}
 	if len(retry) > 0 {
 		// Failed paths are retried next cycle even if nothing hints them.
-		p.note(retry, false)
+		e.notes(func() { p.note(retry, false) })
 	}
 	if run.again {
 		e.kick()

@@ -7,9 +7,11 @@
 //
 // An engine has one tree of its own (the hub) and one or more peers (the
 // spokes); each (hub, peer) pair keeps its own common state. A cycle syncs
-// the pairs in order, and when a later pair changed the hub, the earlier pairs
-// are synced again in the same cycle, so a change from one spoke reaches every
-// other spoke in one cycle.
+// the pairs at once ([WithConcurrentPairs]), so a change of the hub reaches
+// every spoke together and a slow or failing peer delays no other. Writes
+// to the hub's tree are serialised; when one pair changed the hub, the other
+// pairs are synced again in the same cycle, so a change from one spoke
+// reaches every other spoke in one cycle.
 //
 // # Safety
 //
@@ -97,6 +99,8 @@ type Engine struct {
 	sup   supervision
 	// hb is the sign of life of Run's loop (alive.go).
 	hb heartbeat
+	// conc is how the pairs of a cycle sync at once (concurrent.go).
+	conc concurrency
 }
 
 // pair is our tree and one peer's, with their common state.
@@ -201,8 +205,10 @@ func WithWatch(on bool) Option {
 }
 
 // WithObserver receives every event, synchronously, from the goroutine doing
-// the work: it must return quickly. Given more than once, every observer
-// receives every event, in the order the options were given.
+// the work (the pairs of a cycle sync in goroutines of their own), one event
+// at a time: it must return quickly, and must not call back into the engine
+// while it holds the event. Given more than once, every observer receives
+// every event, in the order the options were given.
 func WithObserver(f func(zerosync.Event)) Option {
 	return func(e *Engine) error {
 		if f == nil {
@@ -282,7 +288,10 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 		parallel:  8,
 		wake:      make(chan struct{}, 1),
 		retry:     defaultRetry,
+		conc:      concurrency{limit: defaultConcurrentPairs},
 	}
+	e.conc.changed = sync.NewCond(&e.conc.mu)
+	e.conc.rerun = make(chan struct{}, 1)
 	for _, o := range opts {
 		if o == nil {
 			return nil, errors.New("engine: nil option")
@@ -420,6 +429,10 @@ func (e *Engine) emit(ev zerosync.Event) {
 		ev.Time = time.Now()
 	}
 	e.hb.beat()
+	// The pairs of a cycle sync at once: observers and subscribers get
+	// one event at a time.
+	e.conc.events.Lock()
+	defer e.conc.events.Unlock()
 	if e.observer != nil {
 		e.observer(ev)
 	}

@@ -31,8 +31,8 @@ func Example() {
 	fmt.Println(server.Contents()[".bashrc"] == laptop.Contents()[".bashrc"])
 	// Output:
 	// ours: create bin (created on theirs)
-	// theirs: create .bashrc (created on ours)
 	// ours: create bin/deploy (created on theirs)
+	// theirs: create .bashrc (created on ours)
 	// true
 }
 

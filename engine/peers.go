@@ -18,8 +18,9 @@ type PeerStatus struct {
 	// LastSync is when the pair last finished a sync in a cycle, whether
 	// it succeeded or not; zero before the first.
 	LastSync time.Time
-	// Duration is how long that sync took (both passes of a cycle that
-	// synced the pair twice).
+	// Duration is how long that sync took (every pass of a cycle that
+	// synced the pair more than once, because another pair changed our
+	// tree after it).
 	Duration time.Duration
 	// Err is what stopped the pair in that sync (the peer unreachable,
 	// its root missing, our own tree unreadable); nil when it synced.

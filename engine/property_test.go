@@ -41,3 +41,29 @@ func TestPropertyConvergeLocal(t *testing.T) {
 		return r
 	})
 }
+
+// TestPropertyConvergeFanout is [TestPropertyConverge] with a hub and five
+// spokes: the hub engine (even seeds) syncs its pairs at once, so its
+// histories run through concurrent pairs writing the hub's tree, with
+// watchers and without.
+func TestPropertyConvergeFanout(t *testing.T) {
+	enginetest.Run(t, 300, func(t *testing.T, i int) enginetest.Replica {
+		return enginetest.NewMemory(fmt.Sprint("r", i))
+	}, enginetest.WithReplicas(6), enginetest.WithWatchers(engine.StartSourcesForTest))
+}
+
+// TestPropertyConvergeFanoutLocal is [TestPropertyConvergeFanout] on
+// directories of this host, a hub and four spokes.
+func TestPropertyConvergeFanoutLocal(t *testing.T) {
+	enginetest.Run(t, 30, func(t *testing.T, i int) enginetest.Replica {
+		root := filepath.Join(t.TempDir(), fmt.Sprint("r", i))
+		if err := os.Mkdir(root, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r, err := enginetest.NewDir(root, enginetest.Local(local.WithName(fmt.Sprint("r", i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}, enginetest.WithReplicas(5))
+}

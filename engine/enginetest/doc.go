@@ -25,5 +25,9 @@
 // mod 4 also start live watchers when [WithWatchers] is given, so cycles
 // rescan and reconcile only what the hints name. ZS_SEED replays one
 // history and ZS_SEQUENCES sets how many run; a failing seed is printed
-// with the command that replays it.
+// with the command that replays it. A hub engine syncs its pairs at once
+// (concurrent pairs), so the order in which its pairs write the hub, and
+// how their conflicts settle, may differ from one replay to the next; give
+// [engine.WithConcurrentPairs](1) through [WithEngineOptions] to replay a
+// history exactly.
 package enginetest
