@@ -87,6 +87,8 @@ func newSixLAN(t *testing.T, tmp string, names ...string) *sixLAN {
 	t.Helper()
 	id := strconv.Itoa(os.Getpid())
 	l := &sixLAN{lan: "zs6-lan-" + id}
+	exe, err := os.Executable()
+	require.NoError(t, err)
 	for i, name := range names {
 		h := &sixHost{name: name, ns: "zs6-" + name + "-" + id, ip: fmt.Sprintf("10.77.0.%d", i+1), dir: filepath.Join(tmp, name)}
 		h.home, h.run, h.config = filepath.Join(h.dir, "home"), filepath.Join(h.dir, "run"), filepath.Join(h.dir, "config")
@@ -94,6 +96,10 @@ func newSixLAN(t *testing.T, tmp string, names ...string) *sixLAN {
 		for _, d := range []string{filepath.Join(h.home, ".ssh"), h.run, filepath.Join(h.config, "zerosync"), h.state, h.cache, h.tree} {
 			require.NoError(t, os.MkdirAll(d, 0o700))
 		}
+		// The agent the daemons would install on first use (a copy of
+		// this test binary, tens of MB under -race, once per host and
+		// peer) is there already.
+		require.NoError(t, linkOrCopy(exe, filepath.Join(h.cache, "agent-"+agent.Version)))
 		h.hostKey = filepath.Join(h.dir, "ssh_host_ed25519_key")
 		sshtest.WriteKey(t, h.hostKey, "ed25519")
 		l.hosts = append(l.hosts, h)
@@ -135,6 +141,19 @@ func newSixLAN(t *testing.T, tmp string, names ...string) *sixLAN {
 		require.NoError(t, os.WriteFile(filepath.Join(h.home, ".ssh", "known_hosts"), []byte(known.String()), 0o600))
 	}
 	return l
+}
+
+// linkOrCopy makes to the file from: a hard link, or a copy (mode 0700)
+// when from is on another file system.
+func linkOrCopy(from, to string) error {
+	if os.Link(from, to) == nil {
+		return nil
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o700)
 }
 
 // killNetns kills what still runs in network namespace ns: the processes
@@ -225,9 +244,10 @@ func (h *sixHost) environ() []string {
 // command returns the project command with args, run as h, in its
 // namespace.
 func (h *sixHost) command(t *testing.T, args ...string) *exec.Cmd {
-	t.Helper()
 	exe, err := os.Executable()
-	require.NoError(t, err)
+	if err != nil {
+		panic(err) // a test binary knows where it is
+	}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", h.ns, exe}, args...)...)
 	cmd.Env = h.environ()
 	return cmd
@@ -237,45 +257,88 @@ func (h *sixHost) command(t *testing.T, args ...string) *exec.Cmd {
 // printed; a failure fails the test.
 func (h *sixHost) cli(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := h.command(t, args...).CombinedOutput()
-	require.NoError(t, err, "project %s on %s:\n%s", strings.Join(args, " "), h.name, out)
-	return string(out)
+	out, err := h.try(t, args...)
+	require.NoError(t, err)
+	return out
 }
 
-// startDaemon runs "project run" as h until the test ends, and waits for
-// its control socket.
-func (h *sixHost) startDaemon(t *testing.T) {
+// try runs the project command with args as h and returns what it
+// printed, and an error that says so when it failed. It may be called
+// from any goroutine.
+func (h *sixHost) try(t *testing.T, args ...string) (string, error) {
+	out, err := h.command(t, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("project %s on %s: %w\n%s", strings.Join(args, " "), h.name, err, out)
+	}
+	return string(out), nil
+}
+
+// onEach runs args as every host of hosts at once, and returns what each
+// printed, by host; a failure fails the test.
+func onEach(t *testing.T, hosts []*sixHost, args ...string) map[*sixHost]string {
 	t.Helper()
-	h.log = &sixLog{}
-	h.daemon = h.command(t, "run")
-	h.daemon.Stdout, h.daemon.Stderr = h.log, h.log
-	require.NoError(t, h.daemon.Start())
-	h.exited = make(chan struct{})
-	go func() { h.daemon.Wait(); close(h.exited) }()
+	outs, errs := make([]string, len(hosts)), make([]error, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Go(func() { outs[i], errs[i] = h.try(t, args...) })
+	}
+	wg.Wait()
+	m := map[*sixHost]string{}
+	for i, h := range hosts {
+		require.NoError(t, errs[i])
+		m[h] = outs[i]
+	}
+	return m
+}
+
+// startDaemons runs "project run" on every host until the test ends
+// (SIGTERM to all at once, then a bounded wait for each), and waits for
+// their control sockets.
+func (l *sixLAN) startDaemons(t *testing.T) {
+	t.Helper()
 	t.Cleanup(func() {
-		h.daemon.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-h.exited:
-		case <-time.After(30 * time.Second):
-			t.Errorf("the daemon of %s did not stop within 30s of SIGTERM", h.name)
-			h.daemon.Process.Kill()
-			<-h.exited
+		for _, h := range l.hosts {
+			if h.daemon != nil {
+				h.daemon.Process.Signal(syscall.SIGTERM)
+			}
 		}
-		if strings.Contains(h.log.String(), "DATA RACE") {
-			t.Errorf("the daemon of %s found a data race:\n%s", h.name, h.log)
-		} else if t.Failed() {
-			t.Logf("--- daemon of %s ---\n%s", h.name, h.log.tail(6000))
+		for _, h := range l.hosts {
+			if h.daemon == nil {
+				continue
+			}
+			select {
+			case <-h.exited:
+			case <-time.After(30 * time.Second):
+				t.Errorf("the daemon of %s did not stop within 30s of SIGTERM", h.name)
+				h.daemon.Process.Kill()
+				<-h.exited
+			}
+			if strings.Contains(h.log.String(), "DATA RACE") {
+				t.Errorf("the daemon of %s found a data race:\n%s", h.name, h.log)
+			} else if t.Failed() {
+				t.Logf("--- daemon of %s ---\n%s", h.name, h.log.tail(6000))
+			}
 		}
 	})
-	poll(t, "the daemon of "+h.name+" serves its socket", func() (bool, string) {
-		select {
-		case <-h.exited:
-			t.Fatalf("the daemon of %s ended: %s\n%s", h.name, h.daemon.ProcessState, h.log)
-		default:
-		}
-		_, err := os.Stat(h.socket())
-		return err == nil, fmt.Sprint(err)
-	})
+	for _, h := range l.hosts {
+		h.log = &sixLog{}
+		cmd := h.command(t, "run")
+		cmd.Stdout, cmd.Stderr = h.log, h.log
+		require.NoError(t, cmd.Start())
+		h.daemon, h.exited = cmd, make(chan struct{})
+		go func() { cmd.Wait(); close(h.exited) }()
+	}
+	for _, h := range l.hosts {
+		poll(t, "the daemon of "+h.name+" serves its socket", func() (bool, string) {
+			select {
+			case <-h.exited:
+				t.Fatalf("the daemon of %s ended: %s\n%s", h.name, h.daemon.ProcessState, h.log)
+			default:
+			}
+			_, err := os.Stat(h.socket())
+			return err == nil, fmt.Sprint(err)
+		})
+	}
 }
 
 func (h *sixHost) socket() string { return filepath.Join(h.run, "zerosync", "project.sock") }
@@ -378,7 +441,11 @@ type statusJSON struct {
 //   - status --json on every host lists its peers: the hub's, the five
 //     spokes.
 func TestSixHosts(t *testing.T) {
-	start := time.Now()
+	start, last := time.Now(), time.Now()
+	phase := func(what string) {
+		t.Logf("%-48s %6.1fs (at %.1fs)", what, time.Since(last).Seconds(), time.Since(start).Seconds())
+		last = time.Now()
+	}
 	tmp := t.TempDir()
 	l := newSixLAN(t, tmp, "hub", "s1", "s2", "s3", "s4", "s5")
 	hub, spokes := l.hosts[0], l.hosts[1:]
@@ -386,6 +453,7 @@ func TestSixHosts(t *testing.T) {
 	for _, h := range l.hosts {
 		l.startSSHD(t, h)
 	}
+	phase("namespaces and sshds")
 
 	// One repository, cloned on every host; every host syncs everything
 	// (mode all) to begin with.
@@ -404,11 +472,13 @@ func TestSixHosts(t *testing.T) {
 		} else {
 			h.writeConfig(t, hub)
 		}
-		assert.Contains(t, h.cli(t, "mode", "all"), "mode all")
 	}
-	for _, h := range l.hosts {
-		h.startDaemon(t)
+	for h, out := range onEach(t, l.hosts, "mode", "all") {
+		assert.Contains(t, out, "mode all", "mode all on %s", h.name)
 	}
+	phase("clones and mode all")
+	l.startDaemons(t)
+	phase("daemons serving")
 	poll(t, "every pair synced once", func() (bool, string) {
 		var not []string
 		for _, s := range spokes {
@@ -421,13 +491,14 @@ func TestSixHosts(t *testing.T) {
 		}
 		return len(not) == 0, strings.Join(not, ", ")
 	})
-	t.Logf("six hosts up and synced in %v", time.Since(start).Round(time.Millisecond))
+	phase("every pair synced once")
 
 	// An edit on a spoke reaches every other host.
 	t0 := time.Now()
 	s1.write(t, "app/notes/s1.txt", "written on s1\n")
 	reaches(t, "s1's edit reaches every host", "app/notes/s1.txt", "written on s1\n", l.hosts...)
 	t.Logf("an edit on s1 reached the five other hosts in %v", time.Since(t0).Round(time.Millisecond))
+	phase("an edit on a spoke everywhere")
 
 	// pause --everywhere from a spoke: every daemon pauses.
 	out := s2.cli(t, "pause", "--everywhere")
@@ -479,14 +550,23 @@ func TestSixHosts(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, items, "the merge left conflicts for review on %s", h.name)
 	}
+	poll(t, "a daemon says the chain merged shared.txt with diff3", func() (bool, string) {
+		for _, h := range l.hosts {
+			if strings.Contains(h.log.String(), "path=app/shared.txt by=diff3") {
+				return true, ""
+			}
+		}
+		return false, "no daemon logged path=app/shared.txt by=diff3"
+	})
+	phase("pause, edits apart, resume and merge everywhere")
 
 	// mode git-only --everywhere from a spoke: all six switch.
 	out = s2.cli(t, "mode", "git-only", "--everywhere")
 	assert.Contains(t, out, "mode=git-only on every host")
 	poll(t, "git-only on every host", func() (bool, string) {
 		var not []string
-		for _, h := range l.hosts {
-			if m := strings.TrimSpace(h.cli(t, "mode")); m != "git-only" {
+		for h, out := range onEach(t, l.hosts, "mode") {
+			if m := strings.TrimSpace(out); m != "git-only" {
 				not = append(not, h.name+": "+m)
 			}
 		}
@@ -501,9 +581,10 @@ func TestSixHosts(t *testing.T) {
 		_, there := h.read("app/untracked.txt")
 		assert.Equal(t, h == s4, there, "app/untracked.txt on %s in git-only mode", h.name)
 	}
-	for _, h := range l.hosts {
-		assert.Equal(t, "git-only\n", h.cli(t, "mode"), "the mode of %s", h.name)
+	for h, out := range onEach(t, l.hosts, "mode") {
+		assert.Equal(t, "git-only\n", out, "the mode of %s", h.name)
 	}
+	phase("git-only everywhere")
 
 	// s5's sshd dies while its own daemon is paused (so it gets nothing
 	// but through the hub). The others keep syncing: an edit on s1 reaches
@@ -542,12 +623,12 @@ func TestSixHosts(t *testing.T) {
 		return peerState(st, s5.name) == control.PeerConnected, fmt.Sprintf("s5 is %q", peerState(st, s5.name))
 	})
 	s5.cli(t, "resume")
+	phase("s5's sshd killed, failed, back, caught up")
 
 	// status --json on every host lists its peers: the hub all five
 	// spokes, each spoke the hub.
-	for _, h := range l.hosts {
+	for h, out := range onEach(t, l.hosts, "status", "--json") {
 		var sj statusJSON
-		out := h.cli(t, "status", "--json")
 		require.NoError(t, json.Unmarshal([]byte(out), &sj), "status --json of %s:\n%s", h.name, out)
 		assert.Equal(t, "project", sj.Engine)
 		assert.Equal(t, h.tree, sj.Root)
@@ -561,7 +642,7 @@ func TestSixHosts(t *testing.T) {
 			assert.Equal(t, []string{"hub"}, names, "the status --json of %s", h.name)
 		}
 	}
-	t.Logf("the whole test: %v", time.Since(start).Round(time.Millisecond))
+	phase("status --json on every host")
 }
 
 // sixLog is a daemon's output, safe for concurrent writers, capped at
