@@ -422,6 +422,11 @@ type statusJSON struct {
 		State    string `json:"state"`
 		Failures int    `json:"failures"`
 	} `json:"peers"`
+	Everywhere []struct {
+		Key     string   `json:"key"`
+		Value   string   `json:"value"`
+		Pending []string `json:"pending"`
+	} `json:"everywhere"`
 }
 
 // TestSixHosts: six hosts, each a network namespace with its own sshd and
@@ -438,8 +443,8 @@ type statusJSON struct {
 //     paused: the hub's status shows it failed, the other spokes keep
 //     syncing, and it catches up through the hub when a new sshd (same
 //     address, same host key) is back.
-//   - status --json on every host lists its peers: the hub's, the five
-//     spokes.
+//   - status --json on every host lists its peers (the hub's, the five
+//     spokes) and the settings for every host, applied everywhere.
 func TestSixHosts(t *testing.T) {
 	start, last := time.Now(), time.Now()
 	phase := func(what string) {
@@ -642,6 +647,14 @@ func TestSixHosts(t *testing.T) {
 		} else {
 			assert.Equal(t, []string{"hub"}, names, "the status --json of %s", h.name)
 		}
+		settings := map[string]string{}
+		for _, e := range sj.Everywhere {
+			settings[e.Key] = e.Value
+			assert.Empty(t, e.Pending, "hosts pending for %s in the status --json of %s", e.Key, h.name)
+		}
+		assert.Equal(t, map[string]string{"mode": "git-only", "paused": "false"}, settings, "the settings for every host in the status --json of %s", h.name)
+		got, _ := h.read("app/notes/s1.txt")
+		assert.Equal(t, "written on s1\n", got, "an untracked file synced before git-only is kept on %s", h.name)
 	}
 	phase("status --json on every host")
 }
