@@ -593,16 +593,17 @@ func TestSixHosts(t *testing.T) {
 	phase("git-only everywhere")
 
 	// s5's sshd dies while its own daemon is paused (so it gets nothing
-	// but through the hub). The others keep syncing: an edit on s1 reaches
-	// them, and the hub, trying to pass it to s5 too, marks s5 failed.
+	// but through the hub): the hub, told by its watcher of s5 that the
+	// connection died, tries s5 and marks it failed, with nothing changed
+	// anywhere. The others keep syncing: an edit on s1 reaches them.
 	assert.Contains(t, s5.cli(t, "pause"), "pause")
 	killSSHD(t, s5)
-	s1.write(t, "app/main.go", "package main\n\n// edited on s1 while s5 is down\n")
-	reaches(t, "s1's edit reaches the hosts that are up", "app/main.go", "package main\n\n// edited on s1 while s5 is down\n", hub, s2, s3, s4)
 	poll(t, "the hub marks s5 failed", func() (bool, string) {
 		st := hub.status(t)
 		return peerState(st, s5.name) == control.PeerFailed, fmt.Sprintf("s5 is %q", peerState(st, s5.name))
 	})
+	s1.write(t, "app/main.go", "package main\n\n// edited on s1 while s5 is down\n")
+	reaches(t, "s1's edit reaches the hosts that are up", "app/main.go", "package main\n\n// edited on s1 while s5 is down\n", hub, s2, s3, s4)
 	var sj statusJSON
 	require.NoError(t, json.Unmarshal([]byte(hub.cli(t, "status", "--json")), &sj))
 	states := map[string]string{}
