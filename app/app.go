@@ -247,6 +247,10 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 				if d := cfg.Deadlines.Connect; d > 0 {
 					opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))
 				}
+				if cfg.Retry.set() {
+					first, _, slow := cfg.Retry.values()
+					opts = append(opts, ssh.WithBackoff(first, slow))
+				}
 				if tr, err = ssh.New(opts...); err != nil {
 					return fail(err)
 				}
@@ -272,6 +276,9 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		peers = append(peers, engine.Peer{Name: p.Name, Endpoint: ep})
 	}
 	opts := []engine.Option{engine.WithName(a.Name), engine.WithStatePath(env.State), engine.WithLogger(env.Log), engine.WithStaged(env.Staged...)}
+	if cfg.Retry.set() {
+		opts = append(opts, engine.WithRetry(cfg.Retry.values()))
+	}
 	include, exclude := slices.Concat(a.Include, cfg.Include), slices.Concat(a.Exclude, cfg.Exclude)
 	if len(include)+len(exclude) > 0 {
 		f, err := engine.NewPatterns(include, exclude)

@@ -41,6 +41,48 @@ type Config struct {
 	Peers []ConfigPeer `toml:"peer"`
 	// Deadlines bound what may take long; zero keeps the default.
 	Deadlines Deadlines `toml:"deadlines"`
+	// Retry is how a running engine retries a peer that failed; a field
+	// left out keeps the default.
+	Retry Retry `toml:"retry"`
+}
+
+// Retry is how a running engine supervises each peer (see
+// [engine.WithRetry]): a peer whose sync failed (its host unreachable, its
+// agent gone) is tried again after First, the wait doubling after each
+// further failure, while the other peers go on syncing; after Attempts
+// failures in a row it is marked failed in status and tried every Slow.
+// The same waits space the attempts to reach its host over SSH. Zero
+// keeps the default: 1s, 5 attempts, 5m.
+type Retry struct {
+	First    Duration `toml:"first"`
+	Attempts int      `toml:"attempts"`
+	Slow     Duration `toml:"slow"`
+}
+
+// The supervision as the engine has it without a configuration file.
+const (
+	defaultRetryFirst    = time.Second
+	defaultRetryAttempts = 5
+	defaultRetrySlow     = 5 * time.Minute
+)
+
+// set reports whether the configuration changes the default supervision.
+func (r Retry) set() bool { return r.First > 0 || r.Attempts > 0 || r.Slow > 0 }
+
+// values returns the supervision's first wait, attempts and slow wait,
+// the defaults where r leaves them out.
+func (r Retry) values() (first time.Duration, attempts int, slow time.Duration) {
+	first, attempts, slow = defaultRetryFirst, defaultRetryAttempts, defaultRetrySlow
+	if r.First > 0 {
+		first = time.Duration(r.First)
+	}
+	if r.Attempts > 0 {
+		attempts = r.Attempts
+	}
+	if r.Slow > 0 {
+		slow = time.Duration(r.Slow)
+	}
+	return first, attempts, slow
 }
 
 // ConfigPeer is a tree to sync with, as --peer NAME=WHERE gives it, and
@@ -144,6 +186,12 @@ func parseConfig(path string, b []byte) (*Config, error) {
 		}
 		seen[p.Name] = true
 	}
+	if c.Retry.Attempts < 0 {
+		return nil, fmt.Errorf("%s: retry: %d attempts", path, c.Retry.Attempts)
+	}
+	if first, _, slow := c.Retry.values(); slow < first {
+		return nil, fmt.Errorf("%s: retry: slow %v is shorter than first %v", path, slow, first)
+	}
 	return &c, nil
 }
 
@@ -220,6 +268,15 @@ location = {{toml .Location}}
 connect = {{toml .Connect}}
 # ai_merge bounds one AI merge, retries included.
 ai_merge = {{toml .AIMerge}}
+
+[retry]
+# A peer whose sync failed (its host unreachable) is tried again after
+# first, the wait doubling after each further failure, while the others
+# go on syncing; after attempts failures in a row it shows as failed in
+# status and is tried every slow.
+# first = "1s"
+# attempts = 5
+# slow = "5m"
 `))
 
 // tomlValue writes v as a TOML value.

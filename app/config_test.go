@@ -119,6 +119,8 @@ func TestReadConfigErrors(t *testing.T) {
 		"[[peer]]\nname='a'\nlocation='/x'\n[[peer]]\nname='a'\nlocation='/y'\n": `two peers are called "a"`,
 		"[deadlines]\nconnect = '-1s'\n":                                         "negative duration",
 		"root = \n":                                                              ":1:",
+		"[retry]\nattempts = -1\n":                                               "retry: -1 attempts",
+		"[retry]\nfirst = '10m'\n":                                               "slow 5m0s is shorter than first 10m0s",
 	} {
 		path := filepath.Join(dir, "c.toml")
 		require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
@@ -130,4 +132,19 @@ func TestReadConfigErrors(t *testing.T) {
 	// A configuration file named with --config must be there.
 	_, _, err := cli(&App{Name: "t"}, "--config", filepath.Join(dir, "missing.toml"), "status")
 	assert.ErrorContains(t, err, "missing.toml")
+}
+
+// TestRetryConfig: the [retry] table sets the supervision a field at a
+// time, the defaults filling the rest; without it the engine keeps its own.
+func TestRetryConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	require.NoError(t, os.WriteFile(path, []byte("[retry]\nfirst = '100ms'\nattempts = 2\n"), 0o600))
+	cfg, err := ReadConfig(path)
+	require.NoError(t, err)
+	assert.True(t, cfg.Retry.set())
+	first, attempts, slow := cfg.Retry.values()
+	assert.Equal(t, 100*time.Millisecond, first)
+	assert.Equal(t, 2, attempts)
+	assert.Equal(t, 5*time.Minute, slow)
+	assert.False(t, Retry{}.set())
 }

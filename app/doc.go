@@ -47,7 +47,9 @@
 // $XDG_CONFIG_HOME/zerosync/NAME.toml ([ConfigPath], [Config]) gives the
 // root and the peers, and adds include and exclude patterns, the rescan
 // schedule, the AI merge opt-in, bandwidth limits (every SSH peer's, and a
-// peer's own for its host) and deadlines. init writes it, with a
+// peer's own for its host), deadlines, and how a running engine retries a
+// peer that failed ([retry]: first wait, attempts before it is marked
+// failed, slow retry). init writes it, with a
 // comment on each setting, and never replaces one.
 //
 // # Output

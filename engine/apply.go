@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -62,15 +64,32 @@ func (r *applyRun) endpoint(s zerosync.Side) zerosync.Endpoint {
 // settle resolves one conflict and returns the actions that carry out the
 // resolution. The version that is not kept is saved first (conflict copy and
 // archive); if that fails, nothing is changed for the path.
+//
+// A version that changed since the scan while the chain read it (another
+// writer, such as the daemon of the other host syncing the same two
+// trees) leaves the conflict unsettled this cycle: what the chain decided
+// was about a version that is gone, so nothing is written, no conflict
+// copy is made, and the path is looked at again at once, as an action
+// whose target changed is.
 func (r *applyRun) settle(ctx context.Context, c zerosync.Conflict) ([]zerosync.Action, error) {
 	c.Hosts = r.names
-	c.Content = &conflictContent{r: r, c: c}
+	cc := &conflictContent{r: r, c: c}
+	c.Content = cc
 	var (
 		res zerosync.Resolution
 		err error
 	)
 	if c.Ours != nil && c.Theirs != nil && c.Ours.Kind == zerosync.KindFile && c.Theirs.Kind == zerosync.KindFile {
 		res, err = r.e.resolver.Resolve(ctx, c)
+		if cc.moved.Load() && ctx.Err() == nil {
+			r.e.log.InfoContext(ctx, "conflicted file changed since scan; rescanning", "peer", r.p.peer.Name, "path", c.Path)
+			for _, s := range []zerosync.Side{zerosync.Ours, zerosync.Theirs} {
+				r.tree(s).hint(zerosync.Hint{Paths: []string{c.Path}, Reason: "changed"})
+			}
+			r.failed = append(r.failed, c.Path)
+			r.again = true
+			return nil, nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -488,10 +507,13 @@ func utf8Incomplete(b []byte) int {
 	return 0
 }
 
-// conflictContent reads the versions of a conflicted file.
+// conflictContent reads the versions of a conflicted file. moved is set
+// when ours or theirs no longer holds the version scanned; resolvers may
+// read from several goroutines.
 type conflictContent struct {
-	r *applyRun
-	c zerosync.Conflict
+	r     *applyRun
+	c     zerosync.Conflict
+	moved atomic.Bool
 }
 
 func (cc *conflictContent) ReadVersion(ctx context.Context, v zerosync.Version, limit int64) ([]byte, error) {
@@ -531,6 +553,9 @@ func (cc *conflictContent) ReadVersion(ctx context.Context, v zerosync.Version, 
 	}
 	rc, err := cc.r.endpoint(side).Open(ctx, cc.c.Path)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			cc.moved.Store(true)
+		}
 		return nil, err
 	}
 	defer rc.Close()
@@ -542,6 +567,7 @@ func (cc *conflictContent) ReadVersion(ctx context.Context, v zerosync.Version, 
 		return nil, fmt.Errorf("%w: %s version of %s grew past %d bytes", zerosync.ErrTooLarge, side, cc.c.Path, limit)
 	}
 	if digest.Sum(b) != e.Digest {
+		cc.moved.Store(true)
 		return nil, fmt.Errorf("%s version of %s: %w (changed since scan)", side, cc.c.Path, zerosync.ErrDigestMismatch)
 	}
 	return b, nil

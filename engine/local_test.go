@@ -338,3 +338,42 @@ func TestDeltaFromPeer(t *testing.T) {
 	require.Equal(t, []string{old}, b.haves, "the engine offers its old version")
 	assert.Equal(t, changed, readFile(da, "big.bin"))
 }
+
+// TestConflictChangedWhileResolving: a conflicted file that another
+// writer changes while the chain reads it (as the daemon of the other
+// host syncing the same two trees does) is not settled on the stale
+// versions: no conflict copy, nothing queued for review, no problem; the
+// next cycle sees the file as it is now (here the same on both sides, so
+// there is nothing left to settle).
+func TestConflictChangedWhileResolving(t *testing.T) {
+	var calls atomic.Int32
+	var da string
+	meddle := zerosync.ResolverFunc(func(ctx context.Context, c zerosync.Conflict) (zerosync.Resolution, error) {
+		if calls.Add(1) == 1 {
+			// The other writer brings ours to what theirs holds.
+			require.NoError(t, os.WriteFile(filepath.Join(da, c.Path), []byte("theirs\n"), 0o644))
+		}
+		if _, err := c.Content.ReadVersion(ctx, zerosync.VersionOurs, 1<<20); err != nil {
+			return zerosync.Resolution{}, fmt.Errorf("%w: %w", zerosync.ErrPass, err)
+		}
+		return zerosync.Resolution{}, zerosync.ErrPass
+	})
+	e, _, _, daDir, db := localPair(t, engine.WithResolvers(meddle))
+	da = daDir
+	writeFile(t, da, "notes.txt", "ours\n")
+	writeFile(t, db, "notes.txt", "theirs\n")
+
+	rep, err := e.SyncOnce(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, rep.Conflicts, "a conflict settled on a version that was gone")
+	assert.Empty(t, rep.Problems)
+	rep = syncOK(t, e)
+	assert.Empty(t, rep.Conflicts)
+	assert.Equal(t, map[string]string{"notes.txt": "theirs\n"}, treeOf(t, da), "no conflict copy")
+	assert.Equal(t, map[string]string{"notes.txt": "theirs\n"}, treeOf(t, db))
+	rs, err := e.Reviews(t.Context())
+	require.NoError(t, err)
+	for peer, items := range rs {
+		assert.Empty(t, items, "review items with %s", peer)
+	}
+}

@@ -28,9 +28,13 @@ import (
 // written through a symlink: the parent directory is reached without
 // following any, and the last component is never followed.
 //
-// The check and the rename are two system calls: a person who edits the
-// file between them loses that edit to the apply (the window is a few
-// microseconds; op.Archive keeps what was there at the check).
+// The check and the rename are two system calls. Every writer through
+// this package (this endpoint, another on the same root, an agent of
+// another host's daemon) holds the root's apply lock from the check to the
+// rename ([Endpoint.lockApply]), so none of them replaces what another
+// just wrote; a person who edits the file between them loses that edit to
+// the apply (the window is short; op.Archive keeps what was there at the
+// check).
 func (e *Endpoint) Apply(ctx context.Context, op zerosync.Op, content io.Reader) error {
 	if err := e.apply(ctx, op, content); err != nil {
 		return e.perr("apply", op.Path, err)
@@ -161,6 +165,11 @@ func (a *applier) replace(tmp string) error {
 	if err := a.ctx.Err(); err != nil {
 		return err
 	}
+	unlock, err := a.e.lockApply(a.rootfd)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	cur, err := a.e.check(a.ctx, a.dirfd, a.name, a.op.Path, a.op.Old)
 	if err != nil {
 		return err
@@ -224,6 +233,11 @@ func (a *applier) mkdir() error {
 	}
 	if a.op.Old != nil {
 		// A file or symlink gives way to the directory.
+		unlock, err := a.e.lockApply(a.rootfd)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		cur, err := a.e.check(a.ctx, a.dirfd, a.name, a.op.Path, a.op.Old)
 		if err != nil {
 			return err
@@ -260,6 +274,11 @@ func (a *applier) mkdir() error {
 }
 
 func (a *applier) remove() error {
+	unlock, err := a.e.lockApply(a.rootfd)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	cur, err := a.e.check(a.ctx, a.dirfd, a.name, a.op.Path, a.op.Old)
 	if err != nil {
 		return err

@@ -314,3 +314,40 @@ func TestApplyArchiveFull(t *testing.T) {
 		t.Fatalf("the archive holds %d copies of f, want the old version", len(kept))
 	}
 }
+
+// TestApplyWritersOfOneRoot: two endpoints on one root (the daemon of the
+// host and an agent of another host's daemon) replace one path, both
+// planned against the same old version, at the same moment, over and over:
+// each time at most one succeeds and the other finds the path changed, so
+// what one wrote is never silently replaced by the other.
+func TestApplyWritersOfOneRoot(t *testing.T) {
+	e1, root := newEndpoint(t)
+	e2, err := New(root, WithName("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	for i := range 50 {
+		base := []byte{'b', byte(i)}
+		writeFile(t, filepath.Join(root, "f"), base, 0o644)
+		old := fileEntry(base, 0o644)
+		versions := [][]byte{[]byte("from the first writer"), []byte("from the second writer")}
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for j, e := range []*Endpoint{e1, e2} {
+			wg.Go(func() {
+				op := zerosync.Op{Path: "f", Old: old, New: fileEntry(versions[j], 0o644), Archive: true}
+				errs[j] = e.Apply(t.Context(), op, bytes.NewReader(versions[j]))
+			})
+		}
+		wg.Wait()
+		if errs[0] == nil && errs[1] == nil {
+			t.Fatalf("round %d: both writers replaced the version they planned against; one write is lost", i)
+		}
+		for j, err := range errs {
+			if err != nil && !errors.Is(err, zerosync.ErrChanged) {
+				t.Fatalf("round %d, writer %d: %v", i, j, err)
+			}
+		}
+	}
+}

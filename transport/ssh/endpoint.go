@@ -237,10 +237,12 @@ func (e *Endpoint) MarkRoot(ctx context.Context) (zerosync.RootID, error) {
 }
 
 // Watch reports changes on the host until ctx is cancelled; see
-// [zerosync.Watcher]. When the connection dies it reconnects, retrying
-// while the host cannot be reached, and then asks for a full rescan. It
-// returns an error when the root is gone or the watch fails on a working
-// connection.
+// [zerosync.Watcher]. When the connection dies it says so at once with a
+// full-rescan hint (Reason "disconnected"), so that the engine tries the
+// host and its status shows it unreachable instead of the last sync that
+// worked; it reconnects, retrying while the host cannot be reached, and
+// then asks for a full rescan (Reason "reconnect"). It returns an error
+// when the root is gone or the watch fails on a working connection.
 func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error {
 	lost := false
 	for {
@@ -273,6 +275,7 @@ func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error 
 			return err
 		}
 		e.h.log.Info("watch: connection lost; reconnecting")
+		notify(zerosync.Hint{Full: true, Reason: "disconnected"})
 		lost = true
 		// A connection that dies as soon as it is made must not spin.
 		t := time.NewTimer(e.h.t.cfg.backoffMin)

@@ -229,8 +229,9 @@ func TestKeepaliveKeepsLiveConnection(t *testing.T) {
 	}
 }
 
-// TestWatchAcrossReconnect: Watch carries on after the connection dies
-// and asks for a full rescan once it is back.
+// TestWatchAcrossReconnect: Watch carries on after the connection dies,
+// says at once that it died (so the engine tries the host and shows it
+// unreachable), and asks for a full rescan once it is back.
 func TestWatchAcrossReconnect(t *testing.T) {
 	ctx := testContext(t)
 	_, p, tr, target := proxied(t)
@@ -279,6 +280,9 @@ func TestWatchAcrossReconnect(t *testing.T) {
 		return seen(hasPath("a.txt"))
 	})
 	p.Cut()
+	waitFor(t, "a hint that the connection died", func() bool {
+		return seen(func(h zerosync.Hint) bool { return h.Full && h.Reason == "disconnected" })
+	})
 	waitFor(t, "a full rescan after the reconnect", func() bool {
 		return seen(func(h zerosync.Hint) bool { return h.Full && h.Reason == "reconnect" })
 	})
