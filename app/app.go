@@ -16,6 +16,7 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/merge"
 	"github.com/zerosync/zerosync/merge/ai"
@@ -62,6 +63,12 @@ type App struct {
 type Command struct {
 	Usage string
 	Run   func(ctx context.Context, env *Env, args []string) error
+	// Daemon runs the command in the engine's daemon while one runs
+	// (through its control socket; what it prints is carried back), and
+	// here otherwise: set it for a command that works with the engine's
+	// state or trees. In the daemon, [Env.Engine] is the running engine,
+	// and [Env.SetEverywhere] goes to the daemon's settings at once.
+	Daemon bool
 }
 
 // Env is what a command works with.
@@ -90,6 +97,10 @@ type Env struct {
 
 	// screen keeps lines above a progress display on a terminal.
 	screen screen
+	// running is the daemon's engine, and ev its settings for every host,
+	// in a command the daemon runs for a client (own.go).
+	running *engine.Engine
+	ev      *control.Everywhere
 }
 
 // Peer is a tree to sync with, as given on the command line.
@@ -182,8 +193,13 @@ func orHome(root string) string {
 
 // Engine builds the engine over this host's tree and the peers: local
 // directories, or folders on other hosts reached over SSH. The function it
-// returns closes them all.
+// returns closes them all. In a command the daemon runs for a client
+// ([Command.Daemon]), it returns the daemon's running engine instead, and
+// the function closes nothing: sync with it by [engine.Engine.Flush].
 func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
+	if env.running != nil {
+		return env.running, func() {}, nil
+	}
 	return env.engine(ctx)
 }
 

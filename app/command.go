@@ -211,7 +211,7 @@ func (a *App) command(s Streams) *cobra.Command {
 		for _, name := range sortedKeys(a.Commands) {
 			c := a.Commands[name]
 			root.AddCommand(a.argsCommand(root, setup, name, groupOwn, "", c.Usage, c.Usage, nil,
-				func(ctx context.Context, env *Env, args []string) error { return c.Run(ctx, env, args) }))
+				func(ctx context.Context, env *Env, args []string) error { return env.runOwn(ctx, name, c, args) }))
 		}
 	}
 	return root

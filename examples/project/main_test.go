@@ -122,3 +122,79 @@ func TestRepositories(t *testing.T) {
 		t.Errorf("history log:\n%s", out)
 	}
 }
+
+// clonedRepo makes a repository "app" in this host's tree, committed,
+// and clones it into the server's tree.
+func clonedRepo(t *testing.T, h *apptest.Hosts) (repo string) {
+	t.Helper()
+	repo = filepath.Join(h.Root, "app")
+	h.Write(repo, "main.go", "package main\n", 0o644)
+	h.Write(repo, ".gitignore", "build/\n", 0o644)
+	git(t, repo, "init", "-q")
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "first")
+	git(t, h.Peers["server"], "clone", "-q", repo, "app")
+	return repo
+}
+
+// ownDirs points the runtime and configuration directories at the test's
+// own, so a daemon's socket and its configuration file are the test's.
+func ownDirs(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("ANTHROPIC_API_KEY", "")
+}
+
+// TestCommandsWithDaemon: while project run holds the state, mode, mode
+// all, history log and history restore succeed (they run in the daemon)
+// and agree with it: the mode it switched to is the one the daemon syncs
+// by, the history lists the versions its cycles recorded, and a restore
+// reaches the peer through its next cycle. Without the daemon the same
+// commands see what it left.
+func TestCommandsWithDaemon(t *testing.T) {
+	ownDirs(t)
+	h := apptest.NewHosts(t, newApp(), "server")
+	peer := h.Peers["server"]
+	repo := clonedRepo(t, h)
+	d := h.Daemon()
+
+	require.Equal(t, "git-only\n", h.Run("mode"), "the daemon's mode\n%s", d.Output())
+	h.Write(repo, "notes.txt", "untracked notes\n", 0o644)
+	h.Run("flush")
+	_, ok := h.Read(peer, "app/notes.txt")
+	require.False(t, ok, "an untracked file crossed in git-only mode")
+
+	assert.Contains(t, h.Run("mode", "all"), "mode all for every engine of the project")
+	assert.Equal(t, "all\n", h.Run("mode"))
+	h.Run("flush")
+	c, _ := h.Read(peer, "app/notes.txt")
+	assert.Equal(t, "untracked notes\n", c, "the daemon syncs by the mode set through it\n%s", d.Output())
+
+	// Two edits, each synced by the daemon, which records them.
+	h.Write(repo, "main.go", "package main\n\nfunc main() {}\n", 0o644)
+	h.Run("flush")
+	h.Write(repo, "main.go", "package main\n\nfunc main() { println(2) }\n", 0o644)
+	h.Run("flush")
+	c, _ = h.Read(peer, "app/main.go")
+	require.Equal(t, "package main\n\nfunc main() { println(2) }\n", c)
+	log := h.Run("history", "log", "app/main.go")
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	require.Len(t, lines, 2, "the versions the daemon's cycles recorded:\n%s", log)
+	first := strings.Fields(lines[1])[0] // newest first
+	out := h.Run("history", "restore", "app/main.go@"+first)
+	assert.Contains(t, out, "restored app/main.go@"+first)
+	c, _ = h.Read(h.Root, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "restored here")
+	c, _ = h.Read(peer, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "the daemon's cycle carried the restore to the peer")
+
+	// A wrong argument is the same usage error through the daemon.
+	_, err := h.Try("mode", "sideways")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unknown mode")
+
+	require.NoError(t, d.Stop(t))
+	assert.Equal(t, "all\n", h.Run("mode"), "without a daemon, the mode it left")
+	log = h.Run("history", "log", "app/main.go")
+	assert.Len(t, strings.Split(strings.TrimSpace(log), "\n"), 3, "without a daemon, the history it recorded, the restore too:\n%s", log)
+}
