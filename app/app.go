@@ -39,6 +39,10 @@ type App struct {
 	// Rescan is the safety full rescan beside the watcher; zero means
 	// none.
 	Rescan time.Duration
+	// Trees makes the engine sync chosen trees below its root, added and
+	// removed live by its trees command and kept in its configuration file
+	// (trees); with none chosen it syncs the whole root. See trees.go.
+	Trees bool
 	// Mirror makes the engine one-way: this host's tree is deployed to the
 	// peers ([engine.Mirror]).
 	Mirror bool
@@ -101,6 +105,9 @@ type Env struct {
 	// in a command the daemon runs for a client (own.go).
 	running *engine.Engine
 	ev      *control.Everywhere
+	// trees is the engine's filter of chosen trees, once [Env.Engine]
+	// built it with App.Trees.
+	trees *treeFilter
 }
 
 // Peer is a tree to sync with, as given on the command line.
@@ -289,12 +296,21 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 	}
 	opts := []engine.Option{engine.WithName(a.Name), engine.WithStatePath(env.State), engine.WithLogger(env.Log), engine.WithStaged(env.Staged...)}
 	include, exclude := slices.Concat(a.Include, cfg.Include), slices.Concat(a.Exclude, cfg.Exclude)
+	var filter zerosync.Filter
 	if len(include)+len(exclude) > 0 {
 		f, err := engine.NewPatterns(include, exclude)
 		if err != nil {
 			return fail(err)
 		}
-		opts = append(opts, engine.WithFilter(f))
+		filter = f
+	}
+	if a.Trees { // trees.go
+		env.trees = newTreeFilter(filter, slices.Sorted(slices.Values(cfg.Trees)))
+		filter = env.trees
+		opts = append(opts, engine.WithObserver(env.trees.observe))
+	}
+	if filter != nil {
+		opts = append(opts, engine.WithFilter(filter))
 	}
 	rescan := a.Rescan
 	if cfg.Rescan != nil {

@@ -199,6 +199,14 @@ func (a *App) command(s Streams) *cobra.Command {
 				return env.withBackend(ctx, func(b backend) error { return ec.run(ctx, env, b, args) })
 			}))
 	}
+	if a.Trees { // trees.go
+		shared = append(shared, a.argsCommand(root, setup, "trees", groupSetup, "list | add DIR... | remove DIR...",
+			"the trees below the root this engine syncs: list, add, remove (live and in the configuration)", treesUsage,
+			[]string{"list", "add", "remove"},
+			func(ctx context.Context, env *Env, args []string) error {
+				return env.runOwn(ctx, "trees", treesCommand, args)
+			}))
+	}
 	shared = append(shared, a.offerCommand(setup))
 	shared = append(shared, a.setupCommands(g, setup)...)
 	for _, c := range shared {

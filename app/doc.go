@@ -30,7 +30,10 @@
 // restarts and tell the daemon at once; run follows the flags when they
 // change, so a pause through the socket stays. stop ends the daemon
 // cleanly. peers attach and detach change the daemon's peers live and
-// write them to the configuration file.
+// write them to the configuration file; trees add and remove do the same
+// for the trees of an engine that syncs several. An engine's own command
+// marked [Command.Daemon] runs in the daemon while one runs, and prints
+// what it prints there.
 //
 // The command line follows cobra's conventions: the global flags (--root,
 // --peer NAME=WHERE for each peer, --staged, --bwlimit RATE (as rsync's,

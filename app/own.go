@@ -50,6 +50,9 @@ func (env *Env) runOwn(ctx context.Context, name string, c Command, args []strin
 func (env *Env) commandFunc(e *engine.Engine, ev *control.Everywhere) control.CommandFunc {
 	return func(ctx context.Context, name string, args []string, out io.Writer) (int, error) {
 		c, ok := env.App.Commands[name]
+		if !ok && name == "trees" && env.App.Trees {
+			c, ok = treesCommand, true
+		}
 		if !ok || !c.Daemon {
 			return 0, &control.Error{Status: http.StatusNotFound, Code: control.CodeNotFound,
 				Message: fmt.Sprintf("%s has no command %q that its daemon runs", env.App.Name, name)}
@@ -69,6 +72,6 @@ func (env *Env) inDaemon(e *engine.Engine, ev *control.Everywhere, out io.Writer
 		Config: env.Config, ConfigPath: env.ConfigPath,
 		Streams: Streams{In: strings.NewReader(""), Out: out, Err: out},
 		Log:     env.Log, Local: env.Local, Staged: env.Staged, BWLimit: env.BWLimit,
-		running: e, ev: ev,
+		running: e, ev: ev, trees: env.trees,
 	}
 }

@@ -5,9 +5,15 @@
 // edited on both sides is merged against the file at HEAD. Every cycle is
 // kept in a history of its own, so any synced file can be restored.
 //
+// With no trees chosen, the whole root is synced; "trees add" narrows it
+// to the trees listed (each at the same place below every host's root),
+// and the running daemon follows "trees add" and "trees remove" at once.
+// Repositories that appear below the synced trees are found each cycle.
+//
 //	project --root ~/src --peer server=/mnt/server/src run
 //	project mode untracked          # switch every engine of the project
 //	project mode git-only --everywhere  # ... on every host
+//	project trees add app lib       # sync ~/src/app and ~/src/lib only (live)
 //	project history log app/main.go
 //	project history restore app/main.go@3f2a91c
 package main
@@ -95,6 +101,7 @@ func newApp() *app.App {
 		Summary:     "project trees, git-aware: tracked, untracked or both",
 		DefaultRoot: "~/src",
 		Rescan:      time.Minute,
+		Trees:       true, // project trees add app: ~/src/app on every host, live
 		First: func(env *app.Env) ([]zerosync.Resolver, error) {
 			p, err := ps.project(env)
 			if err != nil {

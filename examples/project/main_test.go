@@ -198,3 +198,80 @@ func TestCommandsWithDaemon(t *testing.T) {
 	log = h.Run("history", "log", "app/main.go")
 	assert.Len(t, strings.Split(strings.TrimSpace(log), "\n"), 3, "without a daemon, the history it recorded, the restore too:\n%s", log)
 }
+
+// TestTreesLive: trees chosen below the root are synced and nothing else;
+// a tree added while the daemon runs syncs at once, without a restart,
+// and is written to the configuration, so it survives a restart; a
+// removed one stops syncing, its files left as they are on both hosts.
+func TestTreesLive(t *testing.T) {
+	ownDirs(t)
+	h := apptest.NewHosts(t, newApp(), "server")
+	peer := h.Peers["server"]
+	for _, name := range []string{"app", "lib"} {
+		repo := filepath.Join(h.Root, name)
+		h.Write(repo, name+".go", "package "+name+"\n", 0o644)
+		git(t, repo, "init", "-q")
+		git(t, repo, "add", ".")
+		git(t, repo, "commit", "-q", "-m", "first")
+		git(t, peer, "clone", "-q", repo, name)
+	}
+	assert.Contains(t, h.Run("trees", "list"), "no trees chosen: the whole root")
+	out := h.Run("trees", "add", "app/")
+	assert.Contains(t, out, "added tree app\n")
+	assert.Contains(t, out, "no daemon of project is running")
+	assert.Equal(t, "app\n", h.Run("trees", "list"))
+
+	d := h.Daemon()
+	edit := func(name, v string) string {
+		c := "package " + name + "\n\nconst V = " + v + "\n"
+		h.Write(filepath.Join(h.Root, name), name+".go", c, 0o644)
+		return c
+	}
+	at := func(name string) string {
+		c, _ := h.Read(peer, name+"/"+name+".go")
+		return c
+	}
+	app1, lib1 := edit("app", "1"), edit("lib", "1")
+	h.Run("flush")
+	assert.Equal(t, app1, at("app"), "the tree chosen syncs\n%s", d.Output())
+	assert.Equal(t, "package lib\n", at("lib"), "a tree not chosen does not")
+
+	out = h.Run("trees", "add", filepath.Join(h.Root, "lib"))
+	assert.Contains(t, out, "added tree lib\n")
+	assert.Contains(t, out, "the running daemon syncs them now: 1 change(s) synced", "synced by the add itself")
+	assert.Equal(t, lib1, at("lib"), "the tree added live syncs without a restart\n%s", d.Output())
+	assert.Equal(t, "app\nlib\n", h.Run("trees", "list"), "the daemon's trees")
+
+	// A restart: the trees come from the configuration file.
+	require.NoError(t, d.Stop(t))
+	cfg, err := app.ReadConfig(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "zerosync", "project.toml"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"app", "lib"}, cfg.Trees)
+	d = h.Daemon()
+	lib2 := edit("lib", "2")
+	h.Run("flush")
+	assert.Equal(t, lib2, at("lib"), "the tree added live survived the restart\n%s", d.Output())
+
+	out = h.Run("trees", "remove", "app")
+	assert.Contains(t, out, "removed tree app\n")
+	edit("app", "2")
+	lib3 := edit("lib", "3")
+	h.Run("flush")
+	assert.Equal(t, app1, at("app"), "a removed tree no longer syncs\n%s", d.Output())
+	assert.Equal(t, lib3, at("lib"), "the other tree still does")
+	c, _ := h.Read(h.Root, "app/app.go")
+	assert.Equal(t, "package app\n\nconst V = 2\n", c, "the removed tree's files stay as they are")
+	assert.Equal(t, "lib\n", h.Run("trees", "list"))
+
+	_, err = h.Try("trees", "remove", "lib")
+	require.Error(t, err, "the last tree")
+	assert.Contains(t, err.Error(), "the last tree cannot be removed")
+	_, err = h.Try("trees", "add", "../elsewhere")
+	require.Error(t, err)
+	assert.Equal(t, app.ExitUsage, app.ExitCode(err))
+
+	require.NoError(t, d.Stop(t))
+	cfg, err = app.ReadConfig(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "zerosync", "project.toml"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"lib"}, cfg.Trees, "the removal is in the configuration")
+}
