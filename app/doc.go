@@ -61,7 +61,8 @@
 //
 // run prints a line per applied change, conflict and problem when its
 // standard output is a terminal, and draws a progress display (files,
-// bytes, time left) during a long sync, as once does; elsewhere it prints
+// bytes, time left) during a long sync, as once and flush do (through the
+// daemon too, drawn from its event stream); elsewhere it prints
 // nothing and its log has every change. The log, on standard error, is at
 // Info (-v: Debug), as JSON lines when systemd runs the command.
 //
