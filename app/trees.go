@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pelletier/go-toml/v2"
@@ -38,6 +39,9 @@ type treeFilter struct {
 	pats zerosync.Filter
 	// next is the list set last; cur the one the cycle under way follows.
 	next, cur atomic.Pointer[[]string]
+	// edit is held by a trees command changing the list, so that two at
+	// once do not lose one's change, in the list or in the file.
+	edit sync.Mutex
 }
 
 var _ zerosync.Filter = (*treeFilter)(nil)
@@ -149,6 +153,10 @@ func (env *Env) treesCmd(ctx context.Context, args []string) error {
 	usage := usageErrorf("usage: %s trees list | add DIR... | remove DIR...", env.App.Name)
 	if len(args) == 0 {
 		return usage
+	}
+	if env.trees != nil {
+		env.trees.edit.Lock()
+		defer env.trees.edit.Unlock()
 	}
 	cur := env.chosenTrees()
 	out := env.Streams.Out

@@ -188,6 +188,14 @@ func TestCommandsWithDaemon(t *testing.T) {
 	c, _ = h.Read(peer, "app/main.go")
 	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "the daemon's cycle carried the restore to the peer")
 
+	// --everywhere goes to the daemon's settings for every host (no
+	// peer of this test has a daemon to pass it to).
+	out = h.Run("mode", "untracked", "--everywhere")
+	assert.Contains(t, out, "mode=untracked on every host (setting 1)")
+	assert.Contains(t, out, "applied on: this host")
+	assert.Equal(t, "untracked\n", h.Run("mode"))
+	h.Run("mode", "all")
+
 	// A wrong argument is the same usage error through the daemon.
 	_, err := h.Try("mode", "sideways")
 	require.Error(t, err)
