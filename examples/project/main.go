@@ -32,6 +32,7 @@ import (
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/gitaware"
 	"github.com/zerosync/zerosync/merge"
+	"github.com/zerosync/zerosync/transport/local"
 )
 
 func main() {
@@ -46,7 +47,7 @@ func main() {
 type projects struct {
 	mu        sync.Mutex
 	byDir     map[string]*gitaware.Project
-	histories map[[2]string]*gitaware.History // by state directory and root
+	histories map[*local.Endpoint]*gitaware.History // by the tree's endpoint
 }
 
 // project returns the git-aware project of the engine's state directory.
@@ -69,8 +70,8 @@ func (ps *projects) project(env *app.Env) (*gitaware.Project, error) {
 }
 
 // history returns the history of this host's tree (env.Local, opened by
-// env.Engine): one object per tree, since the engine records into it while
-// a command reads it.
+// env.Engine): one object per open tree, since the engine records into it
+// while a command of its daemon reads it.
 func (ps *projects) history(env *app.Env) (*gitaware.History, error) {
 	p, err := ps.project(env)
 	if err != nil {
@@ -78,7 +79,7 @@ func (ps *projects) history(env *app.Env) (*gitaware.History, error) {
 	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	key := [2]string{env.StateDir, env.Local.Root()}
+	key := env.Local
 	if h := ps.histories[key]; h != nil {
 		return h, nil
 	}
@@ -87,7 +88,7 @@ func (ps *projects) history(env *app.Env) (*gitaware.History, error) {
 		return nil, err
 	}
 	if ps.histories == nil {
-		ps.histories = map[[2]string]*gitaware.History{}
+		ps.histories = map[*local.Endpoint]*gitaware.History{}
 	}
 	ps.histories[key] = h
 	return h, nil

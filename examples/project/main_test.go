@@ -204,7 +204,12 @@ func TestCommandsWithDaemon(t *testing.T) {
 	require.NoError(t, d.Stop(t))
 	assert.Equal(t, "all\n", h.Run("mode"), "without a daemon, the mode it left")
 	log = h.Run("history", "log", "app/main.go")
-	assert.Len(t, strings.Split(strings.TrimSpace(log), "\n"), 3, "without a daemon, the history it recorded, the restore too:\n%s", log)
+	lines = strings.Split(strings.TrimSpace(log), "\n")
+	require.Len(t, lines, 3, "without a daemon, the history it recorded, the restore too:\n%s", log)
+	second := strings.Fields(lines[1])[0]
+	assert.Contains(t, h.Run("history", "restore", "app/main.go@"+second), "restored app/main.go@"+second)
+	c, _ = h.Read(peer, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() { println(2) }\n", c, "a restore without a daemon syncs itself")
 }
 
 // TestTreesLive: trees chosen below the root are synced and nothing else;
