@@ -288,3 +288,40 @@ func TestTreesLive(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"lib"}, cfg.Trees, "the removal is in the configuration")
 }
+
+// TestRepositoryAppearsLive: a repository cloned below the root on both
+// hosts while the daemon runs is found by its next cycle and synced,
+// without a restart; one removed on both hosts is gone from its cycles.
+func TestRepositoryAppearsLive(t *testing.T) {
+	ownDirs(t)
+	h := apptest.NewHosts(t, newApp(), "server")
+	peer := h.Peers["server"]
+	clonedRepo(t, h)
+	d := h.Daemon()
+	h.Run("flush")
+
+	repo := filepath.Join(h.Root, "tool")
+	h.Write(repo, "tool.go", "package tool\n", 0o644)
+	git(t, repo, "init", "-q")
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "first")
+	// Cloned beside the tree and moved in whole: a clone made in the tree
+	// itself can be seen by a cycle half done (the repository there, its
+	// files not yet checked out).
+	aside := t.TempDir()
+	git(t, aside, "clone", "-q", repo, "tool")
+	require.NoError(t, os.Rename(filepath.Join(aside, "tool"), filepath.Join(peer, "tool")))
+	h.Write(repo, "tool.go", "package tool\n\nconst V = 1\n", 0o644)
+	h.Run("flush")
+	c, _ := h.Read(peer, "tool/tool.go")
+	assert.Equal(t, "package tool\n\nconst V = 1\n", c, "the new repository's tracked edit crossed\n%s", d.Output())
+
+	require.NoError(t, os.RemoveAll(repo))
+	require.NoError(t, os.RemoveAll(filepath.Join(peer, "tool")))
+	h.Run("flush")
+	assert.Contains(t, h.Run("plan"), "0 change(s), 0 conflict(s)", "a repository gone from both hosts leaves nothing to do")
+	h.Write(filepath.Join(h.Root, "app"), "main.go", "package main\n\nfunc main() {}\n", 0o644)
+	h.Run("flush")
+	c, _ = h.Read(peer, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "the other repository still syncs\n%s", d.Output())
+}
