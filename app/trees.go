@@ -26,7 +26,10 @@ import (
 // removed one from its next cycle, and the configuration file (trees)
 // keeps the list for the next start. A removed tree's files stay as they
 // are on every host, and its common state is kept: added again, it goes
-// on where it stopped.
+// on where it stopped. A tree is a folder the engine's views see whole:
+// for the project engine, a repository or a folder holding repositories,
+// not a folder inside one (whose repository the view would not see, as
+// with a root inside a repository).
 
 // treeFilter is the engine's filter when it syncs chosen trees: a path is
 // synced when it lies in one of the trees (and the patterns let it
