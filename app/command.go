@@ -255,6 +255,9 @@ func (a *App) setup(root *cobra.Command, g *globals, s Streams) (*Env, error) {
 		return nil, err
 	}
 	env.Config, env.ConfigPath = cfg, path
+	if cfg != nil && len(cfg.Trees) > 0 && !a.Trees {
+		return nil, fmt.Errorf("%s: trees: %s syncs its whole root, not chosen trees; remove trees from the file", path, a.Name)
+	}
 	rootDir := a.DefaultRoot
 	if cfg != nil && cfg.Root != "" {
 		rootDir = cfg.Root

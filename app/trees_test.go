@@ -83,3 +83,16 @@ func TestWriteTrees(t *testing.T) {
 	_, err = ReadConfig(env.ConfigPath)
 	assert.ErrorContains(t, err, "tree \"../up\"", "a tree outside the root is refused")
 }
+
+// TestTreesOnlyWhereChosen: an engine that syncs its whole root refuses a
+// configuration file that chooses trees, rather than ignore them.
+func TestTreesOnlyWhereChosen(t *testing.T) {
+	h := newHost(t, "whole")
+	cfg := filepath.Join(h.dir, "whole.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte("trees = [\"app\"]\n"), 0o600))
+	_, _, err := h.cli("--config", cfg, "status")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "syncs its whole root, not chosen trees")
+	_, _, err = h.cli("--config", cfg, "trees", "list")
+	require.Error(t, err, "no trees command")
+}
