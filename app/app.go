@@ -16,6 +16,7 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/merge"
 	"github.com/zerosync/zerosync/merge/ai"
@@ -38,6 +39,10 @@ type App struct {
 	// Rescan is the safety full rescan beside the watcher; zero means
 	// none.
 	Rescan time.Duration
+	// Trees makes the engine sync chosen trees below its root, added and
+	// removed live by its trees command and kept in its configuration file
+	// (trees); with none chosen it syncs the whole root. See trees.go.
+	Trees bool
 	// Mirror makes the engine one-way: this host's tree is deployed to the
 	// peers ([engine.Mirror]).
 	Mirror bool
@@ -62,6 +67,12 @@ type App struct {
 type Command struct {
 	Usage string
 	Run   func(ctx context.Context, env *Env, args []string) error
+	// Daemon runs the command in the engine's daemon while one runs
+	// (through its control socket; what it prints is carried back), and
+	// here otherwise: set it for a command that works with the engine's
+	// state or trees. In the daemon, [Env.Engine] is the running engine,
+	// and [Env.SetEverywhere] goes to the daemon's settings at once.
+	Daemon bool
 }
 
 // Env is what a command works with.
@@ -90,6 +101,13 @@ type Env struct {
 
 	// screen keeps lines above a progress display on a terminal.
 	screen screen
+	// running is the daemon's engine, and ev its settings for every host,
+	// in a command the daemon runs for a client (own.go).
+	running *engine.Engine
+	ev      *control.Everywhere
+	// trees is the engine's filter of chosen trees, once [Env.Engine]
+	// built it with App.Trees.
+	trees *treeFilter
 }
 
 // Peer is a tree to sync with, as given on the command line.
@@ -182,8 +200,13 @@ func orHome(root string) string {
 
 // Engine builds the engine over this host's tree and the peers: local
 // directories, or folders on other hosts reached over SSH. The function it
-// returns closes them all.
+// returns closes them all. In a command the daemon runs for a client
+// ([Command.Daemon]), it returns the daemon's running engine instead, and
+// the function closes nothing: sync with it by [engine.Engine.Flush].
 func (env *Env) Engine(ctx context.Context) (*engine.Engine, func(), error) {
+	if env.running != nil {
+		return env.running, func() {}, nil
+	}
 	return env.engine(ctx)
 }
 
@@ -280,12 +303,21 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		opts = append(opts, engine.WithRetry(cfg.Retry.values()))
 	}
 	include, exclude := slices.Concat(a.Include, cfg.Include), slices.Concat(a.Exclude, cfg.Exclude)
+	var filter zerosync.Filter
 	if len(include)+len(exclude) > 0 {
 		f, err := engine.NewPatterns(include, exclude)
 		if err != nil {
 			return fail(err)
 		}
-		opts = append(opts, engine.WithFilter(f))
+		filter = f
+	}
+	if a.Trees { // trees.go
+		env.trees = newTreeFilter(filter, slices.Sorted(slices.Values(cfg.Trees)))
+		filter = env.trees
+		opts = append(opts, engine.WithObserver(env.trees.observe))
+	}
+	if filter != nil {
+		opts = append(opts, engine.WithFilter(filter))
 	}
 	rescan := a.Rescan
 	if cfg.Rescan != nil {

@@ -199,6 +199,14 @@ func (a *App) command(s Streams) *cobra.Command {
 				return env.withBackend(ctx, func(b backend) error { return ec.run(ctx, env, b, args) })
 			}))
 	}
+	if a.Trees { // trees.go
+		shared = append(shared, a.argsCommand(root, setup, "trees", groupSetup, "list | add DIR... | remove DIR...",
+			"the trees below the root this engine syncs: list, add, remove (live and in the configuration)", treesUsage,
+			[]string{"list", "add", "remove"},
+			func(ctx context.Context, env *Env, args []string) error {
+				return env.runOwn(ctx, "trees", treesCommand, args)
+			}))
+	}
 	shared = append(shared, a.offerCommand(setup))
 	shared = append(shared, a.setupCommands(g, setup)...)
 	for _, c := range shared {
@@ -211,7 +219,7 @@ func (a *App) command(s Streams) *cobra.Command {
 		for _, name := range sortedKeys(a.Commands) {
 			c := a.Commands[name]
 			root.AddCommand(a.argsCommand(root, setup, name, groupOwn, "", c.Usage, c.Usage, nil,
-				func(ctx context.Context, env *Env, args []string) error { return c.Run(ctx, env, args) }))
+				func(ctx context.Context, env *Env, args []string) error { return env.runOwn(ctx, name, c, args) }))
 		}
 	}
 	return root
@@ -247,6 +255,9 @@ func (a *App) setup(root *cobra.Command, g *globals, s Streams) (*Env, error) {
 		return nil, err
 	}
 	env.Config, env.ConfigPath = cfg, path
+	if cfg != nil && len(cfg.Trees) > 0 && !a.Trees {
+		return nil, fmt.Errorf("%s: trees: %s syncs its whole root, not chosen trees; remove trees from the file", path, a.Name)
+	}
 	rootDir := a.DefaultRoot
 	if cfg != nil && cfg.Root != "" {
 		rootDir = cfg.Root

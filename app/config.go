@@ -37,6 +37,9 @@ type Config struct {
 	// BWLimit is every SSH peer's bandwidth limit, as --bwlimit gives it
 	// ("2M"); a peer's own wins for its host.
 	BWLimit Rate `toml:"bwlimit"`
+	// Trees are the directories below the root that an engine syncing
+	// several trees syncs ([App.Trees]); none is the whole root.
+	Trees []string `toml:"trees,omitempty"`
 	// Peers are the trees to sync with.
 	Peers []ConfigPeer `toml:"peer"`
 	// Deadlines bound what may take long; zero keeps the default.
@@ -176,6 +179,11 @@ func parseConfig(path string, b []byte) (*Config, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	for _, t := range c.Trees {
+		if err := checkTree(t); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	seen := map[string]bool{}
 	for i, p := range c.Peers {
 		if err := checkPeer(p.Name, p.Location); err != nil {
@@ -234,6 +242,13 @@ root = {{toml .Root}}
 # With no include pattern at all, everything that is not excluded is synced.
 include = []
 exclude = []
+{{- if .Trees}}
+
+# trees are the directories below the root to sync ("{{.Name}} trees add"
+# adds one live), each at the same place below every host's root, such as
+# ["app", "work/lib"]. With none, the whole root is synced.
+trees = []
+{{- end}}
 
 # rescan is the safety full rescan beside the watcher, such as "15s" or
 # "10m"; "0s" turns it off.
@@ -338,8 +353,9 @@ func (env *Env) configText(root string, peers []Peer) ([]byte, error) {
 		OwnInclude, OwnExclude       string
 		Rescan, Connect, AIMerge     Duration
 		Peers                        []Peer
+		Trees                        bool
 	}{
-		Name: a.Name, Summary: a.Summary, Root: root, Peers: peers,
+		Name: a.Name, Summary: a.Summary, Root: root, Peers: peers, Trees: a.Trees,
 		OwnInclude: patternList(a.Include), OwnExclude: patternList(a.Exclude),
 		Rescan: Duration(a.Rescan), Connect: Duration(defaultConnect), AIMerge: Duration(defaultAIMerge),
 		Example: "server:" + strings.TrimPrefix(strings.TrimPrefix(root, "~/"), "~"),

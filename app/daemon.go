@@ -40,13 +40,14 @@ func Serve(ctx context.Context, env *Env, e *engine.Engine) (runCtx context.Cont
 	for _, p := range env.Peers {
 		locs[p.Name] = p.Location
 	}
-	evOpt, evWait, err := env.serveEverywhere(runCtx, e, cancel) // settings for every host (everywhere.go)
+	ev, evWait, err := env.serveEverywhere(runCtx, e, cancel) // settings for every host (everywhere.go)
 	if err != nil {
 		cancel()
 		l.Close()
 		return nil, nil, err
 	}
-	srv, err := control.New(e, evOpt,
+	srv, err := control.New(e, control.WithEverywhere(ev),
+		control.WithCommands(env.commandFunc(e, ev)), // an engine's own commands (own.go)
 		control.WithLogger(env.Log),
 		control.WithAttacher(att),
 		control.WithAdvice(func(err error) string { return Advice(env.App.Name, err) }),

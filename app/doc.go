@@ -30,7 +30,10 @@
 // restarts and tell the daemon at once; run follows the flags when they
 // change, so a pause through the socket stays. stop ends the daemon
 // cleanly. peers attach and detach change the daemon's peers live and
-// write them to the configuration file.
+// write them to the configuration file; trees add and remove do the same
+// for the trees of an engine that syncs several. An engine's own command
+// marked [Command.Daemon] runs in the daemon while one runs, and prints
+// what it prints there.
 //
 // The command line follows cobra's conventions: the global flags (--root,
 // --peer NAME=WHERE for each peer, --staged, --bwlimit RATE (as rsync's,
@@ -60,7 +63,8 @@
 //
 // run prints a line per applied change, conflict and problem when its
 // standard output is a terminal, and draws a progress display (files,
-// bytes, time left) during a long sync, as once does; elsewhere it prints
+// bytes, time left) during a long sync, as once and flush do (through the
+// daemon too, drawn from its event stream); elsewhere it prints
 // nothing and its log has every change. The log, on standard error, is at
 // Info (-v: Debug), as JSON lines when systemd runs the command.
 //

@@ -70,14 +70,14 @@ func (env *Env) newEverywhere(e *engine.Engine, stop func()) (*control.Everywher
 // serveEverywhere builds the shared settings of the daemon of e, whose
 // stop ends it, and passes them on while ctx lasts; wait waits for that to
 // end.
-func (env *Env) serveEverywhere(ctx context.Context, e *engine.Engine, stop func()) (opt control.Option, wait func(), err error) {
-	ev, err := env.newEverywhere(e, stop)
+func (env *Env) serveEverywhere(ctx context.Context, e *engine.Engine, stop func()) (ev *control.Everywhere, wait func(), err error) {
+	ev, err = env.newEverywhere(e, stop)
 	if err != nil {
 		return nil, nil, err
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { ev.Run(ctx) })
-	return control.WithEverywhere(ev), wg.Wait, nil
+	return ev, wg.Wait, nil
 }
 
 // SetEverywhere sets key to value on every host of the engine: through
@@ -101,6 +101,9 @@ func (env *Env) SetEverywhere(ctx context.Context, key, value string) error {
 
 // setEverywhere is SetEverywhere without the printing.
 func (env *Env) setEverywhere(ctx context.Context, key, value string) (control.SettingStatus, error) {
+	if env.ev != nil { // in the daemon, for a client ([Command.Daemon])
+		return env.ev.Set(ctx, key, value)
+	}
 	path, err := control.SocketPath(env.App.Name)
 	if err != nil {
 		return control.SettingStatus{}, err

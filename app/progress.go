@@ -82,6 +82,19 @@ func (d *progress) observe(ev zerosync.Event) {
 	}
 }
 
+// settle sets what the cycle shown applied, when it is known whole (from
+// its report), before the display stops; nothing when none is drawn.
+func (d *progress) settle(files, bytes int64) {
+	if d.bar == nil || files < d.files.Load() {
+		return
+	}
+	d.files.Store(files)
+	d.bytes.Store(bytes)
+	d.filesTotal.Store(max(d.filesTotal.Load(), files))
+	d.bytesTotal.Store(max(d.bytesTotal.Load(), bytes))
+	d.bar.SetCurrent(d.work(files, bytes))
+}
+
 // work weighs files and bytes into the bar's one measure: a byte each, and
 // a file as much as a byte, so a tree of empty files moves the bar too.
 func (d *progress) work(files, bytes int64) int64 { return files + bytes }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/zerosync/zerosync/engine"
 )
 
 // terminal is a pseudo-terminal for a command's output: Out is the
@@ -182,4 +184,58 @@ func TestRunLines(t *testing.T) {
 			assert.Regexp(t, `level=INFO msg=applied op=create peer=p side=ours path=two.txt`, logs.String())
 		})
 	}
+}
+
+// TestProgressThroughDaemon: once and flush through a running daemon draw
+// the progress display on a terminal from the daemon's events, for a sync
+// of 2,000 files that the daemon runs; the report comes below the last
+// frame. Not on a terminal, nothing of it is drawn.
+func TestProgressThroughDaemon(t *testing.T) {
+	const n = 2000
+	h := newHost(t, "follow")
+	h.globals = append(h.globals, "--peer", "p="+h.peer)
+	// No watcher: the daemon syncs when asked, so the sync of the files
+	// below is the one the command asks for.
+	h.a.Options = func(*Env) ([]engine.Option, error) { return []engine.Option{engine.WithWatch(false)}, nil }
+	write(t, h.root, "first", "1")
+	d := h.run()
+	h.must("flush")
+	require.Equal(t, "1", read(h.peer, "first"), d.out.String())
+
+	many := func(prefix string, n int) {
+		for i := range n {
+			dir := filepath.Join(h.root, fmt.Sprintf("%s%02d", prefix, i%20))
+			require.NoError(t, os.MkdirAll(dir, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%04d.txt", i)), bytes.Repeat([]byte{'x'}, 100+i), 0o644))
+		}
+	}
+	// flush takes fewer files (still a long sync), to keep the test short.
+	for cmd, n := range map[string]int{"once": n, "flush": 10 * progressFiles / 4} {
+		many(cmd, n)
+		term := newTerminal(t)
+		err := h.a.Run(context.Background(), append(slices.Clone(h.globals), cmd), Streams{In: strings.NewReader(""), Out: term.Out, Err: term.Out})
+		screen := term.Screen(t)
+		require.NoError(t, err, screen)
+		assert.Regexp(t, barFrame, screen, "%s: no progress display drawn", cmd)
+		assert.Contains(t, screen, fmt.Sprintf("%d/%d files", n, n), "%s: the last frame counts every file", cmd)
+		assert.Contains(t, screen, "done", cmd)
+		report := fmt.Sprintf("%d change(s)", n+20)
+		require.Contains(t, screen, report, cmd)
+		assert.Greater(t, strings.LastIndex(screen, report), strings.LastIndex(screen, "files"), "%s: the report follows the display:\n%s", cmd, screen)
+		entries, err := os.ReadDir(filepath.Join(h.peer, cmd+"07"))
+		require.NoError(t, err)
+		assert.Len(t, entries, n/20)
+	}
+
+	// Not a terminal: the report alone.
+	many("pipe", n)
+	out, errs, err := h.cli("once")
+	require.NoError(t, err, errs)
+	for _, s := range []string{out, errs} {
+		assert.NotRegexp(t, barFrame, s)
+		assert.NotContains(t, s, " files")
+		assert.NotContains(t, s, "\r")
+		assert.NotContains(t, s, "\x1b")
+	}
+	assert.Contains(t, out, fmt.Sprintf("%d change(s)", n+20))
 }

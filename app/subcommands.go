@@ -62,7 +62,10 @@ standard error (JSON lines under systemd).`, a.Name),
 				c := env.newConsole(false, !g.json)
 				defer c.close()
 				ctx := cmd.Context()
-				return env.withBackend(ctx, func(b backend) error { return env.once(ctx, b, confirm, g.json) }, engine.WithObserver(c.observe))
+				return env.withBackend(ctx, func(b backend) error {
+					// Through a daemon, the display follows its events (follow.go).
+					return env.once(ctx, followDaemon(b, c), confirm, g.json)
+				}, engine.WithObserver(c.observe))
 			},
 		}
 		c.Flags().BoolVar(&confirm, "confirm-deletions", false, "apply the deletions that the safety checks stopped (an emptied root, a mass deletion)")

@@ -42,6 +42,7 @@
 //	POST   /v1/stop                           OK (202): the engine's Run returns
 //	POST   /v1/settings                       SetRequest -> SetResponse: a setting for every host (see Everywhere)
 //	GET    /v1/settings                       []SettingStatus
+//	POST   /v1/commands/{name}                CommandRequest -> CommandResponse: the engine's own command, run in the daemon
 //	GET    /metrics                           Prometheus metrics, text format
 //
 // Names from the trees are [Path]s, which carry any bytes. Every answer is

@@ -35,6 +35,12 @@ type daemon struct {
 // own tree, and peer b), serves it and runs it until the test ends.
 func startDaemon(t *testing.T, opts ...engine.Option) *daemon {
 	t.Helper()
+	return startDaemonWith(t, nil, opts...)
+}
+
+// startDaemonWith is startDaemon with more options of the server.
+func startDaemonWith(t *testing.T, serverOpts []control.Option, opts ...engine.Option) *daemon {
+	t.Helper()
 	tmp := t.TempDir()
 	d := &daemon{dirA: filepath.Join(tmp, "a"), dirB: filepath.Join(tmp, "b"), att: &dirAttacher{eps: map[string]*local.Endpoint{}}}
 	require.NoError(t, os.Mkdir(d.dirA, 0o755))
@@ -48,7 +54,7 @@ func startDaemon(t *testing.T, opts ...engine.Option) *daemon {
 	d.e, err = engine.New(engine.Peer{Name: "a", Endpoint: a}, []engine.Peer{{Name: "b", Endpoint: b}}, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { d.e.Close() })
-	d.serve(t, control.WithAttacher(d.att))
+	d.serve(t, append([]control.Option{control.WithAttacher(d.att)}, serverOpts...)...)
 	waitFor(t, "the first cycle", func() bool { return d.e.Status().Cycles >= 1 })
 	return d
 }

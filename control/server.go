@@ -50,6 +50,8 @@ type Server struct {
 	metrics  *metrics
 	// ev shares settings with the daemons of the peers (WithEverywhere).
 	ev *Everywhere
+	// commands runs the engine's own commands (WithCommands).
+	commands CommandFunc
 
 	stopOnce sync.Once
 	stopped  chan struct{}
@@ -236,6 +238,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/stop", s.stopEngine)
 	mux.HandleFunc("POST /v1/settings", s.setEverywhere)
 	mux.HandleFunc("GET /v1/settings", s.settings)
+	mux.HandleFunc("POST /v1/commands/{name}", s.command)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})

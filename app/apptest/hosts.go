@@ -54,15 +54,21 @@ func NewHosts(t *testing.T, a *app.App, peers ...string) *Hosts {
 // test if that holds a control character other than a newline.
 func (h *Hosts) Try(args ...string) (string, error) {
 	h.t.Helper()
-	all := []string{"--root", h.Root}
-	for _, p := range h.names {
-		all = append(all, "--peer", p+"="+h.Peers[p])
-	}
-	all = append(append(all, "--state", h.state), args...)
+	all := append(h.globals(), args...)
 	var out bytes.Buffer
 	err := h.a.Run(context.Background(), all, app.Streams{In: strings.NewReader(""), Out: &out, Err: &out})
 	checkEscaped(h.t, args, out.String())
 	return out.String(), err
+}
+
+// globals are the global flags of the hosts: --root, --peer for each
+// peer, --state.
+func (h *Hosts) globals() []string {
+	all := []string{"--root", h.Root}
+	for _, p := range h.names {
+		all = append(all, "--peer", p+"="+h.Peers[p])
+	}
+	return append(all, "--state", h.state)
 }
 
 // Run is [Hosts.Try] that fails the test when the command fails. Exit

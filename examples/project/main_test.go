@@ -122,3 +122,206 @@ func TestRepositories(t *testing.T) {
 		t.Errorf("history log:\n%s", out)
 	}
 }
+
+// clonedRepo makes a repository "app" in this host's tree, committed,
+// and clones it into the server's tree.
+func clonedRepo(t *testing.T, h *apptest.Hosts) (repo string) {
+	t.Helper()
+	repo = filepath.Join(h.Root, "app")
+	h.Write(repo, "main.go", "package main\n", 0o644)
+	h.Write(repo, ".gitignore", "build/\n", 0o644)
+	git(t, repo, "init", "-q")
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "first")
+	git(t, h.Peers["server"], "clone", "-q", repo, "app")
+	return repo
+}
+
+// ownDirs points the runtime and configuration directories at the test's
+// own, so a daemon's socket and its configuration file are the test's.
+func ownDirs(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("ANTHROPIC_API_KEY", "")
+}
+
+// TestCommandsWithDaemon: while project run holds the state, mode, mode
+// all, history log and history restore succeed (they run in the daemon)
+// and agree with it: the mode it switched to is the one the daemon syncs
+// by, the history lists the versions its cycles recorded, and a restore
+// reaches the peer through its next cycle. Without the daemon the same
+// commands see what it left.
+func TestCommandsWithDaemon(t *testing.T) {
+	ownDirs(t)
+	h := apptest.NewHosts(t, newApp(), "server")
+	peer := h.Peers["server"]
+	repo := clonedRepo(t, h)
+	d := h.Daemon()
+
+	require.Equal(t, "git-only\n", h.Run("mode"), "the daemon's mode\n%s", d.Output())
+	h.Write(repo, "notes.txt", "untracked notes\n", 0o644)
+	h.Run("flush")
+	_, ok := h.Read(peer, "app/notes.txt")
+	require.False(t, ok, "an untracked file crossed in git-only mode")
+
+	assert.Contains(t, h.Run("mode", "all"), "mode all for every engine of the project")
+	assert.Equal(t, "all\n", h.Run("mode"))
+	h.Run("flush")
+	c, _ := h.Read(peer, "app/notes.txt")
+	assert.Equal(t, "untracked notes\n", c, "the daemon syncs by the mode set through it\n%s", d.Output())
+
+	// Two edits, each synced by the daemon, which records them.
+	h.Write(repo, "main.go", "package main\n\nfunc main() {}\n", 0o644)
+	h.Run("flush")
+	h.Write(repo, "main.go", "package main\n\nfunc main() { println(2) }\n", 0o644)
+	h.Run("flush")
+	c, _ = h.Read(peer, "app/main.go")
+	require.Equal(t, "package main\n\nfunc main() { println(2) }\n", c)
+	log := h.Run("history", "log", "app/main.go")
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	require.Len(t, lines, 2, "the versions the daemon's cycles recorded:\n%s", log)
+	first := strings.Fields(lines[1])[0] // newest first
+	out := h.Run("history", "restore", "app/main.go@"+first)
+	assert.Contains(t, out, "restored app/main.go@"+first)
+	c, _ = h.Read(h.Root, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "restored here")
+	c, _ = h.Read(peer, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "the daemon's cycle carried the restore to the peer")
+
+	// --everywhere goes to the daemon's settings for every host (no
+	// peer of this test has a daemon to pass it to).
+	out = h.Run("mode", "untracked", "--everywhere")
+	assert.Contains(t, out, "mode=untracked on every host (setting 1)")
+	assert.Contains(t, out, "applied on: this host")
+	assert.Equal(t, "untracked\n", h.Run("mode"))
+	h.Run("mode", "all")
+
+	// A wrong argument is the same usage error through the daemon.
+	_, err := h.Try("mode", "sideways")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unknown mode")
+
+	require.NoError(t, d.Stop(t))
+	assert.Equal(t, "all\n", h.Run("mode"), "without a daemon, the mode it left")
+	log = h.Run("history", "log", "app/main.go")
+	lines = strings.Split(strings.TrimSpace(log), "\n")
+	require.Len(t, lines, 3, "without a daemon, the history it recorded, the restore too:\n%s", log)
+	second := strings.Fields(lines[1])[0]
+	assert.Contains(t, h.Run("history", "restore", "app/main.go@"+second), "restored app/main.go@"+second)
+	c, _ = h.Read(peer, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() { println(2) }\n", c, "a restore without a daemon syncs itself")
+}
+
+// TestTreesLive: trees chosen below the root are synced and nothing else;
+// a tree added while the daemon runs syncs at once, without a restart,
+// and is written to the configuration, so it survives a restart; a
+// removed one stops syncing, its files left as they are on both hosts.
+func TestTreesLive(t *testing.T) {
+	ownDirs(t)
+	h := apptest.NewHosts(t, newApp(), "server")
+	peer := h.Peers["server"]
+	for _, name := range []string{"app", "lib"} {
+		repo := filepath.Join(h.Root, name)
+		h.Write(repo, name+".go", "package "+name+"\n", 0o644)
+		git(t, repo, "init", "-q")
+		git(t, repo, "add", ".")
+		git(t, repo, "commit", "-q", "-m", "first")
+		git(t, peer, "clone", "-q", repo, name)
+	}
+	assert.Contains(t, h.Run("trees", "list"), "no trees chosen: the whole root")
+	out := h.Run("trees", "add", "app/")
+	assert.Contains(t, out, "added tree app\n")
+	assert.Contains(t, out, "no daemon of project is running")
+	assert.Equal(t, "app\n", h.Run("trees", "list"))
+
+	d := h.Daemon()
+	edit := func(name, v string) string {
+		c := "package " + name + "\n\nconst V = " + v + "\n"
+		h.Write(filepath.Join(h.Root, name), name+".go", c, 0o644)
+		return c
+	}
+	at := func(name string) string {
+		c, _ := h.Read(peer, name+"/"+name+".go")
+		return c
+	}
+	app1, lib1 := edit("app", "1"), edit("lib", "1")
+	h.Run("flush")
+	assert.Equal(t, app1, at("app"), "the tree chosen syncs\n%s", d.Output())
+	assert.Equal(t, "package lib\n", at("lib"), "a tree not chosen does not")
+
+	out = h.Run("trees", "add", filepath.Join(h.Root, "lib"))
+	assert.Contains(t, out, "added tree lib\n")
+	assert.Contains(t, out, "the running daemon syncs them now: 1 change(s) synced", "synced by the add itself")
+	assert.Equal(t, lib1, at("lib"), "the tree added live syncs without a restart\n%s", d.Output())
+	assert.Equal(t, "app\nlib\n", h.Run("trees", "list"), "the daemon's trees")
+
+	// A restart: the trees come from the configuration file.
+	require.NoError(t, d.Stop(t))
+	cfg, err := app.ReadConfig(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "zerosync", "project.toml"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"app", "lib"}, cfg.Trees)
+	d = h.Daemon()
+	lib2 := edit("lib", "2")
+	h.Run("flush")
+	assert.Equal(t, lib2, at("lib"), "the tree added live survived the restart\n%s", d.Output())
+
+	out = h.Run("trees", "remove", "app")
+	assert.Contains(t, out, "removed tree app\n")
+	edit("app", "2")
+	lib3 := edit("lib", "3")
+	h.Run("flush")
+	assert.Equal(t, app1, at("app"), "a removed tree no longer syncs\n%s", d.Output())
+	assert.Equal(t, lib3, at("lib"), "the other tree still does")
+	c, _ := h.Read(h.Root, "app/app.go")
+	assert.Equal(t, "package app\n\nconst V = 2\n", c, "the removed tree's files stay as they are")
+	assert.Equal(t, "lib\n", h.Run("trees", "list"))
+
+	_, err = h.Try("trees", "remove", "lib")
+	require.Error(t, err, "the last tree")
+	assert.Contains(t, err.Error(), "the last tree cannot be removed")
+	_, err = h.Try("trees", "add", "../elsewhere")
+	require.Error(t, err)
+	assert.Equal(t, app.ExitUsage, app.ExitCode(err))
+
+	require.NoError(t, d.Stop(t))
+	cfg, err = app.ReadConfig(filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "zerosync", "project.toml"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"lib"}, cfg.Trees, "the removal is in the configuration")
+}
+
+// TestRepositoryAppearsLive: a repository cloned below the root on both
+// hosts while the daemon runs is found by its next cycle and synced,
+// without a restart; one removed on both hosts is gone from its cycles.
+func TestRepositoryAppearsLive(t *testing.T) {
+	ownDirs(t)
+	h := apptest.NewHosts(t, newApp(), "server")
+	peer := h.Peers["server"]
+	clonedRepo(t, h)
+	d := h.Daemon()
+	h.Run("flush")
+
+	repo := filepath.Join(h.Root, "tool")
+	h.Write(repo, "tool.go", "package tool\n", 0o644)
+	git(t, repo, "init", "-q")
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "first")
+	// Cloned beside the tree and moved in whole: a clone made in the tree
+	// itself can be seen by a cycle half done (the repository there, its
+	// files not yet checked out).
+	aside := t.TempDir()
+	git(t, aside, "clone", "-q", repo, "tool")
+	require.NoError(t, os.Rename(filepath.Join(aside, "tool"), filepath.Join(peer, "tool")))
+	h.Write(repo, "tool.go", "package tool\n\nconst V = 1\n", 0o644)
+	h.Run("flush")
+	c, _ := h.Read(peer, "tool/tool.go")
+	assert.Equal(t, "package tool\n\nconst V = 1\n", c, "the new repository's tracked edit crossed\n%s", d.Output())
+
+	require.NoError(t, os.RemoveAll(repo))
+	require.NoError(t, os.RemoveAll(filepath.Join(peer, "tool")))
+	h.Run("flush")
+	assert.Contains(t, h.Run("plan"), "0 change(s), 0 conflict(s)", "a repository gone from both hosts leaves nothing to do")
+	h.Write(filepath.Join(h.Root, "app"), "main.go", "package main\n\nfunc main() {}\n", 0o644)
+	h.Run("flush")
+	c, _ = h.Read(peer, "app/main.go")
+	assert.Equal(t, "package main\n\nfunc main() {}\n", c, "the other repository still syncs\n%s", d.Output())
+}
