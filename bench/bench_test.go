@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,9 +54,30 @@ func TestQuick(t *testing.T) {
 		if c.Entries == 0 {
 			t.Errorf("%s, %s, %s: an empty tree proves nothing", c.Mode, c.Workload, c.Tool)
 		}
+		if c.Runs < 1 {
+			t.Errorf("%s, %s, %s: no run checked", c.Mode, c.Workload, c.Tool)
+		}
 	}
-	for _, mode := range cfg.Modes {
-		tools := []string{"rsync", "unison", "zerosync"}
+	// Checked after every run, not only the last: the running engine's
+	// edits ran a warm-up and a measured run, then a check after Close.
+	for _, c := range res.Checks {
+		if c.Workload == "10 small edits (running engine)" && c.Runs < 3 {
+			t.Errorf("%s, %s: checked after %d runs, want every run", c.Mode, c.Workload, c.Runs)
+		}
+		if c.Tool == "rsync" && c.Times != timesFiles || c.Tool == "unison" && c.Times != timesFilesSeconds {
+			t.Errorf("%s, %s, %s: compares %s", c.Mode, c.Workload, c.Tool, c.Times)
+		}
+	}
+	// The fleet: every host's tree, for zerosync and the rsync fan-out.
+	for i := range cfg.FleetHosts {
+		for _, tool := range []string{"zerosync", "rsync"} {
+			if w := fmt.Sprintf("fleet/fan-out to host-%02d/%s", i+1, tool); !checked[w] {
+				t.Errorf("%s: no tree check", w)
+			}
+		}
+	}
+	for _, mode := range []string{"local", "ssh"} {
+		tools := []string{"rsync", "rsync --fsync", "unison", "zerosync"}
 		for _, w := range []string{"initial sync", "10 small edits", "delta"} {
 			for _, tool := range tools {
 				if !checked[mode+"/"+w+"/"+tool] {
@@ -96,6 +120,32 @@ func TestQuick(t *testing.T) {
 			}
 		}
 	}
+	var fleetRows, farRows, agentRows int
+	for key, r := range rows {
+		switch {
+		case strings.HasPrefix(key, "Fleet: "):
+			fleetRows++
+			if !r.ZS.ok() {
+				t.Errorf("%s: zerosync has no figure: %s", key, r.ZS.Note)
+			}
+			if strings.Contains(key, "edit on the hub") && !r.Peers[0].Fig.ok() {
+				t.Errorf("%s: the rsync fan-out has no figure: %s", key, r.Peers[0].Fig.Note)
+			}
+		case strings.Contains(key, "propagation from the far side"):
+			farRows++
+			if !r.ZS.ok() {
+				t.Errorf("%s: no figure: %s", key, r.ZS.Note)
+			}
+		case strings.Contains(key, "of the far agent"):
+			agentRows++
+			if !r.ZS.ok() || r.ZS.Value <= 0 {
+				t.Errorf("%s: no figure: %s", key, r.ZS.Note)
+			}
+		}
+	}
+	if fleetRows != 9 || farRows != 2 || agentRows != 1 {
+		t.Errorf("rows: %d fleet (want 9), %d far side (want 2), %d far agent (want 1)", fleetRows, farRows, agentRows)
+	}
 	var sawWire, sawRaw, sawMemory bool
 	for key, r := range rows {
 		switch {
@@ -120,9 +170,18 @@ func TestQuick(t *testing.T) {
 	if err := res.markdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"| workload | zerosync | peer |", "### Local folders", "### Identical trees", "| CPUs (nproc) |"} {
+	for _, s := range []string{"| workload | zerosync | peer |", "### Local folders", "### Identical trees", "| CPUs (nproc) |",
+		"### Where we stand", "Load average (1, 5, 15 min): ", "### Fleet: a hub and 8 hosts over SSH", "### Running engine on a large tree over SSH"} {
 		if !strings.Contains(md.String(), s) {
 			t.Errorf("report lacks %q", s)
+		}
+	}
+	// Every goal has a verdict in every column it applies to.
+	for _, g := range goals {
+		for _, col := range g.cols {
+			if res.Stands[g.key+"\x00"+col] == "" {
+				t.Errorf("where we stand: %q has no verdict for %s", g.text, col)
+			}
 		}
 	}
 	if t.Failed() {
@@ -147,7 +206,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l, err := listTree(root)
+		l, err := listTree(root, timesNone)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,14 +267,14 @@ func TestListTreeSeesModesAndLeftovers(t *testing.T) {
 		}
 	}
 	write("f", 0o644)
-	before, err := listTree(root)
+	before, err := listTree(root, timesNone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(filepath.Join(root, "f"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	after, err := listTree(root)
+	after, err := listTree(root, timesNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +288,7 @@ func TestListTreeSeesModesAndLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(".zerosync/x", 0o644)
-	l, err := listTree(root)
+	l, err := listTree(root, timesNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,7 +549,7 @@ func TestCLIGenerate(t *testing.T) {
 	if code := cliMain([]string{"-quick", "-generate", dir}, &out, &errOut); code != 0 {
 		t.Fatalf("exit code %d: %s", code, errOut.String())
 	}
-	l, err := listTree(dir)
+	l, err := listTree(dir, timesNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,5 +563,65 @@ func TestCLIGenerate(t *testing.T) {
 	// The folder must be new: nothing is generated over another tree.
 	if code := cliMain([]string{"-quick", "-generate", dir}, &out, &errOut); code != 1 {
 		t.Errorf("second run: exit code %d, want 1", code)
+	}
+}
+
+// TestHostNet builds a two-host network, reaches each host's address from
+// this namespace (a refused connection proves the route: nothing listens),
+// and checks that Close leaves nothing behind.
+func TestHostNet(t *testing.T) {
+	hn, err := newHostNet(t.Context(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hn.Close() })
+	for _, h := range hn.hosts {
+		if out, err := hn.exec(h, "ip", "-4", "-br", "addr").CombinedOutput(); err != nil || !strings.Contains(string(out), h.addr+"/24") {
+			t.Errorf("%s: address %s missing: %v: %s", h.ns, h.addr, err, out)
+		}
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(h.addr, "9"), 10*time.Second)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: something listens on port 9", h.ns)
+		} else if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("%s: %s not reached: %v", h.ns, h.addr, err)
+		}
+	}
+	if err := hn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hn.hosts {
+		if strings.Contains(string(out), h.ns+" ") || strings.HasSuffix(strings.TrimSpace(string(out)), h.ns) {
+			t.Errorf("namespace %s left behind", h.ns)
+		}
+	}
+	if _, err := net.InterfaceByName(hn.bridge); err == nil {
+		t.Errorf("bridge %s left behind", hn.bridge)
+	}
+}
+
+func TestStandTable(t *testing.T) {
+	var res results
+	res.stand("noop-10k", "local", "met (1 ms)")
+	res.stand("fanout", "fleet", "8 hosts, edit on the hub: met (9 ms)")
+	res.stand("fanout", "fleet", "8 hosts, edit on the spoke: **missed** (40 ms)")
+	var b strings.Builder
+	res.standTable(&b)
+	md := b.String()
+	for _, want := range []string{
+		"| target | local folders | over SSH | fleet |",
+		"| running engine's no-op ≤ 5 ms, 10k files | met (1 ms) | not measured | — |",
+		"| — | — | 8 hosts, edit on the hub: met (9 ms); 8 hosts, edit on the spoke: **missed** (40 ms) |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+	if got := strings.Count(md, "\n| "); got != len(goals)+1 {
+		t.Errorf("%d rows, want %d goals and the heading", got, len(goals)+1)
 	}
 }

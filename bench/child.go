@@ -23,11 +23,14 @@ const childEnv = "ZEROSYNC_BENCH_CHILD"
 
 // childJob is the work of a child process.
 type childJob struct {
-	// Role is "once" (one cycle, then exit) or "watch" (a running engine
-	// with watchers until stdin ends; see watchChild).
-	Role  string
-	Spec  zsSpec
-	Noops int `json:",omitempty"`
+	// Role is "once" (one cycle, then exit), "watch" (a running engine
+	// with watchers until stdin ends; see watchChild) or "hub" (the
+	// fleet's hub engine; see hubChild).
+	Role string
+	Spec zsSpec
+	// Fleet is the hub engine of the role "hub" (see hubChild).
+	Fleet *fleetSpec `json:",omitempty"`
+	Noops int        `json:",omitempty"`
 	// CPUProfile and HeapProfile, when set, are files to write profiles to.
 	CPUProfile  string `json:",omitempty"`
 	HeapProfile string `json:",omitempty"`
@@ -41,6 +44,8 @@ type childReport struct {
 	Noops   []float64 `json:",omitempty"` // seconds
 	// LiveHeap is the Go heap in use right after a collection, bytes.
 	LiveHeap uint64 `json:",omitempty"`
+	// CPU is the CPU time the process used so far, seconds.
+	CPU float64 `json:",omitempty"`
 }
 
 // isChild reports whether this process was started as a child.
@@ -92,13 +97,16 @@ func runChild(ctx context.Context, job childJob, stdin io.Reader, stdout io.Writ
 		return enc.Encode(childReport{Step: "synced", Bytes: rep.Bytes, Applied: len(rep.Applied)})
 	case "watch":
 		return watchChild(ctx, job, stdin, enc)
+	case "hub":
+		return hubChild(ctx, job, stdin, enc)
 	}
 	return fmt.Errorf("unknown role %q", job.Role)
 }
 
 // watchChild runs the engine with its watchers, says "running" once its
 // first cycle ended, and then obeys the lines of stdin: "noops" times
-// job.Noops no-op cycles and reports the live heap after a collection. At the end of stdin it writes the heap profile
+// job.Noops no-op cycles and reports their CPU time and the live heap after
+// a collection. At the end of stdin it writes the heap profile
 // (if asked) and stops.
 func watchChild(ctx context.Context, job childJob, stdin io.Reader, enc *json.Encoder) (err error) {
 	er, err := startEngine(ctx, job.Spec)
@@ -115,6 +123,7 @@ func watchChild(ctx context.Context, job childJob, stdin io.Reader, enc *json.En
 			return fmt.Errorf("unknown command %q", lines.Text())
 		}
 		noops := make([]float64, 0, job.Noops)
+		cpu0 := cpuSelf()
 		for range job.Noops {
 			d, err := er.noop(ctx)
 			if err != nil {
@@ -122,10 +131,11 @@ func watchChild(ctx context.Context, job childJob, stdin io.Reader, enc *json.En
 			}
 			noops = append(noops, d)
 		}
+		cpu := cpuSelf() - cpu0
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		if err := enc.Encode(childReport{Step: "noops", Noops: noops, LiveHeap: ms.HeapAlloc}); err != nil {
+		if err := enc.Encode(childReport{Step: "noops", Noops: noops, LiveHeap: ms.HeapAlloc, CPU: cpu}); err != nil {
 			return err
 		}
 	}

@@ -17,7 +17,7 @@ type config struct {
 	Keep bool
 	// Profile, when set, is a folder for CPU and heap profiles of zerosync.
 	Profile string
-	// Modes are the transports to run: "local", "ssh".
+	// Modes are the transports to run: "local", "ssh", "fleet".
 	Modes []string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -50,6 +50,21 @@ type config struct {
 	LatencyPeer bool
 	// Memory runs the resident-memory workload.
 	Memory bool
+
+	// FleetHosts is the number of hosts of the fleet workloads (each in
+	// a network namespace of its own), FleetTree the tree each starts
+	// with. FleetTrials are the trials of an edit on the hub and of one
+	// on a host, FleetAllTrials those of an edit on every tree at once,
+	// FleetLoopTrials those of the inotifywait + rsync fan-out; each after
+	// FleetWarmup trials.
+	FleetHosts                                   int
+	FleetTree                                    treeSpec
+	FleetTrials, FleetAllTrials, FleetLoopTrials int
+	FleetWarmup                                  int
+
+	// DeepDepth is the depth of the deep tree (local mode), DeepRuns the
+	// running engine's timed no-op cycles on it.
+	DeepDepth, DeepRuns int
 }
 
 // fullConfig is the run RESULTS.md reports: a developer tree of about 10k
@@ -57,7 +72,7 @@ type config struct {
 func fullConfig() config {
 	return config{
 		Seed:  1,
-		Modes: []string{"local", "ssh"},
+		Modes: []string{"local", "ssh", "fleet"},
 		Dev: treeSpec{
 			Small: 9_900, SmallMax: 32 << 10, FilesPerDir: 20,
 			Medium: 80, MediumMin: 64 << 10, MediumMax: 2 << 20,
@@ -79,17 +94,28 @@ func fullConfig() config {
 		LatencyWarmup: 10,
 		LatencyPeer:   true,
 		Memory:        true,
+
+		FleetHosts:      32,
+		FleetTree:       treeSpec{Small: 1_000, SmallMax: 8 << 10, FilesPerDir: 20},
+		FleetTrials:     60,
+		FleetAllTrials:  15,
+		FleetLoopTrials: 8,
+		FleetWarmup:     3,
+
+		DeepDepth: 2_000,
+		DeepRuns:  3,
 	}
 }
 
 // quickConfig is the end-to-end proof CI runs: every workload but latency's
 // peer loop, on small trees, one run each without warm-up or settling, two
-// raw ssh variants: its figures mean nothing, its tree checks everything.
+// raw ssh variants, a fleet of 8 hosts with a few trials: its figures mean
+// nothing, its tree checks everything.
 func quickConfig() config {
 	return config{
 		Quick: true,
 		Seed:  1,
-		Modes: []string{"local", "ssh"},
+		Modes: []string{"local", "ssh", "fleet"},
 		Dev: treeSpec{
 			Small: 200, SmallMax: 16 << 10, FilesPerDir: 10,
 			Medium: 4, MediumMin: 32 << 10, MediumMax: 256 << 10,
@@ -107,5 +133,15 @@ func quickConfig() config {
 		LatencyTrials: 5,
 		LatencyWarmup: 1,
 		Memory:        true,
+
+		FleetHosts:      8,
+		FleetTree:       treeSpec{Small: 100, SmallMax: 4 << 10, FilesPerDir: 10},
+		FleetTrials:     10,
+		FleetAllTrials:  5,
+		FleetLoopTrials: 3,
+		FleetWarmup:     1,
+
+		DeepDepth: 200,
+		DeepRuns:  1,
 	}
 }

@@ -35,7 +35,7 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 	dir := fl.String("dir", "", "work `folder` (default: a new temporary folder, removed at the end)")
 	keep := fl.Bool("keep", false, "keep the generated trees in the work folder")
 	profile := fl.String("profile", "", "write CPU and heap profiles of zerosync to this `folder` and summarise them in the report")
-	modes := fl.String("modes", "local,ssh", "transports to run: local, ssh or both")
+	modes := fl.String("modes", "local,ssh,fleet", "transports to run, comma-separated: local, ssh, fleet (hosts in network namespaces; needs root)")
 	memory := fl.Bool("memory", true, "run the large-tree memory workload")
 	quiet := fl.Bool("q", false, "no progress lines on standard error")
 	gen := fl.String("generate", "", "only write the developer tree (of the quick or full size) into this new `folder`, and exit")

@@ -85,6 +85,10 @@ type check struct {
 	Mode, Workload, Tool string
 	Entries              int
 	Diff                 string // empty when identical
+	// Runs counts the checks folded into this one (one after every run).
+	Runs int
+	// Times says which modification times were compared.
+	Times timeKind
 }
 
 // results is everything one run of the harness found.
@@ -98,6 +102,9 @@ type results struct {
 	Checks     []check
 	Profiles   []profileSummary
 	Notes      []string
+	// Stands are the verdicts on the goals, by goal and column (see
+	// [results.stand]).
+	Stands map[string]string
 }
 
 // section returns the section titled title, adding it when new.
@@ -123,6 +130,13 @@ func (r *results) failed() []check {
 	return out
 }
 
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // markdown writes the report: machine facts, one table per mode, the tree
 // checks, and profile summaries.
 func (r *results) markdown(w io.Writer) error {
@@ -132,7 +146,9 @@ func (r *results) markdown(w io.Writer) error {
 		mode = "quick"
 	}
 	fmt.Fprintf(&b, "## Run of %s (%s mode, seed %d, %s)\n\n", r.Start.UTC().Format("2006-01-02 15:04 MST"), mode, r.Seed, r.End.Sub(r.Start).Round(time.Second))
+	fmt.Fprintf(&b, "Load average (1, 5, 15 min): %s at the start, %s at the end. Figures taken while other work runs are not comparable.\n\n", r.Machine.LoadStart, r.Machine.LoadEnd)
 	r.Machine.markdown(&b)
+	r.standTable(&b)
 	if len(r.Trees) > 0 {
 		b.WriteString("\nTrees (generated from the seed, identical for every tool):\n\n")
 		for _, t := range r.Trees {
@@ -170,13 +186,17 @@ func (r *results) markdown(w io.Writer) error {
 		b.WriteString("No tree was checked.\n")
 	} else {
 		ok := len(r.Checks) - len(r.failed())
-		fmt.Fprintf(&b, "%d of %d result trees were identical to their source (paths, kinds, permission bits, content digests, link targets):\n\n", ok, len(r.Checks))
+		runs := 0
+		for _, c := range r.Checks {
+			runs += c.Runs
+		}
+		fmt.Fprintf(&b, "%d of %d result trees were identical to their source after every run, %d checks in all (paths, kinds, permission bits, content digests, link targets, and the modification times each tool keeps):\n\n", ok, len(r.Checks), runs)
 		for _, c := range r.Checks {
 			status := "identical"
 			if c.Diff != "" {
 				status = "DIFFERENT: " + c.Diff
 			}
-			fmt.Fprintf(&b, "- %s, %s, %s: %s entries, %s\n", c.Mode, c.Workload, c.Tool, thousands(c.Entries), status)
+			fmt.Fprintf(&b, "- %s, %s, %s: %s entries, %s after %d %s (%s)\n", c.Mode, c.Workload, c.Tool, thousands(c.Entries), status, c.Runs, plural(c.Runs, "run", "runs"), c.Times)
 		}
 	}
 	if len(r.Profiles) > 0 {

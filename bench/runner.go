@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,9 +55,10 @@ func (m *mode) remote() *remoteSpec {
 func run(ctx context.Context, cfg config) (*results, error) {
 	res := &results{Start: time.Now(), Quick: cfg.Quick, Seed: cfg.Seed, Machine: readMachine()}
 	r := &runner{cfg: cfg, res: res, start: res.Start}
-	if cfg.LatencyPeer {
+	r.logf("load average (1, 5, 15 min) at the start: %s", res.Machine.LoadStart)
+	if cfg.LatencyPeer || slices.Contains(cfg.Modes, "fleet") && cfg.FleetLoopTrials > 0 {
 		if _, err := exec.LookPath("inotifywait"); err != nil {
-			return nil, errors.New("the latency workload's peer needs inotifywait: install the inotify-tools package")
+			return nil, errors.New("the inotifywait + rsync loops of the latency and fleet workloads need inotifywait: install the inotify-tools package")
 		}
 	}
 	for _, t := range []string{"rsync", "unison", "ssh", "ssh-keygen"} {
@@ -97,6 +99,7 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	}
 	r.summarizeProfiles()
 	res.Machine.LoadEnd = loadavg()
+	r.logf("load average (1, 5, 15 min) at the end: %s", res.Machine.LoadEnd)
 	res.End = time.Now()
 	return res, nil
 }
@@ -109,6 +112,9 @@ func (r *runner) logf(format string, args ...any) {
 }
 
 func (r *runner) runMode(ctx context.Context, name string) error {
+	if name == "fleet" {
+		return r.fleet(ctx)
+	}
 	m := &mode{name: name, dir: filepath.Join(r.work, name)}
 	switch name {
 	case "local":
@@ -124,7 +130,7 @@ func (r *runner) runMode(ctx context.Context, name string) error {
 		m.ssh = r.ssh
 		m.sec = r.res.section("Over SSH (private sshd on 127.0.0.1)", "B is a folder reached through the benchmark's own sshd; every tool's connection passes the same counting proxy, which gives the bytes on the wire (both directions, SSH framing included).")
 	default:
-		return fmt.Errorf("unknown mode %q (want local or ssh)", name)
+		return fmt.Errorf("unknown mode %q (want local, ssh or fleet)", name)
 	}
 	if err := os.MkdirAll(m.dir, 0o755); err != nil {
 		return err
@@ -170,6 +176,11 @@ func (r *runner) runMode(ctx context.Context, name string) error {
 	if err := r.delta(ctx, m, big); err != nil {
 		return fmt.Errorf("delta: %w", err)
 	}
+	if name == "local" && r.cfg.DeepDepth > 0 {
+		if err := r.deep(ctx, m); err != nil {
+			return fmt.Errorf("deep tree: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -208,7 +219,7 @@ type toolset struct {
 	name  string
 	tree  treeStats
 	zs    *zsProcess
-	peers []tool // rsync, unison
+	peers []tool // rsync, rsync --fsync, unison
 	dirs  map[tool][2]string
 }
 
@@ -219,7 +230,7 @@ func (ts *toolset) cold() []tool { return append([]tool{ts.zs}, ts.peers...) }
 // B beside it.
 func (r *runner) toolset(m *mode, name string, spec treeSpec) (*toolset, error) {
 	ts := &toolset{name: name, dirs: map[tool][2]string{}}
-	for _, tn := range []string{"zerosync", "rsync", "unison"} {
+	for _, tn := range []string{"zerosync", "rsync", "rsync-fsync", "unison"} {
 		base := filepath.Join(m.dir, name, tn)
 		a, b, state := filepath.Join(base, "a"), filepath.Join(base, "b"), filepath.Join(base, "state")
 		start := time.Now()
@@ -238,8 +249,8 @@ func (r *runner) toolset(m *mode, name string, spec treeSpec) (*toolset, error) 
 		case "zerosync":
 			ts.zs = &zsProcess{spec: newZSSpec(a, b, state, m.remote())}
 			ts.dirs[ts.zs] = [2]string{a, b}
-		case "rsync":
-			t := &rsyncTool{a: a, b: b, ssh: m.ssh}
+		case "rsync", "rsync-fsync":
+			t := &rsyncTool{a: a, b: b, ssh: m.ssh, fsync: tn == "rsync-fsync"}
 			ts.peers = append(ts.peers, t)
 			ts.dirs[t] = [2]string{a, b}
 		case "unison":
@@ -254,23 +265,41 @@ func (r *runner) toolset(m *mode, name string, spec treeSpec) (*toolset, error) 
 	return ts, nil
 }
 
-// check compares t's B with its A and records the result.
+// check compares t's B with its A, modification times included where t
+// keeps them, and records the result.
 func (r *runner) check(m *mode, workload string, ts *toolset, t tool) error {
 	d := ts.dirs[t]
-	want, err := listTree(d[0])
+	want, err := listTree(d[0], t.Times())
 	if err != nil {
 		return err
 	}
-	got, err := listTree(d[1])
+	got, err := listTree(d[1], t.Times())
 	if err != nil {
 		return err
 	}
-	c := check{Mode: m.name, Workload: workload, Tool: t.Name(), Entries: len(want), Diff: want.diff(got)}
-	r.res.Checks = append(r.res.Checks, c)
-	if c.Diff != "" {
-		r.logf("%s: %s: %s: TREES DIFFER: %s", m.name, workload, t.Name(), c.Diff)
-	}
+	r.record(check{Mode: m.name, Workload: workload, Tool: t.Name(), Entries: len(want), Diff: want.diff(got), Runs: 1, Times: t.Times()})
 	return nil
+}
+
+// record adds c to the results, folded into the check of the same mode,
+// workload and tool when there is one: the runs add up, the first
+// difference stays.
+func (r *runner) record(c check) {
+	if c.Diff != "" {
+		r.logf("%s: %s: %s: TREES DIFFER: %s", c.Mode, c.Workload, c.Tool, c.Diff)
+	}
+	for i := range r.res.Checks {
+		old := &r.res.Checks[i]
+		if old.Mode == c.Mode && old.Workload == c.Workload && old.Tool == c.Tool {
+			old.Runs += c.Runs
+			old.Entries = c.Entries
+			if old.Diff == "" {
+				old.Diff = c.Diff
+			}
+			return
+		}
+	}
+	r.res.Checks = append(r.res.Checks, c)
 }
 
 // sample is what one timed run measured.
@@ -313,8 +342,9 @@ func (s series) rate(size int64) figure {
 
 // measure runs t warm+runs times, calling before(i) ahead of run i
 // (untimed), and times the runs after the warm-up. In the ssh mode it also
-// counts the bytes each run moved through the proxy.
-func (r *runner) measure(ctx context.Context, m *mode, workload string, t tool, warm, runs int, before func(i int) error) (series, error) {
+// counts the bytes each run moved through the proxy. After every run,
+// warm-up included, it checks t's trees as checkAs (see [runner.check]).
+func (r *runner) measure(ctx context.Context, m *mode, workload string, ts *toolset, checkAs string, t tool, warm, runs int, before func(i int) error) (series, error) {
 	var s series
 	if m.ssh != nil {
 		s.wire = []float64{}
@@ -342,6 +372,9 @@ func (r *runner) measure(ctx context.Context, m *mode, workload string, t tool, 
 			}
 		}
 		r.logf("%s: %s: %s %s: %s", m.name, workload, t.Name(), what, fmtValue(smp.secs, unitSeconds))
+		if err := r.check(m, checkAs, ts, t); err != nil {
+			return s, err
+		}
 	}
 	if err := r.profile(ctx, m, workload, t, warm+runs, before); err != nil {
 		return s, fmt.Errorf("%s: profile: %w", t.Name(), err)

@@ -41,8 +41,14 @@ type engineRun struct {
 // returns once the first cycle has ended.
 func startEngine(ctx context.Context, spec zsSpec) (*engineRun, error) {
 	spec.Watch = true
+	return startEngineWith(ctx, func(opts ...engine.Option) (*zsPair, error) { return openZS(ctx, spec, opts...) })
+}
+
+// startEngineWith is [startEngine] for an engine that open builds (with
+// watchers on and the options given).
+func startEngineWith(ctx context.Context, open func(...engine.Option) (*zsPair, error)) (*engineRun, error) {
 	er := &engineRun{done: make(chan error, 1), applied: map[string]struct{}{}, ended: make(chan struct{}, 1)}
-	z, err := openZS(ctx, spec, engine.WithObserver(er.observe))
+	z, err := open(engine.WithObserver(er.observe))
 	if err != nil {
 		return nil, err
 	}
@@ -196,9 +202,10 @@ func (er *engineRun) Close() error {
 
 // measureRunning times warm+runs calls of one (which returns the time it
 // measured) on a running engine, keeping those after the warm-up, with the
-// bytes the proxy counted in the ssh mode. With profiling on, it then calls
-// one again for a while under the CPU profiler.
-func (r *runner) measureRunning(ctx context.Context, m *mode, workload string, warm, runs int, one func(i int) (float64, error)) (series, error) {
+// bytes the proxy counted in the ssh mode, and calls check after each.
+// With profiling on, it then calls one again for a while under the CPU
+// profiler.
+func (r *runner) measureRunning(ctx context.Context, m *mode, workload string, warm, runs int, one func(i int) (float64, error), check func() error) (series, error) {
 	var s series
 	if m.ssh != nil {
 		s.wire = []float64{}
@@ -223,6 +230,9 @@ func (r *runner) measureRunning(ctx context.Context, m *mode, workload string, w
 			}
 		}
 		r.logf("%s: %s: zerosync (running engine) %s: %s", m.name, workload, what, fmtValue(d, unitSeconds))
+		if err := check(); err != nil {
+			return s, err
+		}
 	}
 	if r.cfg.Profile == "" {
 		return s, nil

@@ -118,31 +118,7 @@ func startSSHD(ctx context.Context, dir string) (*sshd, error) {
 }
 
 func (s *sshd) start(ctx context.Context, bin, hostKey string) error {
-	root := "no"
-	if s.user == "root" {
-		root = "prohibit-password"
-	}
-	conf := strings.Join([]string{
-		"Port " + strconv.Itoa(s.port),
-		"ListenAddress 127.0.0.1",
-		"HostKey " + hostKey,
-		"PidFile " + filepath.Join(s.dir, "sshd.pid"),
-		"AuthorizedKeysFile " + filepath.Join(s.dir, "authorized_keys"),
-		"PermitRootLogin " + root,
-		"PubkeyAuthentication yes",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"UsePAM no",
-		"StrictModes no",
-		"PrintMotd no",
-		"PrintLastLog no",
-		"UseDNS no",
-		"MaxStartups 64",
-		"MaxSessions 64",
-		"LogLevel ERROR",
-		"Subsystem sftp internal-sftp",
-		"",
-	}, "\n")
+	conf := sshdConfig("127.0.0.1", s.port, hostKey, filepath.Join(s.dir, "sshd.pid"), filepath.Join(s.dir, "authorized_keys"), s.user)
 	confPath := filepath.Join(s.dir, "sshd_config")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		return err
@@ -179,6 +155,36 @@ func (s *sshd) start(ctx context.Context, bin, hostKey string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// sshdConfig is the configuration of one of the harness's servers: keys
+// only, no PAM, one host key, listening on addr:port.
+func sshdConfig(addr string, port int, hostKey, pidFile, authorizedKeys, user string) string {
+	root := "no"
+	if user == "root" {
+		root = "prohibit-password"
+	}
+	return strings.Join([]string{
+		"Port " + strconv.Itoa(port),
+		"ListenAddress " + addr,
+		"HostKey " + hostKey,
+		"PidFile " + pidFile,
+		"AuthorizedKeysFile " + authorizedKeys,
+		"PermitRootLogin " + root,
+		"PubkeyAuthentication yes",
+		"PasswordAuthentication no",
+		"KbdInteractiveAuthentication no",
+		"UsePAM no",
+		"StrictModes no",
+		"PrintMotd no",
+		"PrintLastLog no",
+		"UseDNS no",
+		"MaxStartups 64",
+		"MaxSessions 64",
+		"LogLevel ERROR",
+		"Subsystem sftp internal-sftp",
+		"",
+	}, "\n")
 }
 
 // Close stops the proxy and the server.

@@ -34,7 +34,8 @@ type unit uint8
 const (
 	unitSeconds unit = iota
 	unitBytes
-	unitRate // bytes per second
+	unitRate  // bytes per second
+	unitCores // CPU seconds per second
 )
 
 // fmtValue writes v in u, with three significant digits.
@@ -47,6 +48,8 @@ func fmtValue(v float64, u unit) string {
 		return fmtBytes(v)
 	case unitRate:
 		return fmtBytes(v) + "/s"
+	case unitCores:
+		return sig3(v) + " cores"
 	}
 	switch {
 	case v < 1e-3:

@@ -25,17 +25,29 @@ type tool interface {
 	// between runs (so its wire bytes are counted without waiting for the
 	// connection to close).
 	Persistent() bool
+	// Times says which modification times the tool keeps, so the tree
+	// checks compare them.
+	Times() timeKind
 }
 
-// rsyncTool is rsync -a --delete from A to B, over ssh in the ssh mode.
+// rsyncTool is rsync -a --delete from A to B, over ssh in the ssh mode;
+// with fsync, rsync --fsync (every written file made durable, as zerosync
+// does).
 type rsyncTool struct {
-	a, b string
-	ssh  *sshd // nil: local
+	a, b  string
+	ssh   *sshd // nil: local
+	fsync bool
 }
 
-func (t *rsyncTool) Name() string     { return "rsync" }
+func (t *rsyncTool) Name() string {
+	if t.fsync {
+		return "rsync --fsync"
+	}
+	return "rsync"
+}
 func (t *rsyncTool) Forget() error    { return nil }
 func (t *rsyncTool) Persistent() bool { return false }
+func (t *rsyncTool) Times() timeKind  { return timesFiles }
 
 func (t *rsyncTool) Sync(ctx context.Context) error {
 	return runCmd(ctx, nil, "rsync", t.args()...)
@@ -43,6 +55,9 @@ func (t *rsyncTool) Sync(ctx context.Context) error {
 
 func (t *rsyncTool) args() []string {
 	args := []string{"-a", "--delete"}
+	if t.fsync {
+		args = append(args, "--fsync")
+	}
 	dst := t.b + "/"
 	if t.ssh != nil {
 		args = append(args, "-e", t.ssh.command())
@@ -72,6 +87,7 @@ func newUnison(a, b, home string, ssh *sshd) (*unisonTool, error) {
 
 func (t *unisonTool) Name() string     { return "unison" }
 func (t *unisonTool) Persistent() bool { return false }
+func (t *unisonTool) Times() timeKind  { return timesFilesSeconds }
 
 func (t *unisonTool) Forget() error {
 	return errors.Join(os.RemoveAll(t.local), os.RemoveAll(t.far))
@@ -112,6 +128,10 @@ type zsProcess struct {
 func (t *zsProcess) Name() string     { return "zerosync" }
 func (t *zsProcess) Forget() error    { return t.spec.forget() }
 func (t *zsProcess) Persistent() bool { return false }
+
+// Times: zerosync does not carry modification times across; content and
+// permission bits decide.
+func (t *zsProcess) Times() timeKind { return timesNone }
 
 func (t *zsProcess) Sync(ctx context.Context) error {
 	_, err := runChildOnce(ctx, t.spec, t.profile)

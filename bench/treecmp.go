@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/digest"
@@ -18,9 +21,81 @@ import (
 // anything else a tool leaves behind is a difference.
 type listing []string
 
-// listTree reads the tree beneath root. Modification times are not listed:
-// tools differ in whether they keep a folder's time, and content decides.
-func listTree(root string) (listing, error) {
+// timeKind says which modification times a tree check compares: the ones
+// the tool keeps.
+type timeKind uint8
+
+const (
+	// timesNone compares no modification time.
+	timesNone timeKind = iota
+	// timesFilesSeconds compares regular files' times in whole seconds.
+	timesFilesSeconds
+	// timesFiles compares regular files' times to the nanosecond. (rsync
+	// -a, the only tool that could, does not keep folders' times here:
+	// a folder's time changes as rsync fills it.)
+	timesFiles
+)
+
+func (k timeKind) String() string {
+	switch k {
+	case timesFilesSeconds:
+		return "file times (seconds)"
+	case timesFiles:
+		return "file times"
+	}
+	return "no times"
+}
+
+// digests caches content digests by file identity, so that checking a
+// tree after every run rehashes only what changed.
+var digests = struct {
+	sync.Mutex
+	m map[string]digestEntry
+}{m: map[string]digestEntry{}}
+
+// digestEntry is a digest and the identity of the file it was taken of:
+// any write changes the change time, which no program can set.
+type digestEntry struct {
+	dev, ino, size   uint64
+	mtimeNS, ctimeNS int64
+	sum              string
+}
+
+// fileDigest returns the content digest of the regular file abs.
+func fileDigest(abs string, info fs.FileInfo) (string, error) {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	var id digestEntry
+	if ok {
+		id = digestEntry{dev: uint64(st.Dev), ino: st.Ino, size: uint64(st.Size),
+			mtimeNS: st.Mtim.Nano(), ctimeNS: st.Ctim.Nano()}
+		digests.Lock()
+		e, hit := digests.m[abs]
+		digests.Unlock()
+		if hit && e.dev == id.dev && e.ino == id.ino && e.size == id.size && e.mtimeNS == id.mtimeNS && e.ctimeNS == id.ctimeNS {
+			return e.sum, nil
+		}
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return "", err
+	}
+	sum, _, err := digest.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		id.sum = fmt.Sprint(sum)
+		digests.Lock()
+		digests.m[abs] = id
+		digests.Unlock()
+	}
+	return fmt.Sprint(sum), nil
+}
+
+// listTree reads the tree beneath root, with the modification times times
+// names.
+func listTree(root string, times timeKind) (listing, error) {
 	var out listing
 	err := filepath.WalkDir(root, func(abs string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -46,16 +121,18 @@ func listTree(root string) (listing, error) {
 		}
 		switch {
 		case info.Mode().IsRegular():
-			f, err := os.Open(abs)
+			sum, err := fileDigest(abs, info)
 			if err != nil {
 				return err
 			}
-			sum, _, err := digest.ReadAll(f)
-			f.Close()
-			if err != nil {
-				return err
+			line := fmt.Sprintf("%s file %o %s", rel, info.Mode().Perm(), sum)
+			switch times {
+			case timesFilesSeconds:
+				line += fmt.Sprintf(" mtime %d", info.ModTime().Unix())
+			case timesFiles:
+				line += " mtime " + info.ModTime().UTC().Format(time.RFC3339Nano)
 			}
-			out = append(out, fmt.Sprintf("%s file %o %s", rel, info.Mode().Perm(), sum))
+			out = append(out, line)
 		case info.IsDir():
 			out = append(out, fmt.Sprintf("%s dir %o", rel, info.Mode().Perm()))
 		case info.Mode()&fs.ModeSymlink != 0:

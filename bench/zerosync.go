@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -26,10 +27,11 @@ type zsSpec struct {
 	Watch bool
 }
 
-// zsPair is an open engine and its endpoints.
+// zsPair is an open engine and what it closes with it: its endpoints and,
+// for a fleet, their shared transport.
 type zsPair struct {
-	eng  *engine.Engine
-	a, b zerosync.Endpoint
+	eng     *engine.Engine
+	closers []io.Closer
 }
 
 // openZS builds the engine spec describes, with opts added. The caller
@@ -60,7 +62,7 @@ func openZS(ctx context.Context, spec zsSpec, opts ...engine.Option) (*zsPair, e
 		b.Close()
 		return nil, err
 	}
-	return &zsPair{eng: eng, a: a, b: b}, nil
+	return &zsPair{eng: eng, closers: []io.Closer{a, b}}, nil
 }
 
 // syncOnce runs one cycle and turns per-path problems into an error: in a
@@ -83,10 +85,14 @@ func (z *zsPair) syncOnce(ctx context.Context) (zerosync.Report, error) {
 	return rep, nil
 }
 
-// Close closes the engine (saving its state) and both endpoints (saving
-// their stat caches).
+// Close closes the engine (saving its state), then its endpoints (saving
+// their stat caches) and transports, in order.
 func (z *zsPair) Close() error {
-	return errors.Join(z.eng.Close(), z.a.Close(), z.b.Close())
+	errs := []error{z.eng.Close()}
+	for _, c := range z.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // forget removes the engine's state and stat caches, so the next sync is a
