@@ -165,7 +165,7 @@ func (d *direct) Status(ctx context.Context) (control.Status, error) {
 		locs[p.Name] = p.Location
 	}
 	for _, p := range peers {
-		ps := control.PeerStatus{Name: p.Name, Location: p.Location.String(), LastSync: p.LastSync,
+		ps := control.PeerStatus{Name: p.Name, Location: p.Location.String(), Replica: p.Replica, LastSync: p.LastSync,
 			LastDuration: p.Duration.Seconds(), Conflicts: p.Review, Error: errText(p.Err),
 			Halted: errText(p.Halted), Watched: p.Watched}
 		if ps.Location == "" {
@@ -183,6 +183,8 @@ func (d *direct) Status(ctx context.Context) (control.Status, error) {
 		}
 		out.Peers = append(out.Peers, ps)
 	}
+	out.Replica = d.e.Replica(ctx)
+	out.Hosts = control.HostsOf(out)
 	return out, nil
 }
 

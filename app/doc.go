@@ -84,7 +84,12 @@
 //     acts, is left out when it did not. Through a daemon, "running" is
 //     true, with "cycles", "last_cycle", "last_error", and each peer has
 //     "state" (connected, failed, halted, waiting), "last_sync",
-//     "last_sync_seconds" and "error".
+//     "last_sync_seconds" and "error". "hosts" lists every host of the
+//     fleet, each tree once: [{"name", "via", "replica", "location",
+//     "state", "last_sync", "paused", "daemon"}], this host first (state
+//     "this host"), then its peers, then (through a daemon, which asks its
+//     peers' daemons) the peers of its peers, with "via" naming the peer
+//     that told of them; so a spoke lists every host of its hub.
 //   - plan: {"peers": [{"peer", "changes", "conflicts": [{"path", "ours",
 //     "theirs"}], "problems", "error"}]}, where "ours" and "theirs" are
 //     {"kind", "size", "mode", "target"} or null for a deleted side, and

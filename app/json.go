@@ -33,6 +33,28 @@ type statusJSON struct {
 	// Everywhere are the settings shared with every host (pause
 	// --everywhere) and the peers that have not applied them yet.
 	Everywhere []control.SettingStatus `json:"everywhere,omitempty"`
+	// Hosts are every host of the fleet: this host ("state": "this
+	// host"), its peers, and (with a daemon) the peers of its peers as
+	// their daemons tell, each tree once.
+	Hosts []hostJSON `json:"hosts"`
+}
+
+// hostJSON is one host in [statusJSON].
+type hostJSON struct {
+	Name string `json:"name"`
+	// Via is the peer whose daemon told of the host; empty for this host
+	// and its peers.
+	Via      string `json:"via,omitempty"`
+	Replica  string `json:"replica,omitempty"`
+	Location string `json:"location,omitempty"`
+	// State is "this host", or the state of the pair with it (connected,
+	// retrying, failed, halted, waiting) on the host that reports it.
+	State    string    `json:"state"`
+	LastSync time.Time `json:"last_sync,omitzero"`
+	// Paused is there for this host and the peers whose daemon answered;
+	// Daemon says whether it did ("answered") or why not.
+	Paused *bool  `json:"paused,omitempty"`
+	Daemon string `json:"daemon,omitempty"`
 }
 
 // peerJSON is one peer in [statusJSON].
@@ -72,6 +94,11 @@ func newStatusJSON(st control.Status) statusJSON {
 		out.Peers = append(out.Peers, pj)
 	}
 	out.Everywhere = st.Everywhere
+	out.Hosts = []hostJSON{}
+	for _, h := range st.Hosts {
+		out.Hosts = append(out.Hosts, hostJSON{Name: h.Name, Via: h.Via, Replica: h.Replica, Location: h.Location,
+			State: h.State, LastSync: h.LastSync, Paused: h.Paused, Daemon: h.Daemon})
+	}
 	return out
 }
 

@@ -87,8 +87,16 @@ func TestJSONOutputs(t *testing.T) {
 
 	status, err := run("status", "--json")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"conflicts_waiting", "engine", "paused", "peers", "root"}, keys(t, status))
+	assert.Equal(t, []string{"conflicts_waiting", "engine", "hosts", "paused", "peers", "root"}, keys(t, status))
 	assert.Equal(t, map[string]any{"name": "server", "location": peer, "conflicts_waiting": 1.0}, status["peers"].([]any)[0])
+	// With no daemon, the hosts are this one and its peer.
+	hosts := status["hosts"].([]any)
+	require.Len(t, hosts, 2)
+	assert.Equal(t, "this host", hosts[0].(map[string]any)["state"])
+	assert.Equal(t, false, hosts[0].(map[string]any)["paused"])
+	assert.Equal(t, "server", hosts[1].(map[string]any)["name"])
+	assert.Equal(t, peer, hosts[1].(map[string]any)["location"])
+	assert.NotEmpty(t, hosts[1].(map[string]any)["replica"], "the peer's replica, from the pair's first sync")
 }
 
 // TestStatusShowsHalted: a running engine's halted pair is in status, and

@@ -245,7 +245,11 @@ func cmpOr(a, b string) string {
 // conflicts waiting for review and whether the pair is halted; with a
 // daemon, how each pair last synced too.
 func (env *Env) status(ctx context.Context, b backend, asJSON bool) error {
-	st, err := b.Status(ctx)
+	status := b.Status
+	if c, ok := b.(*control.Client); ok {
+		status = c.StatusWithHosts // the daemon asks its peers' daemons: every host is listed
+	}
+	st, err := status(ctx)
 	if err != nil {
 		return err
 	}
@@ -290,6 +294,16 @@ func printStatus(w io.Writer, name string, st control.Status, asJSON bool) error
 		if p.Advice != "" && (p.Halted != "" || p.Error != "") {
 			fmt.Fprintf(w, "  %s\n", Text(p.Advice))
 		}
+	}
+	for _, h := range st.Hosts {
+		if h.Via == "" {
+			continue // this host, and its peers above
+		}
+		fmt.Fprintf(w, "host %s (a peer of %s): %s", Name(h.Name), Name(h.Via), h.State)
+		if !h.LastSync.IsZero() {
+			fmt.Fprintf(w, ", last synced with %s %s", Name(h.Via), h.LastSync.Local().Format("2006-01-02 15:04:05"))
+		}
+		fmt.Fprintln(w)
 	}
 	for _, s := range st.Everywhere { // settings for every host: everywhere.go
 		fmt.Fprintf(w, "on every host: %s=%s (setting %d, from %s)\n", Name(s.Key), Name(s.Value), s.Gen, Name(s.Host))

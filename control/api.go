@@ -20,8 +20,10 @@ type Hello struct {
 // Status answers GET /v1/status, and POST /v1/pause and /v1/resume.
 type Status struct {
 	Engine string `json:"engine"`
-	// Root is where this host's tree is.
+	// Root is where this host's tree is, and Replica its replica ID
+	// (empty before the root was first synced).
 	Root    string `json:"root"`
+	Replica string `json:"replica,omitempty"`
 	Paused  bool   `json:"paused"`
 	Running bool   `json:"running"`
 	// Cycles counts the cycles since the daemon started.
@@ -37,6 +39,10 @@ type Status struct {
 	// Everywhere are the settings shared with every host (pause
 	// --everywhere), and the peers that have not applied them yet.
 	Everywhere []SettingStatus `json:"everywhere,omitempty"`
+	// Hosts are every host of the fleet, as this host and its peers'
+	// daemons know them; only in a status asked with them
+	// ([Client.StatusWithHosts]).
+	Hosts []HostStatus `json:"hosts,omitempty"`
 }
 
 // The states of a peer, as far as the daemon knows.
@@ -59,6 +65,9 @@ const (
 type PeerStatus struct {
 	Name     string `json:"name"`
 	Location string `json:"location"`
+	// Replica is the replica ID of the peer's root, as the pair last
+	// synced it; empty before.
+	Replica string `json:"replica,omitempty"`
 	// State is PeerConnected, PeerRetrying, PeerFailed, PeerHalted or
 	// PeerWaiting.
 	State string `json:"state"`

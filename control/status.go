@@ -29,12 +29,16 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	if s.ev != nil {
 		out.Everywhere = s.ev.Status()
 	}
+	out.Replica = s.e.Replica(r.Context())
+	if wantHosts(r) {
+		out.Hosts = hosts(r.Context(), s.e.Name(), hostName(), out, reachablePeers(s.e, out))
+	}
 	s.reply(w, http.StatusOK, out)
 }
 
 // peerStatus turns what the engine knows of a peer into its status.
 func (s *Server) peerStatus(p engine.PeerStatus) PeerStatus {
-	out := PeerStatus{Name: p.Name, Location: p.Location.String(), LastSync: p.LastSync,
+	out := PeerStatus{Name: p.Name, Location: p.Location.String(), Replica: p.Replica, LastSync: p.LastSync,
 		LastDuration: p.Duration.Seconds(), Conflicts: p.Review, Error: errText(p.Err),
 		Halted: errText(p.Halted), Watched: p.Watched, Polled: p.Polled,
 		Failures: p.Failures, NextRetry: p.NextRetry, LastError: errText(p.LastError)}

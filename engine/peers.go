@@ -15,6 +15,10 @@ type PeerStatus struct {
 	// Location is where the peer's root is, when its endpoint tells
 	// ([zerosync.Locator]); zero otherwise.
 	Location zerosync.Location
+	// Replica is the replica ID of the peer's root as the pair last
+	// synced it ([zerosync.RootID]); empty before the first sync, or when
+	// the endpoint cannot tell.
+	Replica string
 	// LastSync is when the pair last finished a sync in a cycle, whether
 	// it succeeded or not; zero before the first.
 	LastSync time.Time
@@ -100,6 +104,9 @@ func (e *Engine) Peers(ctx context.Context) ([]PeerStatus, error) {
 		out[i].Watched = p.peer.watched
 		p.peer.mu.Unlock()
 		out[i].Polled = p.peer.isPolled()
+		if b, ok, err := p.loadBinding(ctx); err == nil && ok {
+			out[i].Replica = b.Roots[1].Replica
+		}
 		items, err := p.store.Reviews(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("engine: conflicts waiting with %s: %w", p.peer.Name, err)
@@ -107,6 +114,17 @@ func (e *Engine) Peers(ctx context.Context) ([]PeerStatus, error) {
 		out[i].Review = len(items)
 	}
 	return out, nil
+}
+
+// Replica returns the replica ID of our root ([zerosync.RootID]), as the
+// endpoint tells it now; empty when it cannot tell, or before the root was
+// marked (its first sync).
+func (e *Engine) Replica(ctx context.Context) string {
+	st, err := e.identify(ctx, e.ours)
+	if err != nil || st.id == nil {
+		return ""
+	}
+	return st.id.Replica
 }
 
 // PeerEndpoint returns the endpoint of the peer called name, for a

@@ -422,6 +422,15 @@ type statusJSON struct {
 		State    string `json:"state"`
 		Failures int    `json:"failures"`
 	} `json:"peers"`
+	Hosts []struct {
+		Name     string `json:"name"`
+		Via      string `json:"via"`
+		Replica  string `json:"replica"`
+		Location string `json:"location"`
+		State    string `json:"state"`
+		Paused   *bool  `json:"paused"`
+		Daemon   string `json:"daemon"`
+	} `json:"hosts"`
 	Everywhere []struct {
 		Key     string   `json:"key"`
 		Value   string   `json:"value"`
@@ -633,7 +642,9 @@ func TestSixHosts(t *testing.T) {
 	phase("s5's sshd killed, failed, back, caught up")
 
 	// status --json on every host lists its peers: the hub all five
-	// spokes, each spoke the hub.
+	// spokes, each spoke the hub; and every host lists all six hosts,
+	// each tree once (a spoke learns of the other spokes from the hub's
+	// daemon).
 	for h, out := range onEach(t, l.hosts, "status", "--json") {
 		var sj statusJSON
 		require.NoError(t, json.Unmarshal([]byte(out), &sj), "status --json of %s:\n%s", h.name, out)
@@ -648,6 +659,31 @@ func TestSixHosts(t *testing.T) {
 		} else {
 			assert.Equal(t, []string{"hub"}, names, "the status --json of %s", h.name)
 		}
+		hostNames, replicas := map[string]bool{}, map[string]bool{}
+		for i, x := range sj.Hosts {
+			assert.NotEmpty(t, x.Replica, "host %d in the status --json of %s", i, h.name)
+			replicas[x.Replica] = true
+			if i == 0 {
+				assert.Equal(t, control.HostState, x.State, "the status --json of %s lists itself first", h.name)
+				assert.Equal(t, h.tree, x.Location)
+				continue
+			}
+			hostNames[x.Name] = true
+			assert.Equal(t, control.PeerConnected, x.State, "host %s in the status --json of %s", x.Name, h.name)
+			if x.Via == "" {
+				assert.Equal(t, "answered", x.Daemon, "the daemon of %s, asked by %s", x.Name, h.name)
+				if assert.NotNil(t, x.Paused) {
+					assert.False(t, *x.Paused)
+				}
+			} else {
+				assert.Equal(t, hub.name, x.Via, "host %s in the status --json of %s", x.Name, h.name)
+			}
+		}
+		assert.Len(t, sj.Hosts, 6, "the hosts in the status --json of %s:\n%s", h.name, out)
+		assert.Len(t, replicas, 6, "the trees in the status --json of %s", h.name)
+		others := map[string]bool{"hub": true, "s1": true, "s2": true, "s3": true, "s4": true, "s5": true}
+		delete(others, h.name)
+		assert.Equal(t, others, hostNames, "the other hosts in the status --json of %s", h.name)
 		settings := map[string]string{}
 		for _, e := range sj.Everywhere {
 			settings[e.Key] = e.Value
