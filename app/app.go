@@ -266,15 +266,7 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		}
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				opts := append(sshOptions(env.Log), env.bandwidthOptions()...)
-				if d := cfg.Deadlines.Connect; d > 0 {
-					opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))
-				}
-				if cfg.Retry.set() {
-					first, _, slow := cfg.Retry.values()
-					opts = append(opts, ssh.WithBackoff(first, slow))
-				}
-				if tr, err = ssh.New(opts...); err != nil {
+				if tr, err = env.sshTransport(); err != nil {
 					return fail(err)
 				}
 				closers = append(closers, tr.Close)
@@ -364,6 +356,23 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 // ways for review.
 func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolver, error) {
 	return resolvers(log, nil, extra...)
+}
+
+// sshTransport opens the transport of the engine's SSH peers: the
+// command line's SSH settings, bandwidth limit, connect deadline and retry
+// policy. The peers of --peer and those attached to a daemon share them.
+func (env *Env) sshTransport() (*ssh.Transport, error) {
+	opts := append(sshOptions(env.Log), env.bandwidthOptions()...)
+	if cfg := env.Config; cfg != nil {
+		if d := cfg.Deadlines.Connect; d > 0 {
+			opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))
+		}
+		if cfg.Retry.set() {
+			first, _, slow := cfg.Retry.values()
+			opts = append(opts, ssh.WithBackoff(first, slow))
+		}
+	}
+	return ssh.New(opts...)
 }
 
 // resolvers is [Resolvers] with the AI merge as the configuration file

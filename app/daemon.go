@@ -98,7 +98,7 @@ func (a *attacher) Attach(ctx context.Context, name, location string) (zerosync.
 	defer a.mu.Unlock()
 	if target, root, ok := remoteLocation(location); ok {
 		if a.tr == nil {
-			tr, err := ssh.New(append(sshOptions(a.env.Log), a.env.bandwidthOptions()...)...)
+			tr, err := a.env.sshTransport()
 			if err != nil {
 				return nil, err
 			}
