@@ -157,11 +157,20 @@ func (env *Env) writePeers(peers []Peer, add *Peer, remove string) error {
 		}
 		text = strings.TrimRight(text, "\n") + "\n\n" + table
 	}
-	if got, err := parseConfig(path, []byte(text)); err != nil || !slices.Equal(got.Peers, want) {
-		// The file's peers are written in a form the edit does not
-		// know (an inline array): write it anew, without its comments.
+	return env.writeConfigEdit(path, text, cfg,
+		func(got *Config) bool { return slices.Equal(got.Peers, want) },
+		func(c *Config) { c.Peers = want })
+}
+
+// writeConfigEdit writes text, an edit of cfg's configuration file at
+// path, when it reads back as wanted (check); otherwise (the file holds
+// the edited key in a form the edit does not know, such as an inline
+// array) it writes cfg anew with set applied, without the file's comments,
+// and says so. The file keeps its permission bits.
+func (env *Env) writeConfigEdit(path, text string, cfg *Config, check func(*Config) bool, set func(*Config)) error {
+	if got, err := parseConfig(path, []byte(text)); err != nil || !check(got) {
 		env.Log.Warn("rewriting the configuration file without its comments", "file", path)
-		cfg.Peers = want
+		set(cfg)
 		b, err := toml.Marshal(cfg)
 		if err != nil {
 			return err

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pelletier/go-toml/v2"
 	"github.com/zerosync/zerosync"
 )
 
@@ -289,20 +288,9 @@ func (env *Env) writeTrees(trees []string) error {
 		return err
 	}
 	text := setTopKey(string(old), treesLine, "trees = "+value+"\n")
-	if got, err := parseConfig(path, []byte(text)); err != nil || !slices.Equal(got.Trees, trees) {
-		env.Log.Warn("rewriting the configuration file without its comments", "file", path)
-		cfg.Trees = trees
-		b, err := toml.Marshal(cfg)
-		if err != nil {
-			return err
-		}
-		text = string(b)
-	}
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-	}
-	return writeFileAtomic(path, []byte(text), mode)
+	return env.writeConfigEdit(path, text, cfg,
+		func(got *Config) bool { return slices.Equal(got.Trees, trees) },
+		func(c *Config) { c.Trees = trees })
 }
 
 // setTopKey replaces the top-level key whose first line key matches in
