@@ -69,10 +69,12 @@ func TestQuick(t *testing.T) {
 		}
 	}
 	// The fleet: every host's tree, for zerosync and the rsync fan-out.
-	for i := range cfg.FleetHosts {
-		for _, tool := range []string{"zerosync", "rsync"} {
-			if w := fmt.Sprintf("fleet/fan-out to host-%02d/%s", i+1, tool); !checked[w] {
-				t.Errorf("%s: no tree check", w)
+	for _, n := range cfg.FleetHosts {
+		for i := range n {
+			for _, tool := range []string{"zerosync", "rsync"} {
+				if w := fmt.Sprintf("fleet/fan-out to host-%02d of %d/%s", i+1, n, tool); !checked[w] {
+					t.Errorf("%s: no tree check", w)
+				}
 			}
 		}
 	}

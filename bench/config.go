@@ -51,13 +51,14 @@ type config struct {
 	// Memory runs the resident-memory workload.
 	Memory bool
 
-	// FleetHosts is the number of hosts of the fleet workloads (each in
-	// a network namespace of its own), FleetTree the tree each starts
+	// FleetHosts are the sizes of the fleets the fleet workloads run,
+	// one after the other: how many hosts (each in a network namespace of
+	// its own) besides the hub. FleetTree is the tree each starts
 	// with. FleetTrials are the trials of an edit on the hub and of one
 	// on a host, FleetAllTrials those of an edit on every tree at once,
 	// FleetLoopTrials those of the inotifywait + rsync fan-out; each after
 	// FleetWarmup trials.
-	FleetHosts                                   int
+	FleetHosts                                   []int
 	FleetTree                                    treeSpec
 	FleetTrials, FleetAllTrials, FleetLoopTrials int
 	FleetWarmup                                  int
@@ -95,7 +96,7 @@ func fullConfig() config {
 		LatencyPeer:   true,
 		Memory:        true,
 
-		FleetHosts:      32,
+		FleetHosts:      []int{8, 32},
 		FleetTree:       treeSpec{Small: 1_000, SmallMax: 8 << 10, FilesPerDir: 20},
 		FleetTrials:     60,
 		FleetAllTrials:  15,
@@ -134,7 +135,7 @@ func quickConfig() config {
 		LatencyWarmup: 1,
 		Memory:        true,
 
-		FleetHosts:      8,
+		FleetHosts:      []int{8},
 		FleetTree:       treeSpec{Small: 100, SmallMax: 4 << 10, FilesPerDir: 10},
 		FleetTrials:     10,
 		FleetAllTrials:  5,
