@@ -234,3 +234,40 @@ func TestRepositoryOnOneSide(t *testing.T) {
 	assert.Empty(t, holds(rep))
 	assert.Equal(t, "untracked\n", read(b, "proj/notes.txt"))
 }
+
+// TestCloneInProgressHoldsBack: a repository whose HEAD names a commit
+// but which has no index yet (a clone writing its worktree; here one made
+// with --no-checkout, the state a clone is in between its fetch and the
+// end of its checkout) is held back in every mode: nothing of the other
+// side is written into it, so the checkout does not stop on files it did
+// not expect. Once checked out, the next cycle syncs it.
+func TestCloneInProgressHoldsBack(t *testing.T) {
+	for _, mode := range []gitaware.Mode{gitaware.ModeGitOnly, gitaware.ModeUntracked, gitaware.ModeAll} {
+		t.Run(mode.String(), func(t *testing.T) {
+			a, b := tempRoots(t)
+			cliRepo(t, filepath.Join(a, "proj"), map[string]string{"f.txt": "x\n", "g.txt": "y\n"})
+			write(t, a, "proj/notes.txt", "untracked on a\n")
+			require.NoError(t, os.Mkdir(b, 0o755))
+			gitCLI(t, b, "clone", "-q", "--no-checkout", filepath.Join(a, "proj"), filepath.Join(b, "proj"))
+			p := project(t, gitaware.WithMode(mode))
+			pr := newPair(t, p, a, b)
+
+			rep := pr.sync(t)
+			hs := holds(rep)
+			require.Len(t, hs, 1, "%v", rep.Problems)
+			assert.ErrorIs(t, hs[0], gitaware.ErrInProgress)
+			assert.Contains(t, hs[0].Error(), "a clone or checkout is in progress on b")
+			for _, f := range []string{"f.txt", "g.txt", "notes.txt"} {
+				assert.False(t, exists(b, "proj/"+f), "%s written into the clone under way", f)
+			}
+
+			gitCLI(t, filepath.Join(b, "proj"), "checkout", "-q", "HEAD", "--", ".")
+			rep = pr.sync(t)
+			assert.Empty(t, holds(rep))
+			assert.Equal(t, "x\n", read(b, "proj/f.txt"))
+			if mode != gitaware.ModeGitOnly {
+				assert.Equal(t, "untracked on a\n", read(b, "proj/notes.txt"))
+			}
+		})
+	}
+}

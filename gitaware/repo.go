@@ -191,6 +191,9 @@ type tracked struct {
 	entries  map[string]*index.Entry // by path relative to the worktree
 	gitlinks []string                // submodule paths, sorted
 	mtime    time.Time               // of the index file: racy-clean limit
+	// missing: the repository has no index file (yet): a fresh
+	// repository, or a clone whose checkout has not written it.
+	missing bool
 }
 
 // has reports whether rel is tracked.
@@ -233,7 +236,7 @@ func (c *indexCache) read(loc location) (*tracked, error) {
 	file := filepath.Join(loc.gitDir, "index")
 	f, err := os.Open(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &tracked{entries: map[string]*index.Entry{}}, nil
+		return &tracked{entries: map[string]*index.Entry{}, missing: true}, nil
 	}
 	if err != nil {
 		return nil, err

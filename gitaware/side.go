@@ -241,6 +241,12 @@ func (p *Project) loadRepo(r *sideRepo) error {
 	if r.idx, err = p.indexes.read(r.loc); err != nil {
 		return err
 	}
+	if r.op == "" && r.idx.missing && !r.head.hash.IsZero() {
+		// HEAD names a commit but nothing is checked out yet: a clone (or
+		// a checkout) is writing the worktree. Writing into it now would
+		// make git stop on "untracked files would be overwritten".
+		r.op, r.finish = "clone or checkout", "let it end; if none runs, git checkout makes the index"
+	}
 	if r.cfg, err = readConfig(repo); err != nil {
 		return err
 	}
