@@ -23,7 +23,16 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Setenv("XDG_RUNTIME_DIR", dir)
+	// No test reads or writes this user's own runtime, configuration,
+	// state or cache folders (a daemon of theirs, their engines' files).
+	for _, v := range []string{"XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"} {
+		sub := filepath.Join(dir, strings.ToLower(v))
+		if err := os.Mkdir(sub, 0o700); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Setenv(v, sub)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
