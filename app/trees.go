@@ -192,6 +192,10 @@ func (env *Env) treesCmd(ctx context.Context, args []string) error {
 	next := slices.Clone(cur)
 	if args[0] == "add" {
 		for _, t := range names {
+			if repo, ok := env.repositoryAbove(t); ok {
+				return usageErrorf("tree %s is inside the git repository %s, which a tree's view would not see (its ignore rules, its tracked files); add the repository instead: %s trees add %s",
+					Name(t), Name(repo), env.App.Name, Name(repo))
+			}
 			if slices.Contains(next, t) {
 				return fmt.Errorf("tree %s is synced already (%s trees list)", Name(t), env.App.Name)
 			}
@@ -243,6 +247,17 @@ func (env *Env) treesCmd(ctx context.Context, args []string) error {
 		fmt.Fprintf(out, "the running daemon syncs them now: %d change(s) synced\n", len(rep.Applied))
 	}
 	return nil
+}
+
+// repositoryAbove returns the folder above tree t (a path below the
+// root, not t itself) that holds a git repository on this host, if any.
+func (env *Env) repositoryAbove(t string) (string, bool) {
+	for d := zerosync.Parent(t); d != ""; d = zerosync.Parent(d) {
+		if _, err := os.Lstat(filepath.Join(env.Root, filepath.FromSlash(d), ".git")); err == nil {
+			return d, true
+		}
+	}
+	return "", false
 }
 
 // chosenTrees are the trees synced now: the running daemon's, or the

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -95,4 +96,29 @@ func TestTreesOnlyWhereChosen(t *testing.T) {
 	assert.Contains(t, err.Error(), "syncs its whole root, not chosen trees")
 	_, _, err = h.cli("--config", cfg, "trees", "list")
 	require.Error(t, err, "no trees command")
+}
+
+// TestTreeInsideRepositoryRefused: a tree inside a git repository is
+// refused, naming the repository to add instead; the repository itself,
+// and a folder holding repositories, are taken.
+func TestTreeInsideRepositoryRefused(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "src")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "work", "app", ".git"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "work", "app", "cmd", "tool"), 0o755))
+	var out strings.Builder
+	env := &Env{App: &App{Name: "proj", Trees: true}, Root: root, ConfigPath: filepath.Join(dir, "cfg", "proj.toml"),
+		Log: slog.New(slog.DiscardHandler), Streams: Streams{Out: &out, Err: &out}}
+	err := env.treesCmd(t.Context(), []string{"add", "work/app/cmd/tool"})
+	require.Error(t, err)
+	assert.Equal(t, 2, ExitCode(err), "a usage error")
+	assert.Contains(t, err.Error(), "tree work/app/cmd/tool is inside the git repository work/app,")
+	assert.Contains(t, err.Error(), "add the repository instead: proj trees add work/app")
+	_, err = os.Stat(env.ConfigPath)
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing written")
+
+	require.NoError(t, env.treesCmd(t.Context(), []string{"add", "work/app", "work"}), "the repository, and a folder holding repositories")
+	cfg, err := ReadConfig(env.ConfigPath)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"work", "work/app"}, cfg.Trees)
 }
