@@ -25,6 +25,10 @@ import (
 const (
 	settingPaused = "paused"
 	settingStop   = "stop"
+	// settingTrees is the list of trees of an engine that syncs chosen
+	// trees (trees add|remove --everywhere), as a JSON array: the list set
+	// last wins on every host.
+	settingTrees = "trees"
 )
 
 // everywhereFile keeps the settings shared with every host.
@@ -61,6 +65,15 @@ func (env *Env) newEverywhere(e *engine.Engine, stop func()) (*control.Everywher
 			return nil
 		}),
 	}
+	if env.App.Trees {
+		daemon := e // the daemon's engine follows the trees live
+		if stop == nil {
+			daemon = nil
+		}
+		opts = append(opts, control.WithSetting(settingTrees, false, func(ctx context.Context, v string) error {
+			return env.applyTreesSetting(ctx, daemon, v)
+		}))
+	}
 	for key, apply := range env.App.Settings {
 		opts = append(opts, control.WithSetting(key, false, func(ctx context.Context, v string) error { return apply(ctx, env, v) }))
 	}
@@ -88,7 +101,7 @@ func (env *Env) serveEverywhere(ctx context.Context, e *engine.Engine, stop func
 // engine's own command, such as mode, calls it). It prints how the
 // setting stands: the hosts that applied it and those still pending.
 func (env *Env) SetEverywhere(ctx context.Context, key, value string) error {
-	if env.App.Settings[key] == nil && key != settingPaused && key != settingStop {
+	if env.App.Settings[key] == nil && key != settingPaused && key != settingStop && (key != settingTrees || !env.App.Trees) {
 		return fmt.Errorf("%s cannot be set on every host", key)
 	}
 	st, err := env.setEverywhere(ctx, key, value)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,8 @@ type everyHost struct {
 	srv         *sshtest.Server
 	runtime     string
 	root, state string
+	// config is the host's own configuration file.
+	config string
 
 	cancel context.CancelFunc
 	done   chan error
@@ -34,8 +37,9 @@ type everyHost struct {
 func newEveryHost(t *testing.T, tmp, name string) *everyHost {
 	t.Helper()
 	h := &everyHost{name: name, alias: name + "host", runtime: filepath.Join(tmp, name, "run"),
-		root: filepath.Join(tmp, name, "tree"), state: filepath.Join(tmp, name, "state", "evtest.db")}
+		root: filepath.Join(tmp, name, "tree"), state: filepath.Join(tmp, name, "state", "evtest.db"), config: filepath.Join(tmp, name, "evtest.toml")}
 	require.NoError(t, os.MkdirAll(h.runtime, 0o700))
+	require.NoError(t, os.WriteFile(h.config, []byte("# "+name+"\n"), 0o600))
 	require.NoError(t, os.MkdirAll(h.root, 0o755))
 	h.srv = sshtest.Start(t, sshtest.WithConfig(fmt.Sprintf("SetEnv XDG_RUNTIME_DIR=%s ZEROSYNC_CACHE_DIR=%s", h.runtime, filepath.Join(tmp, name, "cache"))))
 	return h
@@ -47,15 +51,16 @@ func (h *everyHost) sshConfig() string {
 		h.alias, h.srv.Host, h.srv.Port, h.srv.User, h.srv.KeyFile, h.srv.KnownHosts)
 }
 
-// everywhereApp is the engine of the test.
-func everywhereApp() *App { return &App{Name: "evtest"} }
+// everywhereApp is the engine of the test; it syncs chosen trees (with
+// none chosen, the whole root).
+func everywhereApp() *App { return &App{Name: "evtest", Trees: true} }
 
 // cli runs the engine's command line as host h, with peer as its peer
 // (NAME=ALIAS:TREE), in h's runtime directory.
 func (h *everyHost) cli(t *testing.T, peer *everyHost, args ...string) (string, error) {
 	t.Helper()
 	t.Setenv("XDG_RUNTIME_DIR", h.runtime)
-	all := append([]string{"--root", h.root, "--peer", peer.name + "=" + peer.alias + ":" + peer.root, "--state", h.state}, args...)
+	all := append([]string{"--root", h.root, "--peer", peer.name + "=" + peer.alias + ":" + peer.root, "--state", h.state, "--config", h.config}, args...)
 	var out bytes.Buffer
 	err := everywhereApp().Run(context.Background(), all, Streams{In: strings.NewReader(""), Out: &out, Err: &out})
 	return out.String(), err
@@ -68,7 +73,7 @@ func (h *everyHost) startDaemon(t *testing.T, peer *everyHost) {
 	t.Setenv("XDG_RUNTIME_DIR", h.runtime)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
-	all := []string{"--root", h.root, "--peer", peer.name + "=" + peer.alias + ":" + peer.root, "--state", h.state, "run"}
+	all := []string{"--root", h.root, "--peer", peer.name + "=" + peer.alias + ":" + peer.root, "--state", h.state, "--config", h.config, "run"}
 	out := &syncBuf{}
 	go func() {
 		h.done <- everywhereApp().Run(ctx, all, Streams{In: strings.NewReader(""), Out: out, Err: out})
@@ -210,6 +215,59 @@ func TestEverywhereOverSSH(t *testing.T) {
 
 // eventually polls cond for up to a minute, failing the test with what it
 // waited for.
+// TestTreesEverywhereOverSSH: trees add --everywhere on the spoke sets
+// the list on the hub too, through the SSH connection its engine holds:
+// both daemons follow it live (an edit in the tree crosses, one outside it
+// does not) and both configuration files keep it.
+func TestTreesEverywhereOverSSH(t *testing.T) {
+	tmp := t.TempDir()
+	hub, spoke := newEveryHost(t, tmp, "hub"), newEveryHost(t, tmp, "spoke")
+	home := filepath.Join(tmp, "home")
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".ssh"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".ssh", "config"), []byte(hub.sshConfig()+spoke.sshConfig()), 0o600))
+	t.Setenv("HOME", home)
+	t.Setenv("SSH_AUTH_SOCK", "")
+	for _, d := range []string{"app", "lib"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(hub.root, d), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(hub.root, d, "first.txt"), []byte(d+"\n"), 0o644))
+	}
+	hub.startDaemon(t, spoke)
+	spoke.startDaemon(t, hub)
+	eventually(t, "the whole root synced", func() bool {
+		b, _ := os.ReadFile(filepath.Join(spoke.root, "lib", "first.txt"))
+		return string(b) == "lib\n"
+	})
+
+	out, err := spoke.cli(t, hub, "trees", "add", "app", "--everywhere")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "trees")
+	for _, h := range []*everyHost{spoke, hub} {
+		eventually(t, "the trees set on "+h.name, func() bool {
+			cfg, err := ReadConfig(h.config)
+			require.NoError(t, err)
+			return slices.Equal(cfg.Trees, []string{"app"})
+		})
+		b, _ := os.ReadFile(h.config)
+		assert.Contains(t, string(b), "# "+h.name, "the comments of %s's file kept", h.name)
+		out, err := h.cli(t, map[*everyHost]*everyHost{hub: spoke, spoke: hub}[h], "trees", "list")
+		require.NoError(t, err, out)
+		assert.Equal(t, "app\n", out, "the trees %s's daemon follows", h.name)
+	}
+
+	// The hub's daemon follows them: an edit in app crosses, one in lib
+	// does not.
+	require.NoError(t, os.WriteFile(filepath.Join(hub.root, "lib", "later.txt"), []byte("outside\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(hub.root, "app", "later.txt"), []byte("inside\n"), 0o644))
+	eventually(t, "the edit in app on the spoke", func() bool {
+		b, _ := os.ReadFile(filepath.Join(spoke.root, "app", "later.txt"))
+		return string(b) == "inside\n"
+	})
+	_, err = hub.client(t).Flush(t.Context())
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(spoke.root, "lib", "later.txt"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "lib is no longer synced")
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,8 +13,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
 )
 
 // Trees: an engine that syncs several trees below its root ([App.Trees],
@@ -143,18 +146,39 @@ listed, the whole root is synced.
 The running daemon starts syncing an added tree at once, without a
 restart, and stops syncing a removed one from its next cycle; the
 configuration file keeps the list (trees) for the next start. Without a
-daemon, only the file changes.`
+daemon, only the file changes.
+
+With --everywhere, add or remove sets the list it makes here on every
+host the engine reaches, as pause --everywhere does: each host's daemon
+(or configuration file) takes it, a host that cannot be reached gets it
+when it is next reached, and status lists the hosts that have not. The
+list set last wins on every host.`
 
 // treesCommand is the trees subcommand; it runs in the daemon while one
 // runs.
-var treesCommand = Command{Usage: "list | add DIR... | remove DIR...  the trees below the root this engine syncs, live and in the configuration",
+var treesCommand = Command{Usage: "list | add DIR... | remove DIR... [--everywhere]  the trees below the root this engine syncs, live and in the configuration (on every host)",
 	Daemon: true, Run: func(ctx context.Context, env *Env, args []string) error { return env.treesCmd(ctx, args) }}
 
 // treesCmd is trees list, add and remove.
 func (env *Env) treesCmd(ctx context.Context, args []string) error {
-	usage := usageErrorf("usage: %s trees list | add DIR... | remove DIR...", env.App.Name)
-	if len(args) == 0 {
+	usage := usageErrorf("usage: %s trees list | add DIR... | remove DIR... [--everywhere]", env.App.Name)
+	everywhere := slices.Contains(args, "--everywhere")
+	args = slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "--everywhere" })
+	if len(args) == 0 || everywhere && args[0] == "list" {
 		return usage
+	}
+	if everywhere {
+		// The list is made here and set on every host, this one included
+		// (applyTreesSetting takes the edit lock).
+		next, _, err := env.editTrees(args, usage)
+		if err != nil {
+			return err
+		}
+		value, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		return env.SetEverywhere(ctx, settingTrees, string(value))
 	}
 	if env.trees != nil {
 		env.trees.edit.Lock()
@@ -175,45 +199,13 @@ func (env *Env) treesCmd(ctx context.Context, args []string) error {
 		}
 		return nil
 	case "add", "remove":
-		if len(args) < 2 {
-			return usage
-		}
 	default:
 		return usage
 	}
-	var names []string
-	for _, a := range args[1:] {
-		t, err := env.treeArg(a)
-		if err != nil {
-			return err
-		}
-		names = append(names, t)
+	next, names, err := env.editTrees(args, usage)
+	if err != nil {
+		return err
 	}
-	next := slices.Clone(cur)
-	if args[0] == "add" {
-		for _, t := range names {
-			if repo, ok := env.repositoryAbove(t); ok {
-				return usageErrorf("tree %s is inside the git repository %s, which a tree's view would not see (its ignore rules, its tracked files); add the repository instead: %s trees add %s",
-					Name(t), Name(repo), env.App.Name, Name(repo))
-			}
-			if slices.Contains(next, t) {
-				return fmt.Errorf("tree %s is synced already (%s trees list)", Name(t), env.App.Name)
-			}
-			next = append(next, t)
-		}
-	} else {
-		for _, t := range names {
-			i := slices.Index(next, t)
-			if i < 0 {
-				return fmt.Errorf("no tree %s is synced (%s trees list)", Name(t), env.App.Name)
-			}
-			next = slices.Delete(next, i, i+1)
-		}
-		if len(next) == 0 {
-			return fmt.Errorf("the last tree cannot be removed: with no trees the whole root would be synced; add another tree first, or empty trees in %s and restart the daemon", Name(env.ConfigPath))
-		}
-	}
-	slices.Sort(next)
 	if err := env.writeTrees(next); err != nil {
 		return err
 	}
@@ -246,6 +238,94 @@ func (env *Env) treesCmd(ctx context.Context, args []string) error {
 	default:
 		fmt.Fprintf(out, "the running daemon syncs them now: %d change(s) synced\n", len(rep.Applied))
 	}
+	return nil
+}
+
+// editTrees returns the list of trees that args (add or remove, then the
+// trees as a person types them) make of the list synced now, sorted, and
+// the trees args name; usage is the error of a command line without trees.
+func (env *Env) editTrees(args []string, usage error) (next, names []string, err error) {
+	if len(args) < 2 || args[0] != "add" && args[0] != "remove" {
+		return nil, nil, usage
+	}
+	cur := env.chosenTrees()
+	for _, a := range args[1:] {
+		t, err := env.treeArg(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		names = append(names, t)
+	}
+	next = slices.Clone(cur)
+	if args[0] == "add" {
+		for _, t := range names {
+			if repo, ok := env.repositoryAbove(t); ok {
+				return nil, nil, usageErrorf("tree %s is inside the git repository %s, which a tree's view would not see (its ignore rules, its tracked files); add the repository instead: %s trees add %s",
+					Name(t), Name(repo), env.App.Name, Name(repo))
+			}
+			if slices.Contains(next, t) {
+				return nil, nil, fmt.Errorf("tree %s is synced already (%s trees list)", Name(t), env.App.Name)
+			}
+			next = append(next, t)
+		}
+	} else {
+		for _, t := range names {
+			i := slices.Index(next, t)
+			if i < 0 {
+				return nil, nil, fmt.Errorf("no tree %s is synced (%s trees list)", Name(t), env.App.Name)
+			}
+			next = slices.Delete(next, i, i+1)
+		}
+		if len(next) == 0 {
+			return nil, nil, fmt.Errorf("the last tree cannot be removed: with no trees the whole root would be synced; add another tree first, or empty trees in %s and restart the daemon", Name(env.ConfigPath))
+		}
+	}
+	slices.Sort(next)
+	return next, names, nil
+}
+
+// applyTreesSetting makes value (a JSON array of trees, set by trees
+// add|remove --everywhere on some host) this host's list: written to the
+// configuration file and, when daemon is the running daemon's engine,
+// followed from its next cycle, which it asks for at once (a flush, not
+// waited for) so that an added tree is synced.
+func (env *Env) applyTreesSetting(ctx context.Context, daemon *engine.Engine, value string) error {
+	var trees []string
+	if err := json.Unmarshal([]byte(value), &trees); err != nil {
+		return fmt.Errorf("trees=%q: %w", value, err)
+	}
+	if len(trees) == 0 {
+		return fmt.Errorf("trees=%q: no trees", value)
+	}
+	for _, t := range trees {
+		if err := checkTree(t); err != nil {
+			return err
+		}
+	}
+	slices.Sort(trees)
+	trees = slices.Compact(trees)
+	if env.trees != nil {
+		env.trees.edit.Lock()
+		defer env.trees.edit.Unlock()
+	}
+	if slices.Equal(env.chosenTrees(), trees) {
+		return nil
+	}
+	if err := env.writeTrees(trees); err != nil {
+		return err
+	}
+	if daemon == nil || env.trees == nil {
+		return nil
+	}
+	env.trees.set(trees)
+	go func() {
+		// Bounded: a flush is answered when Run ends, too.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Hour)
+		defer cancel()
+		if _, err := daemon.Flush(ctx); err != nil && !errors.Is(err, zerosync.ErrPaused) {
+			env.Log.Warn("syncing the trees set on every host", "err", err)
+		}
+	}()
 	return nil
 }
 
