@@ -14,6 +14,7 @@
 //	project mode untracked          # switch every engine of the project
 //	project mode git-only --everywhere  # ... on every host
 //	project trees add app lib       # sync ~/src/app and ~/src/lib only (live)
+//	project trees add app --everywhere  # ... and on every host the engine reaches
 //	project history log app/main.go
 //	project history restore app/main.go@3f2a91c
 package main
