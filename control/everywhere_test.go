@@ -178,9 +178,16 @@ func TestEverywhere(t *testing.T) {
 	assert.Equal(t, uint64(2), resp.Setting.Gen)
 	waitFor(t, "s1 resumed", func() bool { return !s1.e.Status().Paused && !hub.e.Status().Paused })
 	assert.True(t, s2.e.Status().Paused, "s2 cannot be reached")
-	status, err := c.Status(t.Context())
-	require.NoError(t, err)
-	require.Len(t, status.Everywhere, 1)
+	// The hub tries its peers one after the other: s2's failure is
+	// recorded after s1 got the setting.
+	var status control.Status
+	waitFor(t, "the hub's failure to reach s2 recorded", func() bool {
+		var err error
+		status, err = c.Status(t.Context())
+		require.NoError(t, err)
+		require.Len(t, status.Everywhere, 1)
+		return status.Everywhere[0].Errors["s2"] != ""
+	})
 	assert.Equal(t, []string{"s2"}, status.Everywhere[0].Pending)
 	assert.Equal(t, []string{"s1"}, status.Everywhere[0].Reached)
 	assert.Contains(t, status.Everywhere[0].Errors["s2"], "host unreachable")
