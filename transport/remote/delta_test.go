@@ -427,6 +427,7 @@ func FuzzDeltaReader(f *testing.F) {
 func FuzzSigCollector(f *testing.F) {
 	f.Add(encodeSigs(minBlock, strongMax, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
 	f.Add(encodeSigs(maxBlock, strongMax, 0, 0, nil))
+	f.Add(encodeSigs(minBlock, minStrong, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
 	f.Add([]byte{0x80, 0x80, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var col sigCollector
@@ -438,6 +439,9 @@ func FuzzSigCollector(f *testing.F) {
 			return
 		}
 		s := col.sig
+		if s.strongLen < minStrong || s.strongLen > strongMax {
+			t.Fatalf("accepted a strong length of %d", s.strongLen)
+		}
 		if s.blockSize < minBlock || s.blockSize > maxBlock || s.count() > maxBlocks || s.count() > maxBlocksFor(s.size) || int64(len(s.sums)) > s.count() {
 			t.Fatalf("accepted block size %d, %d sums for %d bytes", s.blockSize, len(s.sums), s.size)
 		}
