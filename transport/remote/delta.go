@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 
@@ -20,16 +21,19 @@ type signature struct {
 	size      int64
 	blockSize int
 	strongLen int
-	sums      []blockSum
+	// seed is the seed of the strong hashes.
+	seed uint64
+	sums []blockSum
 }
 
 func (s *signature) count() int64 { return blockCount(s.size, s.blockSize) }
 
 // newSignature returns the empty signature of a file of size bytes with
-// the block size and strong length the protocol picks for that size.
+// the block size and strong length the protocol picks for that size, and
+// a fresh random seed.
 func newSignature(size int64) *signature {
 	bs := blockSizeFor(size)
-	return &signature{size: size, blockSize: bs, strongLen: strongLenFor(size, bs)}
+	return &signature{size: size, blockSize: bs, strongLen: strongLenFor(size, bs), seed: rand.Uint64()}
 }
 
 // sigsPerFrame is the number of block sums a signatures frame carries
@@ -47,8 +51,7 @@ const signSpan = 4 << 20
 // up to GOMAXPROCS goroutines at once (the sums cost a strong hash of
 // every byte); emit is called from the caller's goroutine.
 func sign(ctx context.Context, r io.ReaderAt, sig *signature, perFrame int, emit func(first int64, sums []blockSum) error) error {
-	bs, sl := sig.blockSize, sig.strongLen
-	n := blockCount(sig.size, bs)
+	n := blockCount(sig.size, sig.blockSize)
 	if n == 0 {
 		return emit(0, nil)
 	}
@@ -56,7 +59,7 @@ func sign(ctx context.Context, r io.ReaderAt, sig *signature, perFrame int, emit
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	per := max(int64(signSpan/bs), 1)
+	per := max(int64(signSpan/sig.blockSize), 1)
 	type span struct {
 		first int64
 		sums  []blockSum
@@ -70,9 +73,9 @@ func sign(ctx context.Context, r io.ReaderAt, sig *signature, perFrame int, emit
 	work := make(chan *span, workers)
 	for range workers {
 		wg.Go(func() {
-			buf := make([]byte, bs)
+			buf := make([]byte, sig.blockSize)
 			for sp := range work {
-				sp.err = sumSpan(ctx, r, sig.size, bs, sl, buf, sp.first, sp.sums)
+				sp.err = sumSpan(ctx, r, sig, buf, sp.first, sp.sums)
 				close(sp.done)
 			}
 		})
@@ -126,12 +129,13 @@ func sign(ctx context.Context, r io.ReaderAt, sig *signature, perFrame int, emit
 	return nil
 }
 
-// sumSpan fills sums with the sums of the blocks of r from first on, block
-// size bs, sl bytes of strong hash, reading through buf (bs bytes).
-func sumSpan(ctx context.Context, r io.ReaderAt, size int64, bs, sl int, buf []byte, first int64, sums []blockSum) error {
+// sumSpan fills sums with the sums of the blocks of r from first on, as
+// sig says, reading through buf (a block size).
+func sumSpan(ctx context.Context, r io.ReaderAt, sig *signature, buf []byte, first int64, sums []blockSum) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	size, bs := sig.size, sig.blockSize
 	for i := range sums {
 		k := first + int64(i)
 		off := k * int64(bs)
@@ -142,18 +146,20 @@ func sumSpan(ctx context.Context, r io.ReaderAt, size int64, bs, sl int, buf []b
 			}
 			return fmt.Errorf("read block %d of %d: %w", k, blockCount(size, bs), err)
 		}
-		sums[i] = sumOf(buf[:l], sl)
+		sums[i] = sumOf(buf[:l], sig.strongLen, sig.seed)
 	}
 	return nil
 }
 
-// encodeSigs encodes a signatures frame: block size, strong length, file
-// size, index of the first sum, then the sums (weak checksum
-// little-endian, the first sl bytes of the strong hash).
-func encodeSigs(bs, sl int, size, first int64, sums []blockSum) []byte {
+// encodeSigs encodes a signatures frame: block size, strong length sl,
+// seed of the strong hash (8 bytes, little-endian), file size, index of
+// the first sum, then the sums (weak checksum little-endian, the first sl
+// bytes of the strong hash).
+func encodeSigs(bs, sl int, seed uint64, size, first int64, sums []blockSum) []byte {
 	var e encoder
 	e.Uvarint(uint64(bs))
 	e.Uvarint(uint64(sl))
+	e.B = binary.LittleEndian.AppendUint64(e.B, seed)
 	e.Uvarint(uint64(size))
 	e.Uvarint(uint64(first))
 	for _, s := range sums {
@@ -176,6 +182,10 @@ func (c *sigCollector) add(b []byte) (done bool, err error) {
 	d := newDecoder("signatures", b)
 	bs := d.Uvarint("block size")
 	sl := d.Uvarint("strong length")
+	var seed uint64
+	if b := d.RawN("seed", 8); d.Err == nil {
+		seed = binary.LittleEndian.Uint64(b)
+	}
 	size := d.Uvarint("file size")
 	first := d.Uvarint("first block")
 	if d.Err != nil {
@@ -193,9 +203,9 @@ func (c *sigCollector) add(b []byte) (done bool, err error) {
 	case blockCount(int64(size), int(bs)) > maxBlocksFor(int64(size)):
 		d.Fail("%d blocks of %d bytes for a %d-byte file, where that size justifies at most %d (blocks of %d bytes)",
 			blockCount(int64(size), int(bs)), bs, size, maxBlocksFor(int64(size)), blockSizeFor(int64(size)))
-	case c.started && (int(bs) != c.sig.blockSize || int(sl) != c.sig.strongLen || int64(size) != c.sig.size):
-		d.Fail("block size %d, strong length %d and file size %d differ from the first frame's %d, %d and %d",
-			bs, sl, size, c.sig.blockSize, c.sig.strongLen, c.sig.size)
+	case c.started && (int(bs) != c.sig.blockSize || int(sl) != c.sig.strongLen || seed != c.sig.seed || int64(size) != c.sig.size):
+		d.Fail("block size %d, strong length %d, seed %#x and file size %d differ from the first frame's %d, %d, %#x and %d",
+			bs, sl, seed, size, c.sig.blockSize, c.sig.strongLen, c.sig.seed, c.sig.size)
 	case first != uint64(len(c.sig.sums)):
 		d.Fail("frame starts at block %d, expected %d", first, len(c.sig.sums))
 	case len(d.B)%(4+int(sl)) != 0:
@@ -206,7 +216,7 @@ func (c *sigCollector) add(b []byte) (done bool, err error) {
 	}
 	if !c.started {
 		c.started = true
-		c.sig.blockSize, c.sig.strongLen, c.sig.size = int(bs), int(sl), int64(size)
+		c.sig.blockSize, c.sig.strongLen, c.sig.seed, c.sig.size = int(bs), int(sl), seed, int64(size)
 	}
 	l := 4 + c.sig.strongLen
 	n := int64(len(d.B) / l)
@@ -342,7 +352,7 @@ func (x *sigIndex) match(w uint32, window []byte, hint, read int64) int64 {
 	if !x.budget(read) {
 		return -1
 	}
-	strong := strongOf(window, x.sig.strongLen)
+	strong := strongOf(window, x.sig.strongLen, x.sig.seed)
 	x.strongs++
 	if hinted {
 		x.compares++
@@ -374,7 +384,7 @@ func (x *sigIndex) matchNext(window []byte, k, read int64) bool {
 	}
 	x.strongs++
 	x.compares++
-	if strongOf(window, x.sig.strongLen) == x.sig.sums[k].strong {
+	if strongOf(window, x.sig.strongLen, x.sig.seed) == x.sig.sums[k].strong {
 		return true
 	}
 	x.misses++
@@ -387,7 +397,7 @@ func (x *sigIndex) matchTail(p []byte) bool {
 		return false
 	}
 	x.strongs++
-	return x.sig.sums[x.tail] == sumOf(p, x.sig.strongLen)
+	return x.sig.sums[x.tail] == sumOf(p, x.sig.strongLen, x.sig.seed)
 }
 
 // Delta instructions. A delta frame is a sequence of them; a file is

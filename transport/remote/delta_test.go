@@ -54,7 +54,7 @@ func roundTrip(t testing.TB, old, new []byte, r io.Reader) deltaResult {
 			t.Fatal("signature complete before its last frame")
 		}
 		var err error
-		done, err = col.add(encodeSigs(sig.blockSize, sig.strongLen, sig.size, first, sums))
+		done, err = col.add(encodeSigs(sig.blockSize, sig.strongLen, sig.seed, sig.size, first, sums))
 		return err
 	})
 	if err != nil {
@@ -214,24 +214,26 @@ func TestDeltaRuns(t *testing.T) {
 
 func TestSigCollectorRefuses(t *testing.T) {
 	sums := []blockSum{{weak: 1}, {weak: 2}}
-	good := encodeSigs(minBlock, strongMax, 3*minBlock, 0, sums)
+	good := encodeSigs(minBlock, strongMax, 0, 3*minBlock, 0, sums)
 	cases := []struct {
 		name   string
 		frames [][]byte
 		want   string
 	}{
-		{"small-block", [][]byte{encodeSigs(minBlock-1, strongMax, 10, 0, nil)}, "block size"},
-		{"large-block", [][]byte{encodeSigs(maxBlock+1, strongMax, 10, 0, nil)}, "block size"},
-		{"huge-file", [][]byte{encodeSigs(minBlock, strongMax, maxFileSize+1, 0, nil)}, "file size"},
-		{"too-many-blocks", [][]byte{encodeSigs(minBlock, strongMax, int64(minBlock)*(maxBlocks+1), 0, nil)}, "blocks exceed"},
-		{"blocks-too-small-for-the-size", [][]byte{encodeSigs(minBlock, strongMax, 100_000*minBlock, 0, nil)},
+		{"small-block", [][]byte{encodeSigs(minBlock-1, strongMax, 0, 10, 0, nil)}, "block size"},
+		{"large-block", [][]byte{encodeSigs(maxBlock+1, strongMax, 0, 10, 0, nil)}, "block size"},
+		{"huge-file", [][]byte{encodeSigs(minBlock, strongMax, 0, maxFileSize+1, 0, nil)}, "file size"},
+		{"too-many-blocks", [][]byte{encodeSigs(minBlock, strongMax, 0, int64(minBlock)*(maxBlocks+1), 0, nil)}, "blocks exceed"},
+		{"blocks-too-small-for-the-size", [][]byte{encodeSigs(minBlock, strongMax, 0, 100_000*minBlock, 0, nil)},
 			"100000 blocks of 2048 bytes for a 204800000-byte file, where that size justifies at most 4762 (blocks of 43008 bytes)"},
-		{"short-strong", [][]byte{encodeSigs(minBlock, minStrong-1, 10, 0, nil)}, "strong length 3 out of range"},
-		{"long-strong", [][]byte{encodeSigs(minBlock, strongMax+1, 10, 0, nil)}, "strong length 9 out of range"},
-		{"changed-strong", [][]byte{good, encodeSigs(minBlock, minStrong, 3*minBlock, 2, sums[:1])}, "differ"},
-		{"gap", [][]byte{good, encodeSigs(minBlock, strongMax, 3*minBlock, 3, sums[:1])}, "expected 2"},
-		{"changed-size", [][]byte{good, encodeSigs(minBlock, strongMax, 4*minBlock, 2, sums[:1])}, "differ"},
-		{"too-many-sums", [][]byte{good, encodeSigs(minBlock, strongMax, 3*minBlock, 2, sums)}, "more than the 3 blocks"},
+		{"short-strong", [][]byte{encodeSigs(minBlock, minStrong-1, 0, 10, 0, nil)}, "strong length 3 out of range"},
+		{"long-strong", [][]byte{encodeSigs(minBlock, strongMax+1, 0, 10, 0, nil)}, "strong length 9 out of range"},
+		{"changed-seed", [][]byte{good, encodeSigs(minBlock, strongMax, 1, 3*minBlock, 2, sums[:1])}, "differ"},
+		{"short-seed", [][]byte{{byte(minBlock & 0x7f) | 0x80, minBlock >> 7, strongMax, 1, 2, 3}}, "seed"},
+		{"changed-strong", [][]byte{good, encodeSigs(minBlock, minStrong, 0, 3*minBlock, 2, sums[:1])}, "differ"},
+		{"gap", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 3*minBlock, 3, sums[:1])}, "expected 2"},
+		{"changed-size", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 4*minBlock, 2, sums[:1])}, "differ"},
+		{"too-many-sums", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 3*minBlock, 2, sums)}, "more than the 3 blocks"},
 		{"partial-sum", [][]byte{append(good, 1, 2, 3)}, "whole number"},
 		{"truncated-header", [][]byte{{0x80}}, "ends early"},
 	}
@@ -425,9 +427,9 @@ func FuzzDeltaReader(f *testing.F) {
 // The signature decoder never panics and accepts only signatures within
 // the limits; what it accepts encodes back to the same frame.
 func FuzzSigCollector(f *testing.F) {
-	f.Add(encodeSigs(minBlock, strongMax, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
-	f.Add(encodeSigs(maxBlock, strongMax, 0, 0, nil))
-	f.Add(encodeSigs(minBlock, minStrong, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
+	f.Add(encodeSigs(minBlock, strongMax, 0, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
+	f.Add(encodeSigs(maxBlock, strongMax, 0, 0, 0, nil))
+	f.Add(encodeSigs(minBlock, minStrong, 0, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
 	f.Add([]byte{0x80, 0x80, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var col sigCollector
@@ -449,7 +451,7 @@ func FuzzSigCollector(f *testing.F) {
 			t.Fatalf("done %v with %d of %d sums", done, len(s.sums), s.count())
 		}
 		var again sigCollector
-		if _, err := again.add(encodeSigs(s.blockSize, s.strongLen, s.size, 0, s.sums)); err != nil || len(again.sig.sums) != len(s.sums) {
+		if _, err := again.add(encodeSigs(s.blockSize, s.strongLen, s.seed, s.size, 0, s.sums)); err != nil || len(again.sig.sums) != len(s.sums) {
 			t.Fatalf("re-encoded signatures do not decode: %v", err)
 		}
 	})
@@ -470,7 +472,7 @@ func collidingSig(tb testing.TB, bs int, n int64) (*signature, error) {
 		binary.LittleEndian.PutUint64(s.strong[:], uint64(k)+1)
 		sums = append(sums, s)
 		if len(sums) == cap(sums) || k == n-1 {
-			if _, err := col.add(encodeSigs(bs, strongMax, size, k+1-int64(len(sums)), sums)); err != nil {
+			if _, err := col.add(encodeSigs(bs, strongMax, 0, size, k+1-int64(len(sums)), sums)); err != nil {
 				return nil, err
 			}
 			sums = sums[:0]
@@ -646,9 +648,9 @@ func FuzzDeltaAgainstPeerSignature(f *testing.F) {
 	for k := range 8 {
 		colliding = append(colliding, blockSum{weak: zeroWeak, strong: [strongMax]byte{byte(k + 1)}})
 	}
-	f.Add(encodeSigs(minBlock, strongMax, 8*minBlock, 0, colliding), []byte{0}, uint16(32<<10))
-	f.Add(encodeSigs(minBlock, strongMax, 3*minBlock, 0, []blockSum{sumOf(make([]byte, minBlock), strongMax), {weak: zeroWeak}, {weak: 1}}), []byte{0, 0, 1}, uint16(9000))
-	f.Add(encodeSigs(maxBlock, strongMax, 0, 0, nil), []byte("x"), uint16(1))
+	f.Add(encodeSigs(minBlock, strongMax, 0, 8*minBlock, 0, colliding), []byte{0}, uint16(32<<10))
+	f.Add(encodeSigs(minBlock, strongMax, 0, 3*minBlock, 0, []blockSum{sumOf(make([]byte, minBlock), strongMax, 0), {weak: zeroWeak}, {weak: 1}}), []byte{0, 0, 1}, uint16(9000))
+	f.Add(encodeSigs(maxBlock, strongMax, 0, 0, 0, nil), []byte("x"), uint16(1))
 	f.Fuzz(func(t *testing.T, sigFrame, unit []byte, size uint16) {
 		var col sigCollector
 		if done, err := col.add(sigFrame); err != nil || !done {
@@ -696,7 +698,7 @@ func TestDeltaFalseMatchRebuildsOtherContent(t *testing.T) {
 	updated := bytes.Clone(old)
 	const k = 5
 	copy(updated[k*bs:], pattern(bs, 2))
-	sig.sums[k] = sumOf(updated[k*bs:(k+1)*bs], sig.strongLen)
+	sig.sums[k] = sumOf(updated[k*bs:(k+1)*bs], sig.strongLen, sig.seed)
 
 	var frames [][]byte
 	sink := &deltaSink{send: func(b []byte) error { frames = append(frames, bytes.Clone(b)); return nil }}

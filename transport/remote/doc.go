@@ -154,7 +154,8 @@
 //
 // Updates of large files move as deltas in both directions, as in rsync:
 // the side holding the old content sends block signatures (a rolling
-// 32-bit weak checksum and the first bytes of a BLAKE3 hash per block);
+// 32-bit weak checksum and the first bytes of an XXH64 hash per block,
+// seeded at random for each signature, as rsync seeds its checksums);
 // the side holding the new content finds those blocks in it at any offset
 // and sends copy and literal instructions. The block size is the square
 // root of the file's size times the 9 bytes a block sum about takes

@@ -505,7 +505,7 @@ func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt,
 	sig := newSignature(haveSize)
 	sig.strongLen = strongMax
 	err = sign(ctx, have, sig, e.c.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
-		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.strongLen, sig.size, first, sums), false)
+		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.strongLen, sig.seed, sig.size, first, sums), false)
 	})
 	if err != nil && !errors.Is(err, errPeerDone) {
 		e.c.finish(st)

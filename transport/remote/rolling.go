@@ -1,16 +1,20 @@
 package remote
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 
-	"github.com/zerosync/zerosync/internal/digest"
+	"github.com/cespare/xxhash/v2"
 )
 
 // Block signatures for delta transfer, as in rsync: a file is cut into
 // blocks of one size (the last may be shorter); each block has a weak
 // checksum that can be rolled along a byte stream one byte at a time, and a
-// strong hash that confirms a weak match.
+// strong hash that confirms a weak match: XXH64 with a seed the signing
+// side draws for each signature, as rsync seeds its block checksums.
+// Nobody can prepare blocks that collide under a seed not yet drawn, and
+// a collision costs a transfer, never a wrong file (see strongBias).
 const (
 	minBlock = 2 << 10
 	maxBlock = 64 << 10
@@ -19,8 +23,9 @@ const (
 	// travel whole.
 	maxBlocks = 1 << 21
 	// strongMax is the most bytes of the strong hash kept per block: the
-	// first bytes of its BLAKE3 digest. A signature keeps strongLenFor of
-	// them ([minStrong, strongMax]); its frames say how many.
+	// bytes of its XXH64 hash, little-endian. A signature keeps
+	// strongLenFor of them ([minStrong, strongMax]); its frames say how
+	// many.
 	strongMax = 8
 	minStrong = 4
 	// sigLen is the most bytes a block sum takes in a signatures frame.
@@ -87,11 +92,14 @@ func roll(a, b uint32, n int, out, in byte) (uint32, uint32) {
 	return a, b
 }
 
-// strongOf returns the strong hash of a block: its first n bytes, zeros
-// after them.
-func strongOf(p []byte, n int) (s [strongMax]byte) {
-	d := digest.Sum(p)
-	copy(s[:n], d[:n])
+// strongOf returns the strong hash of a block under seed: its first n
+// bytes, zeros after them.
+func strongOf(p []byte, n int, seed uint64) (s [strongMax]byte) {
+	var d xxhash.Digest
+	d.ResetWithSeed(seed)
+	d.Write(p)
+	binary.LittleEndian.PutUint64(s[:], d.Sum64())
+	clear(s[n:])
 	return s
 }
 
@@ -101,7 +109,8 @@ type blockSum struct {
 	strong [strongMax]byte
 }
 
-// sumOf returns the sums of a block, with n bytes of strong hash.
-func sumOf(p []byte, n int) blockSum {
-	return blockSum{weak: weakOf(weakSums(p)), strong: strongOf(p, n)}
+// sumOf returns the sums of a block, with n bytes of strong hash under
+// seed.
+func sumOf(p []byte, n int, seed uint64) blockSum {
+	return blockSum{weak: weakOf(weakSums(p)), strong: strongOf(p, n, seed)}
 }

@@ -500,7 +500,7 @@ func (s *server) applyDelta(ctx context.Context, st *stream, r *served, op zeros
 		s.log.Debug("delta base", "path", op.Path, "parts", len(parts), "bytes", b.Size())
 	}
 	err := sign(ctx, base, sig, s.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
-		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.strongLen, sig.size, first, sums), false)
+		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.strongLen, sig.seed, sig.size, first, sums), false)
 	})
 	if err != nil {
 		return err
