@@ -229,7 +229,7 @@ func TestSigCollectorRefuses(t *testing.T) {
 		{"short-strong", [][]byte{encodeSigs(minBlock, minStrong-1, 0, 10, 0, nil)}, "strong length 3 out of range"},
 		{"long-strong", [][]byte{encodeSigs(minBlock, strongMax+1, 0, 10, 0, nil)}, "strong length 9 out of range"},
 		{"changed-seed", [][]byte{good, encodeSigs(minBlock, strongMax, 1, 3*minBlock, 2, sums[:1])}, "differ"},
-		{"short-seed", [][]byte{{byte(minBlock & 0x7f) | 0x80, minBlock >> 7, strongMax, 1, 2, 3}}, "seed"},
+		{"short-seed", [][]byte{{byte(minBlock&0x7f) | 0x80, minBlock >> 7, strongMax, 1, 2, 3}}, "seed"},
 		{"changed-strong", [][]byte{good, encodeSigs(minBlock, minStrong, 0, 3*minBlock, 2, sums[:1])}, "differ"},
 		{"gap", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 3*minBlock, 3, sums[:1])}, "expected 2"},
 		{"changed-size", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 4*minBlock, 2, sums[:1])}, "differ"},
