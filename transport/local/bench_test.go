@@ -98,6 +98,25 @@ func BenchmarkApplySmall(b *testing.B) {
 	}
 }
 
+// BenchmarkApplyLarge replaces a 64 MiB file, durably: read, hash, write
+// and fsync, the last step of a delta's rebuild on an agent.
+func BenchmarkApplyLarge(b *testing.B) {
+	e, root := newEndpoint(b)
+	const size = 64 << 20
+	versions := [2][]byte{bytes.Repeat([]byte("0123456789abcdef"), size/16), bytes.Repeat([]byte("fedcba9876543210"), size/16)}
+	entries := [2]*zerosync.Entry{fileEntry(versions[0], 0o644), fileEntry(versions[1], 0o644)}
+	must(b, os.WriteFile(filepath.Join(root, "big"), versions[0], 0o644))
+	b.SetBytes(size)
+	i := 0
+	for b.Loop() {
+		op := zerosync.Op{Path: "big", Old: entries[i%2], New: entries[(i+1)%2]}
+		if err := e.Apply(b.Context(), op, bytes.NewReader(versions[(i+1)%2])); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkApplyFiles compares ways of writing 1,000 files of 1 KiB into
 // 10 directories, durably: Apply one at a time, Apply from 8 goroutines
 // (what the engine does without batches), and ApplyBatch made durable by

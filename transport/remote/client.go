@@ -27,6 +27,9 @@ type Client struct {
 	loop   chan struct{} // closed when the reading goroutine is done
 
 	filesSent, filesRecv, deltaFiles atomic.Int64
+	// wholeOnly holds the digests that travel whole: their delta
+	// rebuilt something else.
+	wholeOnly wholeOnly
 }
 
 // Dial runs the handshake on conn (protocol versions, version strings,

@@ -7,71 +7,164 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"math/rand/v2"
+	"runtime"
+	"sync"
 
 	"github.com/zerosync/zerosync"
 )
 
 // signature is the list of block sums of a file of size bytes cut into
-// blocks of blockSize bytes (the last may be shorter).
+// blocks of blockSize bytes (the last may be shorter), each with
+// strongLen bytes of strong hash.
 type signature struct {
 	size      int64
 	blockSize int
-	sums      []blockSum
+	strongLen int
+	// seed is the seed of the strong hashes.
+	seed uint64
+	sums []blockSum
 }
 
 func (s *signature) count() int64 { return blockCount(s.size, s.blockSize) }
+
+// newSignature returns the empty signature of a file of size bytes with
+// the block size and strong length the protocol picks for that size, and
+// a fresh random seed.
+func newSignature(size int64) *signature {
+	bs := blockSizeFor(size)
+	return &signature{size: size, blockSize: bs, strongLen: strongLenFor(size, bs), seed: rand.Uint64()}
+}
 
 // sigsPerFrame is the number of block sums a signatures frame carries
 // without a bandwidth limit.
 const sigsPerFrame = chunkBudget / sigLen
 
-// sign computes the block sums of the size bytes of r, block size bs, and
-// hands them to emit in batches of at most perFrame, with the index of
-// the first. A file of no bytes is one call with no sums.
-func sign(ctx context.Context, r io.ReaderAt, size int64, bs, perFrame int, emit func(first int64, sums []blockSum) error) error {
-	n := blockCount(size, bs)
+// signSpan is about how many bytes of a file one worker of sign sums at a
+// time.
+const signSpan = 4 << 20
+
+// sign computes the block sums of the sig.size bytes of r (block size and
+// strong length from sig; its sums are not used) and hands them to emit in
+// order, in batches of at most perFrame, with the index of the first. A
+// file of no bytes is one call with no sums. Spans of blocks are summed on
+// up to GOMAXPROCS goroutines at once (the sums cost a strong hash of
+// every byte); emit is called from the caller's goroutine.
+func sign(ctx context.Context, r io.ReaderAt, sig *signature, perFrame int, emit func(first int64, sums []blockSum) error) error {
+	n := blockCount(sig.size, sig.blockSize)
 	if n == 0 {
 		return emit(0, nil)
 	}
-	buf := make([]byte, bs)
-	sums := make([]blockSum, 0, min(n, int64(max(perFrame, 1))))
-	first := int64(0)
-	for k := range n {
-		if k%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	per := max(int64(signSpan/sig.blockSize), 1)
+	type span struct {
+		first int64
+		sums  []blockSum
+		err   error
+		done  chan struct{}
+	}
+	workers := max(min(runtime.GOMAXPROCS(0), 4), 1)
+	// spans holds the spans in order, work the ones to sum; both hold at
+	// most workers spans, which bounds the memory to a few spans.
+	spans := make(chan *span, workers)
+	work := make(chan *span, workers)
+	for range workers {
+		wg.Go(func() {
+			buf := make([]byte, sig.blockSize)
+			for sp := range work {
+				sp.err = sumSpan(ctx, r, sig, buf, sp.first, sp.sums)
+				close(sp.done)
+			}
+		})
+	}
+	wg.Go(func() {
+		defer close(spans)
+		defer close(work)
+		for first := int64(0); first < n; first += per {
+			sp := &span{first: first, sums: make([]blockSum, min(per, n-first)), done: make(chan struct{})}
+			select {
+			case spans <- sp:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- sp:
+			case <-ctx.Done():
+				close(sp.done)
+				return
 			}
 		}
+	})
+	batch := make([]blockSum, 0, min(n, int64(max(perFrame, 1))))
+	next := int64(0) // index of the first sum of batch
+	for sp := range spans {
+		select {
+		case <-sp.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if sp.err != nil {
+			return sp.err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, s := range sp.sums {
+			batch = append(batch, s)
+			if len(batch) == cap(batch) || next+int64(len(batch)) == n {
+				if err := emit(next, batch); err != nil {
+					return err
+				}
+				next += int64(len(batch))
+				batch = batch[:0]
+			}
+		}
+	}
+	if next != n {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// sumSpan fills sums with the sums of the blocks of r from first on, as
+// sig says, reading through buf (a block size).
+func sumSpan(ctx context.Context, r io.ReaderAt, sig *signature, buf []byte, first int64, sums []blockSum) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	size, bs := sig.size, sig.blockSize
+	for i := range sums {
+		k := first + int64(i)
 		off := k * int64(bs)
 		l := min(int64(bs), size-off)
 		if m, err := r.ReadAt(buf[:l], off); int64(m) < l {
 			if err == nil || errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return fmt.Errorf("read block %d of %d: %w", k, n, err)
+			return fmt.Errorf("read block %d of %d: %w", k, blockCount(size, bs), err)
 		}
-		sums = append(sums, sumOf(buf[:l]))
-		if len(sums) == cap(sums) || k == n-1 {
-			if err := emit(first, sums); err != nil {
-				return err
-			}
-			first = k + 1
-			sums = sums[:0]
-		}
+		sums[i] = sumOf(buf[:l], sig.strongLen, sig.seed)
 	}
 	return nil
 }
 
-// encodeSigs encodes a signatures frame: block size, file size, index of
-// the first sum, then the sums (weak checksum little-endian, strong hash).
-func encodeSigs(bs int, size, first int64, sums []blockSum) []byte {
+// encodeSigs encodes a signatures frame: block size, strong length sl,
+// seed of the strong hash (8 bytes, little-endian), file size, index of
+// the first sum, then the sums (weak checksum little-endian, the first sl
+// bytes of the strong hash).
+func encodeSigs(bs, sl int, seed uint64, size, first int64, sums []blockSum) []byte {
 	var e encoder
 	e.Uvarint(uint64(bs))
+	e.Uvarint(uint64(sl))
+	e.B = binary.LittleEndian.AppendUint64(e.B, seed)
 	e.Uvarint(uint64(size))
 	e.Uvarint(uint64(first))
 	for _, s := range sums {
 		e.B = binary.LittleEndian.AppendUint32(e.B, s.weak)
-		e.Raw(s.strong[:])
+		e.Raw(s.strong[:sl])
 	}
 	return e.B
 }
@@ -88,6 +181,11 @@ type sigCollector struct {
 func (c *sigCollector) add(b []byte) (done bool, err error) {
 	d := newDecoder("signatures", b)
 	bs := d.Uvarint("block size")
+	sl := d.Uvarint("strong length")
+	var seed uint64
+	if b := d.RawN("seed", 8); d.Err == nil {
+		seed = binary.LittleEndian.Uint64(b)
+	}
 	size := d.Uvarint("file size")
 	first := d.Uvarint("first block")
 	if d.Err != nil {
@@ -96,6 +194,8 @@ func (c *sigCollector) add(b []byte) (done bool, err error) {
 	switch {
 	case bs < minBlock || bs > maxBlock:
 		d.Fail("block size %d out of range [%d, %d]", bs, minBlock, maxBlock)
+	case sl < minStrong || sl > strongMax:
+		d.Fail("strong length %d out of range [%d, %d]", sl, minStrong, strongMax)
 	case size > maxFileSize:
 		d.Fail("file size %d exceeds the limit of %d", size, uint64(maxFileSize))
 	case blockCount(int64(size), int(bs)) > maxBlocks:
@@ -103,29 +203,31 @@ func (c *sigCollector) add(b []byte) (done bool, err error) {
 	case blockCount(int64(size), int(bs)) > maxBlocksFor(int64(size)):
 		d.Fail("%d blocks of %d bytes for a %d-byte file, where that size justifies at most %d (blocks of %d bytes)",
 			blockCount(int64(size), int(bs)), bs, size, maxBlocksFor(int64(size)), blockSizeFor(int64(size)))
-	case c.started && (int(bs) != c.sig.blockSize || int64(size) != c.sig.size):
-		d.Fail("block size %d and file size %d differ from the first frame's %d and %d", bs, size, c.sig.blockSize, c.sig.size)
+	case c.started && (int(bs) != c.sig.blockSize || int(sl) != c.sig.strongLen || seed != c.sig.seed || int64(size) != c.sig.size):
+		d.Fail("block size %d, strong length %d, seed %#x and file size %d differ from the first frame's %d, %d, %#x and %d",
+			bs, sl, seed, size, c.sig.blockSize, c.sig.strongLen, c.sig.seed, c.sig.size)
 	case first != uint64(len(c.sig.sums)):
 		d.Fail("frame starts at block %d, expected %d", first, len(c.sig.sums))
-	case len(d.B)%sigLen != 0:
-		d.Fail("%d bytes of sums are not a whole number of %d-byte sums", len(d.B), sigLen)
+	case len(d.B)%(4+int(sl)) != 0:
+		d.Fail("%d bytes of sums are not a whole number of %d-byte sums", len(d.B), 4+sl)
 	}
 	if d.Err != nil {
 		return false, d.Err
 	}
 	if !c.started {
 		c.started = true
-		c.sig.blockSize, c.sig.size = int(bs), int64(size)
+		c.sig.blockSize, c.sig.strongLen, c.sig.seed, c.sig.size = int(bs), int(sl), seed, int64(size)
 	}
-	n := int64(len(d.B) / sigLen)
+	l := 4 + c.sig.strongLen
+	n := int64(len(d.B) / l)
 	total := c.sig.count()
 	if int64(len(c.sig.sums))+n > total {
 		return false, protoErr("signatures: more than the %d blocks of a %d-byte file", total, size)
 	}
 	for i := range n {
-		p := d.B[i*sigLen:]
+		p := d.B[i*int64(l):]
 		s := blockSum{weak: binary.LittleEndian.Uint32(p)}
-		copy(s.strong[:], p[4:sigLen])
+		copy(s.strong[:], p[4:l])
 		c.sig.sums = append(c.sig.sums, s)
 	}
 	return int64(len(c.sig.sums)) == total, nil
@@ -250,7 +352,7 @@ func (x *sigIndex) match(w uint32, window []byte, hint, read int64) int64 {
 	if !x.budget(read) {
 		return -1
 	}
-	strong := strongOf(window)
+	strong := strongOf(window, x.sig.strongLen, x.sig.seed)
 	x.strongs++
 	if hinted {
 		x.compares++
@@ -270,13 +372,32 @@ func (x *sigIndex) match(w uint32, window []byte, hint, read int64) int64 {
 	return -1
 }
 
+// matchNext reports whether window is the full-length block k, the one
+// after the last match, by its strong hash alone: a run of copied blocks
+// skips the weak checksum. A false match here needs a strong collision
+// with one block for each block of content, far less likely than one
+// through the weak checksum. It counts against the budget like any
+// strong hash. read is the content read before window.
+func (x *sigIndex) matchNext(window []byte, k, read int64) bool {
+	if k < 0 || k >= x.full || !x.budget(read) {
+		return false
+	}
+	x.strongs++
+	x.compares++
+	if strongOf(window, x.sig.strongLen, x.sig.seed) == x.sig.sums[k].strong {
+		return true
+	}
+	x.misses++
+	return false
+}
+
 // matchTail reports whether p is the short last block.
 func (x *sigIndex) matchTail(p []byte) bool {
 	if x.tail < 0 || len(p) != x.tailLen {
 		return false
 	}
 	x.strongs++
-	return x.sig.sums[x.tail] == sumOf(p)
+	return x.sig.sums[x.tail] == sumOf(p, x.sig.strongLen, x.sig.seed)
 }
 
 // Delta instructions. A delta frame is a sequence of them; a file is
@@ -431,11 +552,25 @@ func makeDelta(ctx context.Context, x *sigIndex, r io.Reader, sink *deltaSink) (
 		if len(buf)-pos < L {
 			break
 		}
+		read := total - int64(len(buf)-pos) // content before the window
+		if !have && x.matchNext(buf[pos:pos+L], last+1, read) {
+			// The block after the last match, found without the weak
+			// checksum: a run of unchanged blocks costs a strong hash a
+			// block, not a weak checksum too.
+			if err := sink.lit(buf[lit:pos]); err != nil {
+				return total, err
+			}
+			if err := sink.copyBlock(last+1, L); err != nil {
+				return total, err
+			}
+			pos += L
+			lit, last = pos, last+1
+			continue
+		}
 		if !have {
 			a, b = weakSums(buf[pos : pos+L])
 			have = true
 		}
-		read := total - int64(len(buf)-pos) // content before the window
 		if k := x.match(weakOf(a, b), buf[pos:pos+L], last+1, read); k >= 0 {
 			if err := sink.lit(buf[lit:pos]); err != nil {
 				return total, err

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/digest"
 )
 
 // deltaResult is what a delta of one content against another cost.
@@ -43,15 +46,15 @@ func checkWork(t testing.TB, x *sigIndex, n int64) {
 func roundTrip(t testing.TB, old, new []byte, r io.Reader) deltaResult {
 	t.Helper()
 	ctx := context.Background()
-	bs := blockSizeFor(int64(len(old)))
+	sig := newSignature(int64(len(old)))
 	var col sigCollector
 	done := false
-	err := sign(ctx, bytes.NewReader(old), int64(len(old)), bs, sigsPerFrame, func(first int64, sums []blockSum) error {
+	err := sign(ctx, bytes.NewReader(old), sig, sigsPerFrame, func(first int64, sums []blockSum) error {
 		if done {
 			t.Fatal("signature complete before its last frame")
 		}
 		var err error
-		done, err = col.add(encodeSigs(bs, int64(len(old)), first, sums))
+		done, err = col.add(encodeSigs(sig.blockSize, sig.strongLen, sig.seed, sig.size, first, sums))
 		return err
 	})
 	if err != nil {
@@ -123,8 +126,8 @@ func TestBlockSize(t *testing.T) {
 		size int64
 		want int
 	}{
-		{0, minBlock}, {1, minBlock}, {1 << 20, minBlock}, {16 << 20, 4 << 10},
-		{256 << 20, 16 << 10}, {1 << 40, maxBlock}, {maxFileSize, maxBlock},
+		{0, minBlock}, {1, minBlock}, {1 << 20, 3 << 10}, {16 << 20, 12 << 10},
+		{256 << 20, 48 << 10}, {1 << 40, maxBlock}, {maxFileSize, maxBlock},
 	} {
 		if got := blockSizeFor(c.size); got != c.want {
 			t.Errorf("blockSizeFor(%d) = %d, want %d", c.size, got, c.want)
@@ -132,6 +135,21 @@ func TestBlockSize(t *testing.T) {
 	}
 	if !deltaFits(128<<30) || deltaFits(129<<30) || deltaFits(-1) {
 		t.Error("deltaFits does not stop at 128 GiB")
+	}
+}
+
+// The strong length grows with the file and its blocks, as rsync's does,
+// within [minStrong, strongMax].
+func TestStrongLen(t *testing.T) {
+	for _, c := range []struct {
+		size int64
+		want int
+	}{
+		{0, minStrong}, {1 << 20, minStrong}, {256 << 20, 5}, {16 << 30, 7}, {128 << 30, 7}, {maxFileSize, strongMax},
+	} {
+		if got := strongLenFor(c.size, blockSizeFor(c.size)); got != c.want {
+			t.Errorf("strongLenFor(%d) = %d, want %d", c.size, got, c.want)
+		}
 	}
 }
 
@@ -196,21 +214,26 @@ func TestDeltaRuns(t *testing.T) {
 
 func TestSigCollectorRefuses(t *testing.T) {
 	sums := []blockSum{{weak: 1}, {weak: 2}}
-	good := encodeSigs(minBlock, 3*minBlock, 0, sums)
+	good := encodeSigs(minBlock, strongMax, 0, 3*minBlock, 0, sums)
 	cases := []struct {
 		name   string
 		frames [][]byte
 		want   string
 	}{
-		{"small-block", [][]byte{encodeSigs(minBlock-1, 10, 0, nil)}, "block size"},
-		{"large-block", [][]byte{encodeSigs(maxBlock+1, 10, 0, nil)}, "block size"},
-		{"huge-file", [][]byte{encodeSigs(minBlock, maxFileSize+1, 0, nil)}, "file size"},
-		{"too-many-blocks", [][]byte{encodeSigs(minBlock, int64(minBlock)*(maxBlocks+1), 0, nil)}, "blocks exceed"},
-		{"blocks-too-small-for-the-size", [][]byte{encodeSigs(minBlock, 100_000*minBlock, 0, nil)},
-			"100000 blocks of 2048 bytes for a 204800000-byte file, where that size justifies at most 14286 (blocks of 14336 bytes)"},
-		{"gap", [][]byte{good, encodeSigs(minBlock, 3*minBlock, 3, sums[:1])}, "expected 2"},
-		{"changed-size", [][]byte{good, encodeSigs(minBlock, 4*minBlock, 2, sums[:1])}, "differ"},
-		{"too-many-sums", [][]byte{good, encodeSigs(minBlock, 3*minBlock, 2, sums)}, "more than the 3 blocks"},
+		{"small-block", [][]byte{encodeSigs(minBlock-1, strongMax, 0, 10, 0, nil)}, "block size"},
+		{"large-block", [][]byte{encodeSigs(maxBlock+1, strongMax, 0, 10, 0, nil)}, "block size"},
+		{"huge-file", [][]byte{encodeSigs(minBlock, strongMax, 0, maxFileSize+1, 0, nil)}, "file size"},
+		{"too-many-blocks", [][]byte{encodeSigs(minBlock, strongMax, 0, int64(minBlock)*(maxBlocks+1), 0, nil)}, "blocks exceed"},
+		{"blocks-too-small-for-the-size", [][]byte{encodeSigs(minBlock, strongMax, 0, 100_000*minBlock, 0, nil)},
+			"100000 blocks of 2048 bytes for a 204800000-byte file, where that size justifies at most 4762 (blocks of 43008 bytes)"},
+		{"short-strong", [][]byte{encodeSigs(minBlock, minStrong-1, 0, 10, 0, nil)}, "strong length 3 out of range"},
+		{"long-strong", [][]byte{encodeSigs(minBlock, strongMax+1, 0, 10, 0, nil)}, "strong length 9 out of range"},
+		{"changed-seed", [][]byte{good, encodeSigs(minBlock, strongMax, 1, 3*minBlock, 2, sums[:1])}, "differ"},
+		{"short-seed", [][]byte{{byte(minBlock&0x7f) | 0x80, minBlock >> 7, strongMax, 1, 2, 3}}, "seed"},
+		{"changed-strong", [][]byte{good, encodeSigs(minBlock, minStrong, 0, 3*minBlock, 2, sums[:1])}, "differ"},
+		{"gap", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 3*minBlock, 3, sums[:1])}, "expected 2"},
+		{"changed-size", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 4*minBlock, 2, sums[:1])}, "differ"},
+		{"too-many-sums", [][]byte{good, encodeSigs(minBlock, strongMax, 0, 3*minBlock, 2, sums)}, "more than the 3 blocks"},
 		{"partial-sum", [][]byte{append(good, 1, 2, 3)}, "whole number"},
 		{"truncated-header", [][]byte{{0x80}}, "ends early"},
 	}
@@ -232,7 +255,7 @@ func TestSigCollectorRefuses(t *testing.T) {
 
 func TestDeltaReaderRefuses(t *testing.T) {
 	base := pattern(5000, 6)
-	sig := &signature{size: 5000, blockSize: minBlock} // 3 blocks
+	sig := &signature{size: 5000, blockSize: minBlock, strongLen: strongMax} // 3 blocks
 	op := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	copyOp := func(start, n uint64) []byte {
 		var e encoder
@@ -284,7 +307,7 @@ func TestDeltaReaderRefuses(t *testing.T) {
 // A base that is shorter than its signature said (changed under the
 // reader) is an error, not a short file.
 func TestDeltaReaderShortBase(t *testing.T) {
-	sig := &signature{size: 5000, blockSize: minBlock}
+	sig := &signature{size: 5000, blockSize: minBlock, strongLen: strongMax}
 	sent := false
 	dr := newDeltaReader(bytes.NewReader(pattern(3000, 1)), sig, -1, func() ([]byte, error) {
 		if sent {
@@ -301,11 +324,11 @@ func TestDeltaReaderShortBase(t *testing.T) {
 func TestSignCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := sign(ctx, bytes.NewReader(pattern(1<<20, 1)), 1<<20, minBlock, sigsPerFrame, func(int64, []blockSum) error { return nil })
+	err := sign(ctx, bytes.NewReader(pattern(1<<20, 1)), &signature{size: 1 << 20, blockSize: minBlock, strongLen: strongMax}, sigsPerFrame, func(int64, []blockSum) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("sign with a cancelled context: %v", err)
 	}
-	x := newIndex(&signature{size: 0, blockSize: minBlock})
+	x := newIndex(&signature{size: 0, blockSize: minBlock, strongLen: strongMax})
 	_, err = makeDelta(ctx, x, bytes.NewReader(pattern(1<<20, 1)), &deltaSink{send: func([]byte) error { return nil }})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("makeDelta with a cancelled context: %v", err)
@@ -381,7 +404,7 @@ func FuzzDeltaReader(f *testing.F) {
 	f.Add([]byte{opCopy, 1, 1}, []byte{}, uint16(5000), int16(100))
 	f.Fuzz(func(t *testing.T, f1, f2 []byte, baseSize uint16, limit int16) {
 		base := pattern(int(baseSize), 7)
-		sig := &signature{size: int64(baseSize), blockSize: minBlock}
+		sig := &signature{size: int64(baseSize), blockSize: minBlock, strongLen: strongMax}
 		frames := [][]byte{f1, f2}
 		dr := newDeltaReader(bytes.NewReader(base), sig, int64(limit), func() ([]byte, error) {
 			if len(frames) == 0 {
@@ -404,8 +427,9 @@ func FuzzDeltaReader(f *testing.F) {
 // The signature decoder never panics and accepts only signatures within
 // the limits; what it accepts encodes back to the same frame.
 func FuzzSigCollector(f *testing.F) {
-	f.Add(encodeSigs(minBlock, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
-	f.Add(encodeSigs(maxBlock, 0, 0, nil))
+	f.Add(encodeSigs(minBlock, strongMax, 0, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
+	f.Add(encodeSigs(maxBlock, strongMax, 0, 0, 0, nil))
+	f.Add(encodeSigs(minBlock, minStrong, 0, 5000, 0, []blockSum{{weak: 1}, {weak: 2}, {weak: 3}}))
 	f.Add([]byte{0x80, 0x80, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var col sigCollector
@@ -417,6 +441,9 @@ func FuzzSigCollector(f *testing.F) {
 			return
 		}
 		s := col.sig
+		if s.strongLen < minStrong || s.strongLen > strongMax {
+			t.Fatalf("accepted a strong length of %d", s.strongLen)
+		}
 		if s.blockSize < minBlock || s.blockSize > maxBlock || s.count() > maxBlocks || s.count() > maxBlocksFor(s.size) || int64(len(s.sums)) > s.count() {
 			t.Fatalf("accepted block size %d, %d sums for %d bytes", s.blockSize, len(s.sums), s.size)
 		}
@@ -424,7 +451,7 @@ func FuzzSigCollector(f *testing.F) {
 			t.Fatalf("done %v with %d of %d sums", done, len(s.sums), s.count())
 		}
 		var again sigCollector
-		if _, err := again.add(encodeSigs(s.blockSize, s.size, 0, s.sums)); err != nil || len(again.sig.sums) != len(s.sums) {
+		if _, err := again.add(encodeSigs(s.blockSize, s.strongLen, s.seed, s.size, 0, s.sums)); err != nil || len(again.sig.sums) != len(s.sums) {
 			t.Fatalf("re-encoded signatures do not decode: %v", err)
 		}
 	})
@@ -445,7 +472,7 @@ func collidingSig(tb testing.TB, bs int, n int64) (*signature, error) {
 		binary.LittleEndian.PutUint64(s.strong[:], uint64(k)+1)
 		sums = append(sums, s)
 		if len(sums) == cap(sums) || k == n-1 {
-			if _, err := col.add(encodeSigs(bs, size, k+1-int64(len(sums)), sums)); err != nil {
+			if _, err := col.add(encodeSigs(bs, strongMax, 0, size, k+1-int64(len(sums)), sums)); err != nil {
 				return nil, err
 			}
 			sums = sums[:0]
@@ -619,11 +646,11 @@ func FuzzDeltaAgainstPeerSignature(f *testing.F) {
 	zeroWeak := weakOf(weakSums(make([]byte, minBlock)))
 	var colliding []blockSum
 	for k := range 8 {
-		colliding = append(colliding, blockSum{weak: zeroWeak, strong: [strongLen]byte{byte(k + 1)}})
+		colliding = append(colliding, blockSum{weak: zeroWeak, strong: [strongMax]byte{byte(k + 1)}})
 	}
-	f.Add(encodeSigs(minBlock, 8*minBlock, 0, colliding), []byte{0}, uint16(32<<10))
-	f.Add(encodeSigs(minBlock, 3*minBlock, 0, []blockSum{sumOf(make([]byte, minBlock)), {weak: zeroWeak}, {weak: 1}}), []byte{0, 0, 1}, uint16(9000))
-	f.Add(encodeSigs(maxBlock, 0, 0, nil), []byte("x"), uint16(1))
+	f.Add(encodeSigs(minBlock, strongMax, 0, 8*minBlock, 0, colliding), []byte{0}, uint16(32<<10))
+	f.Add(encodeSigs(minBlock, strongMax, 0, 3*minBlock, 0, []blockSum{sumOf(make([]byte, minBlock), strongMax, 0), {weak: zeroWeak}, {weak: 1}}), []byte{0, 0, 1}, uint16(9000))
+	f.Add(encodeSigs(maxBlock, strongMax, 0, 0, 0, nil), []byte("x"), uint16(1))
 	f.Fuzz(func(t *testing.T, sigFrame, unit []byte, size uint16) {
 		var col sigCollector
 		if done, err := col.add(sigFrame); err != nil || !done {
@@ -653,4 +680,41 @@ func FuzzDeltaAgainstPeerSignature(f *testing.F) {
 			t.Fatalf("rebuilt %d of %d bytes: %v", len(got), n, err)
 		}
 	})
+}
+
+// A false block match, planted: the signature says block k of the base
+// has the sums of the new content's block k. The delta copies that block
+// and the rebuilt file differs from the new one, which only the whole
+// file's digest catches (see TestDeltaFalseMatchFallsBack for what
+// follows).
+func TestDeltaFalseMatchRebuildsOtherContent(t *testing.T) {
+	old := pattern(1<<20, 1)
+	sig := newSignature(int64(len(old)))
+	bs := sig.blockSize
+	require.NoError(t, sign(t.Context(), bytes.NewReader(old), sig, sigsPerFrame, func(_ int64, sums []blockSum) error {
+		sig.sums = append(sig.sums, sums...)
+		return nil
+	}))
+	updated := bytes.Clone(old)
+	const k = 5
+	copy(updated[k*bs:], pattern(bs, 2))
+	sig.sums[k] = sumOf(updated[k*bs:(k+1)*bs], sig.strongLen, sig.seed)
+
+	var frames [][]byte
+	sink := &deltaSink{send: func(b []byte) error { frames = append(frames, bytes.Clone(b)); return nil }}
+	_, err := makeDelta(t.Context(), newIndex(sig), bytes.NewReader(updated), sink)
+	require.NoError(t, err)
+	require.Zero(t, sink.literal, "the planted block went as a literal")
+	i := 0
+	dr := newDeltaReader(bytes.NewReader(old), sig, int64(len(updated)), func() ([]byte, error) {
+		if i == len(frames) {
+			return nil, io.EOF
+		}
+		i++
+		return frames[i-1], nil
+	})
+	got, err := io.ReadAll(dr)
+	require.NoError(t, err)
+	require.Equal(t, old, got, "the rebuild is the base, not the new content")
+	require.NotEqual(t, digest.Sum(updated), digest.Sum(got))
 }

@@ -153,15 +153,25 @@
 // # Delta transfer
 //
 // Updates of large files move as deltas in both directions, as in rsync:
-// the side holding the old content sends block signatures (a rolling weak
-// checksum and 8 bytes of a BLAKE3 hash per block, the block size about
-// the square root of the file's size, from 2 KiB to 64 KiB); the side
-// holding the new content finds those blocks in it at any offset and sends
-// copy and literal instructions. Pushing ([Endpoint.Apply] of an update),
-// the agent rebuilds the new content from its old file and the
+// the side holding the old content sends block signatures (a rolling
+// 32-bit weak checksum and the first bytes of an XXH64 hash per block,
+// seeded at random for each signature, as rsync seeds its checksums);
+// the side holding the new content finds those blocks in it at any offset
+// and sends copy and literal instructions. The block size is the square
+// root of the file's size times the 9 bytes a block sum about takes
+// (48 KiB for 256 MiB), from 2 KiB to 64 KiB, which balances the
+// signature against the literal data around a change. Each signatures
+// frame says how many bytes of strong hash it keeps, 4 to 8: pushing, the
+// agent keeps as few as make a false block match improbable for that file
+// (about one file in a million, as rsync chooses them: 5 bytes for
+// 256 MiB); pulling, the client keeps 8. Pushing ([Endpoint.Apply] of an
+// update), the agent rebuilds the new content from its old file and the
 // instructions and hands it to its endpoint's Apply, which checks size and
-// digest and writes atomically as for any content. Pulling
-// ([Endpoint.OpenDelta]), the client rebuilds it from content it holds.
+// digest and writes atomically as for any content; a rebuilt file whose
+// digest differs (a false match) replaces nothing, and the client sends
+// the file whole instead, at once when its content can be read again from
+// the start, else from the next try on. Pulling ([Endpoint.OpenDelta]),
+// the client rebuilds it from content it holds.
 //
 // # Resuming a cut transfer
 //

@@ -296,11 +296,28 @@ func (e *Endpoint) apply(ctx context.Context, op zerosync.Op, content io.Reader)
 	if isFile && content == nil {
 		return fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
 	}
-	if isFile && e.resumable(op) {
-		return e.applyDelta(ctx, tApplyResume, op, content)
-	}
-	if isFile && e.useDelta(op) {
-		return e.applyDelta(ctx, tApplyDelta, op, content)
+	if isFile && !e.c.wholeOnly.has(op.New.Digest) && (e.resumable(op) || e.useDelta(op)) {
+		typ := tApplyDelta
+		if e.resumable(op) {
+			typ = tApplyResume
+		}
+		err := e.applyDelta(ctx, typ, op, content)
+		var rw *rebuiltWrong
+		if !errors.As(err, &rw) {
+			return err
+		}
+		// The content was right and the delta rebuilt something else:
+		// never again as a delta, and now whole when content can be read
+		// again from its start.
+		e.c.wholeOnly.add(op.New.Digest)
+		s, ok := content.(io.Seeker)
+		if !ok {
+			return err
+		}
+		if _, serr := s.Seek(0, io.SeekStart); serr != nil {
+			return err
+		}
+		e.c.log.Debug("delta rebuilt another file; sending it whole", "path", op.Path, "err", rw.err)
 	}
 	req := request{handle: e.handle, op: op}
 	var st *stream
@@ -432,16 +449,21 @@ func (e *Endpoint) applyDelta(ctx context.Context, typ ftype, op zerosync.Op, co
 	h := digest.NewReader(io.LimitReader(content, op.New.Size+1))
 	sink := &deltaSink{send: func(b []byte) error { return st.send(ctx, tDelta, b, true) }, budget: e.c.m.link.chunk}
 	_, err = makeDelta(ctx, newIndex(&col.sig), h, sink)
+	checked := false // the content read had op.New's size and digest
 	if err == nil {
 		if err = checkContent(op.New, h.N, h.H.Sum()); err != nil {
 			return err
 		}
+		checked = true
 		err = st.send(ctx, tEnd, nil, false)
 	}
 	if err != nil && !errors.Is(err, errPeerDone) {
 		return err
 	}
 	if _, err := e.c.result(ctx, st); err != nil {
+		if checked && errors.Is(err, zerosync.ErrDigestMismatch) {
+			return &rebuiltWrong{err: err}
+		}
 		return err
 	}
 	e.c.log.Debug("delta applied", "path", op.Path, "literal", sink.literal, "copied", sink.copied)
@@ -478,9 +500,12 @@ func (e *Endpoint) OpenDelta(ctx context.Context, path string, have io.ReaderAt,
 	if err != nil {
 		return nil, e.perr("open", path, err)
 	}
-	sig := &signature{size: haveSize, blockSize: blockSizeFor(haveSize)}
-	err = sign(ctx, have, sig.size, sig.blockSize, e.c.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
-		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.size, first, sums), false)
+	// The whole strong hash: a false match here would fail the target's
+	// digest check with no second try, where a push is sent again whole.
+	sig := newSignature(haveSize)
+	sig.strongLen = strongMax
+	err = sign(ctx, have, sig, e.c.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
+		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.strongLen, sig.seed, sig.size, first, sums), false)
 	})
 	if err != nil && !errors.Is(err, errPeerDone) {
 		e.c.finish(st)

@@ -648,7 +648,7 @@ func TestHostileClientRequests(t *testing.T) {
 	// Signatures out of bounds.
 	id++
 	p.send(tOpenDelta, id, request{typ: tOpenDelta, handle: 1, path: "existing"}.encode())
-	p.send(tSigs, id, encodeSigs(16, 100, 0, nil))
+	p.send(tSigs, id, encodeSigs(16, strongMax, 0, 100, 0, nil))
 	p.expectError(id, ErrProtocol, "block size 16 out of range")
 	// A handle that was never opened.
 	id++

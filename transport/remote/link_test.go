@@ -194,7 +194,7 @@ func TestDeltaSinkBudget(t *testing.T) {
 	data := pattern(300<<10, 5)
 	var frames [][]byte
 	sink := &deltaSink{budget: 4 << 10, send: func(b []byte) error { frames = append(frames, bytes.Clone(b)); return nil }}
-	empty := &signature{blockSize: minBlock}
+	empty := &signature{blockSize: minBlock, strongLen: strongMax}
 	n, err := makeDelta(t.Context(), newIndex(empty), bytes.NewReader(data), sink)
 	require.NoError(t, err)
 	require.Equal(t, int64(len(data)), n)

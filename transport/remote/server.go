@@ -493,14 +493,14 @@ func (s *server) applyDelta(ctx context.Context, st *stream, r *served, op zeros
 	for len(parts) > 0 && !deltaFits(concat.New(parts...).Size()) {
 		parts = parts[1:]
 	}
-	sig := &signature{blockSize: minBlock}
+	sig := newSignature(0)
 	var base io.ReaderAt
 	if b := concat.New(parts...); b.Size() > 0 {
-		base, sig.size, sig.blockSize = b, b.Size(), blockSizeFor(b.Size())
+		base, sig = b, newSignature(b.Size())
 		s.log.Debug("delta base", "path", op.Path, "parts", len(parts), "bytes", b.Size())
 	}
-	err := sign(ctx, base, sig.size, sig.blockSize, s.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
-		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.size, first, sums), false)
+	err := sign(ctx, base, sig, s.m.link.sigsPerFrame(), func(first int64, sums []blockSum) error {
+		return st.send(ctx, tSigs, encodeSigs(sig.blockSize, sig.strongLen, sig.seed, sig.size, first, sums), false)
 	})
 	if err != nil {
 		return err

@@ -49,7 +49,7 @@ func sessionSeeds() [][]byte {
 	frames(open, req(3, request{typ: tKeep, handle: 1, path: "existing", entry: file, note: "n"}), frame(tData, 3, data), frame(tEnd, 3, nil))
 	frames(open, req(3, request{typ: tApplyDelta, handle: 1, op: zerosync.Op{Path: "existing", Old: existing, New: file}}),
 		frame(tDelta, 3, []byte{opLiteral, byte(len(data))}), frame(tData, 3, data), frame(tEnd, 3, nil))
-	frames(open, req(3, request{typ: tOpenDelta, handle: 1, path: "existing"}), frame(tSigs, 3, encodeSigs(minBlock, 16, 0, nil)))
+	frames(open, req(3, request{typ: tOpenDelta, handle: 1, path: "existing"}), frame(tSigs, 3, encodeSigs(minBlock, strongMax, 0, 16, 0, nil)))
 	frames(open, req(3, request{typ: tApplyResume, handle: 1, op: zerosync.Op{Path: "big", New: file}}),
 		frame(tDelta, 3, []byte{opLiteral, byte(len(data))}), frame(tData, 3, data), frame(tEnd, 3, nil))
 	frames(open, req(3, request{typ: tApplyResume, handle: 1, op: zerosync.Op{Path: "existing", Old: existing, New: file}}),

@@ -2,12 +2,17 @@ package remote
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/digest"
@@ -200,4 +205,85 @@ func TestCompression(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shiftyEndpoint is an agent's endpoint whose files, once read to their
+// size (the signing of a delta base), yield other bytes (the rebuild):
+// what a false block match does to a rebuilt file, made certain.
+type shiftyEndpoint struct{ zerosync.Endpoint }
+
+func (e shiftyEndpoint) Open(ctx context.Context, p string) (io.ReadCloser, error) {
+	rc, err := e.Endpoint.Open(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := rc.(*os.File)
+	if !ok {
+		rc.Close()
+		return nil, fmt.Errorf("open %q: not a file", p)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return &shiftyFile{File: f, size: fi.Size()}, nil
+}
+
+type shiftyFile struct {
+	*os.File
+	size int64
+	read atomic.Int64
+}
+
+func (f *shiftyFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	if f.read.Add(int64(n)) > f.size {
+		for i := range p[:n] {
+			p[i] ^= 0xff
+		}
+	}
+	return n, err
+}
+
+// A push whose delta the agent rebuilds into another digest (a false
+// block match) never leaves a wrong file: the agent refuses it, and the
+// file is sent whole, at once when the content can be read again, else on
+// the next try.
+func TestDeltaFalseMatchFallsBack(t *testing.T) {
+	shifty := func(ctx context.Context, root string) (zerosync.Endpoint, error) {
+		ep, err := openLocal(ctx, root)
+		return shiftyEndpoint{ep}, err
+	}
+	const size = 4 << 20
+	v1 := pattern(size, 1)
+	v2 := bytes.Clone(v1)
+	copy(v2[size/2:], pattern(4096, 2))
+	v3 := bytes.Clone(v2)
+	copy(v3[size/4:], pattern(4096, 3))
+	e1, e2, e3 := fileEntry(v1, 0o644), fileEntry(v2, 0o644), fileEntry(v3, 0o644)
+
+	cn := connect(t, shifty, nil)
+	root := newRoot(t)
+	ep := cn.endpoint(t, root)
+	p := filepath.Join(root, "big")
+	writeFile(t, p, v1, 0o644)
+	ctx := t.Context()
+
+	// Seekable content: sent again whole within the same Apply.
+	before := cn.c.Stats()
+	require.NoError(t, ep.Apply(ctx, zerosync.Op{Path: "big", Old: e1, New: e2}, bytes.NewReader(v2)))
+	expectDigest(t, p, e2)
+	st := cn.c.Stats()
+	require.Equal(t, before.DeltaFiles, st.DeltaFiles, "the delta counted as applied")
+	require.Greater(t, wire(cn.c, before), int64(size), "the file did not travel whole")
+
+	// Content read once: the Apply fails with a digest mismatch and the
+	// file keeps its old content; the next try goes whole.
+	once := struct{ io.Reader }{bytes.NewReader(v3)}
+	err := ep.Apply(ctx, zerosync.Op{Path: "big", Old: e2, New: e3}, once)
+	require.ErrorIs(t, err, zerosync.ErrDigestMismatch)
+	expectDigest(t, p, e2)
+	require.NoError(t, ep.Apply(ctx, zerosync.Op{Path: "big", Old: e2, New: e3}, struct{ io.Reader }{bytes.NewReader(v3)}))
+	expectDigest(t, p, e3)
 }
