@@ -11,7 +11,7 @@ import (
 // link that carries more than a fraction of that, the time it saves on the
 // wire is less than the CPU it takes from the rest of the transfer (an
 // initial sync of a 282 MiB tree over a local socket: 0.5 s more CPU and
-// a fifth more time with it than without). So each side measures how fast
+// a quarter more time with it than without). So each side measures how fast
 // its own writes leave (the time a write takes, a bandwidth limit's waits
 // included: a link that is not the bottleneck takes writes at once) and
 // compresses only while that is below compressBelow.
