@@ -33,8 +33,10 @@
 // allocated; no side sends a frame over 144 KiB. Type bit 0x80 marks a
 // payload compressed with zstd (its length as a uvarint, then one zstd
 // frame, never expanding past the limit); content, scans and deltas are
-// compressed when both sides agreed and a payload shrinks by an eighth or
-// more, and a stream whose data does not compress stops trying for a while.
+// compressed when both sides agreed, the sender's writes leave slower than
+// about 64 MiB/s (on a faster link compressing costs more time than it
+// saves), and a payload shrinks by an eighth or more; a stream whose data
+// does not compress stops trying for a while.
 //
 // Payloads are hand-written binary: uvarints, length-prefixed strings and
 // fixed-size digests, like the state database's codec. Every length and

@@ -46,6 +46,7 @@ func (m *mux) writeAll(b []byte) (int, error) {
 	defer m.writing.Store(0)
 	for len(b) > 0 {
 		k := min(len(b), writePiece, m.link.w.Burst())
+		start := time.Now()
 		if m.link.w != nil {
 			m.writing.Store(0)
 			if err := m.link.w.Wait(m.done, k); err != nil {
@@ -54,6 +55,7 @@ func (m *mux) writeAll(b []byte) (int, error) {
 		}
 		m.writing.Store(time.Now().UnixNano())
 		n, err := m.conn.Write(b[:k])
+		m.wire.observe(n, time.Since(start))
 		total += n
 		if err != nil {
 			return total, err

@@ -58,6 +58,9 @@ type mux struct {
 
 	// link is the bandwidth limit; see link.go.
 	link link
+	// wire is how fast writes leave, which decides compression; see
+	// wirerate.go.
+	wire wireRate
 
 	// Deadlines; see keepalive.go.
 	interval, timeout time.Duration // zero: no deadlines
@@ -160,7 +163,7 @@ func (m *mux) writeFrames(id uint64, frames []outFrame, failOnErr bool) error {
 			return fmt.Errorf("%s frame of %d bytes is over the send limit", f.typ, len(f.payload))
 		}
 		r := ready{uint8(f.typ), f.payload}
-		if m.comp != nil && f.cs != nil && len(f.payload) >= compressMin && f.cs.should() {
+		if m.comp != nil && f.cs != nil && len(f.payload) >= compressMin && m.wire.slow() && f.cs.should() {
 			z, ok := m.comp.compress(f.payload)
 			f.cs.result(ok)
 			if ok {

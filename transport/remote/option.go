@@ -123,7 +123,8 @@ func WithMaxFrame(n int) Option {
 }
 
 // WithCompression offers (true, the default) or refuses zstd compression of
-// content, scans and deltas. It is used when both sides offer it.
+// content, scans and deltas. It is used when both sides offer it, by each
+// side while its writes leave slower than about 64 MiB/s.
 func WithCompression(on bool) Option {
 	return func(c *config) error {
 		c.compress = on

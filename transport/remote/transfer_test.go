@@ -161,9 +161,13 @@ func TestOpenDeltaFallbacks(t *testing.T) {
 	}
 }
 
-// Text is compressed on the wire; random data is sent as it is, without
-// growing; compression is off when either side refuses it.
+// Text is compressed on the wire of a slow link (here one under a
+// bandwidth limit of 16 MiB/s, which the agent's writes meet as a slow
+// reader); random data is sent as it is, without growing; compression is
+// off when either side refuses it. (Whether a link is slow is
+// TestWireRate's.)
 func TestCompression(t *testing.T) {
+	slow := WithBandwidthLimit(16 << 20)
 	text := []byte(strings.Repeat("The quick brown fox jumps over the lazy dog. 0123456789\n", 80_000)) // 4.5 MB
 	random := pattern(len(text), 9)
 	for _, c := range []struct {
@@ -172,10 +176,10 @@ func TestCompression(t *testing.T) {
 		data         []byte
 		min, max     float64 // bytes on the wire per byte of content
 	}{
-		{"text", nil, nil, text, 0, 0.1},
-		{"random", nil, nil, random, 1, 1.01},
-		{"text-client-refuses", nil, []Option{WithCompression(false)}, text, 1, 1.01},
-		{"text-agent-refuses", []Option{WithCompression(false)}, nil, text, 1, 1.01},
+		{"text", nil, []Option{slow}, text, 0, 0.1},
+		{"random", nil, []Option{slow}, random, 1, 1.01},
+		{"text-client-refuses", nil, []Option{slow, WithCompression(false)}, text, 1, 1.01},
+		{"text-agent-refuses", []Option{WithCompression(false)}, []Option{slow}, text, 1, 1.01},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := newRoot(t)
