@@ -69,18 +69,23 @@ func (b *batcher) fire() {
 	b.arm(time.Now())
 }
 
+// holdWindows bounds how long a ready path waits for the rest of the tree
+// to go quiet, in windows: a burst that lasts up to this many windows (and
+// one) goes out whole.
+const holdWindows = 2
+
 // release is when the waiting paths that are ready go out: once no event
 // came on any path for a window (a burst of writes to many files goes out
 // whole, in one hint, so the engine syncs it in one cycle), but no later
-// than a window after the earliest path became ready (events that go on
-// elsewhere hold a ready path back by at most one window). ok is false
-// when no path waits.
+// than holdWindows windows after the earliest path became ready (events
+// that go on elsewhere hold a ready path back by at most that). ok is
+// false when no path waits.
 func (b *batcher) release() (at time.Time, ok bool) {
 	due, ok := b.deb.Next()
 	if !ok {
 		return time.Time{}, false
 	}
-	at = due.Add(b.deb.window)
+	at = due.Add(holdWindows * b.deb.window)
 	if q := b.deb.Quiet(); q.Before(at) {
 		at = q
 	}

@@ -106,7 +106,26 @@ func TestBatcherBatchesReadyPaths(t *testing.T) {
 	})
 }
 
-func TestBatcherBusyTreeHoldsReadyPathOneWindow(t *testing.T) {
+func TestBatcherBurstOfPathsGivesOneHint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		var want []string
+		for i := range 10 { // an editor saving 10 files over 4.5ms
+			p := string(rune('a' + i))
+			want = append(want, p)
+			in <- p
+			time.Sleep(ms / 2)
+		}
+		time.Sleep(20 * ms)
+		got := stop()
+		if len(got) != 1 || got[0].at != 9*ms/2+3*ms {
+			t.Fatalf("deliveries = %+v; want one at 7.5ms", got)
+		}
+		wantPaths(t, got[0].hint.Paths, want...)
+	})
+}
+
+func TestBatcherBusyTreeHoldsReadyPathTwoWindows(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		in, stop := driveBatcher(t, 3*ms, nil)
 		in <- "once"
@@ -119,10 +138,10 @@ func TestBatcherBusyTreeHoldsReadyPathOneWindow(t *testing.T) {
 		if len(got) != 2 {
 			t.Fatalf("deliveries = %+v; want two", got)
 		}
-		// once is ready at 3ms and held one more window, not until busy
+		// once is ready at 3ms and held two more windows, not until busy
 		// goes quiet; busy goes one window after its last event (19ms).
-		if got[0].at != 6*ms || got[1].at != 22*ms {
-			t.Errorf("delivered at %v and %v; want 6ms and 22ms", got[0].at, got[1].at)
+		if got[0].at != 9*ms || got[1].at != 22*ms {
+			t.Errorf("delivered at %v and %v; want 9ms and 22ms", got[0].at, got[1].at)
 		}
 		wantPaths(t, got[0].hint.Paths, "once")
 		wantPaths(t, got[1].hint.Paths, "busy")

@@ -23,7 +23,7 @@
 // with Reason "watch" once a window passed without an event on any path,
 // so a burst of writes to many files (an editor saving, a checkout) goes
 // out whole and is synced in one cycle; events that go on elsewhere hold a
-// ready path back by at most one more window. One timer, set for the next
+// ready path back by at most two more windows. One timer, set for the next
 // delivery, drives it, so there is no polling delay.
 //
 // # Lost events
