@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/transport/local"
 )
 
 // BenchmarkRunning10Edits is the harness's "10 small files edited, running
@@ -20,8 +22,18 @@ import (
 // far agent's fsyncs included). p50-µs is the median op (the mean,
 // ns/op, suffers from a loaded machine), cycles/op counts the cycles that
 // ran, cycle-µs/op the time inside them, wireB/op the bytes on the
-// connection.
+// connection. versions=false is the same with the engine's versioning
+// off: nothing archived on the far side.
 func BenchmarkRunning10Edits(b *testing.B) {
+	for _, versions := range []bool{true, false} {
+		b.Run(fmt.Sprintf("versions=%v", versions), func(b *testing.B) { bench10Edits(b, versions) })
+	}
+}
+
+// bench10Edits is one run of [BenchmarkRunning10Edits]; versions is the
+// engine's versioning (on by default: every file an edit replaces on the
+// far side is archived there first, and the archive made durable).
+func bench10Edits(b *testing.B, versions bool) {
 	f := newFixture(b)
 	tr := f.transport(b)
 	laptop, server := newDir(b, "laptop"), newDir(b, "server")
@@ -32,7 +44,17 @@ func BenchmarkRunning10Edits(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := benchEngine(b, laptop, ep)
+	lep, err := local.New(laptop)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { lep.Close() })
+	e, err := engine.New(engine.Peer{Name: "laptop", Endpoint: lep}, []engine.Peer{{Name: "server", Endpoint: ep}},
+		engine.WithStatePath(filepath.Join(b.TempDir(), "state.db")), engine.WithVersioning(versions))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
 	events := runWatched(b, e)
 	edit := func(run int) (int, time.Duration) {
 		paths := make([]string, 10)
