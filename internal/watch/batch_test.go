@@ -97,14 +97,54 @@ func TestBatcherBatchesReadyPaths(t *testing.T) {
 		in <- "late"
 		time.Sleep(10 * ms)
 		got := stop()
+		// a and z are ready at 3ms but wait for the burst to end: one
+		// hint when nothing happened for a window.
+		if len(got) != 1 || got[0].at != 4*ms {
+			t.Fatalf("deliveries = %+v; want one at 4ms", got)
+		}
+		wantPaths(t, got[0].hint.Paths, "a", "late", "z")
+	})
+}
+
+func TestBatcherBurstOfPathsGivesOneHint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		var want []string
+		for i := range 10 { // an editor saving 10 files over 4.5ms
+			p := string(rune('a' + i))
+			want = append(want, p)
+			in <- p
+			time.Sleep(ms / 2)
+		}
+		time.Sleep(20 * ms)
+		got := stop()
+		if len(got) != 1 || got[0].at != 9*ms/2+3*ms {
+			t.Fatalf("deliveries = %+v; want one at 7.5ms", got)
+		}
+		wantPaths(t, got[0].hint.Paths, want...)
+	})
+}
+
+func TestBatcherBusyTreeHoldsReadyPathTwoWindows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in, stop := driveBatcher(t, 3*ms, nil)
+		in <- "once"
+		for range 20 { // a path written every ms for 20ms
+			in <- "busy"
+			time.Sleep(1 * ms)
+		}
+		time.Sleep(10 * ms)
+		got := stop()
 		if len(got) != 2 {
 			t.Fatalf("deliveries = %+v; want two", got)
 		}
-		if got[0].at != 3*ms || got[1].at != 4*ms {
-			t.Errorf("delivered at %v and %v; want 3ms and 4ms", got[0].at, got[1].at)
+		// once is ready at 3ms and held two more windows, not until busy
+		// goes quiet; busy goes one window after its last event (19ms).
+		if got[0].at != 9*ms || got[1].at != 22*ms {
+			t.Errorf("delivered at %v and %v; want 9ms and 22ms", got[0].at, got[1].at)
 		}
-		wantPaths(t, got[0].hint.Paths, "a", "z")
-		wantPaths(t, got[1].hint.Paths, "late")
+		wantPaths(t, got[0].hint.Paths, "once")
+		wantPaths(t, got[1].hint.Paths, "busy")
 	})
 }
 

@@ -79,5 +79,10 @@ func (d *debouncer) Ready(now time.Time) []string {
 	return out
 }
 
+// Quiet returns when the debouncer has gone a whole window without an
+// event on any path: the latest event time seen plus the window. Every
+// waiting path is ready by then.
+func (d *debouncer) Quiet() time.Time { return d.last.Add(d.window) }
+
 // Len returns the number of waiting paths.
 func (d *debouncer) Len() int { return len(d.byPath) }

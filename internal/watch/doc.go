@@ -19,9 +19,12 @@
 //
 // An event for a path (re)starts that path's quiet window
 // ([Options.Debounce], 3 ms by default). When a window passes without a new
-// event, the path is ready; paths that become ready at the same moment are
-// delivered together in one hint with Reason "watch". One timer, set for the
-// earliest deadline, drives delivery, so there is no polling delay.
+// event, the path is ready. Ready paths are delivered together in one hint
+// with Reason "watch" once a window passed without an event on any path,
+// so a burst of writes to many files (an editor saving, a checkout) goes
+// out whole and is synced in one cycle; events that go on elsewhere hold a
+// ready path back by at most two more windows. One timer, set for the next
+// delivery, drives it, so there is no polling delay.
 //
 // # Lost events
 //

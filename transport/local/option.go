@@ -77,7 +77,9 @@ func WithArchiveDir(dir string) Option {
 }
 
 // WithDebounce sets the quiet window of [Endpoint.Watch]: a path is reported
-// once no event touched it for d. Zero keeps the watcher's default.
+// once no event touched it for d, together with the other ready paths when
+// no event touched the tree for d (waiting at most 2d more for that). Zero
+// keeps the watcher's default.
 func WithDebounce(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
