@@ -61,6 +61,22 @@ func (e *Endpoint) archiveSync(ctx context.Context, rootfd, dirfd int, name, p s
 	}
 	defer unix.Close(afd)
 	dir, base := splitPath(p)
+	sub, err := e.newVersionFolder(afd, reason)
+	if err != nil {
+		return "", err
+	}
+	rel, err := e.archiveInto(afd, sub, dirfd, name, dir, base, sync)
+	if err != nil {
+		return "", fmt.Errorf("archive %s: %w", p, err)
+	}
+	e.log.Info("archived", "path", p, "as", rel)
+	e.autoPrune(ctx, afd)
+	return rel, nil
+}
+
+// newVersionFolder makes a new version folder in the archive afd, named
+// by the time and reason, and returns its name.
+func (e *Endpoint) newVersionFolder(afd int, reason zerosync.ArchiveReason) (string, error) {
 	stamp := e.now().UTC().Format(archiveStamp) + "-" + string(reason)
 	for i := 0; ; i++ {
 		sub := stamp
@@ -74,18 +90,82 @@ func (e *Endpoint) archiveSync(ctx context.Context, rootfd, dirfd int, name, p s
 		if err != nil {
 			return "", fmt.Errorf("archive %s: %w", sub, err)
 		}
-		rel, err := e.archiveInto(afd, sub, dirfd, name, dir, base, sync)
-		if err != nil {
-			return "", fmt.Errorf("archive %s: %w", p, err)
-		}
-		e.log.Info("archived", "path", p, "as", rel)
-		e.autoPrune(ctx, afd)
-		return rel, nil
+		return sub, nil
 	}
 }
 
+// archiveLinks archives the files that the staged ops of a batch replace
+// (each path once) into one new version folder, linked (or copied), and
+// makes the archive durable: with one syncfs of its file system when they
+// are many (syncfsMin or more), otherwise with an fsync of every folder an
+// entry was added to (the archive, the version folder, and each folder on
+// the way to a link), which does not write back the rest of the disk. A
+// file that could not be archived has its error in errs; the error
+// returned is one that leaves all of them unarchived.
+func (e *Endpoint) archiveLinks(ctx context.Context, rootfd int, ss []*staged, errs []error) error {
+	afd, err := e.openArchive(rootfd)
+	if err != nil {
+		return fmt.Errorf("open archive: %w", err)
+	}
+	defer unix.Close(afd)
+	sub, err := e.newVersionFolder(afd, zerosync.ReasonReplaced)
+	if err != nil {
+		return err
+	}
+	sfd, err := openatRetry(afd, sub, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", sub, err)
+	}
+	defer unix.Close(sfd)
+	dirs := map[string]bool{"": true} // below sub, the folders that gained an entry
+	for _, s := range ss {
+		dir, base := splitPath(s.op.Path)
+		dfd, err := mkdirAllAt(sfd, dir, 0o700)
+		if err == nil {
+			err = unix.Linkat(s.dir.fd, s.name, dfd, base, 0)
+			if err != nil && !errnoIs(err, unix.ENOENT) {
+				// Another file system, or links refused: copy the bytes.
+				err = copyFileAt(s.dir.fd, s.name, dfd, base)
+			}
+			unix.Close(dfd)
+		}
+		if err != nil {
+			errs[s.i] = fmt.Errorf("archive before replacing: archive %s: %w", s.op.Path, err)
+			continue
+		}
+		for d := dir; !dirs[d]; d = zerosync.Parent(d) {
+			dirs[d] = true
+		}
+		e.log.Info("archived", "path", s.op.Path, "as", joinPath(sub, s.op.Path))
+	}
+	if len(ss) >= syncfsMin {
+		err = syncfs(afd)
+	} else {
+		err = fsyncDir(afd)
+		for d := range dirs {
+			if err != nil {
+				break
+			}
+			fd := sfd
+			if d != "" {
+				if fd, err = openBeneath(sfd, d, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+					break
+				}
+			}
+			err = fsyncDir(fd)
+			if fd != sfd {
+				unix.Close(fd)
+			}
+		}
+	}
+	e.autoPrune(ctx, afd)
+	return err
+}
+
 // archiveInto links (or copies) name in dirfd to sub/dir/base in the
-// archive afd, where sub is a fresh folder, and syncs it.
+// archive afd, where sub is a fresh folder, and with sync makes it durable:
+// the folder holding the link, and every folder above it up to the
+// archive (sub and the folders beneath it are new).
 func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base string, sync bool) (string, error) {
 	sfd, err := openatRetry(afd, sub, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
@@ -104,6 +184,21 @@ func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base s
 	}
 	if err == nil && sync {
 		err = fsyncDir(dfd)
+		// The folders made on the way are entries of their parents: each
+		// parent up to the archive itself is synced too.
+		for d := joinPath(sub, dir); d != "" && err == nil; {
+			d = zerosync.Parent(d)
+			fd := afd
+			if d != "" {
+				if fd, err = openBeneath(afd, d, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+					break
+				}
+			}
+			err = fsyncDir(fd)
+			if fd != afd {
+				unix.Close(fd)
+			}
+		}
 	}
 	if err != nil {
 		return "", err

@@ -299,44 +299,44 @@ func syncAll[T any](xs []T, sync func(T) error) error {
 }
 
 // archiveStaged archives the files that ops asking for it replace: each
-// path is checked against op.Old and its file linked into the archive,
-// then the archive is made durable once (syncfs of its file system) for
-// all of them. An op whose path changed fails with its error in errs. The
-// path is checked again before the rename: if it changed meanwhile, the
-// op fails and the archive holds one version more.
+// path is checked against op.Old, then the files are linked into one new
+// version folder of the archive, made durable together ([archiveLinks]).
+// An op whose path changed fails with its error in errs. The path is
+// checked again before the rename: if it changed meanwhile, the op fails
+// and the archive holds one version more.
 func (e *Endpoint) archiveStaged(ctx context.Context, rootfd int, st []*staged, errs []error) {
-	var done []*staged
+	var done, files []*staged
 	for _, s := range st {
 		if !s.op.Archive || s.op.Old == nil || s.op.Old.Kind != zerosync.KindFile {
 			continue
 		}
 		cur, err := e.check(ctx, s.dir.fd, s.name, s.op.Path, s.op.Old)
-		if err == nil && cur != nil && cur.Kind == zerosync.KindFile {
-			_, err = e.archiveSync(ctx, rootfd, s.dir.fd, s.name, s.op.Path, zerosync.ReasonReplaced, false)
-			if err != nil {
-				err = fmt.Errorf("archive before replacing: %w", err)
-			}
-		}
 		if err != nil {
 			errs[s.i] = err
 			continue
+		}
+		if cur != nil && cur.Kind == zerosync.KindFile {
+			files = append(files, s)
 		}
 		done = append(done, s)
 	}
 	if len(done) == 0 {
 		return
 	}
-	afd, err := e.openArchive(rootfd)
-	if err == nil {
-		err = syncfs(afd)
-		unix.Close(afd)
+	var err error
+	if len(files) > 0 {
+		if err = e.archiveLinks(ctx, rootfd, files, errs); err != nil {
+			err = fmt.Errorf("archive before replacing: %w", err)
+		}
 	}
 	for _, s := range done {
-		if err != nil {
-			errs[s.i] = fmt.Errorf("archive before replacing: %w", err)
-			continue
+		switch {
+		case errs[s.i] != nil:
+		case err != nil:
+			errs[s.i] = err
+		default:
+			s.archived = true
 		}
-		s.archived = true
 	}
 	e.batchStep("archived")
 }

@@ -350,3 +350,37 @@ func TestApplyBatchCrash(t *testing.T) {
 		require.Equal(t, crashFiles, crashCheck(t, root, k), "step %d", k)
 	}
 }
+
+// TestApplyBatchArchivesInOneFolder: the files a small batch replaces are
+// archived together, in one version folder (not one each), and each
+// version is listed and read back on its own.
+func TestApplyBatchArchivesInOneFolder(t *testing.T) {
+	e, root := newEndpoint(t)
+	var ops []zerosync.BatchOp
+	for i := range 10 {
+		p := fmt.Sprintf("d%d/sub/f%d.txt", i%3, i)
+		old, next := fmt.Appendf(nil, "old %d", i), fmt.Appendf(nil, "new %d", i)
+		writeFile(t, filepath.Join(root, filepath.FromSlash(p)), old, 0o644)
+		ops = append(ops, zerosync.BatchOp{Op: zerosync.Op{Path: p, Old: fileEntry(old, 0o644), New: fileEntry(next, 0o644), Archive: true},
+			Content: newBytesReader(next)})
+	}
+	for i, err := range e.ApplyBatch(t.Context(), ops) {
+		require.NoError(t, err, "op %d", i)
+	}
+	folders, err := os.ReadDir(filepath.Join(root, defaultArchive))
+	require.NoError(t, err)
+	require.Len(t, folders, 1, "one version folder for the batch")
+	for i, bo := range ops {
+		vs, err := e.Versions(t.Context(), bo.Op.Path)
+		require.NoError(t, err)
+		require.Len(t, vs, 1, bo.Op.Path)
+		assert.Equal(t, zerosync.ReasonReplaced, vs[0].Reason)
+		rc, err := e.OpenVersion(t.Context(), vs[0].ID)
+		require.NoError(t, err)
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("old %d", i), string(got))
+		expectBytes(t, filepath.Join(root, filepath.FromSlash(bo.Op.Path)), fmt.Appendf(nil, "new %d", i))
+	}
+}
