@@ -62,6 +62,10 @@ func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Repor
 	}
 
 	changed, all, err := e.ours.refresh(ctx, e, zerosync.Ours, &rep)
+	if err == nil && all {
+		e.shareOurs()
+		e.mem.scanned.Store(true)
+	}
 	if err != nil {
 		for _, p := range e.pairs {
 			p.full = true
@@ -192,6 +196,10 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 	changed, all, err := p.peer.refresh(ctx, e, zerosync.Theirs, rep)
 	if err != nil {
 		return err
+	}
+	if all {
+		e.shareTheirs(p)
+		e.mem.scanned.Store(true)
 	}
 	e.notes(func() { p.note(changed, all) })
 	if p.base == nil {
@@ -541,6 +549,7 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 		p.base = nil // reload what the store holds
 		return fmt.Errorf("save state: %w", err)
 	}
+	before := len(p.base)
 	for path, en := range c.Base {
 		if en == nil {
 			delete(p.base, path)
@@ -548,6 +557,7 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 			p.base[path] = *en
 		}
 	}
+	p.base = compacted(p.base, len(p.base)-before)
 	return nil
 }
 
