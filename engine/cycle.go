@@ -549,7 +549,6 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 		p.base = nil // reload what the store holds
 		return fmt.Errorf("save state: %w", err)
 	}
-	before := len(p.base)
 	for path, en := range c.Base {
 		if en == nil {
 			delete(p.base, path)
@@ -557,7 +556,6 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 			p.base[path] = *en
 		}
 	}
-	p.base = compacted(p.base, len(p.base)-before)
 	return nil
 }
 

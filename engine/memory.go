@@ -10,10 +10,9 @@ import (
 // What a running engine keeps between cycles is, per pair, the common
 // state (pair.base) and, per tree, the last snapshot (tree.snap): three
 // maps keyed by the same paths. A scan makes its own string for every
-// path, so without care each map holds its own copy of every path, and a
-// map grown an entry at a time keeps room it never uses. The helpers here
-// keep one string per path across the maps, size a rebuilt map to what it
-// holds, and give the memory of a full cycle back once it is over.
+// path, so without care each map holds its own copy of every path. The
+// helpers here keep one string per path across the maps, and give the
+// memory of a full cycle back once it is over.
 
 // memUse is what the engine knows about its own memory use.
 type memUse struct {
@@ -75,19 +74,4 @@ func (e *Engine) shareTheirs(p *pair) {
 	e.conc.ours.RLock()
 	share(p.peer.snap, e.ours.snap)
 	e.conc.ours.RUnlock()
-}
-
-// compacted returns s in a map made for its size when s grew by more than
-// a quarter of what it holds since it was made (grown an entry at a time,
-// a map keeps about a tenth more room than one made at its size); s
-// itself otherwise.
-func compacted(s zerosync.Snapshot, added int) zerosync.Snapshot {
-	if added < 1024 || added*4 < len(s) {
-		return s
-	}
-	out := make(zerosync.Snapshot, len(s))
-	for p, en := range s {
-		out[p] = en
-	}
-	return out
 }

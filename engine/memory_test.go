@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,22 +48,6 @@ func TestShareKeepsEntries(t *testing.T) {
 	}
 	share(nil, like) // nothing to do
 	share(s, nil)
-}
-
-// TestCompacted: a map that grew by more than a quarter is copied whole
-// into one made for its size; one that barely grew is kept.
-func TestCompacted(t *testing.T) {
-	s := zerosync.Snapshot{}
-	for i := range 4096 {
-		s[strings.Repeat("x", 1+i%7)+string(rune('a'+i%26))+strconv.Itoa(i)] = zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}
-	}
-	c := compacted(s, 4096)
-	assert.Equal(t, s, c)
-	c[".new"] = zerosync.Entry{Kind: zerosync.KindDir}
-	assert.NotContains(t, s, ".new", "a compacted map is a copy")
-	kept := compacted(s, 10)
-	kept[".kept"] = zerosync.Entry{Kind: zerosync.KindDir}
-	assert.Contains(t, s, ".kept", "a map that barely grew is kept")
 }
 
 // TestRunReleasesAfterFullCycle: Run gives memory back after a cycle that
