@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -256,7 +257,14 @@ func (r *applyRun) keepCopy(ctx context.Context, path string, side zerosync.Side
 // A failed action is a problem; actions beneath a path that failed are still
 // tried, and fail on their own.
 func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosync.Snapshot {
-	final := [2]zerosync.Snapshot{maps.Clone(r.snaps[0]), maps.Clone(r.snaps[1])}
+	// A side no action writes keeps its snapshot: final is only read
+	// then, and a full cycle does not copy two whole trees for nothing.
+	final := r.snaps
+	for side := range final {
+		if slices.ContainsFunc(acts, func(a zerosync.Action) bool { return a.Side == zerosync.Side(side) }) {
+			final[side] = maps.Clone(r.snaps[side])
+		}
+	}
 	if len(acts) == 0 {
 		return final
 	}

@@ -62,6 +62,10 @@ func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Repor
 	}
 
 	changed, all, err := e.ours.refresh(ctx, e, zerosync.Ours, &rep)
+	if err == nil && all {
+		e.shareOurs()
+		e.mem.scanned.Store(true)
+	}
 	if err != nil {
 		for _, p := range e.pairs {
 			p.full = true
@@ -192,6 +196,10 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 	changed, all, err := p.peer.refresh(ctx, e, zerosync.Theirs, rep)
 	if err != nil {
 		return err
+	}
+	if all {
+		e.shareTheirs(p)
+		e.mem.scanned.Store(true)
 	}
 	e.notes(func() { p.note(changed, all) })
 	if p.base == nil {
@@ -512,14 +520,25 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 // commitPair moves the common state to whatever both sides now agree on.
 func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot, final [2]zerosync.Snapshot, run *applyRun) error {
 	c := commit{Base: map[string]*zerosync.Entry{}, Bodies: run.bodies, Journal: run.journal}
+	// check looks the path up by value: a pointer is made only for an
+	// entry that joins the common state, not for every path of a full
+	// cycle.
 	check := func(path string) {
-		a, b := final[0].Get(path), final[1].Get(path)
-		if !a.Same(b) {
+		a, inA := final[0][path]
+		b, inB := final[1][path]
+		if inA != inB || inA && !a.Same(&b) {
 			return
 		}
-		if o := base.Get(path); !o.Same(a) {
-			c.Base[path] = a
+		o, inO := base[path]
+		if inO == inA && (!inA || o.Same(&a)) {
+			return
 		}
+		if !inA {
+			c.Base[path] = nil
+			return
+		}
+		en := a
+		c.Base[path] = &en
 	}
 	for path := range final[0] {
 		check(path)
@@ -581,18 +600,21 @@ func checkEmptied(base zerosync.Snapshot, snaps [2]zerosync.Snapshot, names [2]s
 	if len(base) < 2 {
 		return nil
 	}
-	digests := map[zerosync.Digest]bool{}
-	for _, en := range base {
-		if en.Kind == zerosync.KindFile {
-			digests[en.Digest] = true
-		}
-	}
+	var digests map[zerosync.Digest]bool // made only when a side kept no path
 	for side, s := range snaps {
 		kept := false
 		for path := range base {
 			if _, ok := s[path]; ok {
 				kept = true
 				break
+			}
+		}
+		if !kept && digests == nil {
+			digests = map[zerosync.Digest]bool{}
+			for _, en := range base {
+				if en.Kind == zerosync.KindFile {
+					digests[en.Digest] = true
+				}
 			}
 		}
 		for _, en := range s {

@@ -101,6 +101,8 @@ type Engine struct {
 	hb heartbeat
 	// conc is how the pairs of a cycle sync at once (concurrent.go).
 	conc concurrency
+	// mem is what the engine knows about its memory use (memory.go).
+	mem memUse
 }
 
 // pair is our tree and one peer's, with their common state.

@@ -72,6 +72,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		flushes := e.takeFlushes()
 		rep, err, own := e.runCycle(ctx, true)
 		answerFlushes(flushes, rep, err)
+		e.releaseAfterFull()
 		if halted := e.allHalted(); halted != nil {
 			return fmt.Errorf("nothing left to sync: %w", halted)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -327,7 +328,15 @@ func (s *server) scan(ctx context.Context, st *stream, r *served, since uint64) 
 		return err
 	}
 	end := scanEnd{gen: gen, base: base, count: uint64(len(changes)), problems: probs}
-	return st.send(ctx, tScanEnd, end.encode(), true)
+	if err := st.send(ctx, tScanEnd, end.encode(), true); err != nil {
+		return err
+	}
+	// A full scan leaves as much garbage as the tree it read, which the
+	// collector would keep for reuse: the agent between scans should be
+	// the size of what it holds. A collection costs little beside the
+	// scan that asked for it.
+	debug.FreeOSMemory()
+	return nil
 }
 
 // sizeOf returns the size of an opened file, or -1 when it cannot tell.
