@@ -3,6 +3,7 @@ package engine
 import (
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/zerosync/zerosync"
 )
@@ -22,7 +23,14 @@ type memUse struct {
 	// release returns freed memory to the system; debug.FreeOSMemory
 	// unless a test counts the calls.
 	release func()
+	// last is when memory was last given back (Unix nanoseconds).
+	last atomic.Int64
 }
+
+// releaseEvery is the least time between two releases: an engine that
+// scans in full every cycle (polling, a schedule) collects at most this
+// often, and leaves the rest to the runtime's own scavenger.
+const releaseEvery = 30 * time.Second
 
 // releaseAfterFull gives the memory a full scan left as garbage back to
 // the system, once per cycle that scanned a tree in full. A full scan of a
@@ -30,11 +38,17 @@ type memUse struct {
 // collector would otherwise keep for reuse; a running engine's next cycles
 // are mostly small, and its resident size should be what it holds. It
 // costs a collection, which is small beside the full scan that asked for
-// it.
+// it; an engine that scans in full every cycle pays it at most every
+// releaseEvery.
 func (e *Engine) releaseAfterFull() {
 	if !e.mem.scanned.Swap(false) {
 		return
 	}
+	now := time.Now().UnixNano()
+	if last := e.mem.last.Load(); last != 0 && now-last < int64(releaseEvery) {
+		return
+	}
+	e.mem.last.Store(now)
 	if e.mem.release != nil {
 		e.mem.release()
 		return
