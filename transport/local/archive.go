@@ -95,11 +95,9 @@ func (e *Endpoint) newVersionFolder(afd int, reason zerosync.ArchiveReason) (str
 }
 
 // archiveLinks archives the files that the staged ops of a batch replace
-// (each path once) into one new version folder, linked (or copied), and
-// makes the archive durable: with one syncfs of its file system when they
-// are many (syncfsMin or more), otherwise with an fsync of every folder an
-// entry was added to (the archive, the version folder, and each folder on
-// the way to a link), which does not write back the rest of the disk. A
+// (each path once) into one new version folder, linked (or copied): one
+// folder and one chain of parents for the batch instead of one for each
+// file. Then one syncfs of the archive's file system makes them durable. A
 // file that could not be archived has its error in errs; the error
 // returned is one that leaves all of them unarchived.
 func (e *Endpoint) archiveLinks(ctx context.Context, rootfd int, ss []*staged, errs []error) error {
@@ -117,7 +115,6 @@ func (e *Endpoint) archiveLinks(ctx context.Context, rootfd int, ss []*staged, e
 		return fmt.Errorf("archive %s: %w", sub, err)
 	}
 	defer unix.Close(sfd)
-	dirs := map[string]bool{"": true} // below sub, the folders that gained an entry
 	for _, s := range ss {
 		dir, base := splitPath(s.op.Path)
 		dfd, err := mkdirAllAt(sfd, dir, 0o700)
@@ -133,31 +130,13 @@ func (e *Endpoint) archiveLinks(ctx context.Context, rootfd int, ss []*staged, e
 			errs[s.i] = fmt.Errorf("archive before replacing: archive %s: %w", s.op.Path, err)
 			continue
 		}
-		for d := dir; !dirs[d]; d = zerosync.Parent(d) {
-			dirs[d] = true
-		}
 		e.log.Info("archived", "path", s.op.Path, "as", joinPath(sub, s.op.Path))
 	}
-	if len(ss) >= syncfsMin {
-		err = syncfs(afd)
-	} else {
-		err = fsyncDir(afd)
-		for d := range dirs {
-			if err != nil {
-				break
-			}
-			fd := sfd
-			if d != "" {
-				if fd, err = openBeneath(sfd, d, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
-					break
-				}
-			}
-			err = fsyncDir(fd)
-			if fd != sfd {
-				unix.Close(fd)
-			}
-		}
-	}
+	// One syncfs makes every link and folder durable. Per-folder fsyncs
+	// (the archive, the version folder, each folder on the way to a link)
+	// were measured slower on an idle disk: BenchmarkSync10EditsWatched10k
+	// 7.6 ms against 5.3 ms, ten files in several folders.
+	err = syncfs(afd)
 	e.autoPrune(ctx, afd)
 	return err
 }
