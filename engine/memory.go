@@ -23,13 +23,16 @@ type memUse struct {
 	// release returns freed memory to the system; debug.FreeOSMemory
 	// unless a test counts the calls.
 	release func()
-	// last is when memory was last given back (Unix nanoseconds).
-	last atomic.Int64
+	// last is when memory was last given back (Unix nanoseconds);
+	// pending is set while a release waits for releaseEvery to pass.
+	last    atomic.Int64
+	pending atomic.Bool
 }
 
 // releaseEvery is the least time between two releases: an engine that
 // scans in full every cycle (polling, a schedule) collects at most this
-// often, and leaves the rest to the runtime's own scavenger.
+// often; a full cycle that comes sooner has its release made when the time
+// has passed (one for all of them).
 const releaseEvery = 30 * time.Second
 
 // releaseAfterFull gives the memory a full scan left as garbage back to
@@ -44,11 +47,26 @@ func (e *Engine) releaseAfterFull() {
 	if !e.mem.scanned.Swap(false) {
 		return
 	}
-	now := time.Now().UnixNano()
-	if last := e.mem.last.Load(); last != 0 && now-last < int64(releaseEvery) {
+	now := time.Now()
+	last := e.mem.last.Load()
+	if wait := time.Duration(last + int64(releaseEvery) - now.UnixNano()); last != 0 && wait > 0 {
+		// Too soon after the last: once, when releaseEvery has passed,
+		// however many full cycles come meanwhile.
+		if e.mem.pending.CompareAndSwap(false, true) {
+			time.AfterFunc(wait, func() {
+				e.mem.pending.Store(false)
+				e.mem.last.Store(time.Now().UnixNano())
+				e.release()
+			})
+		}
 		return
 	}
-	e.mem.last.Store(now)
+	e.mem.last.Store(now.UnixNano())
+	e.release()
+}
+
+// release gives freed memory back to the system.
+func (e *Engine) release() {
 	if e.mem.release != nil {
 		e.mem.release()
 		return
