@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 	"unsafe"
 
@@ -78,35 +77,4 @@ func TestRunReleasesAfterFullCycle(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "Run did not release memory after its first, full, cycle")
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// TestReleaseAtMostEvery30s: full cycles that come sooner than
-// releaseEvery after a release have theirs made once, when the time has
-// passed; none is forgotten.
-func TestReleaseAtMostEvery30s(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		e := &Engine{}
-		var released atomic.Int32
-		e.mem.release = func() { released.Add(1) }
-		full := func() {
-			e.mem.scanned.Store(true)
-			e.releaseAfterFull()
-		}
-		full()
-		assert.Equal(t, int32(1), released.Load(), "the first full cycle")
-		e.releaseAfterFull()
-		assert.Equal(t, int32(1), released.Load(), "a cycle that scanned nothing in full")
-		time.Sleep(time.Second)
-		full()
-		full()
-		assert.Equal(t, int32(1), released.Load(), "two full cycles a second later wait")
-		time.Sleep(releaseEvery)
-		synctest.Wait()
-		assert.Equal(t, int32(2), released.Load(), "one release for both, once the time has passed")
-		full()
-		assert.Equal(t, int32(2), released.Load(), "and the next waits again")
-		time.Sleep(releaseEvery)
-		synctest.Wait()
-		assert.Equal(t, int32(3), released.Load())
-	})
 }
