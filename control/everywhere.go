@@ -354,11 +354,7 @@ func (ev *Everywhere) reachable() []remotePeer {
 	}
 	var out []remotePeer
 	for _, p := range ps {
-		ep, ok := ev.e.PeerEndpoint(p.Name)
-		if !ok {
-			continue
-		}
-		if d, ok := zerosync.As[ControlDialer](ep); ok {
+		if d, ok := controlDialer(ev.e, p.Name); ok {
 			out = append(out, remotePeer{p.Name, d})
 		}
 	}

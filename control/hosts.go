@@ -60,15 +60,21 @@ const daemonAnswered = "answered"
 func reachablePeers(e *engine.Engine, st Status) map[string]ControlDialer {
 	out := map[string]ControlDialer{}
 	for _, p := range st.Peers {
-		ep, ok := e.PeerEndpoint(p.Name)
-		if !ok {
-			continue
-		}
-		if d, ok := zerosync.As[ControlDialer](ep); ok {
+		if d, ok := controlDialer(e, p.Name); ok {
 			out[p.Name] = d
 		}
 	}
 	return out
+}
+
+// controlDialer returns what reaches the daemon on the host of e's peer
+// name, when its endpoint can.
+func controlDialer(e *engine.Engine, name string) (ControlDialer, bool) {
+	ep, ok := e.PeerEndpoint(name)
+	if !ok {
+		return nil, false
+	}
+	return zerosync.As[ControlDialer](ep)
 }
 
 // hosts lists the hosts of st's fleet: this host (name), st's peers, and
