@@ -176,33 +176,7 @@ func (p *Pair) Body(ctx context.Context, d zerosync.Digest) ([]byte, bool, error
 // [zerosync.ErrTooLarge]. A ctx done before the transaction commits
 // applies nothing.
 func (p *Pair) Commit(ctx context.Context, c Change) error {
-	if err := p.checkID(); err != nil {
-		return p.errorf("commit", err)
-	}
-	w, err := prepare(c)
-	if err != nil {
-		return p.errorf("commit", err)
-	}
-	var seqs []uint64
-	var st commitStats
-	err = p.db.update(ctx, func(tx *bbolt.Tx) error {
-		var err error
-		st, seqs, err = p.apply(ctx, tx, w)
-		if err != nil {
-			return err
-		}
-		// The last chance to back out: after this the transaction commits.
-		return ctx.Err()
-	})
-	if err != nil {
-		return p.errorf("commit", err)
-	}
-	for i, s := range seqs {
-		c.Journal[i].Seq = s
-	}
-	p.db.log.DebugContext(ctx, "state committed", "pair", p.id,
-		"set", st.set, "deleted", st.deleted, "bodies", st.bodies, "pruned", st.pruned, "journal", len(seqs))
-	return nil
+	return p.db.CommitAll(ctx, []PairChange{{Pair: p, Change: c}})[0]
 }
 
 // prepared is a Change checked and encoded before the transaction starts,
