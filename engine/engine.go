@@ -122,6 +122,10 @@ type pair struct {
 	stat pairStat
 	// staged: the peer's changes to our tree wait in the staging area.
 	staged bool
+	// noneStaged: the pair is not staged and its staging area was found
+	// empty, so it stays empty (only a staged pair stages); its cycles
+	// need not read it again.
+	noneStaged bool
 	// skip: this cycle leaves the pair alone, waiting for its retry
 	// (under the cycle lock).
 	skip bool

@@ -278,9 +278,15 @@ func (e *Engine) stagedFromPeer(ctx context.Context, p *pair, it *state.StagedIt
 // matches it, or (for a pair no longer staged) it was applied. held are
 // the paths the cycle staged or means to stage.
 func (e *Engine) dropStale(ctx context.Context, p *pair, pt *pairTrees, held map[string]bool) error {
+	if p.noneStaged {
+		return nil
+	}
 	items, err := p.store.Staged(ctx)
 	if err != nil {
 		return fmt.Errorf("read the staging area: %w", err)
+	}
+	if len(items) == 0 && !p.staged {
+		p.noneStaged = true
 	}
 	for _, it := range items {
 		if held[it.Path] || !(pt.full || pt.scope[it.Path]) {
