@@ -202,6 +202,12 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		e.mem.scanned.Store(true)
 	}
 	e.notes(func() { p.note(changed, all) })
+	if err := commitFailure(p.store); err != nil {
+		// A change committed behind an earlier cycle failed: the common
+		// state is read again from the database.
+		p.base = nil
+		return fmt.Errorf("save state: %w", err)
+	}
 	if p.base == nil {
 		b, err := p.store.Base(ctx)
 		if err != nil {

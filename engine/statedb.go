@@ -56,10 +56,11 @@ func (e *Engine) openDB() error {
 		return fmt.Errorf("engine: %w: %s holds the state of engine %q, not %q; give this engine its own state file",
 			zerosync.ErrForeignState, path, owner, e.name)
 	}
-	e.closeDB = db.Close
-	e.live.storeFor = func(peer string) store { return db.Pair(peer) }
+	commits := newCommitter(db.CommitAll, e.kick)
+	e.closeDB = func() error { return errors.Join(commits.close(), db.Close()) }
+	e.live.storeFor = func(peer string) store { return &behindStore{p: db.Pair(peer), c: commits} }
 	for _, p := range e.pairs {
-		p.store = db.Pair(p.peer.Name)
+		p.store = e.live.storeFor(p.peer.Name)
 	}
 	return nil
 }
