@@ -139,16 +139,16 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 	if len(st) == 0 {
 		return
 	}
-	// Make them durable, all before the first rename.
-	if err := e.syncStaged(ctx, rootfd, st); err != nil {
+	// Keep what the ops replace: linked into the archive now, made
+	// durable with the temp files, all before the first rename.
+	arch := e.archiveStaged(ctx, rootfd, st, errs)
+	if err := e.syncStaged(ctx, rootfd, st, arch, errs); err != nil {
 		for _, s := range st {
 			errs[s.i] = err
 		}
 		return
 	}
 	e.batchStep("synced")
-	// Keep what the ops replace, all before the first rename.
-	e.archiveStaged(ctx, rootfd, st, errs)
 	// Check each path again and rename the temp file over it.
 	for _, s := range st {
 		if errs[s.i] != nil {
@@ -220,25 +220,55 @@ func (e *Endpoint) stage(ctx context.Context, rootfd int, dirs map[string]*batch
 	return s, nil
 }
 
-// syncStaged makes the temp files of a batch durable: one syncfs of the
-// root's file system for many files, otherwise an fsync of each file,
-// several at once. Symlinks need no sync of their own: syncfs covers them,
-// and so does the sync of their directory after the rename on the file
-// systems that journal metadata in order.
-func (e *Endpoint) syncStaged(ctx context.Context, rootfd int, st []*staged) error {
+// syncStaged makes the temp files of a batch durable, and the links that
+// arch made in the archive: one syncfs of the root's file system for many
+// files or when the archive is on it (it then covers both), otherwise an
+// fsync of each file, several at once, beside a syncfs of the archive's
+// file system. Symlinks need no sync of their own: syncfs covers them, and
+// so does the sync of their directory after the rename on the file systems
+// that journal metadata in order. An error of the archive's sync is set in
+// errs for the ops it archived; an error returned fails them all. The ops
+// arch archived durably are marked so.
+func (e *Endpoint) syncStaged(ctx context.Context, rootfd int, st []*staged, arch *linked, errs []error) error {
 	var files []*staged
 	for _, s := range st {
 		if s.t.f != nil {
 			files = append(files, s)
 		}
 	}
-	if len(st) >= syncfsMin {
-		return syncfs(rootfd)
+	whole := len(st) >= syncfsMin || arch != nil && arch.sameFS
+	var archErr error
+	switch {
+	case whole:
+		if err := syncfs(rootfd); err != nil {
+			return err
+		}
+	case arch != nil:
+		var wg gosync.WaitGroup
+		wg.Go(func() { archErr = syncfs(arch.fd) })
+		err := syncAll(files, func(s *staged) error { return s.t.f.Sync() })
+		wg.Wait()
+		if err != nil {
+			return err
+		}
+	case len(files) > 0:
+		return syncAll(files, func(s *staged) error { return s.t.f.Sync() })
 	}
-	if len(files) == 0 {
+	if arch == nil {
 		return nil
 	}
-	return syncAll(files, func(s *staged) error { return s.t.f.Sync() })
+	defer unix.Close(arch.fd)
+	for _, s := range arch.done {
+		switch {
+		case errs[s.i] != nil:
+		case archErr != nil:
+			errs[s.i] = fmt.Errorf("archive before replacing: %w", archErr)
+		default:
+			s.archived = true
+		}
+	}
+	e.autoPrune(ctx, arch.fd)
+	return nil
 }
 
 // syncDirs makes the renames into dirs durable: one syncfs of the root's
@@ -298,13 +328,24 @@ func syncAll[T any](xs []T, sync func(T) error) error {
 	return first
 }
 
+// linked is what [Endpoint.archiveStaged] put in the archive, to be made
+// durable by [Endpoint.syncStaged].
+type linked struct {
+	fd     int  // the archive, open
+	sameFS bool // the archive is on the root's file system
+	// done are the ops archived (linked, or nothing to keep), once the
+	// archive is durable.
+	done []*staged
+}
+
 // archiveStaged archives the files that ops asking for it replace: each
 // path is checked against op.Old, then the files are linked into one new
-// version folder of the archive, made durable together ([archiveLinks]).
-// An op whose path changed fails with its error in errs. The path is
-// checked again before the rename: if it changed meanwhile, the op fails
-// and the archive holds one version more.
-func (e *Endpoint) archiveStaged(ctx context.Context, rootfd int, st []*staged, errs []error) {
+// version folder of the archive ([archiveLinks]), not yet durably: the
+// result is for [Endpoint.syncStaged], nil when nothing was asked. An op
+// whose path changed, or whose file could not be archived, fails with its
+// error in errs. The path is checked again before the rename: if it
+// changed meanwhile, the op fails and the archive holds one version more.
+func (e *Endpoint) archiveStaged(ctx context.Context, rootfd int, st []*staged, errs []error) *linked {
 	var done, files []*staged
 	for _, s := range st {
 		if !s.op.Archive || s.op.Old == nil || s.op.Old.Kind != zerosync.KindFile {
@@ -321,24 +362,33 @@ func (e *Endpoint) archiveStaged(ctx context.Context, rootfd int, st []*staged, 
 		done = append(done, s)
 	}
 	if len(done) == 0 {
-		return
+		return nil
 	}
-	var err error
-	if len(files) > 0 {
-		if err = e.archiveLinks(ctx, rootfd, files, errs); err != nil {
-			err = fmt.Errorf("archive before replacing: %w", err)
+	defer e.batchStep("archived")
+	if len(files) == 0 {
+		// Nothing there to keep.
+		for _, s := range done {
+			s.archived = errs[s.i] == nil
 		}
+		return nil
 	}
-	for _, s := range done {
-		switch {
-		case errs[s.i] != nil:
-		case err != nil:
-			errs[s.i] = err
-		default:
-			s.archived = true
+	afd, err := e.openArchive(rootfd)
+	if err != nil {
+		err = fmt.Errorf("open archive: %w", err)
+	} else if err = e.archiveLinks(afd, files, errs); err != nil {
+		unix.Close(afd)
+	}
+	if err != nil {
+		for _, s := range done {
+			if errs[s.i] == nil {
+				errs[s.i] = fmt.Errorf("archive before replacing: %w", err)
+			}
 		}
+		return nil
 	}
-	e.batchStep("archived")
+	var ast, rst unix.Stat_t
+	same := unix.Fstat(afd, &ast) == nil && unix.Fstat(rootfd, &rst) == nil && ast.Dev == rst.Dev
+	return &linked{fd: afd, sameFS: same, done: done}
 }
 
 // syncfs is syncfs(2) of the file system fd is on, retried on EINTR.

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/zerosync/zerosync"
 )
 
@@ -190,4 +192,45 @@ func BenchmarkApplyFiles(b *testing.B) {
 	}
 	b.Run("batch-syncfs", func(b *testing.B) { batch(b, 1) })
 	b.Run("batch-fsync", func(b *testing.B) { batch(b, 1<<30) })
+}
+
+// BenchmarkReplaceArchived10 is the far side of "10 small edits": one
+// batch replacing 10 files of 16 KiB in 10 directories, each archived
+// first, as the engine sends it with versioning on. µs/batch-step gives
+// the time to each step of the batch.
+func BenchmarkReplaceArchived10(b *testing.B) {
+	e, root := newEndpoint(b)
+	const n = 10
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1024)
+	cur := make([][]byte, n)
+	for i := range n {
+		must(b, os.Mkdir(filepath.Join(root, fmt.Sprintf("d%d", i)), 0o755))
+		cur[i] = append([]byte(fmt.Sprintf("%08d %08d", 0, i)), body...)
+		must(b, os.WriteFile(filepath.Join(root, fmt.Sprintf("d%d/f", i)), cur[i], 0o644))
+	}
+	steps := map[string]time.Duration{}
+	var start time.Time
+	e.onBatchStep = func(step string) { steps[step] += time.Since(start) }
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		round++
+		ops := make([]zerosync.BatchOp, n)
+		next := make([][]byte, n)
+		for i := range ops {
+			next[i] = append([]byte(fmt.Sprintf("%08d %08d", round, i)), body...)
+			ops[i] = zerosync.BatchOp{Op: zerosync.Op{Path: fmt.Sprintf("d%d/f", i), Old: fileEntry(cur[i], 0o644), New: fileEntry(next[i], 0o644), Archive: true},
+				Content: bytes.NewReader(next[i])}
+		}
+		unix.Sync()
+		b.StartTimer()
+		start = time.Now()
+		for _, err := range e.ApplyBatch(b.Context(), ops) {
+			must(b, err)
+		}
+		cur = next
+	}
+	for step, d := range steps {
+		b.ReportMetric(float64(d.Microseconds())/float64(b.N), "µs/"+step)
+	}
 }
