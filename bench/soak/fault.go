@@ -24,7 +24,7 @@ const (
 	evStart    = "start"    // the cycle began, before any scan
 	evApplied  = "applied"  // an action took effect, before the state commit
 	evConflict = "conflict" // a conflict was settled (copy kept, review queued), before its actions
-	evEnd      = "end"      // the cycle ended, state committed, before the reply
+	evEnd      = "end"      // the cycle ended (its state change queued, maybe not yet durable), before the reply
 )
 
 // fault is what one cycle suffers: an action at a marker, which is either
