@@ -152,9 +152,10 @@ func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base s
 		err = copyFileAt(dirfd, name, dfd, base)
 	}
 	if err == nil && sync {
-		err = fsyncDir(dfd)
 		// The folders made on the way are entries of their parents: each
-		// parent up to the archive itself is synced too.
+		// parent up to the archive itself is synced too, all at once (the
+		// file system commits them together).
+		fds := []int{dfd}
 		for d := joinPath(sub, dir); d != "" && err == nil; {
 			d = zerosync.Parent(d)
 			fd := afd
@@ -162,11 +163,12 @@ func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base s
 				if fd, err = openBeneath(afd, d, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
 					break
 				}
+				defer unix.Close(fd)
 			}
-			err = fsyncDir(fd)
-			if fd != afd {
-				unix.Close(fd)
-			}
+			fds = append(fds, fd)
+		}
+		if err == nil {
+			err = syncAll(fds, fsyncDir)
 		}
 	}
 	if err != nil {
