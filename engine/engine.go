@@ -349,7 +349,10 @@ func New(local Peer, peers []Peer, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// Close releases the state database. It does not close the endpoints.
+// Close releases the state database, after the changes of the common
+// state that cycles left to be committed behind them are durable; one that
+// failed and was not reported by a later cycle is in the error. It does not
+// close the endpoints.
 func (e *Engine) Close() error {
 	if e.closeDB != nil {
 		return e.closeDB()
