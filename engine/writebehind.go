@@ -134,13 +134,15 @@ func (c *committer) failure(id string) error {
 	return c.takeFailure(id)
 }
 
-// close waits for the queue, refuses later changes and returns the
+// close refuses later changes, waits for those queued and returns the
 // failures not reported yet.
 func (c *committer) close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.wait(context.Background())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closed = true
 	var errs []error
 	for _, id := range slices.Sorted(maps.Keys(c.failed)) {
 		errs = append(errs, fmt.Errorf("save state of peer %s: %w", id, c.failed[id]))
