@@ -22,6 +22,10 @@ const (
 	// rateWindow is how many bytes a measurement of the rate spans; the
 	// last one decides.
 	rateWindow = 1 << 20
+	// firstWindow is the span of the first measurement, short so that a
+	// connection on a fast link stops compressing after its first few
+	// small files (a running engine's edits rarely add up to rateWindow).
+	firstWindow = 64 << 10
 )
 
 // wireRate estimates how fast a connection's writes leave. Its zero value
@@ -40,7 +44,7 @@ func (w *wireRate) observe(n int, d time.Duration) {
 	defer w.mu.Unlock()
 	w.bytes += int64(n)
 	w.spent += d
-	if w.bytes < rateWindow {
+	if span := int64(rateWindow); w.bytes < span && (w.rate.Load() != 0 || w.bytes < firstWindow) {
 		return
 	}
 	r := int64(float64(w.bytes) / max(w.spent, time.Microsecond).Seconds())

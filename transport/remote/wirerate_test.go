@@ -13,8 +13,12 @@ import (
 func TestWireRate(t *testing.T) {
 	var w wireRate
 	require.True(t, w.slow(), "nothing measured yet")
+	w.observe(firstWindow/2, 0)
+	require.True(t, w.slow(), "half the first window")
 
-	// 1 GiB/s, in pieces of 256 KiB.
+	// 1 GiB/s: the first window decides.
+	w.observe(firstWindow/2, firstWindow/2*time.Second/(1<<30))
+	require.False(t, w.slow(), "1 GiB/s")
 	for range 4 {
 		w.observe(256<<10, 250*time.Microsecond)
 	}
@@ -33,4 +37,12 @@ func TestWireRate(t *testing.T) {
 		w.observe(rateWindow, 0)
 	}
 	require.False(t, w.slow(), "instant writes")
+}
+
+// On a slow link the first window already says so.
+func TestWireRateFirstWindowSlow(t *testing.T) {
+	var w wireRate
+	w.observe(firstWindow, 62500*time.Microsecond) // 1 MiB/s
+	require.True(t, w.slow())
+	require.Positive(t, w.rate.Load(), "measured, not unknown")
 }
