@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"encoding/binary"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -17,10 +19,81 @@ import (
 // answer is the whole tree. Either way the client ends with the same
 // snapshot and the new generation.
 
-// scanState is what the agent keeps per open root.
+// scanState is what the agent keeps per open root: the generation of the
+// last whole-tree scan it sent and, to answer the next with a diff, the
+// sum of each entry that scan held (not the entries: a sum is 16 bytes
+// where an entry is 88 and more, for every path of the tree).
 type scanState struct {
 	gen  uint64
-	last zerosync.Snapshot
+	last sums // nil: nothing to diff against
+}
+
+// entrySum identifies an entry by what the wire carries of it: entries
+// that encode the same ([sameOnWire]) have the same sum, and entries that
+// do not have different sums but with a chance of 2⁻¹²⁸ (two 64-bit hashes
+// under seeds drawn for the process, which a peer cannot know).
+type entrySum [2]uint64
+
+// sums is the sum of each path of a snapshot.
+type sums map[string]entrySum
+
+var sumSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// entrySumOf returns the sum of e: the fields [sameOnWire] compares, in a fixed
+// layout, hashed.
+func entrySumOf(e *zerosync.Entry) entrySum {
+	var buf [1 + 8 + 4 + 4 + 8 + 32]byte
+	b := append(buf[:0], byte(e.Kind))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.ModTime.Unix()))
+	b = binary.LittleEndian.AppendUint32(b, uint32(e.ModTime.Nanosecond()))
+	var tail []byte
+	switch e.Kind {
+	case zerosync.KindFile:
+		b = binary.LittleEndian.AppendUint32(b, uint32(e.Mode.Perm()))
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.Size))
+		b = append(b, e.Digest[:]...)
+	case zerosync.KindDir:
+		b = binary.LittleEndian.AppendUint32(b, uint32(e.Mode.Perm()))
+	default:
+		tail = []byte(e.Target)
+	}
+	var h maphash.Hash
+	var out entrySum
+	for i, seed := range sumSeeds {
+		h.SetSeed(seed)
+		h.Write(b)
+		h.Write(tail)
+		out[i] = h.Sum64()
+	}
+	return out
+}
+
+// sumsOf returns the sums of s, keyed by the same path strings.
+func sumsOf(s zerosync.Snapshot) sums {
+	out := make(sums, len(s))
+	for p, e := range s {
+		out[p] = entrySumOf(&e)
+	}
+	return out
+}
+
+// diffSums returns the changes that turn the snapshot old summed up into
+// cur, sorted by path.
+func diffSums(old sums, cur zerosync.Snapshot) []change {
+	var out []change
+	for p, e := range cur {
+		if o, ok := old[p]; ok && o == entrySumOf(&e) {
+			continue
+		}
+		out = append(out, change{path: p, entry: &e})
+	}
+	for p := range old {
+		if _, ok := cur[p]; !ok {
+			out = append(out, change{path: p})
+		}
+	}
+	slices.SortFunc(out, func(a, b change) int { return strings.Compare(a.path, b.path) })
+	return out
 }
 
 // sameOnWire reports whether two entries encode the same: every field the
@@ -36,24 +109,6 @@ func sameOnWire(a, b *zerosync.Entry) bool {
 		return a.Mode.Perm() == b.Mode.Perm()
 	}
 	return a.Target == b.Target
-}
-
-// diffSnap returns the changes that turn old into cur, sorted by path.
-func diffSnap(old, cur zerosync.Snapshot) []change {
-	var out []change
-	for p, e := range cur {
-		if o, ok := old[p]; ok && sameOnWire(&o, &e) {
-			continue
-		}
-		out = append(out, change{path: p, entry: &e})
-	}
-	for p := range old {
-		if _, ok := cur[p]; !ok {
-			out = append(out, change{path: p})
-		}
-	}
-	slices.SortFunc(out, func(a, b change) int { return strings.Compare(a.path, b.path) })
-	return out
 }
 
 // allChanges returns the whole of s as changes, sorted by path.

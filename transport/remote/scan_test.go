@@ -3,9 +3,15 @@ package remote
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/transport/local"
@@ -157,4 +163,70 @@ func TestConcurrentScans(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectSnapshot(t, root, s)
+}
+
+// diffSnap returns the changes that turn old into cur, sorted by path, as
+// the agent finds them.
+func diffSnap(old, cur zerosync.Snapshot) []change { return diffSums(sumsOf(old), cur) }
+
+// TestEntrySumMatchesWire: two entries have the same sum exactly when the
+// wire carries them the same, over entries that differ in one field at a
+// time (fields the wire does not carry for a kind included).
+func TestEntrySumMatchesWire(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 9, 0, 0, 123456789, time.UTC)
+	bases := []zerosync.Entry{
+		{Kind: zerosync.KindFile, Mode: 0o644, Size: 12, ModTime: t0, Digest: zerosync.Digest{1, 2, 3}},
+		{Kind: zerosync.KindDir, Mode: 0o755, ModTime: t0},
+		{Kind: zerosync.KindSymlink, Target: "../x", ModTime: t0},
+	}
+	edits := []func(*zerosync.Entry){
+		func(e *zerosync.Entry) {},
+		func(e *zerosync.Entry) { e.Mode ^= 0o100 },
+		func(e *zerosync.Entry) { e.Mode |= fs.ModeSetuid }, // not carried
+		func(e *zerosync.Entry) { e.Size++ },
+		func(e *zerosync.Entry) { e.ModTime = e.ModTime.Add(time.Nanosecond) },
+		func(e *zerosync.Entry) { e.ModTime = e.ModTime.Add(time.Second) },
+		func(e *zerosync.Entry) { e.ModTime = e.ModTime.In(time.FixedZone("x", 3600)) }, // the same instant
+		func(e *zerosync.Entry) { e.Digest[31]++ },
+		func(e *zerosync.Entry) { e.Target += "y" },
+		func(e *zerosync.Entry) { e.Kind = zerosync.KindDir },
+	}
+	for _, b := range bases {
+		for i, edit := range edits {
+			e := b
+			edit(&e)
+			same := sameOnWire(&b, &e)
+			require.Equal(t, same, entrySumOf(&b) == entrySumOf(&e), "kind %v, edit %d: same on the wire %v", b.Kind, i, same)
+		}
+	}
+}
+
+// BenchmarkScanStateBytesPerEntry: what the agent keeps per entry of a
+// root between whole-tree scans, to answer the next with a diff: the sum
+// of each entry ("sums", what it keeps), against a copy of the snapshot
+// ("snapshot", what it kept before). Path strings are shared with the
+// scan's snapshot either way and not counted.
+func BenchmarkScanStateBytesPerEntry(b *testing.B) {
+	const n = 100_000
+	snap := bigSnapshot(n)
+	for _, kind := range []string{"sums", "snapshot"} {
+		b.Run(kind, func(b *testing.B) {
+			var kept any
+			var ms0, ms1 runtime.MemStats
+			for b.Loop() {
+				kept = nil
+				runtime.GC()
+				runtime.ReadMemStats(&ms0)
+				if kind == "sums" {
+					kept = sumsOf(snap)
+				} else {
+					kept = maps.Clone(snap)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&ms1)
+			}
+			runtime.KeepAlive(kept)
+			b.ReportMetric(float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc))/float64(len(snap)), "B/entry")
+		})
+	}
 }
