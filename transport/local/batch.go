@@ -236,6 +236,9 @@ func (e *Endpoint) syncStaged(ctx context.Context, rootfd int, st []*staged, arc
 			files = append(files, s)
 		}
 	}
+	if arch != nil {
+		defer unix.Close(arch.fd)
+	}
 	whole := len(st) >= syncfsMin || arch != nil && arch.sameFS
 	var archErr error
 	switch {
@@ -257,7 +260,6 @@ func (e *Endpoint) syncStaged(ctx context.Context, rootfd int, st []*staged, arc
 	if arch == nil {
 		return nil
 	}
-	defer unix.Close(arch.fd)
 	for _, s := range arch.done {
 		switch {
 		case errs[s.i] != nil:
