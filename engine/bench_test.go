@@ -458,3 +458,12 @@ func BenchmarkFanout8Local(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEditOneLocal is one edit reaching one peer, a directory of this
+// host: the cycle of a running engine after its watcher named the path,
+// which is the local propagation of the bench minus the watcher's quiet
+// window.
+func BenchmarkEditOneLocal(b *testing.B) {
+	e, hub, spokes := benchFanout(b, 1)
+	benchEdit(b, e, hub, spokes, -1)
+}
