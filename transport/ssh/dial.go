@@ -41,7 +41,7 @@ func (t *Transport) dial(ctx context.Context, h *hostConfig) (*ssh.Client, *coun
 			conn, err = d.DialContext(ctx, "tcp", hop.addr())
 			if err == nil {
 				t.stats.dials.Add(1)
-				tcp = &countingConn{Conn: conn, sent: &t.stats.sent, received: &t.stats.received}
+				tcp = &countingConn{Conn: conn, sent: &t.stats.sent, received: &t.stats.received, ack: quickAck(conn)}
 				conn = tcp
 			}
 		} else {
@@ -132,9 +132,14 @@ type countingConn struct {
 	net.Conn
 	sent, received *atomic.Int64
 	moved          atomic.Int64 // bytes either way on this connection
+	// ack, when set, is called before each read: see [quickAck].
+	ack func()
 }
 
 func (c *countingConn) Read(p []byte) (int, error) {
+	if c.ack != nil {
+		c.ack()
+	}
 	n, err := c.Conn.Read(p)
 	c.received.Add(int64(n))
 	c.moved.Add(int64(n))
