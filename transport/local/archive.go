@@ -48,13 +48,6 @@ func (e *Endpoint) openArchive(rootfd int) (int, error) {
 // survives a crash that follows. Then it prunes the archive by the
 // endpoint's retention, at most once per [pruneEvery].
 func (e *Endpoint) archive(ctx context.Context, rootfd, dirfd int, name, p string, reason zerosync.ArchiveReason) (string, error) {
-	return e.archiveSync(ctx, rootfd, dirfd, name, p, reason, true)
-}
-
-// archiveSync is archive; without sync the archive is not synced, and the
-// caller makes it durable before the file archived is replaced (a batch
-// syncs its archive once, with syncArchive).
-func (e *Endpoint) archiveSync(ctx context.Context, rootfd, dirfd int, name, p string, reason zerosync.ArchiveReason, sync bool) (string, error) {
 	afd, err := e.openArchive(rootfd)
 	if err != nil {
 		return "", fmt.Errorf("open archive: %w", err)
@@ -65,7 +58,7 @@ func (e *Endpoint) archiveSync(ctx context.Context, rootfd, dirfd int, name, p s
 	if err != nil {
 		return "", err
 	}
-	rel, err := e.archiveInto(afd, sub, dirfd, name, dir, base, sync)
+	rel, err := e.archiveInto(afd, sub, dirfd, name, dir, base)
 	if err != nil {
 		return "", fmt.Errorf("archive %s: %w", p, err)
 	}
@@ -113,13 +106,8 @@ func (e *Endpoint) archiveLinks(afd int, ss []*staged, errs []error) error {
 	defer unix.Close(sfd)
 	for _, s := range ss {
 		dir, base := splitPath(s.op.Path)
-		dfd, err := mkdirAllAt(sfd, dir, 0o700)
+		dfd, err := keepAt(sfd, dir, base, s.dir.fd, s.name)
 		if err == nil {
-			err = unix.Linkat(s.dir.fd, s.name, dfd, base, 0)
-			if err != nil && !errnoIs(err, unix.ENOENT) {
-				// Another file system, or links refused: copy the bytes.
-				err = copyFileAt(s.dir.fd, s.name, dfd, base)
-			}
 			unix.Close(dfd)
 		}
 		if err != nil {
@@ -131,47 +119,56 @@ func (e *Endpoint) archiveLinks(afd int, ss []*staged, errs []error) error {
 	return nil
 }
 
-// archiveInto links (or copies) name in dirfd to sub/dir/base in the
-// archive afd, where sub is a fresh folder, and with sync makes it durable:
-// the folder holding the link, and every folder above it up to the
-// archive (sub and the folders beneath it are new).
-func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base string, sync bool) (string, error) {
+// keepAt links name in dirfd to dir/base beneath the version folder sfd,
+// making dir and the folders above it as needed, or copies the bytes on
+// another file system or where links are refused. It returns dir open.
+func keepAt(sfd int, dir, base string, dirfd int, name string) (int, error) {
+	dfd, err := mkdirAllAt(sfd, dir, 0o700)
+	if err != nil {
+		return -1, err
+	}
+	err = unix.Linkat(dirfd, name, dfd, base, 0)
+	if err != nil && !errnoIs(err, unix.ENOENT) {
+		err = copyFileAt(dirfd, name, dfd, base)
+	}
+	if err != nil {
+		unix.Close(dfd)
+		return -1, err
+	}
+	return dfd, nil
+}
+
+// archiveInto keeps name in dirfd as sub/dir/base in the archive afd
+// ([keepAt]), where sub is a fresh folder, and makes it durable: the folder
+// holding it, and every folder above it up to the archive (sub and the
+// folders beneath it are new).
+func (e *Endpoint) archiveInto(afd int, sub string, dirfd int, name, dir, base string) (string, error) {
 	sfd, err := openatRetry(afd, sub, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return "", err
 	}
-	dfd, err := mkdirAllAt(sfd, dir, 0o700)
+	dfd, err := keepAt(sfd, dir, base, dirfd, name)
 	unix.Close(sfd)
 	if err != nil {
 		return "", err
 	}
 	defer unix.Close(dfd)
-	err = unix.Linkat(dirfd, name, dfd, base, 0)
-	if err != nil && !errnoIs(err, unix.ENOENT) {
-		// Another file system, or links refused: copy the bytes.
-		err = copyFileAt(dirfd, name, dfd, base)
-	}
-	if err == nil && sync {
-		// The folders made on the way are entries of their parents: each
-		// parent up to the archive itself is synced too, all at once (the
-		// file system commits them together).
-		fds := []int{dfd}
-		for d := joinPath(sub, dir); d != "" && err == nil; {
-			d = zerosync.Parent(d)
-			fd := afd
-			if d != "" {
-				if fd, err = openBeneath(afd, d, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
-					break
-				}
-				defer unix.Close(fd)
+	// The folders made on the way are entries of their parents: each
+	// parent up to the archive itself is synced too, all at once (the file
+	// system commits them together).
+	fds := []int{dfd}
+	for d := joinPath(sub, dir); d != ""; {
+		d = zerosync.Parent(d)
+		fd := afd
+		if d != "" {
+			if fd, err = openBeneath(afd, d, unix.O_RDONLY|unix.O_DIRECTORY); err != nil {
+				return "", err
 			}
-			fds = append(fds, fd)
+			defer unix.Close(fd)
 		}
-		if err == nil {
-			err = syncAll(fds, fsyncDir)
-		}
+		fds = append(fds, fd)
 	}
-	if err != nil {
+	if err := syncAll(fds, fsyncDir); err != nil {
 		return "", err
 	}
 	return joinPath(joinPath(sub, dir), base), nil
