@@ -28,8 +28,9 @@ type scanState struct {
 	last sums // nil: nothing to diff against
 }
 
-// entrySum identifies an entry by what the wire carries of it: entries
-// that encode the same ([sameOnWire]) have the same sum, and entries that
+// entrySum identifies an entry by what the wire carries of it (every
+// field, the modification time to the nanosecond): entries that encode the
+// same have the same sum, and entries that
 // do not have different sums but with a chance of 2⁻¹²⁸ (two 64-bit hashes
 // under seeds drawn for the process, which a peer cannot know).
 type entrySum [2]uint64
@@ -39,8 +40,8 @@ type sums map[string]entrySum
 
 var sumSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
-// entrySumOf returns the sum of e: the fields [sameOnWire] compares, in a fixed
-// layout, hashed.
+// entrySumOf returns the sum of e: the fields the wire carries for its
+// kind, in a fixed layout, hashed.
 func entrySumOf(e *zerosync.Entry) entrySum {
 	var buf [1 + 8 + 4 + 4 + 8 + 32]byte
 	b := append(buf[:0], byte(e.Kind))
@@ -94,21 +95,6 @@ func diffSums(old sums, cur zerosync.Snapshot) []change {
 	}
 	slices.SortFunc(out, func(a, b change) int { return strings.Compare(a.path, b.path) })
 	return out
-}
-
-// sameOnWire reports whether two entries encode the same: every field the
-// wire carries, modification time to the nanosecond included.
-func sameOnWire(a, b *zerosync.Entry) bool {
-	if a.Kind != b.Kind || a.ModTime.Unix() != b.ModTime.Unix() || a.ModTime.Nanosecond() != b.ModTime.Nanosecond() {
-		return false
-	}
-	switch a.Kind {
-	case zerosync.KindFile:
-		return a.Mode.Perm() == b.Mode.Perm() && a.Size == b.Size && a.Digest == b.Digest
-	case zerosync.KindDir:
-		return a.Mode.Perm() == b.Mode.Perm()
-	}
-	return a.Target == b.Target
 }
 
 // allChanges returns the whole of s as changes, sorted by path.
