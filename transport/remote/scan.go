@@ -79,11 +79,14 @@ func sumsOf(s zerosync.Snapshot) sums {
 }
 
 // diffSums returns the changes that turn the snapshot old summed up into
-// cur, sorted by path.
-func diffSums(old sums, cur zerosync.Snapshot) []change {
+// cur, sorted by path, and the sums of cur (each entry hashed once).
+func diffSums(old sums, cur zerosync.Snapshot) ([]change, sums) {
 	var out []change
+	now := make(sums, len(cur))
 	for p, e := range cur {
-		if o, ok := old[p]; ok && o == entrySumOf(&e) {
+		sum := entrySumOf(&e)
+		now[p] = sum
+		if o, ok := old[p]; ok && o == sum {
 			continue
 		}
 		out = append(out, change{path: p, entry: &e})
@@ -94,7 +97,7 @@ func diffSums(old sums, cur zerosync.Snapshot) []change {
 		}
 	}
 	slices.SortFunc(out, func(a, b change) int { return strings.Compare(a.path, b.path) })
-	return out
+	return out, now
 }
 
 // allChanges returns the whole of s as changes, sorted by path.

@@ -167,7 +167,10 @@ func TestConcurrentScans(t *testing.T) {
 
 // diffSnap returns the changes that turn old into cur, sorted by path, as
 // the agent finds them.
-func diffSnap(old, cur zerosync.Snapshot) []change { return diffSums(sumsOf(old), cur) }
+func diffSnap(old, cur zerosync.Snapshot) []change {
+	d, _ := diffSums(sumsOf(old), cur)
+	return d
+}
 
 // TestEntrySumMatchesWire: two entries have the same sum exactly when the
 // wire carries them the same, over entries that differ in one field at a

@@ -315,13 +315,13 @@ func (s *server) scan(ctx context.Context, st *stream, r *served, since uint64) 
 	var changes []change
 	base := uint64(0)
 	if since != 0 && since == r.scan.gen && r.scan.last != nil {
-		changes, base = diffSums(r.scan.last, snap), since
+		changes, r.scan.last = diffSums(r.scan.last, snap)
+		base = since
 	} else {
-		changes = allChanges(snap)
+		changes, r.scan.last = allChanges(snap), sumsOf(snap)
 	}
 	r.scan.gen++
 	gen := r.scan.gen
-	r.scan.last = sumsOf(snap)
 	r.mu.Unlock()
 
 	if err := sendChanges(ctx, st, changes, base); err != nil {
