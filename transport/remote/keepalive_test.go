@@ -144,17 +144,38 @@ func TestStalledAgent(t *testing.T) {
 		// The agent pings but reads nothing: the client's write of a
 		// large file does not move, and the connection is dropped.
 		synctest.Test(t, func(t *testing.T) {
+			stopped := make(chan struct{})
 			c, ep := pipeAgent(t, capAll, false, func(p *rawPeer) {
 				p.stop()
+				close(stopped)
 				for p.sleep(testInterval) {
 					if err := p.send(tPing, 0, nil); err != nil {
 						return
 					}
 				}
 			}, append(stallOpts(), WithCompression(false))...)
+			// The peer's reader runs already and takes whatever comes
+			// until it sees the stop (and then the one frame it is
+			// reading): an agent goroutine that is slow to stop, as under
+			// load, would let the whole upload through, and the call would
+			// wait for a result instead. Start only once it has stopped.
+			select {
+			case <-stopped:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the agent did not stop reading")
+			}
 			data := pattern(600<<10, 1)
 			start := time.Now()
-			err := ep.Apply(t.Context(), zerosync.Op{Path: "big", New: fileEntry(data, 0o644)}, newBytes(data))
+			applied := make(chan error, 1)
+			go func() {
+				applied <- ep.Apply(t.Context(), zerosync.Op{Path: "big", New: fileEntry(data, 0o644)}, newBytes(data))
+			}()
+			var err error
+			select {
+			case err = <-applied:
+			case <-time.After(10 * testTimeout):
+				t.Fatalf("Apply to an agent that does not read still waits after %v", 10*testTimeout)
+			}
 			elapsed := time.Since(start)
 			if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "apply server1:big: ") || !strings.Contains(err.Error(), "the agent takes nothing this side sends") {
 				t.Fatalf("Apply to an agent that does not read: %v", err)
