@@ -43,7 +43,7 @@ type folded struct {
 // side that makes them, with a name already in that side's directory
 // (trees: each side's whole tree, whatever the filter hides) or with
 // another name made there, and holds them back with what lies beneath them.
-func (e *Engine) collisions(ctx context.Context, eps [2]zerosync.Endpoint, names [2]string, trees [2]zerosync.Snapshot, acts []zerosync.Action) folded {
+func (e *Engine) collisions(ctx context.Context, eps [2]zerosync.Endpoint, names [2]string, trees [2]*held, acts []zerosync.Action) folded {
 	out := folded{after: map[[2]string]bool{}}
 	var hold [2]map[string]bool
 	for side := range eps {
@@ -77,7 +77,7 @@ func (e *Engine) collisions(ctx context.Context, eps [2]zerosync.Endpoint, names
 // retried next cycle.
 func (r *applyRun) holdCollisions(ctx context.Context, acts []zerosync.Action) []zerosync.Action {
 	eps := [2]zerosync.Endpoint{r.endpoint(zerosync.Ours), r.endpoint(zerosync.Theirs)}
-	f := r.e.collisions(ctx, eps, r.names, [2]zerosync.Snapshot{r.e.ours.snap, r.p.peer.snap}, acts)
+	f := r.e.collisions(ctx, eps, r.names, [2]*held{r.e.ours.snap, r.p.peer.snap}, acts)
 	for _, pr := range f.probs {
 		r.e.problem(r.rep, r.p.peer.Name, pr)
 	}
@@ -98,7 +98,7 @@ func under(p string, paths map[string]bool) bool {
 
 // collideSide finds the creations of acts on side whose names collide in a
 // directory of ep that folds names.
-func (e *Engine) collideSide(ctx context.Context, ep zerosync.Endpoint, side zerosync.Side, host string, tree zerosync.Snapshot, acts []zerosync.Action, out *folded) map[string]bool {
+func (e *Engine) collideSide(ctx context.Context, ep zerosync.Endpoint, side zerosync.Side, host string, tree *held, acts []zerosync.Action, out *folded) map[string]bool {
 	made := map[string][]string{} // directory -> names made there
 	removed := map[string]bool{}
 	for _, a := range acts {
@@ -132,7 +132,7 @@ func (e *Engine) collideSide(ctx context.Context, ep zerosync.Endpoint, side zer
 	// of those it loses.
 	there := map[string][]string{}
 	gone := map[string]bool{}
-	for p := range tree {
+	for p := range tree.All() {
 		dir := zerosync.Parent(p)
 		switch f := folds[dir]; {
 		case !f.Any():

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -183,13 +182,14 @@ func writesOurs(plan zerosync.Plan) bool {
 	return false
 }
 
-// oursView returns our tree's snapshot for pass w: a copy when the pass
-// reconciles everything (narrow keeps the snapshot it is given), the
-// shared snapshot otherwise (narrow copies the paths it reconciles). The
-// caller holds conc.ours.
-func (e *Engine) oursView(w work) zerosync.Snapshot {
+// oursView returns our tree's snapshot for pass w: when the pass
+// reconciles everything, our tree whole as it is now (narrow keeps the
+// snapshot it is given, and other passes may change ours once the lock is
+// left); the held snapshot otherwise (narrow copies the paths it
+// reconciles). The caller holds conc.ours.
+func (e *Engine) oursView(w work) *held {
 	if w.full {
-		return maps.Clone(e.ours.snap)
+		return hold(e.ours.snap.Map())
 	}
 	return e.ours.snap
 }

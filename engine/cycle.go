@@ -46,6 +46,7 @@ func (e *Engine) syncOnce(ctx context.Context, halting bool) (zerosync.Report, e
 func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Report, err error, own bool) {
 	e.cycle.Lock()
 	defer e.cycle.Unlock()
+	defer e.dropWhole()
 	rep = zerosync.Report{Start: time.Now()}
 	e.mu.Lock()
 	paused, confirm := e.status.Paused, e.confirm
@@ -63,7 +64,6 @@ func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Repor
 
 	changed, all, err := e.ours.refresh(ctx, e, zerosync.Ours, &rep)
 	if err == nil && all {
-		e.shareOurs()
 		e.mem.scanned.Store(true)
 	}
 	if err != nil {
@@ -198,7 +198,6 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		return err
 	}
 	if all {
-		e.shareTheirs(p)
 		e.mem.scanned.Store(true)
 	}
 	e.notes(func() { p.note(changed, all) })
@@ -213,7 +212,7 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		if err != nil {
 			return fmt.Errorf("load state: %w", err)
 		}
-		p.base = b
+		p.base = hold(b)
 		e.notes(func() { p.full = true })
 	}
 	if e.ours.snap == nil {
@@ -277,7 +276,7 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 			maps.Copy(pending, again.pending)
 			pt, err = e.narrow(ctx, p, p.base, e.ours.snap, p.peer.snap, false, pending)
 		} else {
-			pt, err = e.narrow(ctx, p, p.base, maps.Clone(e.ours.snap), p.peer.snap, true, nil)
+			pt, err = e.narrow(ctx, p, p.base, e.ours.snap, p.peer.snap, true, nil)
 		}
 		if err != nil {
 			return err
@@ -344,12 +343,15 @@ func (e *Engine) checkPairRoots(ctx context.Context, p *pair, ourRoot func() (ro
 // narrow prepares the trees of pair p for reconciling: the paths in
 // pending and what they touch (unless full), minus what either side could
 // not read, through the filter and the views.
-func (e *Engine) narrow(ctx context.Context, p *pair, base, ours, theirs zerosync.Snapshot, full bool, pending map[string]bool) (*pairTrees, error) {
+func (e *Engine) narrow(ctx context.Context, p *pair, hb, ho, ht *held, full bool, pending map[string]bool) (*pairTrees, error) {
 	pt := &pairTrees{full: full, names: [2]string{e.local.Name, p.peer.Name},
-		sizes: [2]int{len(ours), len(theirs)}, synced: len(base)}
-	if !full {
-		in := scope(slices.Collect(maps.Keys(pending)), base, ours, theirs)
-		base, ours, theirs = restrict(base, in), restrict(ours, in), restrict(theirs, in)
+		sizes: [2]int{ho.Len(), ht.Len()}, synced: hb.Len()}
+	var base, ours, theirs zerosync.Snapshot
+	if full {
+		base, ours, theirs = hb.Map(), ho.Map(), ht.Map()
+	} else {
+		in := scope(slices.Collect(maps.Keys(pending)), hb, ho, ht)
+		base, ours, theirs = restrict(hb, in), restrict(ho, in), restrict(ht, in)
 		pt.scope = in
 	}
 	if unsure := [2]map[string]bool{e.ours.unsure, p.peer.unsure}; len(unsure[0])+len(unsure[1]) > 0 {
@@ -568,9 +570,9 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 	}
 	for path, en := range c.Base {
 		if en == nil {
-			delete(p.base, path)
+			p.base.Delete(path)
 		} else {
-			p.base[path] = *en
+			p.base.Set(path, *en)
 		}
 	}
 	return nil
@@ -578,20 +580,20 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 
 // patch makes cache hold final where it held before, and returns the paths
 // that changed.
-func patch(cache, before, final zerosync.Snapshot) []string {
+func patch(cache *held, before, final zerosync.Snapshot) []string {
 	var changed []string
 	for path, old := range before {
 		if now, ok := final[path]; !ok {
-			delete(cache, path)
+			cache.Delete(path)
 			changed = append(changed, path)
 		} else if !now.Same(&old) {
-			cache[path] = now
+			cache.Set(path, now)
 			changed = append(changed, path)
 		}
 	}
 	for path, now := range final {
 		if _, ok := before[path]; !ok {
-			cache[path] = now
+			cache.Set(path, now)
 			changed = append(changed, path)
 		}
 	}

@@ -109,7 +109,7 @@ type Engine struct {
 type pair struct {
 	peer  *tree
 	store store
-	base  zerosync.Snapshot // engine-owned cache; nil until loaded
+	base  *held // nil until loaded
 	// full asks the next cycle to reconcile everything; pending lists the
 	// paths to reconcile otherwise (changed on our side by a watcher or by
 	// another pair, or failed last time).

@@ -140,7 +140,7 @@ func (e *Engine) checkRoots(ctx context.Context, p *pair, roots [2]rootState, dr
 			}
 			return e.updateLocations(ctx, p, b, roots)
 		}
-		if len(p.base) > 0 {
+		if p.base.Len() > 0 {
 			rc := &RootChangedError{Peer: p.peer.Name, What: strings.Join(what, "; ")}
 			moved := false
 			for _, side := range bad {

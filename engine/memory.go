@@ -3,16 +3,10 @@ package engine
 import (
 	"runtime/debug"
 	"sync/atomic"
-
-	"github.com/zerosync/zerosync"
 )
 
-// What a running engine keeps between cycles is, per pair, the common
-// state (pair.base) and, per tree, the last snapshot (tree.snap): three
-// maps keyed by the same paths. A scan makes its own string for every
-// path, so without care each map holds its own copy of every path. The
-// helpers here keep one string per path across the maps, and give the
-// memory of a full cycle back once it is over.
+// The helpers here keep what a running engine holds between cycles small
+// (see [held]) and give the memory of a full cycle back once it is over.
 
 // memUse is what the engine knows about its own memory use.
 type memUse struct {
@@ -24,8 +18,9 @@ type memUse struct {
 	release func()
 }
 
-// releaseAfterFull gives the memory a full scan left as garbage back to
-// the system, once per cycle that scanned a tree in full. A full scan of a
+// releaseAfterFull settles the held snapshots, and gives the memory a full
+// scan left as garbage back to the system, once per cycle that scanned a
+// tree in full. A full scan of a
 // large tree leaves as much garbage as the trees it read, which the
 // collector would otherwise keep for reuse; a running engine's next cycles
 // are mostly small, and its resident size should be what it holds. It
@@ -35,6 +30,7 @@ type memUse struct {
 // bench's running engine over two 100k trees at 166 MiB resident, since the
 // watchers' first full rescan comes right after the first cycle).
 func (e *Engine) releaseAfterFull() {
+	e.settleHeld()
 	if e.mem.scanned.Swap(false) {
 		e.release()
 	}
@@ -49,36 +45,43 @@ func (e *Engine) release() {
 	debug.FreeOSMemory()
 }
 
-// share makes every key of s that is also a key of like the string like
-// holds, so that the two maps hold one copy of the path. Assigning to a
-// present key stores the key given (the runtime updates string keys, as
-// their backing storage may differ), so the entries are untouched and
-// only the old string becomes garbage.
-func share(s, like zerosync.Snapshot) {
-	if len(s) == 0 || len(like) == 0 {
-		return
+// dropWhole drops, at the end of a cycle, the whole maps of the held
+// snapshots that have a floor: a full pass asked for them, and they are
+// copies. It costs nothing else: a cold process that syncs once and ends
+// does not make floors ([Engine.settleHeld] does, under Run).
+func (e *Engine) dropWhole() {
+	e.ours.snap.drop()
+	for _, p := range e.pairs {
+		p.base.drop()
+		p.peer.snap.drop()
 	}
-	for p := range like {
-		if en, ok := s[p]; ok {
-			s[p] = en
+}
+
+// settleHeld makes what the engine keeps between cycles small (see
+// [held]): every held snapshot becomes its floor, and the common state and
+// the peer's tree of each pair stand on our tree's floor where they agree
+// with it, or at least keep its strings for their paths. It runs between
+// the cycles of a running engine, when no pass runs, and costs a look at
+// every path only when a full scan or a reload made a new floor.
+func (e *Engine) settleHeld() {
+	e.cycle.Lock()
+	defer e.cycle.Unlock()
+	ours := e.ours.snap
+	oursNew := ours.settle(nil)
+	var like *floor
+	if ours != nil {
+		like = ours.f
+	}
+	for _, p := range e.pairs {
+		for _, h := range [2]*held{p.base, p.peer.snap} {
+			made := h.settle(like)
+			switch {
+			case h == nil || like == nil:
+			case made:
+				h.f.shareKeys(like)
+			case oursNew:
+				h.standOn(like)
+			}
 		}
 	}
-}
-
-// shareOurs makes the common state of every pair hold the paths our
-// tree's last full scan made, instead of those of earlier scans. It runs
-// before the pairs of a cycle start.
-func (e *Engine) shareOurs() {
-	for _, p := range e.pairs {
-		share(p.base, e.ours.snap)
-		share(p.peer.snap, e.ours.snap)
-	}
-}
-
-// shareTheirs makes the peer's snapshot of pair p hold the paths of our
-// tree where they are the same, after a full scan of the peer.
-func (e *Engine) shareTheirs(p *pair) {
-	e.conc.ours.RLock()
-	share(p.peer.snap, e.ours.snap)
-	e.conc.ours.RUnlock()
 }

@@ -39,6 +39,7 @@ func BenchmarkRetainedBytesPerEntry(b *testing.B) {
 		if err != nil || rep.Changed() {
 			b.Fatal(err, rep.Changed())
 		}
+		e.settleHeld() // as Run does between cycles
 	}
 	b.StopTimer()
 	after := liveHeap()

@@ -70,12 +70,13 @@ func (e *Engine) planPair(ctx context.Context, p *pair, ours zerosync.Snapshot, 
 		if err != nil {
 			return pp, fmt.Errorf("load state: %w", err)
 		}
-		p.base, p.full = b, true
+		p.base, p.full = hold(b), true
 	}
 	if err := e.checkPairRoots(ctx, p, ourRoot, true); err != nil {
 		return pp, err
 	}
-	pt, err := e.narrow(ctx, p, p.base, ours, theirs, true, nil)
+	held := [2]*held{hold(ours), hold(theirs)}
+	pt, err := e.narrow(ctx, p, p.base, held[0], held[1], true, nil)
 	if err != nil {
 		return pp, err
 	}
@@ -83,7 +84,7 @@ func (e *Engine) planPair(ctx context.Context, p *pair, ours zerosync.Snapshot, 
 	pp.Plan, err = e.decide(pt, confirm)
 	if err == nil {
 		eps := [2]zerosync.Endpoint{e.local.Endpoint, p.peer.Endpoint}
-		f := e.collisions(ctx, eps, pt.names, [2]zerosync.Snapshot{ours, theirs}, pp.Actions)
+		f := e.collisions(ctx, eps, pt.names, held, pp.Actions)
 		pp.Actions, pp.Problems = f.keep, append(pp.Problems, f.probs...)
 	}
 	return pp, err

@@ -491,7 +491,7 @@ func (e *Engine) stagedParents(ctx context.Context, p *pair, snap zerosync.Snaps
 	}
 	for i, dir := range missing {
 		mode := fs.FileMode(0o755)
-		if pe := p.peer.snap.Get(dir); pe != nil && pe.Kind == zerosync.KindDir {
+		if pe, ok := p.peer.snap.Get(dir); ok && pe.Kind == zerosync.KindDir {
 			mode = pe.Mode.Perm()
 		}
 		en := zerosync.Entry{Kind: zerosync.KindDir, Mode: mode, ModTime: time.Now()}
@@ -533,9 +533,9 @@ func (e *Engine) settleStaged(ctx context.Context, p *pair, items []state.Staged
 	if p.base != nil {
 		for path, en := range c.Base {
 			if en == nil {
-				delete(p.base, path)
+				p.base.Delete(path)
 			} else {
-				p.base[path] = *en
+				p.base.Set(path, *en)
 			}
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // last snapshot, and what a live watcher said changed since.
 type tree struct {
 	Peer
-	snap zerosync.Snapshot // engine-owned; nil until the first scan
+	snap *held // nil until the first scan
 	// unsure are paths the last scans could not read: they are neither
 	// present nor deleted.
 	unsure map[string]bool
@@ -76,7 +76,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 			t.markFull()
 			return nil, false, err
 		}
-		t.snap = s
+		t.snap = rehold(t.snap, s)
 		return nil, true, nil
 	}
 	if len(dirty) == 0 {
@@ -107,7 +107,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 	var dirs []string
 	for _, p := range paths {
 		touched[p] = true
-		if old, ok := t.snap[p]; ok && old.Kind == zerosync.KindDir {
+		if old, ok := t.snap.Get(p); ok && old.Kind == zerosync.KindDir {
 			dirs = append(dirs, p)
 		}
 	}
@@ -123,16 +123,16 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 	e.scanProblems(t, side, probs, rep)
 	for p := range touched {
 		if e, ok := sub[p]; ok {
-			t.snap[p] = e
+			t.snap.Set(p, e)
 		} else {
-			delete(t.snap, p)
+			t.snap.Delete(p)
 		}
 	}
 	changed = slices.Sorted(maps.Keys(touched))
 	present := make([]string, 0, len(sub))
 	var gone []string
 	for _, p := range changed {
-		if _, ok := t.snap[p]; ok {
+		if t.snap.has(p) {
 			present = append(present, p)
 		} else {
 			gone = append(gone, p)
@@ -141,7 +141,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 	// Whatever is left beneath a path that is gone is checked too: it has
 	// no parent.
 	beneath(t.snap, gone, func(q string) { present = append(present, q) })
-	if err := t.snap.ValidatePaths(present); err != nil {
+	if err := validatePaths(t.snap, present); err != nil {
 		// The hints and the tree disagree (events raced, or one was
 		// lost): scan it whole, now.
 		e.log.DebugContext(ctx, "partial scan inconsistent; scanning in full", "tree", t.Name, "err", err)
@@ -151,23 +151,37 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 			t.markFull()
 			return nil, false, err
 		}
-		t.snap = s
+		t.snap = rehold(t.snap, s)
 		return nil, true, nil
 	}
 	return changed, false, nil
 }
 
+// validatePaths is [zerosync.Snapshot.ValidatePaths] for a held snapshot:
+// the paths, each in h, and their parents, looked up in h.
+func validatePaths(h *held, paths []string) error {
+	part := make(zerosync.Snapshot, 2*len(paths))
+	for _, p := range paths {
+		for _, q := range [2]string{p, zerosync.Parent(p)} {
+			if e, ok := h.Get(q); ok {
+				part[q] = e
+			}
+		}
+	}
+	return part.ValidatePaths(paths)
+}
+
 // beneath calls fn for every path of s strictly beneath one of dirs, in one
 // pass over s whatever the number of dirs (a snapshot has no index by
 // folder).
-func beneath(s zerosync.Snapshot, dirs []string, fn func(string)) {
+func beneath(s *held, dirs []string, fn func(string)) {
 	switch {
 	case len(dirs) == 0:
 		return
 	case len(dirs) <= 16:
 		// A few folders: compare prefixes, which fail at the first byte
 		// that differs.
-		for p := range s {
+		for p := range s.All() {
 			for _, d := range dirs {
 				if len(p) > len(d) && p[len(d)] == '/' && p[:len(d)] == d {
 					fn(p)
@@ -181,7 +195,7 @@ func beneath(s zerosync.Snapshot, dirs []string, fn func(string)) {
 	for _, d := range dirs {
 		set[d] = true
 	}
-	for p := range s {
+	for p := range s.All() {
 		for q := zerosync.Parent(p); q != ""; q = zerosync.Parent(q) {
 			if set[q] {
 				fn(p)
@@ -194,7 +208,7 @@ func beneath(s zerosync.Snapshot, dirs []string, fn func(string)) {
 // scope is the part of three snapshots that a cycle reconciles: the given
 // paths, their ancestors, and everything beneath those of them that are
 // directories on any side.
-func scope(paths []string, snaps ...zerosync.Snapshot) map[string]bool {
+func scope(paths []string, snaps ...*held) map[string]bool {
 	in := make(map[string]bool, len(paths)*2)
 	dirs := make([][]string, len(snaps))
 	for _, p := range paths {
@@ -207,7 +221,7 @@ func scope(paths []string, snaps ...zerosync.Snapshot) map[string]bool {
 		// Even when p is in already, as the parent of another path, what
 		// lies beneath it is.
 		for i, s := range snaps {
-			if e, ok := s[p]; ok && e.Kind == zerosync.KindDir {
+			if e, ok := s.Get(p); ok && e.Kind == zerosync.KindDir {
 				dirs[i] = append(dirs[i], p)
 			}
 		}
@@ -219,10 +233,10 @@ func scope(paths []string, snaps ...zerosync.Snapshot) map[string]bool {
 }
 
 // restrict returns the entries of s within in.
-func restrict(s zerosync.Snapshot, in map[string]bool) zerosync.Snapshot {
+func restrict(s *held, in map[string]bool) zerosync.Snapshot {
 	out := make(zerosync.Snapshot, len(in))
 	for p := range in {
-		if e, ok := s[p]; ok {
+		if e, ok := s.Get(p); ok {
 			out[p] = e
 		}
 	}

@@ -18,7 +18,7 @@ func TestBeneath(t *testing.T) {
 	s := snap("a", dir(), "a/x", file("1"), "a/b", dir(), "a/b/y", file("2"), "ab", dir(), "ab/z", file("3"), "c", file("4"))
 	collect := func(dirs []string) []string {
 		var out []string
-		beneath(s, dirs, func(p string) { out = append(out, p) })
+		beneath(hold(s), dirs, func(p string) { out = append(out, p) })
 		slices.Sort(out)
 		return out
 	}
@@ -38,7 +38,7 @@ func TestBeneath(t *testing.T) {
 func TestScopeTakesContentOfParentPath(t *testing.T) {
 	s := snap("a", dir(), "a/x", file("1"), "a/y", file("2"), "b", file("3"))
 	for _, paths := range [][]string{{"a/x", "a"}, {"a", "a/x"}} {
-		in := scope(paths, s, zerosync.Snapshot{}, s)
+		in := scope(paths, hold(s), hold(zerosync.Snapshot{}), hold(s))
 		require.Equal(t, []string{"a", "a/x", "a/y"}, slices.Sorted(maps.Keys(in)), "paths %q", paths)
 	}
 }

@@ -1,0 +1,401 @@
+package engine
+
+import (
+	"io/fs"
+	"iter"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/zerosync/zerosync"
+)
+
+// What a running engine keeps between cycles is, per tree, its last
+// snapshot (tree.snap) and, per pair, the common state (pair.base): for two
+// trees that agree, three copies of the same tree. A held snapshot keeps
+// them small and, where they agree, shared:
+//
+//   - its entries live in a floor, a map of packed entries: 56 bytes
+//     without a pointer, where a [zerosync.Entry] is 88 with two;
+//   - a floor is never written once made, so several held snapshots may
+//     stand on one: after a full scan, the common state and the other
+//     tree's snapshot are each taken over to our tree's floor with only
+//     the paths where they differ (see [held.shareFloor]);
+//   - a change is kept beside the floor, in over, until the next full scan
+//     makes a new floor.
+//
+// During a cycle, a snapshot that was just scanned or loaded, or that a
+// full pass asked for whole, is also kept as the plain map it is (m), so
+// that a full pass reads it without unpacking; [held.settle] drops it at
+// the end of the cycle of a running engine, when the floor is made.
+type held struct {
+	// m is the snapshot whole, when known: only read, never written. The
+	// passes of a cycle may ask for it at once (under conc.ours's read
+	// lock); changes come one at a time.
+	m atomic.Pointer[zerosync.Snapshot]
+	// f and over are the snapshot when m is nil or f is not: the floor
+	// and the paths where this snapshot differs from it (nil: absent).
+	f    *floor
+	over map[string]*zerosync.Entry
+	n    int
+}
+
+// floor is an immutable table of entries, possibly beneath several held
+// snapshots.
+type floor struct {
+	m     map[string]packed
+	links map[string]string // symlink targets
+	// whole is the floor as a plain map, when a scan or a load made one
+	// that the floor holds exactly, until the end of the cycle: a held
+	// snapshot that is the floor with no differences reads it whole for
+	// nothing.
+	whole atomic.Pointer[zerosync.Snapshot]
+}
+
+// packed is an entry as a floor keeps it: no path, no symlink target, and
+// its time as seconds and nanoseconds in the local zone, which every scan
+// and decoder makes, or in UTC (the in-memory endpoint's clock).
+type packed struct {
+	sec    int64
+	size   int64
+	digest zerosync.Digest
+	nsec   uint32 // zeroTime for the zero time
+	mode   uint16
+	kind   zerosync.Kind
+	utc    bool
+}
+
+const zeroTime = math.MaxUint32
+
+// pack returns e packed, and false when packing would lose any of it.
+func pack(e *zerosync.Entry) (packed, bool) {
+	if e.Mode > math.MaxUint16 {
+		return packed{}, false
+	}
+	p := packed{size: e.Size, digest: e.Digest, mode: uint16(e.Mode), kind: e.Kind}
+	switch t := e.ModTime; {
+	case t == time.Time{}:
+		p.nsec = zeroTime
+	case t != t.Round(0):
+		return packed{}, false // a monotonic clock reading
+	case t.Location() == time.Local, t.Location() == time.UTC:
+		p.sec, p.nsec, p.utc = t.Unix(), uint32(t.Nanosecond()), t.Location() == time.UTC
+	default:
+		return packed{}, false
+	}
+	return p, true
+}
+
+// entry returns p as an entry with the given symlink target.
+func (p *packed) entry(target string) zerosync.Entry {
+	e := zerosync.Entry{Kind: p.kind, Mode: fs.FileMode(p.mode), Size: p.size, Digest: p.digest, Target: target}
+	switch {
+	case p.nsec == zeroTime:
+	case p.utc:
+		e.ModTime = time.Unix(p.sec, int64(p.nsec)).UTC()
+	default:
+		e.ModTime = time.Unix(p.sec, int64(p.nsec))
+	}
+	return e
+}
+
+// get returns the entry of path in f.
+func (f *floor) get(path string) (zerosync.Entry, bool) {
+	if f == nil {
+		return zerosync.Entry{}, false
+	}
+	p, ok := f.m[path]
+	if !ok {
+		return zerosync.Entry{}, false
+	}
+	return p.entry(f.links[path]), true
+}
+
+// holds reports whether f holds exactly e at path.
+func (f *floor) holds(path string, e *zerosync.Entry) bool {
+	if f == nil {
+		return false
+	}
+	p, ok := f.m[path]
+	if !ok {
+		return false
+	}
+	q, ok := pack(e)
+	return ok && p == q && f.links[path] == e.Target
+}
+
+// rehold returns a held snapshot of s, a new scan of the tree old held,
+// standing on old's floor when they differ in few paths, so that what
+// stood on that floor still shares it. s is taken as by [hold].
+func rehold(old *held, s zerosync.Snapshot) *held {
+	h := hold(s)
+	if old != nil {
+		h.standOn(old.f)
+	}
+	return h
+}
+
+// hold returns a held snapshot of s, which it takes: s is not written
+// again, by the caller either.
+func hold(s zerosync.Snapshot) *held {
+	if s == nil {
+		s = zerosync.Snapshot{}
+	}
+	h := &held{n: len(s)}
+	h.m.Store(&s)
+	return h
+}
+
+// whole returns the whole map, or nil.
+func (h *held) whole() zerosync.Snapshot {
+	if m := h.m.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+// Len returns the number of entries; 0 for a nil h.
+func (h *held) Len() int {
+	if h == nil {
+		return 0
+	}
+	return h.n
+}
+
+// Get returns the entry at path.
+func (h *held) Get(path string) (zerosync.Entry, bool) {
+	if m := h.whole(); m != nil {
+		e, ok := m[path]
+		return e, ok
+	}
+	if e, ok := h.over[path]; ok {
+		if e == nil {
+			return zerosync.Entry{}, false
+		}
+		return *e, true
+	}
+	return h.f.get(path)
+}
+
+// has reports whether path is present.
+func (h *held) has(path string) bool {
+	if m := h.whole(); m != nil {
+		_, ok := m[path]
+		return ok
+	}
+	if e, ok := h.over[path]; ok {
+		return e != nil
+	}
+	if h.f == nil {
+		return false
+	}
+	_, ok := h.f.m[path]
+	return ok
+}
+
+// All yields every entry, in no order.
+func (h *held) All() iter.Seq2[string, zerosync.Entry] {
+	return func(yield func(string, zerosync.Entry) bool) {
+		if m := h.whole(); m != nil {
+			for p, e := range m {
+				if !yield(p, e) {
+					return
+				}
+			}
+			return
+		}
+		if h.f != nil {
+			for p, pk := range h.f.m {
+				if _, ok := h.over[p]; ok {
+					continue
+				}
+				if !yield(p, pk.entry(h.f.links[p])) {
+					return
+				}
+			}
+		}
+		for p, e := range h.over {
+			if e != nil && !yield(p, *e) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the snapshot as a map, which the caller only reads. It is
+// kept until the end of the cycle, so that the passes of a cycle share it.
+func (h *held) Map() zerosync.Snapshot {
+	if m := h.whole(); m != nil {
+		return m
+	}
+	if len(h.over) == 0 && h.f != nil {
+		if m := h.f.whole.Load(); m != nil {
+			return *m
+		}
+	}
+	m := make(zerosync.Snapshot, h.n)
+	for p, e := range h.All() {
+		m[p] = e
+	}
+	h.m.Store(&m)
+	return m
+}
+
+// Set makes e the entry at path.
+func (h *held) Set(path string, e zerosync.Entry) {
+	h.unmap()
+	if !h.has(path) {
+		h.n++
+	}
+	if h.f.holds(path, &e) {
+		delete(h.over, path)
+		return
+	}
+	if h.over == nil {
+		h.over = map[string]*zerosync.Entry{}
+	}
+	h.over[path] = &e
+}
+
+// Delete removes path.
+func (h *held) Delete(path string) {
+	h.unmap()
+	if !h.has(path) {
+		return
+	}
+	h.n--
+	if h.f != nil {
+		if _, ok := h.f.m[path]; ok {
+			if h.over == nil {
+				h.over = map[string]*zerosync.Entry{}
+			}
+			h.over[path] = nil
+			return
+		}
+	}
+	delete(h.over, path)
+}
+
+// unmap drops the whole map before a change, which must not reach it (a
+// pass may be reading it), making the floor first if there is none.
+func (h *held) unmap() bool {
+	m := h.whole()
+	if m == nil {
+		return false
+	}
+	made := false
+	if h.f == nil && h.over == nil {
+		h.f, h.over = makeFloor(m)
+		made = true
+	}
+	h.m.Store(nil)
+	return made
+}
+
+// drop drops the whole maps of h and of its floor when the floor holds the
+// snapshot already.
+func (h *held) drop() {
+	if h != nil && h.f != nil {
+		h.m.Store(nil)
+		h.f.whole.Store(nil)
+	}
+}
+
+// settle drops the whole map: what a running engine keeps between cycles.
+// Without a floor, h first stands on like when they differ in few paths,
+// or else makes a floor of its own; settle reports whether it made one.
+func (h *held) settle(like *floor) bool {
+	if h == nil || h.whole() == nil {
+		return false
+	}
+	if h.f == nil && h.standOn(like) {
+		h.m.Store(nil)
+		return false
+	}
+	return h.unmap()
+}
+
+// makeFloor packs s into a new floor; what cannot be packed is returned
+// beside it, as differences.
+func makeFloor(s zerosync.Snapshot) (*floor, map[string]*zerosync.Entry) {
+	f := &floor{m: make(map[string]packed, len(s))}
+	var over map[string]*zerosync.Entry
+	for p, e := range s {
+		pk, ok := pack(&e)
+		if !ok {
+			if over == nil {
+				over = map[string]*zerosync.Entry{}
+			}
+			over[p] = &e
+			continue
+		}
+		f.m[p] = pk
+		if e.Target != "" {
+			if f.links == nil {
+				f.links = map[string]string{}
+			}
+			f.links[p] = e.Target
+		}
+	}
+	return f, over
+}
+
+// standOn makes h stand on floor f when few of their paths differ: at
+// most one in eight of f's, and 64 more. It reports whether h does. A
+// whole map h has is kept; when it is f exactly, f keeps it too, for
+// [held.Map].
+func (h *held) standOn(f *floor) bool {
+	if h == nil || f == nil {
+		return false
+	}
+	if h.f == f {
+		return true
+	}
+	limit := len(f.m)/8 + 64
+	over := map[string]*zerosync.Entry{}
+	found := 0
+	for p, e := range h.All() {
+		if pk, ok := f.m[p]; ok {
+			found++
+			if q, ok := pack(&e); ok && q == pk && f.links[p] == e.Target {
+				continue
+			}
+		}
+		if len(over) == limit {
+			return false
+		}
+		over[p] = &e
+	}
+	if found < len(f.m) {
+		for p := range f.m {
+			if !h.has(p) {
+				if len(over) == limit {
+					return false
+				}
+				over[p] = nil
+			}
+		}
+	}
+	if len(over) == 0 {
+		over = nil
+		if m := h.m.Load(); m != nil {
+			f.whole.CompareAndSwap(nil, m)
+		}
+	}
+	h.f, h.over = f, over
+	return true
+}
+
+// shareKeys makes the keys of f that are also keys of like the strings
+// like holds, so that the two floors keep one copy of each path. Assigning
+// to a present key stores the key given. f must be held by no one else yet.
+func (f *floor) shareKeys(like *floor) {
+	if f == nil || like == nil || f == like {
+		return
+	}
+	for p := range like.m {
+		if pk, ok := f.m[p]; ok {
+			f.m[p] = pk
+		}
+	}
+}
