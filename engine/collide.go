@@ -132,7 +132,7 @@ func (e *Engine) collideSide(ctx context.Context, ep zerosync.Endpoint, side zer
 	// of those it loses.
 	there := map[string][]string{}
 	gone := map[string]bool{}
-	for p := range tree.All() {
+	for p := range tree.Paths() {
 		dir := zerosync.Parent(p)
 		switch f := folds[dir]; {
 		case !f.Any():

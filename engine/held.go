@@ -222,6 +222,32 @@ func (h *held) All() iter.Seq2[string, zerosync.Entry] {
 	}
 }
 
+// Paths yields every path, in no order, without unpacking its entry.
+func (h *held) Paths() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if m := h.whole(); m != nil {
+			for p := range m {
+				if !yield(p) {
+					return
+				}
+			}
+			return
+		}
+		if h.f != nil {
+			for p := range h.f.m {
+				if _, ok := h.over[p]; !ok && !yield(p) {
+					return
+				}
+			}
+		}
+		for p, e := range h.over {
+			if e != nil && !yield(p) {
+				return
+			}
+		}
+	}
+}
+
 // Map returns the snapshot as a map, which the caller only reads. It is
 // kept until the end of the cycle, so that the passes of a cycle share it.
 func (h *held) Map() zerosync.Snapshot {

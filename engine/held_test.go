@@ -60,6 +60,12 @@ func checkHeld(t *testing.T, want zerosync.Snapshot, h *held, step string) {
 		require.True(t, exactly(w, e), "%s: %q is %v (%v), want %v (%v)", step, p, e, e.ModTime, w, w.ModTime)
 	}
 	require.Len(t, seen, len(want), "%s: paths yielded", step)
+	paths := map[string]bool{}
+	for p := range h.Paths() {
+		require.False(t, paths[p], "%s: path %q yielded twice", step, p)
+		paths[p] = true
+	}
+	require.Equal(t, seen, paths, "%s: Paths", step)
 	for p, w := range want {
 		e, ok := h.Get(p)
 		require.True(t, ok && exactly(w, e), "%s: Get(%q) = %v %v, want %v", step, p, e, ok, w)

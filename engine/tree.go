@@ -181,7 +181,7 @@ func beneath(s *held, dirs []string, fn func(string)) {
 	case len(dirs) <= 16:
 		// A few folders: compare prefixes, which fail at the first byte
 		// that differs.
-		for p := range s.All() {
+		for p := range s.Paths() {
 			for _, d := range dirs {
 				if len(p) > len(d) && p[len(d)] == '/' && p[:len(d)] == d {
 					fn(p)
@@ -195,7 +195,7 @@ func beneath(s *held, dirs []string, fn func(string)) {
 	for _, d := range dirs {
 		set[d] = true
 	}
-	for p := range s.All() {
+	for p := range s.Paths() {
 		for q := zerosync.Parent(p); q != ""; q = zerosync.Parent(q) {
 			if set[q] {
 				fn(p)
