@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -142,7 +141,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *
 			case r.err == nil:
 				snap[r.path] = r.entry
 				if e.cache.trusted(r.fp, now) {
-					next.put(r.path, cached{r.fp, r.entry.Digest})
+					next.add(r.path, cached{r.fp, r.entry.Digest})
 					fresh++
 				}
 			case errnoIs(r.err, unix.ENOENT), errnoIs(r.err, unix.ELOOP), errnoIs(r.err, unix.ENOTDIR), errors.Is(r.err, errNotRegular):
@@ -153,6 +152,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *
 			}
 		}
 	}
+	next.seal()
 	dropTrees(snap, dropped)
 	slices.SortFunc(probs, func(a, b zerosync.Problem) int { return strings.Compare(a.Path, b.Path) })
 	return walkResult{snap: snap, next: next, probs: probs, hits: hits, fresh: fresh}, nil
@@ -278,12 +278,12 @@ type pathCached struct {
 // every path is in the directory dir, whose stat cache entries are then
 // made in one map of the right size.
 func (s *scanner) flush(p *part, dir string, inDir bool) {
-	var m map[string]cached
+	var d []cacheEnt
 	if inDir && len(p.hitEnts) > 0 {
-		m = make(map[string]cached, len(p.hitEnts))
-		for _, pc := range p.hitEnts {
+		d = make([]cacheEnt, len(p.hitEnts))
+		for i, pc := range p.hitEnts {
 			_, name := splitPath(pc.path)
-			m[name] = pc.c
+			d[i] = cacheEnt{name, pc.c}
 		}
 	}
 	s.outMu.Lock()
@@ -291,13 +291,13 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 		s.snap[pe.path] = pe.ent
 	}
 	switch {
-	case m != nil && s.next[dir] == nil:
-		s.next[dir] = m
-	case m != nil:
-		maps.Copy(s.next[dir], m)
+	case d != nil && s.next[dir] == nil:
+		s.next[dir] = d
+	case d != nil:
+		s.next[dir] = append(s.next[dir], d...)
 	default:
 		for _, pc := range p.hitEnts {
-			s.next.put(pc.path, pc.c)
+			s.next.add(pc.path, pc.c)
 		}
 	}
 	s.outMu.Unlock()

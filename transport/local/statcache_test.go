@@ -4,6 +4,8 @@ package local
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -212,9 +214,12 @@ func FuzzDecodeStatCache(f *testing.F) {
 			return
 		}
 		for dir, d := range m {
-			for name := range d {
-				if p := joinPath(dir, name); zerosync.ValidPath(p) != nil {
+			for i, e := range d {
+				if p := joinPath(dir, e.name); zerosync.ValidPath(p) != nil {
 					t.Fatalf("decoded invalid path %q", p)
+				}
+				if i > 0 && d[i-1].name >= e.name {
+					t.Fatalf("decoded folder %q out of order or twice: %q then %q", dir, d[i-1].name, e.name)
 				}
 			}
 		}
@@ -271,8 +276,8 @@ func cachedPaths(c *statCache) []string {
 	defer c.mu.Unlock()
 	var out []string
 	for dir, d := range c.m {
-		for name := range d {
-			out = append(out, joinPath(dir, name))
+		for _, e := range d {
+			out = append(out, joinPath(dir, e.name))
 		}
 	}
 	slices.Sort(out)
@@ -370,4 +375,78 @@ func TestScanWhileApplying(t *testing.T) {
 	}
 	require.Equal(t, 100, e.cache.len())
 	require.Equal(t, 100, len(cachedPaths(e.cache)))
+}
+
+// TestCacheMapMatchesMap: a cache map built in any order and sealed, then
+// changed at random (put, del, the merge of another built map), holds
+// exactly what a plain map changed the same way holds, each folder sorted.
+func TestCacheMapMatchesMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	randPath := func() string { return fmt.Sprintf("d%d/f%02d", r.IntN(3), r.IntN(30)) }
+	randCached := func() cached { return cached{fp: fingerprint{size: r.Int64N(4), ino: r.Uint64N(4)}} }
+	check := func(want map[string]cached, m cacheMap, step string) {
+		t.Helper()
+		require.Equal(t, len(want), m.count(), step)
+		for dir, d := range m {
+			require.NotEmpty(t, d, "%s: empty folder %q kept", step, dir)
+			for i, e := range d {
+				if i > 0 {
+					require.Less(t, d[i-1].name, e.name, "%s: folder %q", step, dir)
+				}
+				w, ok := want[joinPath(dir, e.name)]
+				require.True(t, ok && w == e.c, "%s: %q", step, joinPath(dir, e.name))
+			}
+		}
+		for p, w := range want {
+			got, ok := m.get(p)
+			require.True(t, ok && got == w, "%s: get %q", step, p)
+		}
+	}
+	build := func(n int) (map[string]cached, cacheMap) {
+		want, m := map[string]cached{}, cacheMap{}
+		for range n {
+			p, c := randPath(), randCached()
+			want[p] = c // the last added wins
+			m.add(p, c)
+		}
+		m.seal()
+		return want, m
+	}
+	for round := range 20 {
+		want, m := build(60)
+		check(want, m, "built")
+		for step := range 100 {
+			name := fmt.Sprintf("round %d step %d", round, step)
+			switch r.IntN(3) {
+			case 0:
+				p, c := randPath(), randCached()
+				m.put(p, c)
+				want[p] = c
+			case 1:
+				p := randPath()
+				_, had := want[p]
+				require.Equal(t, had, m.del(p), name)
+				delete(want, p)
+			default:
+				nw, next := build(10)
+				for dir, nd := range next {
+					d, added, _ := mergeEnts(m[dir], nd)
+					m[dir] = d
+					n := 0
+					for _, e := range nd {
+						if _, ok := want[joinPath(dir, e.name)]; !ok {
+							n++
+						}
+					}
+					require.Equal(t, n, added, name)
+				}
+				maps.Copy(want, nw)
+			}
+			check(want, m, name)
+		}
+	}
+	_, m := build(0)
+	m.add("x", cached{})
+	m.add("x", cached{})
+	require.Equal(t, "x", m.seal(), "a path added twice is named")
 }
