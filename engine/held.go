@@ -352,7 +352,8 @@ func makeFloor(s zerosync.Snapshot) (*floor, map[string]*zerosync.Entry) {
 			if over == nil {
 				over = map[string]*zerosync.Entry{}
 			}
-			over[p] = &e
+			en := e // only what is kept escapes
+			over[p] = &en
 			continue
 		}
 		f.m[p] = pk
@@ -390,7 +391,8 @@ func (h *held) standOn(f *floor) bool {
 		if len(over) == limit {
 			return false
 		}
-		over[p] = &e
+		en := e // only what is kept escapes
+		over[p] = &en
 	}
 	if found < len(f.m) {
 		for p := range f.m {
