@@ -98,14 +98,19 @@ func (m cacheMap) add(p string, e cached) {
 	m[dir] = append(m[dir], cacheEnt{name, e})
 }
 
-// seal sorts the entries that add recorded, keeping the last added of a
-// name added twice, and returns one such path ("" if none).
+// seal sorts the entries that add recorded (a folder read back from a
+// cache file is in order already), keeping one of a name added twice, and
+// returns one such path ("" if none). Either entry of a name is true of
+// the file it was made from: a lookup checks the fingerprint.
 func (m cacheMap) seal() (twice string) {
+	byName := func(a, b cacheEnt) int { return strings.Compare(a.name, b.name) }
 	for dir, d := range m {
-		slices.SortStableFunc(d, func(a, b cacheEnt) int { return strings.Compare(a.name, b.name) })
-		out := d[:0]
-		for i, e := range d {
-			if i+1 < len(d) && d[i+1].name == e.name {
+		if !slices.IsSortedFunc(d, byName) {
+			slices.SortFunc(d, byName)
+		}
+		out := d[:1]
+		for _, e := range d[1:] {
+			if e.name == out[len(out)-1].name {
 				twice = joinPath(dir, e.name)
 				continue
 			}

@@ -405,8 +405,12 @@ func TestCacheMapMatchesMap(t *testing.T) {
 	build := func(n int) (map[string]cached, cacheMap) {
 		want, m := map[string]cached{}, cacheMap{}
 		for range n {
-			p, c := randPath(), randCached()
-			want[p] = c // the last added wins
+			p := randPath()
+			if _, ok := want[p]; ok {
+				continue // a scan adds a path once
+			}
+			c := randCached()
+			want[p] = c
 			m.add(p, c)
 		}
 		m.seal()
