@@ -62,6 +62,14 @@ func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Repor
 		e.emit(zerosync.Event{Kind: zerosync.EventProblem, Problem: &rep.Problems[i]})
 	}
 
+	for _, p := range e.pairs {
+		if halting && !retryAll && e.waiting(p, rep.Start) {
+			p.skip = true
+		}
+	}
+	defer e.clearSkips()
+	e.scanEarly(ctx)
+	defer e.dropEarly()
 	changed, all, err := e.ours.refresh(ctx, e, zerosync.Ours, &rep)
 	if err == nil && all {
 		e.mem.scanned.Store(true)
@@ -82,13 +90,7 @@ func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Repor
 			p.note(changed, all)
 		}
 	})
-	for _, p := range e.pairs {
-		if halting && !retryAll && e.waiting(p, rep.Start) {
-			p.skip = true
-		}
-	}
 	run := e.syncPairs(ctx, confirm, halting, &rep)
-	e.clearSkips()
 	if run.cancelled {
 		rep, err = e.finish(rep, ctx.Err())
 		return rep, err, false
@@ -156,6 +158,11 @@ func (e *Engine) finish(rep zerosync.Report, err error) (zerosync.Report, error)
 // scan reads one side and checks what it says.
 func (e *Engine) scan(ctx context.Context, t *tree, side zerosync.Side, rep *zerosync.Report) (zerosync.Snapshot, error) {
 	s, probs, err := t.Endpoint.Scan(ctx)
+	return e.scanned(t, side, rep, s, probs, err)
+}
+
+// scanned checks what a scan of t returned.
+func (e *Engine) scanned(t *tree, side zerosync.Side, rep *zerosync.Report, s zerosync.Snapshot, probs []zerosync.Problem, err error) (zerosync.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", t.Name, err)
 	}

@@ -23,6 +23,7 @@ type tree struct {
 	watched bool            // a live watcher reports every change
 	full    bool            // the next scan must be a full one
 	dirty   map[string]bool // paths hinted since the last scan
+	early   *earlyScan      // a whole scan started early, for refresh
 
 	hs hintState // supervise.go
 }
@@ -63,6 +64,17 @@ func (t *tree) markFull() {
 // refresh brings t.snap up to date. It returns the paths that may have
 // changed, or all=true after a full scan.
 func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *zerosync.Report) (changed []string, all bool, err error) {
+	if es := t.takeEarly(); es != nil {
+		// The whole scan this refresh would make, started beside our
+		// tree's; what was hinted since stays for the next cycle.
+		s, err := e.scanned(t, side, rep, es.s, es.probs, es.err)
+		if err != nil {
+			t.markFull()
+			return nil, false, err
+		}
+		t.snap = rehold(t.snap, s)
+		return nil, true, nil
+	}
 	t.mu.Lock()
 	full := t.full || t.snap == nil || !t.watched
 	dirty := t.dirty
@@ -290,4 +302,68 @@ func hide(s zerosync.Snapshot, sets ...map[string]bool) zerosync.Snapshot {
 		}
 	}
 	return out
+}
+
+// earlyScan is a whole scan of a peer's tree that a cycle started beside
+// the scan of our own tree, for the pair's pass to take (see
+// [Engine.scanEarly]).
+type earlyScan struct {
+	done  chan struct{}
+	s     zerosync.Snapshot
+	probs []zerosync.Problem
+	err   error
+}
+
+// scanEarly starts, beside the scan of our tree, the whole scans of the
+// peers' trees that this cycle's passes would start only after it: those
+// of the pairs the cycle runs first (at most as many as run at once) whose
+// next scan is a whole one (a tree without a watcher, or not scanned yet).
+// A pass takes its scan as the one it would have made; what a watcher
+// reports after the scan started stays for the next cycle.
+func (e *Engine) scanEarly(ctx context.Context) {
+	n := 0
+	for _, p := range e.pairs {
+		t := p.peer
+		if n == e.conc.limit || p.skip || e.isHalted(t.Name) {
+			continue
+		}
+		n++
+		t.mu.Lock()
+		_, canPartial := zerosync.As[zerosync.PathScanner](t.Endpoint)
+		if !(t.full || t.snap == nil || !t.watched || !canPartial) {
+			t.mu.Unlock()
+			continue
+		}
+		t.full, t.dirty = false, nil
+		es := &earlyScan{done: make(chan struct{})}
+		t.early = es
+		t.mu.Unlock()
+		go func() {
+			defer close(es.done)
+			es.s, es.probs, es.err = t.Endpoint.Scan(ctx)
+		}()
+	}
+}
+
+// takeEarly returns the early scan of t, if the cycle started one, once it
+// ended.
+func (t *tree) takeEarly() *earlyScan {
+	t.mu.Lock()
+	es := t.early
+	t.early = nil
+	t.mu.Unlock()
+	if es != nil {
+		<-es.done
+	}
+	return es
+}
+
+// dropEarly waits for the early scans no pass took, at the end of a cycle,
+// and asks for a whole scan next time in their place.
+func (e *Engine) dropEarly() {
+	for _, p := range e.pairs {
+		if es := p.peer.takeEarly(); es != nil {
+			p.peer.markFull()
+		}
+	}
 }
