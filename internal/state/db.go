@@ -106,8 +106,25 @@ func Open(path string, opts ...Option) (*DB, error) {
 }
 
 // init creates the top-level buckets of a new file and checks the format of
-// an existing one. A bbolt file of some other program is left untouched.
+// an existing one. A bbolt file of some other program is left untouched. A
+// file that has them is only read: a write transaction commits, with two
+// fdatasyncs, even when it changes nothing.
 func (db *DB) init() error {
+	ready := false
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if m == nil {
+			return nil
+		}
+		if f := m.Get(keyFormat); string(f) != formatVersion {
+			return fmt.Errorf("%w %q (this version reads %q)", ErrFormat, f, formatVersion)
+		}
+		ready = tx.Bucket(bucketPairs) != nil
+		return nil
+	})
+	if err != nil || ready {
+		return err
+	}
 	return db.bolt.Update(func(tx *bbolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if m == nil {

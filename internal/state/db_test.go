@@ -44,6 +44,39 @@ func TestOpenCreatesPrivateDirsAndFile(t *testing.T) {
 	}
 }
 
+// TestOpenExistingWritesNothing: opening a file that has its buckets only
+// reads it (a write transaction would commit, and sync, even unchanged).
+func TestOpenExistingWritesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("opening an existing state file wrote to it")
+	}
+}
+
 func TestOpenLockedFailsInsteadOfWaiting(t *testing.T) {
 	db, path := openDB(t)
 	_, err := Open(path, WithLockTimeout(50*time.Millisecond))
