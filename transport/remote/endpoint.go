@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"sync"
 	"sync/atomic"
 
@@ -51,7 +50,7 @@ type Endpoint struct {
 	// half of incremental scans.
 	scanMu chan struct{}
 	gen    uint64
-	last   zerosync.Snapshot
+	last   lastScan
 }
 
 // Root returns the root on the agent's host.
@@ -95,7 +94,7 @@ func (e *Endpoint) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	if err != nil {
 		return nil, nil, e.perr("scan", ".", err)
 	}
-	return maps.Clone(s), probs, nil
+	return s, probs, nil
 }
 
 func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem, error) {
@@ -107,10 +106,18 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	dec := snapDecoder{max: e.c.cfg.maxEntries}
 	var b *snapBuilder
 	begin := func(base uint64) error {
-		if base != 0 && (base != e.gen || e.last == nil) {
+		if base != 0 && (base != e.gen || !e.last.ok) {
 			return protoErr("the scan is a diff against generation %d, but this side holds %d", base, e.gen)
 		}
-		b = newSnapBuilder(e.last, base != 0)
+		var last zerosync.Snapshot
+		if base != 0 {
+			var err error
+			if last, err = e.last.unpack(); err != nil {
+				e.gen, e.last = 0, lastScan{} // start afresh next time
+				return err
+			}
+		}
+		b = newSnapBuilder(last, base != 0)
 		return nil
 	}
 	for {
@@ -145,11 +152,12 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 		}
 		if b.changed() {
 			if err := b.out.Validate(); err != nil {
-				e.gen, e.last = 0, nil // start afresh next time
+				e.gen, e.last = 0, lastScan{} // start afresh next time
 				return nil, nil, fmt.Errorf("refusing the agent's snapshot: %w", err)
 			}
+			e.last = packScan(b.out)
 		}
-		e.gen, e.last = end.gen, b.out
+		e.gen = end.gen
 		return b.out, end.problems, nil
 	}
 }

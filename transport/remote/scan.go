@@ -3,7 +3,6 @@ package remote
 import (
 	"encoding/binary"
 	"hash/maphash"
-	"maps"
 	"slices"
 	"strings"
 
@@ -111,35 +110,29 @@ func allChanges(s zerosync.Snapshot) []change {
 }
 
 // snapBuilder turns the changes of one scan response into a snapshot, on
-// top of the client's last one for a diff. It copies the last snapshot on
-// the first change only: the last snapshot was handed to a caller, who may
-// still hold it.
+// top of the client's last one for a diff, which it changes: the last
+// snapshot is kept packed (see [lastScan]), and unpacked afresh for each
+// diff.
 type snapBuilder struct {
-	base   zerosync.Snapshot // the last snapshot, for a diff; nil for a whole tree
-	out    zerosync.Snapshot
-	copied bool
+	diff  bool // the changes are a diff against the last snapshot
+	out   zerosync.Snapshot
+	moved bool // a change was applied, or the scan is of the whole tree
 }
 
-func newSnapBuilder(base zerosync.Snapshot, diff bool) *snapBuilder {
-	if !diff {
-		return &snapBuilder{out: zerosync.Snapshot{}, copied: true}
+func newSnapBuilder(last zerosync.Snapshot, diff bool) *snapBuilder {
+	if !diff || last == nil {
+		return &snapBuilder{out: zerosync.Snapshot{}, moved: !diff}
 	}
-	return &snapBuilder{base: base, out: base}
+	return &snapBuilder{diff: true, out: last}
 }
 
 func (b *snapBuilder) apply(c change) error {
-	if !b.copied {
-		b.out = maps.Clone(b.base)
-		if b.out == nil {
-			b.out = zerosync.Snapshot{}
-		}
-		b.copied = true
-	}
+	b.moved = true
 	if c.entry != nil {
 		b.out[c.path] = *c.entry
 		return nil
 	}
-	if b.base == nil {
+	if !b.diff {
 		return protoErr("a whole-tree scan removes %q", cut(c.path, 256))
 	}
 	if _, ok := b.out[c.path]; !ok {
@@ -149,5 +142,42 @@ func (b *snapBuilder) apply(c change) error {
 	return nil
 }
 
-// changed reports whether the result differs from the base.
-func (b *snapBuilder) changed() bool { return b.copied }
+// changed reports whether the result differs from the last snapshot.
+func (b *snapBuilder) changed() bool { return b.moved }
+
+// lastScan is the snapshot of the last whole-tree scan, the base of the
+// next scan's diff, kept encoded as the wire encodes entries: a map holds
+// about 140 bytes an entry, its encoding about 70, and it is read only
+// when the next whole-tree scan comes (on a running engine, the safety
+// rescan). The zero value holds nothing.
+type lastScan struct {
+	b  []byte
+	n  int
+	ok bool
+}
+
+// packScan encodes s.
+func packScan(s zerosync.Snapshot) lastScan {
+	var enc encoder
+	for p, e := range s {
+		enc.Str(p)
+		enc.entry(&e)
+	}
+	return lastScan{b: slices.Clip(enc.B), n: len(s), ok: true}
+}
+
+// unpack decodes the snapshot l holds, a new map the caller owns.
+func (l lastScan) unpack() (zerosync.Snapshot, error) {
+	d := newDecoder("last scan", l.b)
+	s := make(zerosync.Snapshot, l.n)
+	for len(d.B) > 0 && d.Err == nil {
+		p := d.Str("path", maxWirePath)
+		if x := d.entry("entry"); x != nil {
+			s[p] = *x
+		}
+	}
+	if d.Err == nil && len(s) != l.n {
+		d.Fail("%d entries, %d packed", len(s), l.n)
+	}
+	return s, d.Err
+}

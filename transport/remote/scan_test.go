@@ -234,6 +234,44 @@ func BenchmarkScanStateBytesPerEntry(b *testing.B) {
 	}
 }
 
+// BenchmarkLastScanBytesPerEntry: what the client side of an endpoint
+// keeps per entry between whole-tree scans, as the base of the next diff:
+// the packed snapshot ("packed", paths included), against a copy of the
+// snapshot ("map", what it kept before; paths shared, not counted); and
+// the time to unpack it, once a whole-tree scan comes.
+func BenchmarkLastScanBytesPerEntry(b *testing.B) {
+	const n = 100_000
+	snap := bigSnapshot(n)
+	for _, kind := range []string{"packed", "map"} {
+		b.Run(kind, func(b *testing.B) {
+			var kept any
+			var ms0, ms1 runtime.MemStats
+			for b.Loop() {
+				kept = nil
+				runtime.GC()
+				runtime.ReadMemStats(&ms0)
+				if kind == "packed" {
+					kept = packScan(snap)
+				} else {
+					kept = maps.Clone(snap)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&ms1)
+			}
+			runtime.KeepAlive(kept)
+			b.ReportMetric(float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc))/float64(len(snap)), "B/entry")
+		})
+	}
+	b.Run("unpack", func(b *testing.B) {
+		l := packScan(snap)
+		for b.Loop() {
+			if _, err := l.unpack(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 // sameOnWire reports whether two entries encode the same, the tests'
 // reference for entrySumOf: every field the
 // wire carries, modification time to the nanosecond included.

@@ -3,6 +3,7 @@ package remote
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -106,17 +107,49 @@ func TestDiffSnap(t *testing.T) {
 	if got := strings.Join(paths, " "); got != want {
 		t.Fatalf("diff %s\nwant %s", got, want)
 	}
-	b := newSnapBuilder(old, true)
+	b := newSnapBuilder(maps.Clone(old), true) // the builder changes the last snapshot it is given
 	for _, c := range d {
 		if err := b.apply(c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(diffSnap(b.out, cur)) != 0 || len(diffSnap(old, bigSnapshot(300))) != 0 {
-		t.Fatal("applying the diff does not give the new snapshot, or changed the old one")
+	if len(diffSnap(b.out, cur)) != 0 || !b.changed() {
+		t.Fatal("applying the diff does not give the new snapshot")
 	}
 	if diffSnap(cur, cur) != nil {
 		t.Fatal("a snapshot differs from itself")
+	}
+}
+
+// TestLastScanRoundTrip: the packed last snapshot unpacks to exactly what
+// was packed, each time, as a new map; an empty one too.
+func TestLastScanRoundTrip(t *testing.T) {
+	s := bigSnapshot(300)
+	s["link"] = zerosync.Entry{Kind: zerosync.KindSymlink, Target: "project/src", ModTime: time.Unix(1, 2)}
+	s["old"] = zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o600, Size: 3, Digest: digest.Sum([]byte("old")), ModTime: time.Unix(-1<<40, 5)}
+	l := packScan(s)
+	for range 2 {
+		got, err := l.unpack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(s) || len(diffSnap(got, s)) != 0 {
+			t.Fatalf("unpacked %d entries differing in %d, packed %d", len(got), len(diffSnap(got, s)), len(s))
+		}
+		for p, e := range s {
+			if g := got[p]; !g.ModTime.Equal(e.ModTime) || g.Size != e.Size {
+				t.Fatalf("%s: unpacked %v %v, packed %v %v", p, g.ModTime, g.Size, e.ModTime, e.Size)
+			}
+		}
+		delete(got, "link") // the caller's own
+	}
+	empty, err := packScan(zerosync.Snapshot{}).unpack()
+	if err != nil || empty == nil || len(empty) != 0 {
+		t.Fatalf("empty: %v %v", empty, err)
+	}
+	l.n++
+	if _, err := l.unpack(); err == nil {
+		t.Fatal("a count that does not match is not refused")
 	}
 }
 
