@@ -212,26 +212,25 @@ func TestEntrySumMatchesWire(t *testing.T) {
 func BenchmarkScanStateBytesPerEntry(b *testing.B) {
 	const n = 100_000
 	snap := bigSnapshot(n)
-	for _, kind := range []string{"sums", "snapshot"} {
-		b.Run(kind, func(b *testing.B) {
-			var kept any
-			var ms0, ms1 runtime.MemStats
-			for b.Loop() {
-				kept = nil
-				runtime.GC()
-				runtime.ReadMemStats(&ms0)
-				if kind == "sums" {
-					kept = sumsOf(snap)
-				} else {
-					kept = maps.Clone(snap)
-				}
-				runtime.GC()
-				runtime.ReadMemStats(&ms1)
-			}
-			runtime.KeepAlive(kept)
-			b.ReportMetric(float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc))/float64(len(snap)), "B/entry")
-		})
+	b.Run("sums", func(b *testing.B) { keptPerEntry(b, len(snap), func() any { return sumsOf(snap) }) })
+	b.Run("snapshot", func(b *testing.B) { keptPerEntry(b, len(snap), func() any { return maps.Clone(snap) }) })
+}
+
+// keptPerEntry reports the live heap that what keep returns holds, per
+// entry of n.
+func keptPerEntry(b *testing.B, n int, keep func() any) {
+	var kept any
+	var ms0, ms1 runtime.MemStats
+	for b.Loop() {
+		kept = nil
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		kept = keep()
+		runtime.GC()
+		runtime.ReadMemStats(&ms1)
 	}
+	runtime.KeepAlive(kept)
+	b.ReportMetric(float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc))/float64(n), "B/entry")
 }
 
 // BenchmarkLastScanBytesPerEntry: what the client side of an endpoint
@@ -242,26 +241,8 @@ func BenchmarkScanStateBytesPerEntry(b *testing.B) {
 func BenchmarkLastScanBytesPerEntry(b *testing.B) {
 	const n = 100_000
 	snap := bigSnapshot(n)
-	for _, kind := range []string{"packed", "map"} {
-		b.Run(kind, func(b *testing.B) {
-			var kept any
-			var ms0, ms1 runtime.MemStats
-			for b.Loop() {
-				kept = nil
-				runtime.GC()
-				runtime.ReadMemStats(&ms0)
-				if kind == "packed" {
-					kept = packScan(snap)
-				} else {
-					kept = maps.Clone(snap)
-				}
-				runtime.GC()
-				runtime.ReadMemStats(&ms1)
-			}
-			runtime.KeepAlive(kept)
-			b.ReportMetric(float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc))/float64(len(snap)), "B/entry")
-		})
-	}
+	b.Run("packed", func(b *testing.B) { keptPerEntry(b, len(snap), func() any { return packScan(snap) }) })
+	b.Run("map", func(b *testing.B) { keptPerEntry(b, len(snap), func() any { return maps.Clone(snap) }) })
 	b.Run("unpack", func(b *testing.B) {
 		l := packScan(snap)
 		for b.Loop() {
