@@ -18,16 +18,19 @@ import (
 //   - its entries live in a floor, a map of packed entries: 56 bytes
 //     without a pointer, where a [zerosync.Entry] is 88 with two;
 //   - a floor is never written once made, so several held snapshots may
-//     stand on one: after a full scan, the common state and the other
-//     tree's snapshot are each taken over to our tree's floor with only
-//     the paths where they differ (see [held.shareFloor]);
-//   - a change is kept beside the floor, in over, until the next full scan
-//     makes a new floor.
+//     stand on one: a new scan stands on the floor of the scan before, and
+//     between the cycles of a running engine the common state and the
+//     peer's tree stand on our tree's floor, each with only the paths
+//     where it differs (see [held.standOn] and [Engine.settleHeld]);
+//   - a change is kept beside the floor, in over, until a full scan that
+//     differs in many paths makes a new floor.
 //
 // During a cycle, a snapshot that was just scanned or loaded, or that a
 // full pass asked for whole, is also kept as the plain map it is (m), so
-// that a full pass reads it without unpacking; [held.settle] drops it at
-// the end of the cycle of a running engine, when the floor is made.
+// that a full pass reads it without unpacking; the end of the cycle drops
+// it ([Engine.dropWhole]) once a floor holds the snapshot, and a running
+// engine makes the floors between cycles ([held.settle]). A cold process
+// that syncs once never packs anything.
 type held struct {
 	// m is the snapshot whole, when known: only read, never written. The
 	// passes of a cycle may ask for it at once (under conc.ours's read
