@@ -14,7 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -135,6 +134,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *
 		dropped = append(dropped, p.dropped...)
 	}
 	fresh := 0
+	var names chunks // of the stat cache entries of files hashed
 	now := time.Now()
 	for _, rs := range results {
 		for _, r := range rs {
@@ -142,7 +142,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *
 			case r.err == nil:
 				snap[r.path] = r.entry
 				if e.cache.trusted(r.fp, now) {
-					next.add(r.path, cached{r.fp, r.entry.Digest})
+					next.add(r.path, cached{r.fp, r.entry.Digest}, &names)
 					fresh++
 				}
 			case errnoIs(r.err, unix.ENOENT), errnoIs(r.err, unix.ELOOP), errnoIs(r.err, unix.ENOTDIR), errors.Is(r.err, errNotRegular):
@@ -153,7 +153,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *
 			}
 		}
 	}
-	next.seal()
+	next, _ = next.seal(&names)
 	dropTrees(snap, dropped)
 	slices.SortFunc(probs, func(a, b zerosync.Problem) int { return strings.Compare(a.Path, b.Path) })
 	return walkResult{snap: snap, next: next, probs: probs, hits: hits, fresh: fresh}, nil
@@ -262,34 +262,9 @@ type part struct {
 	probs   []zerosync.Problem
 	dropped []string // directories that could not be listed
 	buf     []byte   // for getdents
-	// paths holds the bytes of the paths this walker made, many to an
-	// allocation (see newPath).
-	paths []byte
-}
-
-// newPath returns the path of name in dir ("" at the top). Its bytes go in
-// p's current chunk, many paths to one allocation: a running engine keeps
-// every path (in its snapshot and its stat cache) and a scan allocates
-// much else besides, so one small allocation a path left the heap's spans
-// of small objects holding the paths among the scan's garbage, which a
-// collection frees but cannot give back (the live heap of two 100k trees
-// was 36 MB in 50 MB of spans). A scan's chunks grow from 64 bytes to
-// 16 KiB, so that a scan of a few paths keeps little more than them. The
-// bytes of a path are never written again: a chunk only grows past them.
-func (p *part) newPath(dir string, name []byte) string {
-	n := len(name)
-	if dir != "" {
-		n += len(dir) + 1
-	}
-	if cap(p.paths)-len(p.paths) < n {
-		p.paths = make([]byte, 0, max(n, min(2*cap(p.paths), 16<<10), 64))
-	}
-	start := len(p.paths)
-	if dir != "" {
-		p.paths = append(append(p.paths, dir...), '/')
-	}
-	p.paths = append(p.paths, name...)
-	return unsafe.String(&p.paths[start], n)
+	// paths and names hold the bytes of the paths this walker made, and
+	// of the names its stat cache entries keep (see [chunks]).
+	paths, names chunks
 }
 
 type pathEntry struct {
@@ -311,7 +286,7 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 		d = make([]cacheEnt, len(p.hitEnts))
 		for i, pc := range p.hitEnts {
 			_, name := splitPath(pc.path)
-			d[i] = cacheEnt{name, pc.c}
+			d[i] = cacheEnt{p.names.clone(name), pc.c}
 		}
 	}
 	s.outMu.Lock()
@@ -325,7 +300,7 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 		s.next[dir] = append(s.next[dir], d...)
 	default:
 		for _, pc := range p.hitEnts {
-			s.next.add(pc.path, pc.c)
+			s.next.add(pc.path, pc.c, &p.names)
 		}
 	}
 	s.outMu.Unlock()
@@ -440,7 +415,7 @@ func (s *scanner) list(p *part, job dirJob) error {
 	var verr error
 	err = eachName(dirfd, p.buf, func(nb []byte) bool {
 		// The name is the path's end.
-		path := p.newPath(dir, nb)
+		path := p.paths.join(dir, nb)
 		name := path[len(path)-len(nb):]
 		if zerosync.ReservedName(name) {
 			s.reserved(dirfd, path, name)

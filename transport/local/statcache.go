@@ -79,7 +79,8 @@ func (m cacheMap) get(p string) (cached, bool) {
 	return d[i].c, true
 }
 
-// put records e as the entry of p, in a sealed map.
+// put records e as the entry of p, in a sealed map. The entry keeps a
+// copy of the name, not p.
 func (m cacheMap) put(p string, e cached) {
 	dir, name := splitPath(p)
 	d := m[dir]
@@ -88,22 +89,30 @@ func (m cacheMap) put(p string, e cached) {
 		d[i].c = e
 		return
 	}
-	m[dir] = slices.Insert(d, i, cacheEnt{name, e})
+	if d == nil {
+		dir = strings.Clone(dir)
+	}
+	m[dir] = slices.Insert(d, i, cacheEnt{strings.Clone(name), e})
 }
 
-// add records e as the entry of p in a map being built: [cacheMap.seal]
-// sorts it.
-func (m cacheMap) add(p string, e cached) {
+// add records e as the entry of p in a map being built ([cacheMap.seal]
+// sorts it), with a copy of the name made in names: the entry keeps only
+// its name, not the whole path, which the scan's snapshot holds until its
+// caller lets it go.
+func (m cacheMap) add(p string, e cached, names *chunks) {
 	dir, name := splitPath(p)
-	m[dir] = append(m[dir], cacheEnt{name, e})
+	m[dir] = append(m[dir], cacheEnt{names.clone(name), e})
 }
 
-// seal sorts the entries that add recorded (a folder read back from a
-// cache file is in order already), keeping one of a name added twice, and
-// returns one such path ("" if none). Either entry of a name is true of
-// the file it was made from: a lookup checks the fingerprint.
-func (m cacheMap) seal() (twice string) {
+// seal returns the entries that add recorded sorted (a folder read back
+// from a cache file is in order already), keeping one of a name added
+// twice, and one such path ("" if none). Either entry of a name is true of
+// the file it was made from: a lookup checks the fingerprint. The folders'
+// keys are copies made in names: an assignment to a present key stores
+// the key given, so a key may be the end of any path added.
+func (m cacheMap) seal(names *chunks) (sealed cacheMap, twice string) {
 	byName := func(a, b cacheEnt) int { return strings.Compare(a.name, b.name) }
+	sealed = make(cacheMap, len(m))
 	for dir, d := range m {
 		if !slices.IsSortedFunc(d, byName) {
 			slices.SortFunc(d, byName)
@@ -117,9 +126,9 @@ func (m cacheMap) seal() (twice string) {
 			out = append(out, e)
 		}
 		clear(d[len(out):])
-		m[dir] = slices.Clip(out)
+		sealed[names.clone(dir)] = slices.Clip(out)
 	}
-	return twice
+	return sealed, twice
 }
 
 // del drops p and reports whether it was there.
@@ -341,6 +350,7 @@ func decode(b []byte, dev, ino uint64) (cacheMap, error) {
 		return nil, errBadCache
 	}
 	m := make(cacheMap)
+	var names chunks
 	for range n {
 		l := uv()
 		if l == 0 || l > zerosync.MaxPathLen || l > uint64(len(r)) {
@@ -359,12 +369,13 @@ func decode(b []byte, dev, ino uint64) (cacheMap, error) {
 		if zerosync.ValidPath(p) != nil {
 			return nil, errBadCache
 		}
-		m.add(p, e)
+		m.add(p, e, &names)
 	}
 	if len(r) != 0 {
 		return nil, errBadCache
 	}
-	if p := m.seal(); p != "" {
+	m, p := m.seal(&names)
+	if p != "" {
 		return nil, fmt.Errorf("%w: %q twice", errBadCache, p)
 	}
 	return m, nil

@@ -402,6 +402,7 @@ func TestCacheMapMatchesMap(t *testing.T) {
 			require.True(t, ok && got == w, "%s: get %q", step, p)
 		}
 	}
+	var names chunks
 	build := func(n int) (map[string]cached, cacheMap) {
 		want, m := map[string]cached{}, cacheMap{}
 		for range n {
@@ -411,9 +412,9 @@ func TestCacheMapMatchesMap(t *testing.T) {
 			}
 			c := randCached()
 			want[p] = c
-			m.add(p, c)
+			m.add(p, c, &names)
 		}
-		m.seal()
+		m, _ = m.seal(&names)
 		return want, m
 	}
 	for round := range 20 {
@@ -450,7 +451,8 @@ func TestCacheMapMatchesMap(t *testing.T) {
 		}
 	}
 	_, m := build(0)
-	m.add("x", cached{})
-	m.add("x", cached{})
-	require.Equal(t, "x", m.seal(), "a path added twice is named")
+	m.add("x", cached{}, &names)
+	m.add("x", cached{}, &names)
+	_, twice := m.seal(&names)
+	require.Equal(t, "x", twice, "a path added twice is named")
 }
