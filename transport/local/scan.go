@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/chunk"
 )
 
 // Scan walks the tree beneath the root without following symlinks and
@@ -134,7 +135,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *
 		dropped = append(dropped, p.dropped...)
 	}
 	fresh := 0
-	var names chunks // of the stat cache entries of files hashed
+	var names chunk.Chunks // of the stat cache entries of files hashed
 	now := time.Now()
 	for _, rs := range results {
 		for _, r := range rs {
@@ -263,8 +264,8 @@ type part struct {
 	dropped []string // directories that could not be listed
 	buf     []byte   // for getdents
 	// paths and names hold the bytes of the paths this walker made, and
-	// of the names its stat cache entries keep (see [chunks]).
-	paths, names chunks
+	// of the names its stat cache entries keep (see [chunk.Chunks]).
+	paths, names chunk.Chunks
 }
 
 type pathEntry struct {
@@ -286,7 +287,7 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 		d = make([]cacheEnt, len(p.hitEnts))
 		for i, pc := range p.hitEnts {
 			_, name := splitPath(pc.path)
-			d[i] = cacheEnt{p.names.clone(name), pc.c}
+			d[i] = cacheEnt{p.names.Clone(name), pc.c}
 		}
 	}
 	s.outMu.Lock()
@@ -415,7 +416,7 @@ func (s *scanner) list(p *part, job dirJob) error {
 	var verr error
 	err = eachName(dirfd, p.buf, func(nb []byte) bool {
 		// The name is the path's end.
-		path := p.paths.join(dir, nb)
+		path := p.paths.Join(dir, nb)
 		name := path[len(path)-len(nb):]
 		if zerosync.ReservedName(name) {
 			s.reserved(dirfd, path, name)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/chunk"
 	"github.com/zerosync/zerosync/internal/digest"
 )
 
@@ -99,9 +100,9 @@ func (m cacheMap) put(p string, e cached) {
 // sorts it), with a copy of the name made in names: the entry keeps only
 // its name, not the whole path, which the scan's snapshot holds until its
 // caller lets it go.
-func (m cacheMap) add(p string, e cached, names *chunks) {
+func (m cacheMap) add(p string, e cached, names *chunk.Chunks) {
 	dir, name := splitPath(p)
-	m[dir] = append(m[dir], cacheEnt{names.clone(name), e})
+	m[dir] = append(m[dir], cacheEnt{names.Clone(name), e})
 }
 
 // seal returns the entries that add recorded sorted (a folder read back
@@ -110,7 +111,7 @@ func (m cacheMap) add(p string, e cached, names *chunks) {
 // the file it was made from: a lookup checks the fingerprint. The folders'
 // keys are copies made in names: an assignment to a present key stores
 // the key given, so a key may be the end of any path added.
-func (m cacheMap) seal(names *chunks) (sealed cacheMap, twice string) {
+func (m cacheMap) seal(names *chunk.Chunks) (sealed cacheMap, twice string) {
 	byName := func(a, b cacheEnt) int { return strings.Compare(a.name, b.name) }
 	sealed = make(cacheMap, len(m))
 	for dir, d := range m {
@@ -126,7 +127,7 @@ func (m cacheMap) seal(names *chunks) (sealed cacheMap, twice string) {
 			out = append(out, e)
 		}
 		clear(d[len(out):])
-		sealed[names.clone(dir)] = slices.Clip(out)
+		sealed[names.Clone(dir)] = slices.Clip(out)
 	}
 	return sealed, twice
 }
@@ -350,7 +351,7 @@ func decode(b []byte, dev, ino uint64) (cacheMap, error) {
 		return nil, errBadCache
 	}
 	m := make(cacheMap)
-	var names chunks
+	var names chunk.Chunks
 	for range n {
 		l := uv()
 		if l == 0 || l > zerosync.MaxPathLen || l > uint64(len(r)) {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/chunk"
 	"github.com/zerosync/zerosync/internal/digest"
 )
 
@@ -402,7 +403,7 @@ func TestCacheMapMatchesMap(t *testing.T) {
 			require.True(t, ok && got == w, "%s: get %q", step, p)
 		}
 	}
-	var names chunks
+	var names chunk.Chunks
 	build := func(n int) (map[string]cached, cacheMap) {
 		want, m := map[string]cached{}, cacheMap{}
 		for range n {

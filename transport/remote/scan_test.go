@@ -206,9 +206,10 @@ func TestEntrySumMatchesWire(t *testing.T) {
 
 // BenchmarkScanStateBytesPerEntry: what the agent keeps per entry of a
 // root between whole-tree scans, to answer the next with a diff: the sum
-// of each entry ("sums", what it keeps), against a copy of the snapshot
-// ("snapshot", what it kept before). Path strings are shared with the
-// scan's snapshot either way and not counted.
+// of each entry by folder and name ("sums", what it keeps; the copies of
+// the names and folders counted), against a copy of the snapshot
+// ("snapshot", what it kept at first; its path strings, shared with the
+// scan's snapshot, not counted).
 func BenchmarkScanStateBytesPerEntry(b *testing.B) {
 	const n = 100_000
 	snap := bigSnapshot(n)

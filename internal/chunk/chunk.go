@@ -1,8 +1,10 @@
-package local
+// Package chunk hands out strings whose bytes live many to an allocation,
+// for the paths and names a running engine or agent keeps.
+package chunk
 
 import "unsafe"
 
-// chunks hands out strings whose bytes live many to an allocation. A
+// Chunks hands out strings whose bytes live many to an allocation. A
 // running engine keeps every path of a tree (in its snapshot and its stat
 // cache), and a scan allocates much else besides: one small allocation a
 // string left the heap's spans of small objects holding the kept strings
@@ -12,17 +14,17 @@ import "unsafe"
 // than themselves. The bytes of a string handed out are never written
 // again: a chunk only grows past them. The zero value is ready; it is not
 // safe for concurrent use.
-type chunks struct{ b []byte }
+type Chunks struct{ b []byte }
 
 // room makes room for n more bytes in the current chunk.
-func (c *chunks) room(n int) {
+func (c *Chunks) room(n int) {
 	if cap(c.b)-len(c.b) < n {
 		c.b = make([]byte, 0, max(n, min(2*cap(c.b), 16<<10), 64))
 	}
 }
 
-// join returns dir/name (name alone when dir is "").
-func (c *chunks) join(dir string, name []byte) string {
+// Join returns dir/name (name alone when dir is "").
+func (c *Chunks) Join(dir string, name []byte) string {
 	n := len(name)
 	if dir != "" {
 		n += len(dir) + 1
@@ -39,9 +41,9 @@ func (c *chunks) join(dir string, name []byte) string {
 	return unsafe.String(&c.b[start], n)
 }
 
-// clone returns a copy of s: a name kept apart from the path it ends,
+// Clone returns a copy of s: a name kept apart from the path it ends,
 // which then need not be kept.
-func (c *chunks) clone(s string) string {
+func (c *Chunks) Clone(s string) string {
 	if s == "" {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package local
+package chunk
 
 import (
 	"fmt"
@@ -7,11 +7,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestChunks: every string handed out keeps its bytes while many more are
+// TestChunk: every string handed out keeps its bytes while many more are
 // made after it, in chunks that grow, and a string too large for any chunk
 // gets one of its own.
-func TestChunks(t *testing.T) {
-	var c chunks
+func TestChunk(t *testing.T) {
+	var c Chunks
 	var got, want []string
 	for i := range 5000 {
 		dir := fmt.Sprintf("d%d", i%7)
@@ -19,14 +19,14 @@ func TestChunks(t *testing.T) {
 			dir = ""
 		}
 		name := fmt.Sprintf("f%05d.txt", i)
-		got = append(got, c.join(dir, []byte(name)), c.clone(name))
+		got = append(got, c.Join(dir, []byte(name)), c.Clone(name))
 		if dir != "" {
 			name = dir + "/" + name
 		}
 		want = append(want, name, fmt.Sprintf("f%05d.txt", i))
 	}
 	big := string(make([]byte, 40<<10))
-	got, want = append(got, c.clone(big), c.join("", nil), c.clone("")), append(want, big, "", "")
+	got, want = append(got, c.Clone(big), c.Join("", nil), c.Clone("")), append(want, big, "", "")
 	require.Equal(t, want, got)
 	require.LessOrEqual(t, cap(c.b), 40<<10)
 }
