@@ -243,8 +243,9 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 	ours := e.oursView(w)
 	var pt *pairTrees
 	if !w.full {
-		// Narrowing copies what it keeps; a full pass has its own copy
-		// and may run views, so it narrows after the lock.
+		// Narrowing copies what it keeps; a full pass holds our tree
+		// whole as it was (a map nobody writes) and may run views, so it
+		// narrows after the lock.
 		pt, err = e.narrow(ctx, p, p.base, ours, p.peer.snap, false, w.pending)
 	}
 	e.conc.ours.RUnlock()
