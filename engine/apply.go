@@ -381,6 +381,9 @@ func (r *applyRun) batch(ctx context.Context, acts []zerosync.Action, byDigest [
 				r.again = true
 				continue
 			}
+			if r.tornRead(ctx, a, err) {
+				continue
+			}
 			r.e.problem(r.rep, r.p.peer.Name, zerosync.Problem{Path: a.Path, Side: a.Side, Err: err})
 			continue
 		}
@@ -402,6 +405,35 @@ func (r *applyRun) batch(ctx context.Context, acts []zerosync.Action, byDigest [
 		}
 		r.journal = append(r.journal, rec)
 	}
+}
+
+// tornRead takes a file whose content did not match the size or digest its
+// side declared, and reports whether it was a file still being written
+// when it was scanned: its side, asked again, no longer declares what was
+// planned. Both sides then look at the path again next cycle, and nothing
+// is reported. A side that still declares what it did not send (a peer
+// that lies, or content damaged on the way) is a problem, reported by the
+// caller.
+func (r *applyRun) tornRead(ctx context.Context, a zerosync.Action, err error) bool {
+	if !errors.Is(err, zerosync.ErrDigestMismatch) || a.New == nil || a.New.Kind != zerosync.KindFile || a.From == a.Side {
+		return false
+	}
+	ps, ok := zerosync.As[zerosync.PathScanner](r.endpoint(a.From))
+	if !ok {
+		return false
+	}
+	s, _, serr := ps.ScanPaths(ctx, []string{a.Path})
+	if serr != nil {
+		return false
+	}
+	if now, ok := s[a.Path]; ok && now.Same(a.New) && now.Size == a.New.Size {
+		return false
+	}
+	r.e.log.InfoContext(ctx, "changed while being read; rescanning", "peer", r.p.peer.Name, "path", a.Path, "side", a.Side, "err", err)
+	for _, side := range []zerosync.Side{zerosync.Ours, zerosync.Theirs} {
+		r.tree(side).hint(zerosync.Hint{Paths: []string{a.Path}, Reason: "changed"})
+	}
+	return true
 }
 
 // applyOne carries out one action and returns the bytes it moved.

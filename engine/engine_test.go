@@ -225,6 +225,17 @@ func (l *liar) Scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Problem,
 	return maps.Clone(l.snap), nil, nil
 }
 
+// ScanPaths tells the same lie as Scan.
+func (l *liar) ScanPaths(ctx context.Context, paths []string) (zerosync.Snapshot, []zerosync.Problem, error) {
+	out := zerosync.Snapshot{}
+	for _, p := range paths {
+		if e, ok := l.snap[p]; ok {
+			out[p] = e
+		}
+	}
+	return out, nil, nil
+}
+
 func (l *liar) Open(ctx context.Context, p string) (io.ReadCloser, error) {
 	if b, ok := l.lying[p]; ok {
 		return io.NopCloser(strings.NewReader(string(b))), nil
