@@ -61,6 +61,14 @@ func (t *tree) markFull() {
 	t.mu.Unlock()
 }
 
+// scansWhole reports whether t's next refresh scans the tree whole: asked
+// to, never scanned, without a live watcher, or an endpoint that cannot
+// scan some paths only. t.mu is held.
+func (t *tree) scansWhole() bool {
+	_, canPartial := zerosync.As[zerosync.PathScanner](t.Endpoint)
+	return t.full || t.snap == nil || !t.watched || !canPartial
+}
+
 // refresh brings t.snap up to date. It returns the paths that may have
 // changed, or all=true after a full scan.
 func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *zerosync.Report) (changed []string, all bool, err error) {
@@ -76,13 +84,12 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 		return nil, true, nil
 	}
 	t.mu.Lock()
-	full := t.full || t.snap == nil || !t.watched
+	full := t.scansWhole()
 	dirty := t.dirty
 	t.full, t.dirty = false, nil
 	t.mu.Unlock()
 
-	ps, canPartial := zerosync.As[zerosync.PathScanner](t.Endpoint)
-	if full || !canPartial {
+	if full {
 		s, err := e.scan(ctx, t, side, rep)
 		if err != nil {
 			t.markFull()
@@ -110,6 +117,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 			return nil, false, fmt.Errorf("watcher of %s: %w", t.Name, err)
 		}
 	}
+	ps, _ := zerosync.As[zerosync.PathScanner](t.Endpoint) // scansWhole said it can
 	sub, probs, err := ps.ScanPaths(ctx, paths)
 	if err != nil {
 		t.markFull()
@@ -329,8 +337,7 @@ func (e *Engine) scanEarly(ctx context.Context) {
 		}
 		n++
 		t.mu.Lock()
-		_, canPartial := zerosync.As[zerosync.PathScanner](t.Endpoint)
-		if !(t.full || t.snap == nil || !t.watched || !canPartial) {
+		if !t.scansWhole() {
 			t.mu.Unlock()
 			continue
 		}
