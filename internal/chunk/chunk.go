@@ -1,8 +1,13 @@
-// Package chunk hands out strings whose bytes live many to an allocation,
-// for the paths and names a running engine or agent keeps.
+// Package chunk keeps the paths and names a running engine or agent holds
+// small: strings whose bytes live many to an allocation, and values kept
+// by folder and name.
 package chunk
 
-import "unsafe"
+import (
+	"slices"
+	"strings"
+	"unsafe"
+)
 
 // Chunks hands out strings whose bytes live many to an allocation. A
 // running engine keeps every path of a tree (in its snapshot and its stat
@@ -51,4 +56,93 @@ func (c *Chunks) Clone(s string) string {
 	start := len(c.b)
 	c.b = append(c.b, s...)
 	return unsafe.String(&c.b[start], len(s))
+}
+
+// Named is a value kept by its name in a folder.
+type Named[T any] struct {
+	Name string
+	V    T
+}
+
+// Folders holds values by folder ("" at the top), then sorted by name: the
+// values beneath a folder are found by looking at the folders, not at
+// every value, and a value costs its name and itself, no table. Folders
+// being built take values in any order ([Folders.Add]) and are sealed
+// once ([Folders.Seal]). The zero value is not usable for Add; use make.
+type Folders[T any] map[string][]Named[T]
+
+// Split returns the folder of p ("" at the top) and its name.
+func Split(p string) (dir, name string) {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return "", p
+}
+
+// Join returns the path of name in dir ("" at the top).
+func Join(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// Find returns where name is, or would be, in the sorted folder d.
+func Find[T any](d []Named[T], name string) (int, bool) {
+	return slices.BinarySearchFunc(d, name, func(e Named[T], n string) int { return strings.Compare(e.Name, n) })
+}
+
+// Get returns the value at path p of sealed folders.
+func (f Folders[T]) Get(p string) (T, bool) {
+	dir, name := Split(p)
+	d := f[dir]
+	i, ok := Find(d, name)
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	return d[i].V, true
+}
+
+// Count returns the number of values.
+func (f Folders[T]) Count() int {
+	n := 0
+	for _, d := range f {
+		n += len(d)
+	}
+	return n
+}
+
+// Add records v at path p in folders being built, with a copy of the name
+// made in c: the value keeps only its name, not the whole path, which its
+// maker may let go.
+func (f Folders[T]) Add(p string, v T, c *Chunks) {
+	dir, name := Split(p)
+	f[dir] = append(f[dir], Named[T]{Name: c.Clone(name), V: v})
+}
+
+// Seal returns the folders Add built, each sorted by name (when out of
+// order), keeping one value of a name added twice, and one such path (""
+// if none). The folders' keys are copies made in c: an assignment to a
+// present key stores the key given, so a key of f may be the end of any
+// path added.
+func (f Folders[T]) Seal(c *Chunks) (sealed Folders[T], twice string) {
+	byName := func(a, b Named[T]) int { return strings.Compare(a.Name, b.Name) }
+	sealed = make(Folders[T], len(f))
+	for dir, d := range f {
+		if !slices.IsSortedFunc(d, byName) {
+			slices.SortFunc(d, byName)
+		}
+		out := d[:1]
+		for _, e := range d[1:] {
+			if e.Name == out[len(out)-1].Name {
+				twice = Join(dir, e.Name)
+				continue
+			}
+			out = append(out, e)
+		}
+		clear(d[len(out):])
+		sealed[c.Clone(dir)] = slices.Clip(out)
+	}
+	return sealed, twice
 }

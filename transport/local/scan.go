@@ -287,7 +287,7 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 		d = make([]cacheEnt, len(p.hitEnts))
 		for i, pc := range p.hitEnts {
 			_, name := splitPath(pc.path)
-			d[i] = cacheEnt{p.names.Clone(name), pc.c}
+			d[i] = cacheEnt{Name: p.names.Clone(name), V: pc.c}
 		}
 	}
 	s.outMu.Lock()

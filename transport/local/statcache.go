@@ -52,32 +52,36 @@ type cached struct {
 }
 
 // cacheEnt is a cached file, by its name in its directory.
-type cacheEnt struct {
-	name string
-	c    cached
-}
+type cacheEnt = chunk.Named[cached]
 
-// cacheMap holds stat cache entries by directory ("" at the top), then
-// sorted by name: the entries beneath a directory are found by looking at
-// the directories, not at every file, and a directory's entries take 88
+// cacheMap holds stat cache entries by directory, then sorted by name (see
+// [chunk.Folders]): the entries beneath a directory are found by looking
+// at the directories, not at every file, and a directory's entries take 88
 // bytes each and no table. A scan builds one with add, in any order, and
 // seals it once. The zero value is not usable for add or put; use make.
-type cacheMap map[string][]cacheEnt
+type cacheMap chunk.Folders[cached]
 
 // find returns where name is, or would be, in the sorted entries d.
-func find(d []cacheEnt, name string) (int, bool) {
-	return slices.BinarySearchFunc(d, name, func(e cacheEnt, n string) int { return strings.Compare(e.name, n) })
-}
+func find(d []cacheEnt, name string) (int, bool) { return chunk.Find(d, name) }
 
 // get returns the entry of p.
-func (m cacheMap) get(p string) (cached, bool) {
-	dir, name := splitPath(p)
-	d := m[dir]
-	i, ok := find(d, name)
-	if !ok {
-		return cached{}, false
-	}
-	return d[i].c, true
+func (m cacheMap) get(p string) (cached, bool) { return chunk.Folders[cached](m).Get(p) }
+
+// count returns the number of entries.
+func (m cacheMap) count() int { return chunk.Folders[cached](m).Count() }
+
+// add records e as the entry of p in a map being built (see
+// [chunk.Folders.Add]); the entry keeps a copy of the name, made in names.
+func (m cacheMap) add(p string, e cached, names *chunk.Chunks) {
+	chunk.Folders[cached](m).Add(p, e, names)
+}
+
+// seal returns the map add built, sorted (see [chunk.Folders.Seal]), and
+// a path added twice, if any. Either entry of a name is true of the file
+// it was made from: a lookup checks the fingerprint.
+func (m cacheMap) seal(names *chunk.Chunks) (cacheMap, string) {
+	sealed, twice := chunk.Folders[cached](m).Seal(names)
+	return cacheMap(sealed), twice
 }
 
 // put records e as the entry of p, in a sealed map. The entry keeps a
@@ -87,49 +91,13 @@ func (m cacheMap) put(p string, e cached) {
 	d := m[dir]
 	i, ok := find(d, name)
 	if ok {
-		d[i].c = e
+		d[i].V = e
 		return
 	}
 	if d == nil {
 		dir = strings.Clone(dir)
 	}
-	m[dir] = slices.Insert(d, i, cacheEnt{strings.Clone(name), e})
-}
-
-// add records e as the entry of p in a map being built ([cacheMap.seal]
-// sorts it), with a copy of the name made in names: the entry keeps only
-// its name, not the whole path, which the scan's snapshot holds until its
-// caller lets it go.
-func (m cacheMap) add(p string, e cached, names *chunk.Chunks) {
-	dir, name := splitPath(p)
-	m[dir] = append(m[dir], cacheEnt{names.Clone(name), e})
-}
-
-// seal returns the entries that add recorded sorted (a folder read back
-// from a cache file is in order already), keeping one of a name added
-// twice, and one such path ("" if none). Either entry of a name is true of
-// the file it was made from: a lookup checks the fingerprint. The folders'
-// keys are copies made in names: an assignment to a present key stores
-// the key given, so a key may be the end of any path added.
-func (m cacheMap) seal(names *chunk.Chunks) (sealed cacheMap, twice string) {
-	byName := func(a, b cacheEnt) int { return strings.Compare(a.name, b.name) }
-	sealed = make(cacheMap, len(m))
-	for dir, d := range m {
-		if !slices.IsSortedFunc(d, byName) {
-			slices.SortFunc(d, byName)
-		}
-		out := d[:1]
-		for _, e := range d[1:] {
-			if e.name == out[len(out)-1].name {
-				twice = joinPath(dir, e.name)
-				continue
-			}
-			out = append(out, e)
-		}
-		clear(d[len(out):])
-		sealed[names.Clone(dir)] = slices.Clip(out)
-	}
-	return sealed, twice
+	m[dir] = slices.Insert(d, i, cacheEnt{Name: strings.Clone(name), V: e})
 }
 
 // del drops p and reports whether it was there.
@@ -148,15 +116,6 @@ func (m cacheMap) del(p string) bool {
 	return true
 }
 
-// count returns the number of entries.
-func (m cacheMap) count() int {
-	n := 0
-	for _, d := range m {
-		n += len(d)
-	}
-	return n
-}
-
 // mergeEnts returns the sorted entries of d and nd together, those of nd
 // where both have a name, how many names nd added, and whether anything
 // changed.
@@ -168,16 +127,16 @@ func mergeEnts(d, nd []cacheEnt) (out []cacheEnt, added int, changed bool) {
 	i, j := 0, 0
 	for i < len(d) || j < len(nd) {
 		switch {
-		case j == len(nd) || i < len(d) && d[i].name < nd[j].name:
+		case j == len(nd) || i < len(d) && d[i].Name < nd[j].Name:
 			out = append(out, d[i])
 			i++
-		case i == len(d) || nd[j].name < d[i].name:
+		case i == len(d) || nd[j].Name < d[i].Name:
 			out = append(out, nd[j])
 			added++
 			changed = true
 			j++
 		default:
-			changed = changed || d[i].c != nd[j].c
+			changed = changed || d[i].V != nd[j].V
 			out = append(out, nd[j])
 			i, j = i+1, j+1
 		}
@@ -292,7 +251,7 @@ func (c *statCache) encode(dev, ino uint64) []byte {
 	b = binary.AppendUvarint(b, uint64(c.n))
 	for dir, d := range c.m {
 		for _, ce := range d {
-			name, e := ce.name, ce.c
+			name, e := ce.Name, ce.V
 			if dir == "" {
 				b = binary.AppendUvarint(b, uint64(len(name)))
 			} else {
@@ -506,7 +465,7 @@ func (c *statCache) merge(next cacheMap, found zerosync.Snapshot, scope []string
 			}
 			nd := next[dir]
 			d = slices.DeleteFunc(d, func(e cacheEnt) bool {
-				_, ok := find(nd, e.name)
+				_, ok := find(nd, e.Name)
 				return !ok
 			})
 			if gone := len(c.m[dir]) - len(d); gone > 0 {

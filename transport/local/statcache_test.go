@@ -216,11 +216,11 @@ func FuzzDecodeStatCache(f *testing.F) {
 		}
 		for dir, d := range m {
 			for i, e := range d {
-				if p := joinPath(dir, e.name); zerosync.ValidPath(p) != nil {
+				if p := joinPath(dir, e.Name); zerosync.ValidPath(p) != nil {
 					t.Fatalf("decoded invalid path %q", p)
 				}
-				if i > 0 && d[i-1].name >= e.name {
-					t.Fatalf("decoded folder %q out of order or twice: %q then %q", dir, d[i-1].name, e.name)
+				if i > 0 && d[i-1].Name >= e.Name {
+					t.Fatalf("decoded folder %q out of order or twice: %q then %q", dir, d[i-1].Name, e.Name)
 				}
 			}
 		}
@@ -278,7 +278,7 @@ func cachedPaths(c *statCache) []string {
 	var out []string
 	for dir, d := range c.m {
 		for _, e := range d {
-			out = append(out, joinPath(dir, e.name))
+			out = append(out, joinPath(dir, e.Name))
 		}
 	}
 	slices.Sort(out)
@@ -392,10 +392,10 @@ func TestCacheMapMatchesMap(t *testing.T) {
 			require.NotEmpty(t, d, "%s: empty folder %q kept", step, dir)
 			for i, e := range d {
 				if i > 0 {
-					require.Less(t, d[i-1].name, e.name, "%s: folder %q", step, dir)
+					require.Less(t, d[i-1].Name, e.Name, "%s: folder %q", step, dir)
 				}
-				w, ok := want[joinPath(dir, e.name)]
-				require.True(t, ok && w == e.c, "%s: %q", step, joinPath(dir, e.name))
+				w, ok := want[joinPath(dir, e.Name)]
+				require.True(t, ok && w == e.V, "%s: %q", step, joinPath(dir, e.Name))
 			}
 		}
 		for p, w := range want {
@@ -440,7 +440,7 @@ func TestCacheMapMatchesMap(t *testing.T) {
 					m[dir] = d
 					n := 0
 					for _, e := range nd {
-						if _, ok := want[joinPath(dir, e.name)]; !ok {
+						if _, ok := want[joinPath(dir, e.Name)]; !ok {
 							n++
 						}
 					}

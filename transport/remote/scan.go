@@ -35,74 +35,12 @@ type scanState struct {
 // under seeds drawn for the process, which a peer cannot know).
 type entrySum [2]uint64
 
-// sums is the sum of each path of a snapshot, by folder ("" at the top),
-// then sorted by name. The names and folders are copies made in chunks:
-// the agent keeps 62 bytes an entry with its name
+// sums is the sum of each path of a snapshot, by folder and name (see
+// [chunk.Folders]): the agent keeps 62 bytes an entry with its name
 // (BenchmarkScanStateBytesPerEntry, 12-byte names), where a map by path
 // kept 52 bytes besides the whole path the scan had made, which it kept
 // alive.
-type sums map[string][]nameSum
-
-// nameSum is the sum of an entry, by its name in its folder.
-type nameSum struct {
-	name string
-	sum  entrySum
-}
-
-// get returns the sum of path p.
-func (m sums) get(p string) (entrySum, bool) {
-	dir, name := splitPath(p)
-	d := m[dir]
-	i, ok := slices.BinarySearchFunc(d, name, func(e nameSum, n string) int { return strings.Compare(e.name, n) })
-	if !ok {
-		return entrySum{}, false
-	}
-	return d[i].sum, true
-}
-
-// count returns the number of paths.
-func (m sums) count() int {
-	n := 0
-	for _, d := range m {
-		n += len(d)
-	}
-	return n
-}
-
-// sumsBuilder gathers the sums of a snapshot, in any order.
-type sumsBuilder struct {
-	m     map[string][]nameSum
-	names chunk.Chunks
-}
-
-func newSumsBuilder(n int) *sumsBuilder {
-	return &sumsBuilder{m: make(map[string][]nameSum, n/32+1)}
-}
-
-func (b *sumsBuilder) add(p string, sum entrySum) {
-	dir, name := splitPath(p)
-	b.m[dir] = append(b.m[dir], nameSum{b.names.Clone(name), sum})
-}
-
-// done returns the sums, each folder sorted, keyed by copies of the
-// folders' paths (an assignment to a present key stores the key given, so
-// a key of b.m may be the end of any path added).
-func (b *sumsBuilder) done() sums {
-	out := make(sums, len(b.m))
-	for dir, d := range b.m {
-		slices.SortFunc(d, func(x, y nameSum) int { return strings.Compare(x.name, y.name) })
-		out[b.names.Clone(dir)] = slices.Clip(d)
-	}
-	return out
-}
-
-// splitPath returns the folder of p ("" at the top) and its name.
-func splitPath(p string) (dir, name string) {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i], p[i+1:]
-	}
-	return "", p
-}
+type sums = chunk.Folders[entrySum]
 
 var sumSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
@@ -137,23 +75,24 @@ func entrySumOf(e *zerosync.Entry) entrySum {
 
 // sumsOf returns the sums of s.
 func sumsOf(s zerosync.Snapshot) sums {
-	b := newSumsBuilder(len(s))
+	out, names := make(sums, len(s)/32+1), &chunk.Chunks{}
 	for p, e := range s {
-		b.add(p, entrySumOf(&e))
+		out.Add(p, entrySumOf(&e), names)
 	}
-	return b.done()
+	out, _ = out.Seal(names)
+	return out
 }
 
 // diffSums returns the changes that turn the snapshot old summed up into
 // cur, sorted by path, and the sums of cur (each entry hashed once).
 func diffSums(old sums, cur zerosync.Snapshot) ([]change, sums) {
 	var out []change
-	now := newSumsBuilder(len(cur))
+	now, names := make(sums, len(cur)/32+1), &chunk.Chunks{}
 	kept := 0
 	for p, e := range cur {
 		sum := entrySumOf(&e)
-		now.add(p, sum)
-		o, ok := old.get(p)
+		now.Add(p, sum, names)
+		o, ok := old.Get(p)
 		if ok {
 			kept++
 			if o == sum {
@@ -162,7 +101,7 @@ func diffSums(old sums, cur zerosync.Snapshot) ([]change, sums) {
 		}
 		out = append(out, change{path: p, entry: &e})
 	}
-	if kept < old.count() {
+	if kept < old.Count() {
 		var buf []byte
 		for dir, d := range old {
 			for _, ns := range d {
@@ -170,7 +109,7 @@ func diffSums(old sums, cur zerosync.Snapshot) ([]change, sums) {
 				if dir != "" {
 					buf = append(append(buf, dir...), '/')
 				}
-				buf = append(buf, ns.name...)
+				buf = append(buf, ns.Name...)
 				if _, ok := cur[string(buf)]; !ok {
 					out = append(out, change{path: string(buf)})
 				}
@@ -178,7 +117,8 @@ func diffSums(old sums, cur zerosync.Snapshot) ([]change, sums) {
 		}
 	}
 	slices.SortFunc(out, func(a, b change) int { return strings.Compare(a.path, b.path) })
-	return out, now.done()
+	now, _ = now.Seal(names)
+	return out, now
 }
 
 // allChanges returns the whole of s as changes, sorted by path.
