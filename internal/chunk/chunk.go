@@ -121,6 +121,21 @@ func (f Folders[T]) Add(p string, v T, c *Chunks) {
 	f[dir] = append(f[dir], Named[T]{Name: c.Clone(name), V: v})
 }
 
+// AddRun records the values of run, all in folder dir and named already,
+// in folders being built; run is kept as it is, not copied, when dir has
+// no values yet. A reader that finds a folder's values one after another
+// adds them as one run instead of one at a time, and grows no slice.
+func (f Folders[T]) AddRun(dir string, run []Named[T]) {
+	if len(run) == 0 {
+		return
+	}
+	if d, ok := f[dir]; ok {
+		f[dir] = append(d[:len(d):len(d)], run...)
+		return
+	}
+	f[dir] = run
+}
+
 // Seal returns the folders Add built, each sorted by name (when out of
 // order), keeping one value of a name added twice, and one such path (""
 // if none). The folders' keys are copies made in c: an assignment to a

@@ -131,9 +131,9 @@ func New(root string, opts ...Option) (*Endpoint, error) {
 		return nil, fmt.Errorf("local: %w", err)
 	}
 	if e.cacheFile != "" {
-		if err := e.cache.load(e.cacheFile, e.dev, e.ino); err != nil {
+		e.cache.loadBehind(e.cacheFile, e.dev, e.ino, func(err error) {
 			e.log.Warn("stat cache ignored", "file", e.cacheFile, "err", err)
-		}
+		})
 	}
 	return e, nil
 }

@@ -3,6 +3,7 @@
 package local
 
 import (
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -456,4 +457,54 @@ func TestCacheMapMatchesMap(t *testing.T) {
 	m.add("x", cached{}, &names)
 	_, twice := m.seal(&names)
 	require.Equal(t, "x", twice, "a path added twice is named")
+}
+
+// rawCache returns a persisted cache for root (1, 2) holding paths in the
+// order given, the i-th with size i: what a file not written by encode (a
+// folder's entries apart, a path twice) would hold.
+func rawCache(paths ...string) []byte {
+	b := append([]byte(cacheMagic), 1, 2)
+	b = binary.AppendUvarint(b, uint64(len(paths)))
+	for i, p := range paths {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+		b = binary.AppendVarint(b, int64(i))
+		b = append(b, 0, 0, 0, 0)
+		b = append(b, make([]byte, 32)...)
+	}
+	sum := digest.Sum(b)
+	return append(b, sum[:]...)
+}
+
+// TestDecodeFoldersApart: a folder's entries are read as one run when
+// they come one after another, and still all found, in order, when a
+// folder's entries come apart; a path twice is refused.
+func TestDecodeFoldersApart(t *testing.T) {
+	paths := []string{"a/x", "a/y", "b/q", "a/w", "top", "b/p", "a/v"}
+	m, err := decode(rawCache(paths...), 1, 2)
+	require.NoError(t, err)
+	require.Equal(t, len(paths), m.count())
+	for i, p := range paths {
+		e, ok := m.get(p)
+		require.True(t, ok, p)
+		require.Equal(t, int64(i), e.fp.size, p)
+	}
+	names := func(dir string) (out []string) {
+		for _, e := range m[dir] {
+			out = append(out, e.Name)
+		}
+		return out
+	}
+	require.Equal(t, []string{"v", "w", "x", "y"}, names("a"))
+	require.Equal(t, []string{"p", "q"}, names("b"))
+	require.Equal(t, []string{"top"}, names(""))
+
+	_, err = decode(rawCache("a/x", "b/y", "a/x"), 1, 2)
+	require.ErrorContains(t, err, `"a/x" twice`)
+	short := rawCache("a/x")
+	short[len(cacheMagic)+2] = 2 // two entries said, one there
+	sum := digest.Sum(short[:len(short)-32])
+	copy(short[len(short)-32:], sum[:])
+	_, err = decode(short, 1, 2)
+	require.ErrorIs(t, err, errBadCache)
 }
