@@ -208,6 +208,7 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		e.mem.scanned.Store(true)
 	}
 	e.notes(func() { p.note(changed, all) })
+	early := p.takeBase()
 	if err := commitFailure(p.store); err != nil {
 		// A change committed behind an earlier cycle failed: the common
 		// state is read again from the database.
@@ -215,7 +216,12 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		return fmt.Errorf("save state: %w", err)
 	}
 	if p.base == nil {
-		b, err := p.store.Base(ctx)
+		var b zerosync.Snapshot
+		if early != nil {
+			b, err = early.b, early.err
+		} else {
+			b, err = p.store.Base(ctx)
+		}
 		if err != nil {
 			return fmt.Errorf("load state: %w", err)
 		}

@@ -110,6 +110,9 @@ type pair struct {
 	peer  *tree
 	store store
 	base  *held // nil until loaded
+	// earlyBase is the load of base a cycle started beside its scans
+	// (under the cycle lock).
+	earlyBase *earlyBase
 	// full asks the next cycle to reconcile everything; pending lists the
 	// paths to reconcile otherwise (changed on our side by a watcher or by
 	// another pair, or failed last time).

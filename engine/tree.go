@@ -336,6 +336,15 @@ func (e *Engine) scanEarly(ctx context.Context) {
 			continue
 		}
 		n++
+		if p.base == nil && p.earlyBase == nil {
+			// The common state a pass would load only after both scans.
+			eb := &earlyBase{done: make(chan struct{})}
+			p.earlyBase = eb
+			go func() {
+				defer close(eb.done)
+				eb.b, eb.err = p.store.Base(ctx)
+			}()
+		}
 		t.mu.Lock()
 		if !t.scansWhole() {
 			t.mu.Unlock()
@@ -365,12 +374,33 @@ func (t *tree) takeEarly() *earlyScan {
 	return es
 }
 
-// dropEarly waits for the early scans no pass took, at the end of a cycle,
-// and asks for a whole scan next time in their place.
+// dropEarly waits for the early scans and loads no pass took, at the end
+// of a cycle, and asks for a whole scan next time in place of a scan.
 func (e *Engine) dropEarly() {
 	for _, p := range e.pairs {
 		if es := p.peer.takeEarly(); es != nil {
 			p.peer.markFull()
 		}
+		p.takeBase()
 	}
+}
+
+// earlyBase is a pair's common state, loaded beside the scans of a cycle
+// whose pass will need it (see [Engine.scanEarly]): a cold process's first
+// cycle, or the one after a failed commit.
+type earlyBase struct {
+	done chan struct{}
+	b    zerosync.Snapshot
+	err  error
+}
+
+// takeBase returns the early load of p's common state, if the cycle
+// started one, once it ended.
+func (p *pair) takeBase() *earlyBase {
+	eb := p.earlyBase
+	p.earlyBase = nil
+	if eb != nil {
+		<-eb.done
+	}
+	return eb
 }
