@@ -527,8 +527,11 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 		return err
 	}
 	// Their tree now holds what was written (ours was patched above; the
-	// paths the filter or a view hid are left as they were).
-	patch(p.peer.snap, snaps[1], final[1])
+	// paths the filter or a view hid are left as they were). No action on
+	// their side left final[1] the very map it was (see [applyRun.apply]).
+	if slices.ContainsFunc(acts, func(a zerosync.Action) bool { return a.Side == zerosync.Theirs }) {
+		patch(p.peer.snap, snaps[1], final[1])
+	}
 	if len(retry) > 0 {
 		// Failed paths are retried next cycle even if nothing hints them.
 		e.notes(func() { p.note(retry, false) })
@@ -545,34 +548,54 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 	// check looks the path up by value: a pointer is made only for an
 	// entry that joins the common state, not for every path of a full
 	// cycle.
-	check := func(path string) {
-		a, inA := final[0][path]
-		b, inB := final[1][path]
-		if inA != inB || inA && !a.Same(&b) {
+	record := func(path string, a *zerosync.Entry, inA bool, b *zerosync.Entry, inB bool, o *zerosync.Entry, inO bool) {
+		if inA != inB || inA && !a.Same(b) {
 			return
 		}
-		o, inO := base[path]
-		if inO == inA && (!inA || o.Same(&a)) {
+		if inO == inA && (!inA || o.Same(a)) {
 			return
 		}
 		if !inA {
 			c.Base[path] = nil
 			return
 		}
-		en := a
+		en := *a
 		c.Base[path] = &en
 	}
-	for path := range final[0] {
-		check(path)
+	// Every path of our side, with the other two looked up once; the
+	// paths only they hold are looked for only when some are left (none
+	// in a cycle with nothing to do: two lookups a path, not five).
+	inB, inO := 0, 0
+	for path, a := range final[0] {
+		b, okB := final[1][path]
+		o, okO := base[path]
+		if okB {
+			inB++
+		}
+		if okO {
+			inO++
+		}
+		record(path, &a, true, &b, okB, &o, okO)
 	}
-	for path := range final[1] {
-		if _, ok := final[0][path]; !ok {
-			check(path)
+	absent := func(path string) {
+		b, okB := final[1][path]
+		o, okO := base[path]
+		record(path, nil, false, &b, okB, &o, okO)
+	}
+	if inB < len(final[1]) {
+		for path := range final[1] {
+			if _, ok := final[0][path]; !ok {
+				absent(path)
+			}
 		}
 	}
-	for path := range base {
-		if _, ok := final[0][path]; !ok {
-			check(path)
+	if inO < len(base) {
+		for path := range base {
+			if _, ok := final[0][path]; !ok {
+				if _, ok := final[1][path]; !ok { // or already decided above
+					absent(path)
+				}
+			}
 		}
 	}
 	if len(c.Base) == 0 && len(c.Journal) == 0 {

@@ -562,3 +562,40 @@ func TestViewHidingEverythingIsNotAnEmptiedRoot(t *testing.T) {
 	assert.Empty(t, rep.Applied)
 	assert.Equal(t, a.Contents(), b.Contents())
 }
+
+// TestSameChangeOnBothSidesMovesTheBase: changes both sides made alike
+// (an edit, a deletion, a new file) need no action, and the common state
+// moves to them, so that a later change on one side alone is no conflict.
+func TestSameChangeOnBothSidesMovesTheBase(t *testing.T) {
+	e, a, b := pairOf(t)
+	for _, p := range []string{"x.txt", "y.txt", "z.txt"} {
+		require.NoError(t, a.WriteFile(p, []byte("1\n"), 0o644))
+	}
+	syncOK(t, e)
+	for _, ep := range []*memory.Endpoint{a, b} {
+		require.NoError(t, ep.WriteFile("x.txt", []byte("2\n"), 0o644))
+		require.NoError(t, ep.Remove("y.txt"))
+		require.NoError(t, ep.WriteFile("w.txt", []byte("new\n"), 0o644))
+	}
+	rep := syncOK(t, e)
+	require.Empty(t, rep.Applied)
+	require.Empty(t, rep.Conflicts)
+
+	// Against a common state that had not moved, these would go wrong:
+	// x edited against the other edit is a conflict, y made again as it
+	// was reads as kept on our side and deleted on theirs (so it would be
+	// deleted), w changed on one side against its making on both is a
+	// conflict.
+	require.NoError(t, a.WriteFile("x.txt", []byte("3\n"), 0o644))
+	require.NoError(t, a.WriteFile("y.txt", []byte("1\n"), 0o644))
+	require.NoError(t, b.WriteFile("w.txt", []byte("b\n"), 0o644))
+	rep = syncOK(t, e)
+	require.Empty(t, rep.Conflicts)
+	for p, want := range map[string]string{"x.txt": "3\n", "y.txt": "1\n", "w.txt": "b\n", "z.txt": "1\n"} {
+		for _, ep := range []*memory.Endpoint{a, b} {
+			got, err := ep.ReadFile(p)
+			require.NoError(t, err)
+			require.Equal(t, want, string(got), p)
+		}
+	}
+}
