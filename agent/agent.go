@@ -18,6 +18,7 @@ import (
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/ctlsock"
 	"github.com/zerosync/zerosync/internal/digest"
+	"github.com/zerosync/zerosync/internal/startheap"
 	"github.com/zerosync/zerosync/transport/local"
 	"github.com/zerosync/zerosync/transport/remote"
 )
@@ -54,6 +55,7 @@ func Handle() {
 }
 
 func run() int {
+	startheap.Set(startheap.Limit)
 	// A write to a standard output whose reader is gone must fail, not kill
 	// the process halfway through an apply.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)

@@ -18,6 +18,7 @@ import (
 	"github.com/zerosync/zerosync/agent"
 	"github.com/zerosync/zerosync/control"
 	"github.com/zerosync/zerosync/engine"
+	"github.com/zerosync/zerosync/internal/startheap"
 	"github.com/zerosync/zerosync/merge"
 	"github.com/zerosync/zerosync/merge/ai"
 	"github.com/zerosync/zerosync/transport/local"
@@ -120,6 +121,7 @@ type Peer struct {
 // ([ExitCode]): on an error, it prints the error and, when there is one,
 // advice naming a command to type.
 func (a *App) Main() {
+	startheap.Set(startheap.Limit)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := a.Run(ctx, os.Args[1:], StdStreams())
 	stop()

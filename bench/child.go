@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/zerosync/zerosync/internal/startheap"
 )
 
 // childEnv names the environment variable that turns the benchmark program
@@ -53,6 +55,8 @@ func isChild() bool { return os.Getenv(childEnv) != "" }
 
 // childMain runs the job in the environment and returns the exit code.
 func childMain() int {
+	// As the programs built on the command-line package and the agent do.
+	startheap.Set(startheap.Limit)
 	var job childJob
 	if err := json.Unmarshal([]byte(os.Getenv(childEnv)), &job); err != nil {
 		fmt.Fprintln(os.Stderr, "bench child:", err)
