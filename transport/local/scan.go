@@ -63,7 +63,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 		// a map grown step by step (a third of a cold no-op's map work).
 		size = cachedBefore + cachedBefore/16
 	}
-	res, err := e.walk(ctx, rootfd, size, func(s *scanner, _ *part) error {
+	res, err := e.walk(ctx, rootfd, size, true, func(s *scanner, _ *part) error {
 		s.push("", "", nil)
 		return nil
 	})
@@ -74,7 +74,7 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	if err := e.stillRoot(); err != nil {
 		return nil, nil, err
 	}
-	e.cache.replace(next, res.fresh > 0 || res.hits != cachedBefore)
+	e.cache.replace(next, res.same, res.fresh > 0 || res.hits != cachedBefore)
 	if err := e.saveCache(); err != nil {
 		e.log.WarnContext(ctx, "stat cache not saved", "err", err)
 	}
@@ -86,8 +86,11 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 
 // walkResult is what a walk found.
 type walkResult struct {
-	snap        zerosync.Snapshot
-	next        cacheMap // stat cache entries for the files found
+	snap zerosync.Snapshot
+	next cacheMap // stat cache entries for the files found
+	// same lists the folders (of a whole scan) whose stat cache entries
+	// are all still true, and are not in next: the cache keeps them.
+	same        []string
 	probs       []zerosync.Problem
 	hits, fresh int
 }
@@ -97,10 +100,11 @@ type walkResult struct {
 // walkers start); walkers list directories, hash workers hash what the stat
 // cache does not know. size is how many entries the scan is expected to
 // find: the snapshot is made that large at once, not grown (which leaves
-// garbage, and room that stays unused).
-func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *scanner, p *part) error) (walkResult, error) {
+// garbage, and room that stays unused). whole says the walk is a whole
+// scan, whose result replaces the stat cache (see [walkResult.same]).
+func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, whole bool, seed func(s *scanner, p *part) error) (walkResult, error) {
 	s := &scanner{e: e, ctx: ctx, rootfd: rootfd, jobs: make(chan hashJob, 1024),
-		snap: make(zerosync.Snapshot, size), next: make(cacheMap, size/32)}
+		snap: make(zerosync.Snapshot, size), next: make(cacheMap, size/32), keepSame: whole}
 	s.cond = sync.NewCond(&s.mu)
 
 	parts := make([]*part, e.workers)
@@ -163,7 +167,7 @@ func (e *Endpoint) walk(ctx context.Context, rootfd int, size int, seed func(s *
 	next, _ = next.seal(&names)
 	dropTrees(snap, dropped)
 	slices.SortFunc(probs, func(a, b zerosync.Problem) int { return strings.Compare(a.Path, b.Path) })
-	return walkResult{snap: snap, next: next, probs: probs, hits: hits, fresh: fresh}, nil
+	return walkResult{snap: snap, next: next, same: s.same, probs: probs, hits: hits, fresh: fresh}, nil
 }
 
 // scanner carries one scan: a few walkers share a stack of directories to
@@ -176,9 +180,13 @@ type scanner struct {
 	jobs   chan hashJob // files to hash
 	held   atomic.Int32 // directory descriptors kept open for their entries
 
-	outMu sync.Mutex        // guards snap and next while walkers run
+	outMu sync.Mutex        // guards snap, next and same while walkers run
 	snap  zerosync.Snapshot // what the walk found
 	next  cacheMap          // stat cache entries of the files found
+	// keepSame: a folder whose entries are all still in the stat cache as
+	// they are goes into same, not into next (see [walkResult.same]).
+	keepSame bool
+	same     []string
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -265,6 +273,7 @@ type hashJob struct {
 type part struct {
 	ents    []pathEntry
 	hitEnts []pathCached // stat cache entries of ents' files
+	sent    int          // files sent to be hashed, of the folder being listed
 	hits    int          // files whose digest came from the cache
 	probs   []zerosync.Problem
 	dropped []string // directories that could not be listed
@@ -292,7 +301,8 @@ type pathCached struct {
 // made in one map of the right size.
 func (s *scanner) flush(p *part, dir string, inDir bool) {
 	var d []cacheEnt
-	if inDir && len(p.hitEnts) > 0 {
+	same := inDir && s.keepSame && p.sent == 0 && len(p.hitEnts) > 0 && s.e.cache.folderLen(dir) == len(p.hitEnts)
+	if inDir && len(p.hitEnts) > 0 && !same {
 		// The folder's entries, sorted by name as the stat cache keeps
 		// them: the names are sorted by index, so that a sort moves four
 		// bytes and not an 88-byte entry (sealing a cache of 10k entries
@@ -318,6 +328,11 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 		s.snap[pe.path] = pe.ent
 	}
 	switch {
+	case same:
+		// Every entry the cache holds for the folder was found as it is,
+		// and no other file is in it: the cache keeps the folder (a
+		// cycle with nothing to do sorts and copies no entry).
+		s.same = append(s.same, dir)
 	case d != nil && s.next[dir] == nil:
 		s.next[dir] = d
 	case d != nil:
@@ -330,7 +345,7 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 	s.outMu.Unlock()
 	clear(p.ents)
 	clear(p.hitEnts)
-	p.ents, p.hitEnts = p.ents[:0], p.hitEnts[:0]
+	p.ents, p.hitEnts, p.sent = p.ents[:0], p.hitEnts[:0], 0
 }
 
 type hashResult struct {
@@ -533,6 +548,7 @@ func (s *scanner) visit(p *part, dirfd int, ref *dirRef, path, name string) erro
 			p.hits++
 			return nil
 		}
+		p.sent++
 		select {
 		case s.jobs <- hashJob{path: path, name: name, dir: ref.acquire()}:
 		case <-s.ctx.Done():

@@ -30,7 +30,7 @@ func (e *Endpoint) ScanPaths(ctx context.Context, paths []string) (zerosync.Snap
 		return nil, nil, e.perr("scan", ".", err)
 	}
 	defer unix.Close(rootfd)
-	res, err := e.walk(ctx, rootfd, len(paths), func(s *scanner, part *part) error {
+	res, err := e.walk(ctx, rootfd, len(paths), false, func(s *scanner, part *part) error {
 		for _, p := range paths {
 			dir, name := splitPath(p)
 			pfd, err := openDir(rootfd, dir)

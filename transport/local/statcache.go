@@ -215,14 +215,28 @@ func (c *statCache) forget(p string) {
 	c.mu.Unlock()
 }
 
-// replace installs the entries a full scan found; changed says whether they
-// differ from what the cache held when the scan started.
-func (c *statCache) replace(m cacheMap, changed bool) {
-	n := m.count()
+// replace installs the entries a full scan found: m, and the folders in
+// same as the cache holds them (the scan found each of their entries as
+// it is, and nothing else in them; an entry stored or forgotten since is
+// as true). changed says whether they differ from what the cache held when
+// the scan started.
+func (c *statCache) replace(m cacheMap, same []string, changed bool) {
 	c.mu.Lock()
-	c.m, c.n = m, n
+	defer c.mu.Unlock()
+	for _, dir := range same {
+		if d, ok := c.m[dir]; ok {
+			m[strings.Clone(dir)] = d
+		}
+	}
+	c.m, c.n = m, m.count()
 	c.dirty = c.dirty || changed
-	c.mu.Unlock()
+}
+
+// folderLen returns the number of entries the cache holds in folder dir.
+func (c *statCache) folderLen(dir string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m[dir])
 }
 
 // len returns the number of entries.

@@ -508,3 +508,47 @@ func TestDecodeFoldersApart(t *testing.T) {
 	_, err = decode(short, 1, 2)
 	require.ErrorIs(t, err, errBadCache)
 }
+
+// TestWholeScanKeepsUnchangedFolders: a whole scan that finds every entry
+// of a folder as the stat cache holds it, and nothing else there, keeps
+// the folder as it is; a folder with a file changed, removed or added is
+// made again, and holds exactly the files there are.
+func TestWholeScanKeepsUnchangedFolders(t *testing.T) {
+	e, root := newEndpoint(t)
+	oldFiles(t, root, 70) // d0 … d6, ten files each
+	scanOK(t, e)
+	scanOK(t, e) // every file old enough: the cache holds them all
+	before := map[string]*cacheEnt{}
+	for dir, d := range e.cache.m {
+		before[dir] = &d[0]
+	}
+
+	must(t, os.WriteFile(filepath.Join(root, "d1", "f001"), []byte("changed"), 0o644))
+	must(t, os.Remove(filepath.Join(root, "d2", "f002")))
+	writeFile(t, filepath.Join(root, "d3", "new"), []byte("new"), 0o644)
+	must(t, os.Chtimes(filepath.Join(root, "d3", "new"), time.Now().Add(-time.Hour), time.Now().Add(-time.Hour)))
+	s := scanOK(t, e)
+
+	for dir, d := range e.cache.m {
+		var names []string
+		for _, c := range d {
+			names = append(names, c.Name)
+		}
+		var want []string
+		for p, en := range s {
+			if pd, name := splitPath(p); pd == dir && en.Kind == zerosync.KindFile && !(dir == "d1" && name == "f001") {
+				want = append(want, name)
+			}
+		}
+		slices.Sort(want)
+		require.Equal(t, want, names, "folder %s", dir)
+		kept := before[dir] == &d[0]
+		require.Equal(t, dir != "d1" && dir != "d2" && dir != "d3", kept, "folder %s kept", dir)
+	}
+	require.Len(t, e.cache.m, 7)
+	require.Equal(t, 70-2+1, e.cache.len()) // f001 changed just now: not trusted yet
+	// What the kept folders hold still answers: nothing is hashed again.
+	hashed := e.hashed.Load()
+	scanOK(t, e)
+	require.Equal(t, hashed+1, e.hashed.Load()) // f001 alone, still too recent
+}
