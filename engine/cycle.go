@@ -545,9 +545,10 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 // commitPair moves the common state to whatever both sides now agree on.
 func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot, final [2]zerosync.Snapshot, run *applyRun) error {
 	c := commit{Base: map[string]*zerosync.Entry{}, Bodies: run.bodies, Journal: run.journal}
-	// check looks the path up by value: a pointer is made only for an
-	// entry that joins the common state, not for every path of a full
-	// cycle.
+	// record decides a path from its entries on our side, theirs and in
+	// the common state (pointers to the callers' copies: a pointer of its
+	// own is made only for an entry that joins the common state, not for
+	// every path of a full cycle).
 	record := func(path string, a *zerosync.Entry, inA bool, b *zerosync.Entry, inB bool, o *zerosync.Entry, inO bool) {
 		if inA != inB || inA && !a.Same(b) {
 			return
