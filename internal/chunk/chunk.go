@@ -157,7 +157,14 @@ func (f Folders[T]) Seal(c *Chunks) (sealed Folders[T], twice string) {
 			out = append(out, e)
 		}
 		clear(d[len(out):])
-		sealed[c.Clone(dir)] = slices.Clip(out)
+		if cap(out) > len(out) {
+			// Room an append left spare would be kept as long as the
+			// folder is: a folder that stays as it is (the stat cache
+			// keeps a folder a whole scan found unchanged) kept it for
+			// good, 30 B an entry after a first scan that hashed a tree.
+			out = append(make([]Named[T], 0, len(out)), out...)
+		}
+		sealed[c.Clone(dir)] = out
 	}
 	return sealed, twice
 }

@@ -30,3 +30,21 @@ func TestChunk(t *testing.T) {
 	require.Equal(t, want, got)
 	require.LessOrEqual(t, cap(c.b), 40<<10)
 }
+
+// TestSealKeepsNoSpareRoom: a folder grown one value at a time is sealed
+// into a slice of its size, not into the grown one with its spare room.
+func TestSealKeepsNoSpareRoom(t *testing.T) {
+	f := Folders[int]{}
+	var c Chunks
+	for i := range 1000 {
+		f.Add(fmt.Sprintf("d/f%04d", 999-i), i, &c)
+	}
+	require.Greater(t, cap(f["d"]), len(f["d"]))
+	sealed, twice := f.Seal(&c)
+	require.Empty(t, twice)
+	d := sealed["d"]
+	require.Len(t, d, 1000)
+	require.Equal(t, len(d), cap(d))
+	require.Equal(t, "f0000", d[0].Name)
+	require.Equal(t, 999, d[0].V)
+}
