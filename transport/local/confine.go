@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/zerosync/zerosync/internal/chunk"
 )
 
 // Every file operation of the package goes through the helpers of this file:
@@ -201,17 +203,7 @@ func mkdirAllAt(dirfd int, rel string, perm uint32) (int, error) {
 
 // splitPath returns the parent directory ("" at the top) and the last
 // component of a valid path.
-func splitPath(p string) (dir, name string) {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[:i], p[i+1:]
-	}
-	return "", p
-}
+func splitPath(p string) (dir, name string) { return chunk.Split(p) }
 
 // joinPath joins a directory ("" at the top) and a name.
-func joinPath(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
-}
+func joinPath(dir, name string) string { return chunk.Join(dir, name) }
