@@ -144,9 +144,10 @@ func (f Folders[T]) AddRun(dir string, run []Named[T]) {
 func (f Folders[T]) Seal(c *Chunks) (sealed Folders[T], twice string) {
 	byName := func(a, b Named[T]) int { return strings.Compare(a.Name, b.Name) }
 	sealed = make(Folders[T], len(f))
+	var order []int32
 	for dir, d := range f {
 		if !slices.IsSortedFunc(d, byName) {
-			slices.SortFunc(d, byName)
+			order = sortByName(d, order)
 		}
 		out := d[:1]
 		for _, e := range d[1:] {
@@ -167,4 +168,37 @@ func (f Folders[T]) Seal(c *Chunks) (sealed Folders[T], twice string) {
 		sealed[c.Clone(dir)] = out
 	}
 	return sealed, twice
+}
+
+// sortByName sorts d by name moving each value once: the names are sorted
+// by index, four bytes a move, and the values then follow the order found
+// (a sort of the values themselves moved a stat cache entry, 88 bytes,
+// many times: 4 ms of a cold no-op's CPU on 10k files). order is scratch
+// space, returned for the next call.
+func sortByName[T any](d []Named[T], order []int32) []int32 {
+	order = order[:0]
+	for i := range d {
+		order = append(order, int32(i))
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(d[a].Name, d[b].Name) })
+	// Position i takes the value at order[i]: follow each cycle of the
+	// permutation once, marking what is placed.
+	for i := range order {
+		if order[i] < 0 {
+			continue
+		}
+		first := d[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				d[j] = first
+				break
+			}
+			d[j] = d[k]
+			j = k
+		}
+	}
+	return order
 }

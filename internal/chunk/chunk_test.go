@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,4 +48,22 @@ func TestSealKeepsNoSpareRoom(t *testing.T) {
 	require.Equal(t, len(d), cap(d))
 	require.Equal(t, "f0000", d[0].Name)
 	require.Equal(t, 999, d[0].V)
+}
+
+// TestSortByName: values follow their names into name order, whatever the
+// order they came in, and the scratch space is handed back for reuse.
+func TestSortByName(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var order []int32
+	for n := range 60 {
+		d := make([]Named[int], n)
+		for i := range d {
+			d[i] = Named[int]{Name: fmt.Sprintf("n%03d", i), V: i}
+		}
+		rng.Shuffle(n, func(i, j int) { d[i], d[j] = d[j], d[i] })
+		order = sortByName(d, order)
+		for i, e := range d {
+			require.Equal(t, Named[int]{Name: fmt.Sprintf("n%03d", i), V: i}, e, "n=%d", n)
+		}
+	}
 }

@@ -278,9 +278,6 @@ type part struct {
 	probs   []zerosync.Problem
 	dropped []string // directories that could not be listed
 	buf     []byte   // for getdents
-	// sortNames and sortOrder sort a folder's stat cache entries (see flush).
-	sortNames []string
-	sortOrder []int32
 	// paths and names hold the bytes of the paths this walker made, and
 	// of the names its stat cache entries keep (see [chunk.Chunks]).
 	paths, names chunk.Chunks
@@ -303,25 +300,11 @@ func (s *scanner) flush(p *part, dir string, inDir bool) {
 	var d []cacheEnt
 	same := inDir && s.keepSame && p.sent == 0 && len(p.hitEnts) > 0 && s.e.cache.folderLen(dir) == len(p.hitEnts)
 	if inDir && len(p.hitEnts) > 0 && !same {
-		// The folder's entries, sorted by name as the stat cache keeps
-		// them: the names are sorted by index, so that a sort moves four
-		// bytes and not an 88-byte entry (sealing a cache of 10k entries
-		// in folders of a hundred sorted them in place, 4 ms of a cold
-		// no-op's CPU).
-		p.sortNames, p.sortOrder = p.sortNames[:0], p.sortOrder[:0]
+		d = make([]cacheEnt, len(p.hitEnts))
 		for i, pc := range p.hitEnts {
 			_, name := splitPath(pc.path)
-			p.sortNames = append(p.sortNames, name)
-			p.sortOrder = append(p.sortOrder, int32(i))
+			d[i] = cacheEnt{Name: p.names.Clone(name), V: pc.c}
 		}
-		if !slices.IsSorted(p.sortNames) {
-			slices.SortFunc(p.sortOrder, func(a, b int32) int { return strings.Compare(p.sortNames[a], p.sortNames[b]) })
-		}
-		d = make([]cacheEnt, len(p.hitEnts))
-		for i, j := range p.sortOrder {
-			d[i] = cacheEnt{Name: p.names.Clone(p.sortNames[j]), V: p.hitEnts[j].c}
-		}
-		clear(p.sortNames)
 	}
 	s.outMu.Lock()
 	for _, pe := range p.ents {
