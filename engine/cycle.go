@@ -208,7 +208,7 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 		e.mem.scanned.Store(true)
 	}
 	e.notes(func() { p.note(changed, all) })
-	early := p.takeBase()
+	loaded := p.takeBase()
 	if err := commitFailure(p.store); err != nil {
 		// A change committed behind an earlier cycle failed: the common
 		// state is read again from the database.
@@ -217,8 +217,8 @@ func (e *Engine) syncPair(ctx context.Context, p *pair, confirm bool, rep *zeros
 	}
 	if p.base == nil {
 		var b zerosync.Snapshot
-		if early != nil {
-			b, err = early.b, early.err
+		if loaded != nil {
+			b, err = loaded.v, loaded.err
 		} else {
 			b, err = p.store.Base(ctx)
 		}

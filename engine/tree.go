@@ -75,7 +75,7 @@ func (t *tree) refresh(ctx context.Context, e *Engine, side zerosync.Side, rep *
 	if es := t.takeEarly(); es != nil {
 		// The whole scan this refresh would make, started beside our
 		// tree's; what was hinted since stays for the next cycle.
-		s, err := e.scanned(t, side, rep, es.s, es.probs, es.err)
+		s, err := e.scanned(t, side, rep, es.v.s, es.v.probs, es.err)
 		if err != nil {
 			t.markFull()
 			return nil, false, err
@@ -312,15 +312,45 @@ func hide(s zerosync.Snapshot, sets ...map[string]bool) zerosync.Snapshot {
 	return out
 }
 
+// early is work a cycle started ahead of the pass that takes its result
+// (see [Engine.scanEarly]).
+type early[T any] struct {
+	done chan struct{}
+	v    T
+	err  error
+}
+
+// startEarly runs f in the background.
+func startEarly[T any](f func() (T, error)) *early[T] {
+	w := &early[T]{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		w.v, w.err = f()
+	}()
+	return w
+}
+
+// wait returns w once its work ended; nil for a nil w.
+func (w *early[T]) wait() *early[T] {
+	if w != nil {
+		<-w.done
+	}
+	return w
+}
+
 // earlyScan is a whole scan of a peer's tree that a cycle started beside
-// the scan of our own tree, for the pair's pass to take (see
-// [Engine.scanEarly]).
-type earlyScan struct {
-	done  chan struct{}
+// the scan of our own tree, for the pair's pass to take.
+type earlyScan = early[scanResult]
+
+type scanResult struct {
 	s     zerosync.Snapshot
 	probs []zerosync.Problem
-	err   error
 }
+
+// earlyBase is a pair's common state, loaded beside the scans of a cycle
+// whose pass will need it: a cold process's first cycle, or the one after
+// a failed commit.
+type earlyBase = early[zerosync.Snapshot]
 
 // scanEarly starts, beside the scan of our tree, the whole scans of the
 // peers' trees that this cycle's passes would start only after it: those
@@ -338,12 +368,7 @@ func (e *Engine) scanEarly(ctx context.Context) {
 		n++
 		if p.base == nil && p.earlyBase == nil {
 			// The common state a pass would load only after both scans.
-			eb := &earlyBase{done: make(chan struct{})}
-			p.earlyBase = eb
-			go func() {
-				defer close(eb.done)
-				eb.b, eb.err = p.store.Base(ctx)
-			}()
+			p.earlyBase = startEarly(func() (zerosync.Snapshot, error) { return p.store.Base(ctx) })
 		}
 		t.mu.Lock()
 		if !t.scansWhole() {
@@ -351,13 +376,11 @@ func (e *Engine) scanEarly(ctx context.Context) {
 			continue
 		}
 		t.full, t.dirty = false, nil
-		es := &earlyScan{done: make(chan struct{})}
-		t.early = es
+		t.early = startEarly(func() (scanResult, error) {
+			s, probs, err := t.Endpoint.Scan(ctx)
+			return scanResult{s, probs}, err
+		})
 		t.mu.Unlock()
-		go func() {
-			defer close(es.done)
-			es.s, es.probs, es.err = t.Endpoint.Scan(ctx)
-		}()
 	}
 }
 
@@ -368,10 +391,7 @@ func (t *tree) takeEarly() *earlyScan {
 	es := t.early
 	t.early = nil
 	t.mu.Unlock()
-	if es != nil {
-		<-es.done
-	}
-	return es
+	return es.wait()
 }
 
 // dropEarly waits for the early scans and loads no pass took, at the end
@@ -385,22 +405,10 @@ func (e *Engine) dropEarly() {
 	}
 }
 
-// earlyBase is a pair's common state, loaded beside the scans of a cycle
-// whose pass will need it (see [Engine.scanEarly]): a cold process's first
-// cycle, or the one after a failed commit.
-type earlyBase struct {
-	done chan struct{}
-	b    zerosync.Snapshot
-	err  error
-}
-
 // takeBase returns the early load of p's common state, if the cycle
 // started one, once it ended.
 func (p *pair) takeBase() *earlyBase {
 	eb := p.earlyBase
 	p.earlyBase = nil
-	if eb != nil {
-		<-eb.done
-	}
-	return eb
+	return eb.wait()
 }
