@@ -358,7 +358,7 @@ func decode(b []byte, dev, ino uint64) (cacheMap, error) {
 		d, name := chunk.Split(p)
 		if len(all) == start || d != dir {
 			endRun()
-			dir = strings.Clone(d)
+			dir = d // p is a copy of its own; seal copies the folder keys
 		}
 		all = append(all, cacheEnt{Name: names.Clone(name), V: e})
 	}
