@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"hash/maphash"
 	"io/fs"
 	"iter"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,8 +17,9 @@ import (
 // trees that agree, three copies of the same tree. A held snapshot keeps
 // them small and, where they agree, shared:
 //
-//   - its entries live in a floor, a map of packed entries: 56 bytes
-//     without a pointer, where a [zerosync.Entry] is 88 with two;
+//   - its entries live in a floor, a table of packed entries: 56 bytes
+//     without a pointer, where a [zerosync.Entry] is 88 with two, and
+//     every path in one string;
 //   - a floor is never written once made, so several held snapshots may
 //     stand on one: a new scan stands on the floor of the scan before, and
 //     between the cycles of a running engine the common state and the
@@ -44,15 +47,72 @@ type held struct {
 }
 
 // floor is an immutable table of entries, possibly beneath several held
-// snapshots.
+// snapshots. Its paths are one string, cut at ends; its entries a slice;
+// a path is found through index, an open-addressing table of entry
+// numbers by the path's hash. An entry costs 56 bytes packed, 4 for its
+// end, 6 to 12 in the index and its path's bytes, where a map of packed
+// entries by path took 72 bytes a slot and its path's own allocation.
 type floor struct {
-	m     map[string]packed
-	links map[string]string // symlink targets
+	paths string   // every path, one after another
+	ends  []uint32 // where path i ends in paths
+	ents  []packed // entry i
+	// index holds i+1 for entry i, at the slot its path hashes to or, when
+	// that is taken, the first free one after it; 0 is a free slot. It has
+	// a power of two slots, at least a third of them free.
+	index []uint32
+	seed  maphash.Seed
+	links map[uint32]string // symlink targets, by entry
 	// whole is the floor as a plain map, when a scan or a load made one
 	// that the floor holds exactly, until the end of the cycle: a held
 	// snapshot that is the floor with no differences reads it whole for
 	// nothing.
 	whole atomic.Pointer[zerosync.Snapshot]
+}
+
+// len returns the number of entries of f; 0 for a nil f.
+func (f *floor) len() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.ents)
+}
+
+// path returns the path of entry i, a part of f.paths.
+func (f *floor) path(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = f.ends[i-1]
+	}
+	return f.paths[start:f.ends[i]]
+}
+
+// find returns the number of the entry of path in f.
+func (f *floor) find(path string) (int, bool) {
+	if f == nil || len(f.index) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(f.index) - 1)
+	for slot := maphash.String(f.seed, path) & mask; ; slot = (slot + 1) & mask {
+		n := f.index[slot]
+		if n == 0 {
+			return 0, false
+		}
+		if i := int(n - 1); f.path(i) == path {
+			return i, true
+		}
+	}
+}
+
+// entries yields the path and packed entry of every entry of f, in the
+// order they were packed.
+func (f *floor) entries() iter.Seq2[string, *packed] {
+	return func(yield func(string, *packed) bool) {
+		for i := range f.len() {
+			if !yield(f.path(i), &f.ents[i]) {
+				return
+			}
+		}
+	}
 }
 
 // packed is an entry as a floor keeps it: no path, no symlink target, and
@@ -104,27 +164,23 @@ func (p *packed) entry(target string) zerosync.Entry {
 
 // get returns the entry of path in f.
 func (f *floor) get(path string) (zerosync.Entry, bool) {
-	if f == nil {
-		return zerosync.Entry{}, false
-	}
-	p, ok := f.m[path]
+	i, ok := f.find(path)
 	if !ok {
 		return zerosync.Entry{}, false
 	}
-	return p.entry(f.links[path]), true
+	return f.ents[i].entry(f.links[uint32(i)]), true
 }
 
 // holds reports whether f holds exactly e at path.
 func (f *floor) holds(path string, e *zerosync.Entry) bool {
-	if f == nil {
-		return false
-	}
-	p, ok := f.m[path]
-	if !ok {
-		return false
-	}
+	i, ok := f.find(path)
+	return ok && f.same(i, e)
+}
+
+// same reports whether entry i of f is exactly e.
+func (f *floor) same(i int, e *zerosync.Entry) bool {
 	q, ok := pack(e)
-	return ok && p == q && f.links[path] == e.Target
+	return ok && f.ents[i] == q && f.links[uint32(i)] == e.Target
 }
 
 // rehold returns a held snapshot of s, a new scan of the tree old held,
@@ -189,10 +245,7 @@ func (h *held) has(path string) bool {
 	if e, ok := h.over[path]; ok {
 		return e != nil
 	}
-	if h.f == nil {
-		return false
-	}
-	_, ok := h.f.m[path]
+	_, ok := h.f.find(path)
 	return ok
 }
 
@@ -207,14 +260,13 @@ func (h *held) All() iter.Seq2[string, zerosync.Entry] {
 			}
 			return
 		}
-		if h.f != nil {
-			for p, pk := range h.f.m {
-				if _, ok := h.over[p]; ok {
-					continue
-				}
-				if !yield(p, pk.entry(h.f.links[p])) {
-					return
-				}
+		for i := range h.f.len() {
+			p := h.f.path(i)
+			if _, ok := h.over[p]; ok {
+				continue
+			}
+			if !yield(p, h.f.ents[i].entry(h.f.links[uint32(i)])) {
+				return
 			}
 		}
 		for p, e := range h.over {
@@ -236,11 +288,9 @@ func (h *held) Paths() iter.Seq[string] {
 			}
 			return
 		}
-		if h.f != nil {
-			for p := range h.f.m {
-				if _, ok := h.over[p]; !ok && !yield(p) {
-					return
-				}
+		for i := range h.f.len() {
+			if _, ok := h.over[h.f.path(i)]; !ok && !yield(h.f.path(i)) {
+				return
 			}
 		}
 		for p, e := range h.over {
@@ -283,7 +333,7 @@ func (h *held) Set(path string, e zerosync.Entry) {
 	if h.over == nil {
 		h.over = map[string]*zerosync.Entry{}
 	}
-	h.over[path] = &e
+	h.over[strings.Clone(path)] = &e // not the scan's chunk of paths
 }
 
 // Delete removes path.
@@ -293,14 +343,12 @@ func (h *held) Delete(path string) {
 		return
 	}
 	h.n--
-	if h.f != nil {
-		if _, ok := h.f.m[path]; ok {
-			if h.over == nil {
-				h.over = map[string]*zerosync.Entry{}
-			}
-			h.over[path] = nil
-			return
+	if i, ok := h.f.find(path); ok {
+		if h.over == nil {
+			h.over = map[string]*zerosync.Entry{}
 		}
+		h.over[h.f.path(i)] = nil
+		return
 	}
 	delete(h.over, path)
 }
@@ -347,27 +395,57 @@ func (h *held) settle(like *floor) bool {
 // makeFloor packs s into a new floor; what cannot be packed is returned
 // beside it, as differences.
 func makeFloor(s zerosync.Snapshot) (*floor, map[string]*zerosync.Entry) {
-	f := &floor{m: make(map[string]packed, len(s))}
+	total := 0
+	for p := range s {
+		total += len(p)
+	}
+	f := &floor{ends: make([]uint32, 0, len(s)), ents: make([]packed, 0, len(s)), seed: maphash.MakeSeed()}
+	var paths strings.Builder
+	paths.Grow(min(total, math.MaxUint32))
 	var over map[string]*zerosync.Entry
 	for p, e := range s {
 		pk, ok := pack(&e)
-		if !ok {
+		if !ok || paths.Len()+len(p) > math.MaxUint32 {
 			if over == nil {
 				over = map[string]*zerosync.Entry{}
 			}
 			en := e // only what is kept escapes
-			over[p] = &en
+			over[strings.Clone(p)] = &en
 			continue
 		}
-		f.m[p] = pk
+		paths.WriteString(p)
 		if e.Target != "" {
 			if f.links == nil {
-				f.links = map[string]string{}
+				f.links = map[uint32]string{}
 			}
-			f.links[p] = e.Target
+			f.links[uint32(len(f.ents))] = strings.Clone(e.Target)
 		}
+		f.ends = append(f.ends, uint32(paths.Len()))
+		f.ents = append(f.ents, pk)
 	}
+	f.paths = paths.String()
+	f.makeIndex()
 	return f, over
+}
+
+// makeIndex makes f.index for f's paths.
+func (f *floor) makeIndex() {
+	if len(f.ents) == 0 {
+		return
+	}
+	slots := 1
+	for slots <= len(f.ents)+len(f.ents)/2 {
+		slots <<= 1
+	}
+	f.index = make([]uint32, slots)
+	mask := uint64(slots - 1)
+	for i := range f.ents {
+		slot := maphash.String(f.seed, f.path(i)) & mask
+		for f.index[slot] != 0 {
+			slot = (slot + 1) & mask
+		}
+		f.index[slot] = uint32(i + 1)
+	}
 }
 
 // standOn makes h stand on floor f when few of their paths differ: at
@@ -381,15 +459,18 @@ func (h *held) standOn(f *floor) bool {
 	if h.f == f {
 		return true
 	}
-	limit := len(f.m)/8 + 64
+	limit := f.len()/8 + 64
 	over := map[string]*zerosync.Entry{}
 	found := 0
 	for p, e := range h.All() {
-		if pk, ok := f.m[p]; ok {
+		if i, ok := f.find(p); ok {
 			found++
-			if q, ok := pack(&e); ok && q == pk && f.links[p] == e.Target {
+			if f.same(i, &e) {
 				continue
 			}
+			p = f.path(i) // not the scan's chunk of paths
+		} else {
+			p = strings.Clone(p)
 		}
 		if len(over) == limit {
 			return false
@@ -397,8 +478,8 @@ func (h *held) standOn(f *floor) bool {
 		en := e // only what is kept escapes
 		over[p] = &en
 	}
-	if found < len(f.m) {
-		for p := range f.m {
+	if found < f.len() {
+		for p := range f.entries() {
 			if !h.has(p) {
 				if len(over) == limit {
 					return false
@@ -415,18 +496,4 @@ func (h *held) standOn(f *floor) bool {
 	}
 	h.f, h.over = f, over
 	return true
-}
-
-// shareKeys makes the keys of f that are also keys of like the strings
-// like holds, so that the two floors keep one copy of each path. Assigning
-// to a present key stores the key given. f must be held by no one else yet.
-func (f *floor) shareKeys(like *floor) {
-	if f == nil || like == nil || f == like {
-		return
-	}
-	for p := range like.m {
-		if pk, ok := f.m[p]; ok {
-			f.m[p] = pk
-		}
-	}
 }

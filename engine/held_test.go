@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -197,34 +195,56 @@ func TestShareFloor(t *testing.T) {
 	checkHeld(t, few, r, "rescanned, changed")
 }
 
-// TestShareKeys: after shareKeys, the keys both floors hold are the
-// strings of the second, and no entry of either changed.
-func TestShareKeys(t *testing.T) {
-	path := func(s string) string { return strings.Clone(s) }
-	s := zerosync.Snapshot{
-		path("a"):     {Kind: zerosync.KindDir, Mode: 0o755},
-		path("a/one"): {Kind: zerosync.KindFile, Mode: 0o644, Size: 1, Digest: zerosync.Digest{1}},
-		path("only"):  {Kind: zerosync.KindSymlink, Target: "x"},
-	}
-	like := zerosync.Snapshot{
-		path("a"):     {Kind: zerosync.KindDir, Mode: 0o700},
-		path("a/one"): {Kind: zerosync.KindFile, Mode: 0o600, Size: 2, Digest: zerosync.Digest{2}},
-		path("b"):     {Kind: zerosync.KindDir, Mode: 0o755},
-	}
-	hs, hl := hold(maps.Clone(s)), hold(maps.Clone(like))
-	hs.settle(nil)
-	hl.settle(nil)
-	hs.f.shareKeys(hl.f)
-	checkHeld(t, s, hs, "s")
-	checkHeld(t, like, hl, "like")
-	for p := range hs.f.m {
-		for q := range hl.f.m {
-			if p == q {
-				assert.Same(t, unsafe.StringData(q), unsafe.StringData(p), "key %q not shared", p)
+// TestFloorFinds: a floor finds every path it packed, with its entry and
+// symlink target, among paths that are prefixes of one another or differ
+// in their last byte, and finds none of the paths it did not pack, in
+// tables of every size from empty to many slots.
+func TestFloorFinds(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 7, 100, 5000} {
+		s := zerosync.Snapshot{}
+		for i := range n {
+			p := fmt.Sprintf("d%d/f%d", i%13, i)
+			switch i % 3 {
+			case 0:
+				s[p] = zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o644, Size: int64(i), Digest: zerosync.Digest{byte(i), byte(i >> 8)}}
+			case 1:
+				s[p] = zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}
+			default:
+				s[p] = zerosync.Entry{Kind: zerosync.KindSymlink, Target: fmt.Sprint("target ", i)}
 			}
 		}
+		f, over := makeFloor(s)
+		require.Nil(t, over, "%d paths: everything packs", n)
+		require.Equal(t, n, f.len())
+		if n > 0 {
+			require.Greater(t, len(f.index), n+n/2, "%d paths: a third of the slots free", n)
+		}
+		seen := map[string]bool{}
+		for p := range f.entries() {
+			require.False(t, seen[p], "%q twice", p)
+			seen[p] = true
+		}
+		require.Len(t, seen, n)
+		for p, want := range s {
+			got, ok := f.get(p)
+			require.True(t, ok, "%d paths: %q not found", n, p)
+			require.True(t, exactly(want, got), "%q: %v, want %v", p, got, want)
+			require.True(t, f.holds(p, &want))
+			for _, near := range []string{p + "0", p[:len(p)-1], p + "/x", "x" + p} {
+				if _, packed := s[near]; !packed {
+					_, ok := f.find(near)
+					require.False(t, ok, "%d paths: %q found", n, near)
+				}
+			}
+			other := want
+			other.Size++
+			require.False(t, f.holds(p, &other))
+		}
 	}
-	hs.f.shareKeys(nil) // nothing to do
+	var nilFloor *floor
+	_, ok := nilFloor.get("a")
+	require.False(t, ok)
+	require.Zero(t, nilFloor.len())
 }
 
 // TestRunSharesFloors: between the cycles of a running engine, the common

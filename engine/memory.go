@@ -60,9 +60,9 @@ func (e *Engine) dropWhole() {
 // settleHeld makes what the engine keeps between cycles small (see
 // [held]): every held snapshot becomes its floor, and the common state and
 // the peer's tree of each pair stand on our tree's floor where they agree
-// with it, or at least keep its strings for their paths. It runs between
-// the cycles of a running engine, when no pass runs, and costs a look at
-// every path only when a full scan or a reload made a new floor.
+// with it. It runs between the cycles of a running engine, when no pass
+// runs, and costs a look at every path only when a full scan or a reload
+// made a new floor.
 func (e *Engine) settleHeld() {
 	e.cycle.Lock()
 	defer e.cycle.Unlock()
@@ -74,12 +74,7 @@ func (e *Engine) settleHeld() {
 	}
 	for _, p := range e.pairs {
 		for _, h := range [2]*held{p.base, p.peer.snap} {
-			made := h.settle(like)
-			switch {
-			case h == nil || like == nil:
-			case made:
-				h.f.shareKeys(like)
-			case oursNew:
+			if !h.settle(like) && oursNew {
 				h.standOn(like)
 			}
 		}
