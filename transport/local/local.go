@@ -131,6 +131,9 @@ func New(root string, opts ...Option) (*Endpoint, error) {
 		return nil, fmt.Errorf("local: %w", err)
 	}
 	if e.cacheFile != "" {
+		e.cache.warn = func(err error) {
+			e.log.Warn("stat cache: a folder's files are hashed again", "file", e.cacheFile, "err", err)
+		}
 		e.cache.loadBehind(e.cacheFile, e.dev, e.ino, func(err error) {
 			e.log.Warn("stat cache ignored", "file", e.cacheFile, "err", err)
 		})
@@ -173,7 +176,7 @@ func (e *Endpoint) Close() error {
 	if e.closed.Swap(true) {
 		return nil
 	}
-	return e.saveCache()
+	return errors.Join(e.saveCache(), e.cache.close())
 }
 
 func (e *Endpoint) saveCache() error {

@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -146,11 +148,32 @@ func mergeEnts(d, nd []cacheEnt) (out []cacheEnt, added int, changed bool) {
 
 // statCache maps paths to the digests of files whose fingerprint did not
 // move. It is safe for concurrent use.
+//
+// A cache with a file ([WithStatCache]) keeps in memory only the folders
+// that changed since the file was last written or read: every other
+// folder is a run of the file's bytes (runs), read again when a scan or
+// an edit needs it. A running engine over a tree that stands still keeps
+// a few dozen bytes a folder instead of 88 bytes and a name a file, and
+// the kernel's page cache holds the rest for the next whole scan. A
+// folder is in m, in runs, or in both when what m holds is what the file
+// holds.
 type statCache struct {
 	mu    sync.Mutex
 	m     cacheMap
-	n     int // entries in m
+	n     int // entries, in m and in runs only
 	dirty bool
+
+	// file is the cache file runs lie in, open since it was read or
+	// written (a save renames a new file over it: this one stays what it
+	// was); nil when there is none.
+	file *os.File
+	runs map[string]cacheRun
+	// gen counts the changes to what the cache holds, so that a save
+	// knows whether the file it wrote is still all of it.
+	gen uint64
+	// warn reports a run that could not be read again; its folder is
+	// forgotten, and its files hashed again.
+	warn func(error)
 
 	// racy is how recent a modification time may be for an entry to be
 	// kept: two edits within one tick of the file system's clock leave the
@@ -159,14 +182,116 @@ type statCache struct {
 	racy time.Duration
 }
 
+// cacheRun is where a folder's entries lie in the cache file: size bytes
+// at off, count entries, whose bytes hash to sum (under runSeed, drawn
+// for the process) as when they were written or read.
+type cacheRun struct {
+	off   int64
+	size  uint32
+	count uint32
+	sum   uint64
+}
+
+var runSeed = maphash.MakeSeed()
+
 func newStatCache(racy time.Duration) *statCache {
 	return &statCache{m: cacheMap{}, racy: racy}
+}
+
+// folder returns the entries of folder dir, reading them from the file
+// when only its run holds them; c.mu is held. A run that cannot be read
+// as it was written is forgotten.
+func (c *statCache) folder(dir string) []cacheEnt {
+	if d, ok := c.m[dir]; ok {
+		return d
+	}
+	r, ok := c.runs[dir]
+	if !ok {
+		return nil
+	}
+	d, err := c.readRun(dir, r)
+	if err != nil {
+		delete(c.runs, dir)
+		c.n -= int(r.count)
+		c.dirty = true
+		c.gen++
+		if c.warn != nil {
+			c.warn(err)
+		}
+		return nil
+	}
+	c.m[strings.Clone(dir)] = d
+	return d
+}
+
+// readRun reads the entries of folder dir from run r of the file.
+func (c *statCache) readRun(dir string, r cacheRun) ([]cacheEnt, error) {
+	b := make([]byte, r.size)
+	if _, err := c.file.ReadAt(b, r.off); err != nil {
+		return nil, fmt.Errorf("stat cache: folder %q: %w", dir, err)
+	}
+	if maphash.Bytes(runSeed, b) != r.sum {
+		return nil, fmt.Errorf("%w: folder %q changed in the file", errBadCache, dir)
+	}
+	d := make([]cacheEnt, 0, r.count)
+	var names chunk.Chunks
+	cr := cacheReader{b: b}
+	for len(cr.b) > 0 {
+		p, e, ok := cr.entry()
+		if !ok {
+			return nil, fmt.Errorf("%w: folder %q", errBadCache, dir)
+		}
+		name := p
+		if dir != "" {
+			if len(p) <= len(dir) || string(p[:len(dir)]) != dir || p[len(dir)] != '/' {
+				return nil, fmt.Errorf("%w: folder %q holds %q", errBadCache, dir, p)
+			}
+			name = p[len(dir)+1:]
+		}
+		if len(name) == 0 || bytes.IndexByte(name, '/') >= 0 || len(d) > 0 && string(name) <= d[len(d)-1].Name {
+			return nil, fmt.Errorf("%w: folder %q holds %q", errBadCache, dir, p)
+		}
+		d = append(d, cacheEnt{Name: names.Join("", name), V: e})
+	}
+	if len(d) != int(r.count) {
+		return nil, fmt.Errorf("%w: folder %q", errBadCache, dir)
+	}
+	return d, nil
+}
+
+// touch records that folder dir changed: the file no longer holds it.
+// c.mu is held.
+func (c *statCache) touch(dir string) {
+	delete(c.runs, dir)
+	c.dirty = true
+	c.gen++
+}
+
+// evict drops from memory the folders the file holds as they are.
+// c.mu is held.
+func (c *statCache) evict() {
+	if c.file == nil {
+		return
+	}
+	for dir := range c.runs {
+		delete(c.m, dir)
+	}
+}
+
+// get returns the entry of p; c.mu is held.
+func (c *statCache) get(p string) (cached, bool) {
+	dir, name := splitPath(p)
+	d := c.folder(dir)
+	if i, ok := find(d, name); ok {
+		return d[i].V, true
+	}
+	return cached{}, false
 }
 
 // lookup returns the digest of p when its fingerprint is still fp.
 func (c *statCache) lookup(p string, fp fingerprint) (zerosync.Digest, bool) {
 	c.mu.Lock()
-	e, ok := c.m.get(p)
+	e, ok := c.get(p)
 	c.mu.Unlock()
 	if !ok || e.fp != fp {
 		return zerosync.Digest{}, false
@@ -189,7 +314,7 @@ func (c *statCache) store(p string, fp fingerprint, d zerosync.Digest, now time.
 		c.drop(p)
 		return
 	}
-	e, ok := c.m.get(p)
+	e, ok := c.get(p) // the folder is in m now
 	if ok && e.fp == fp && e.digest == d {
 		return
 	}
@@ -197,14 +322,17 @@ func (c *statCache) store(p string, fp fingerprint, d zerosync.Digest, now time.
 		c.n++
 	}
 	c.m.put(p, cached{fp, d})
-	c.dirty = true
+	dir, _ := splitPath(p)
+	c.touch(dir)
 }
 
 // drop forgets p; c.mu is held.
 func (c *statCache) drop(p string) {
+	dir, _ := splitPath(p)
+	c.folder(dir)
 	if c.m.del(p) {
 		c.n--
-		c.dirty = true
+		c.touch(dir)
 	}
 }
 
@@ -219,24 +347,47 @@ func (c *statCache) forget(p string) {
 // same as the cache holds them (the scan found each of their entries as
 // it is, and nothing else in them; an entry stored or forgotten since is
 // as true). changed says whether they differ from what the cache held when
-// the scan started.
+// the scan started. The folders the file holds as they are leave memory.
 func (c *statCache) replace(m cacheMap, same []string, changed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	runs := map[string]cacheRun{}
 	for _, dir := range same {
+		if r, ok := c.runs[dir]; ok {
+			runs[dir] = r
+		}
 		if d, ok := c.m[dir]; ok {
 			m[strings.Clone(dir)] = d
 		}
 	}
-	c.m, c.n = m, m.count()
+	if !changed {
+		// m is what the cache held: where that was the file's, it still is.
+		for dir := range m {
+			if r, ok := c.runs[dir]; ok {
+				runs[dir] = r
+			}
+		}
+	} else {
+		c.gen++
+	}
+	c.m, c.runs, c.n = m, runs, m.count()
+	for dir, r := range runs {
+		if _, ok := m[dir]; !ok {
+			c.n += int(r.count)
+		}
+	}
 	c.dirty = c.dirty || changed
+	c.evict()
 }
 
 // folderLen returns the number of entries the cache holds in folder dir.
 func (c *statCache) folderLen(dir string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.m[dir])
+	if d, ok := c.m[dir]; ok {
+		return len(d)
+	}
+	return int(c.runs[dir].count)
 }
 
 // len returns the number of entries.
@@ -259,118 +410,216 @@ const minCacheEntry = 1 + 1 + 5 + 32
 // make it allocate without bound.
 const maxCacheFile = 1 << 30
 
-func (c *statCache) encode(dev, ino uint64) []byte {
+// encoded is a persisted cache in three parts, which a save writes one
+// after another (the entries are not copied behind the header), and where
+// each folder's entries lie in it.
+type encoded struct {
+	head, body []byte
+	sum        zerosync.Digest
+	runs       map[string]cacheRun
+}
+
+// bytes returns the whole file.
+func (en *encoded) bytes() []byte {
+	return slices.Concat(en.head, en.body, en.sum[:])
+}
+
+// appendEnt appends the entry e of path dir/name in the persisted form.
+func appendEnt(b []byte, dir, name string, e *cached) []byte {
+	if dir == "" {
+		b = binary.AppendUvarint(b, uint64(len(name)))
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(dir)+1+len(name)))
+		b = append(b, dir...)
+		b = append(b, '/')
+	}
+	b = append(b, name...)
+	b = binary.AppendVarint(b, e.fp.size)
+	b = binary.AppendVarint(b, e.fp.mtime)
+	b = binary.AppendVarint(b, e.fp.ctime)
+	b = binary.AppendUvarint(b, e.fp.ino)
+	b = binary.AppendUvarint(b, uint64(e.fp.mode))
+	return append(b, e.digest[:]...)
+}
+
+// encode returns the cache in its persisted form: each folder's entries
+// one after another, in order, those only the file holds copied from it.
+func (c *statCache) encode(dev, ino uint64) *encoded {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := make([]byte, 0, len(cacheMagic)+32+c.n*96)
-	b = append(b, cacheMagic...)
-	b = binary.AppendUvarint(b, dev)
-	b = binary.AppendUvarint(b, ino)
-	b = binary.AppendUvarint(b, uint64(c.n))
-	for dir, d := range c.m {
-		for _, ce := range d {
-			name, e := ce.Name, ce.V
-			if dir == "" {
-				b = binary.AppendUvarint(b, uint64(len(name)))
-			} else {
-				b = binary.AppendUvarint(b, uint64(len(dir)+1+len(name)))
-				b = append(b, dir...)
-				b = append(b, '/')
-			}
-			b = append(b, name...)
-			b = binary.AppendVarint(b, e.fp.size)
-			b = binary.AppendVarint(b, e.fp.mtime)
-			b = binary.AppendVarint(b, e.fp.ctime)
-			b = binary.AppendUvarint(b, e.fp.ino)
-			b = binary.AppendUvarint(b, uint64(e.fp.mode))
-			b = append(b, e.digest[:]...)
+	return c.encodeLocked(dev, ino)
+}
+
+func (c *statCache) encodeLocked(dev, ino uint64) *encoded {
+	body := make([]byte, 0, c.n*96)
+	var cold []string
+	for dir := range c.runs {
+		if _, ok := c.m[dir]; !ok {
+			cold = append(cold, dir)
 		}
 	}
-	sum := digest.Sum(b)
-	return append(b, sum[:]...)
+	runs := make(map[string]cacheRun, len(c.m)+len(cold))
+	for _, dir := range cold {
+		r := c.runs[dir]
+		off := len(body)
+		body = append(body, make([]byte, r.size)...)
+		_, err := c.file.ReadAt(body[off:], r.off)
+		if err == nil && maphash.Bytes(runSeed, body[off:]) != r.sum {
+			err = fmt.Errorf("%w: folder %q changed in the file", errBadCache, dir)
+		}
+		if err != nil {
+			body = body[:off]
+			c.folder(dir) // forgets it
+			continue
+		}
+		r.off = int64(off)
+		runs[dir] = r
+	}
+	for dir, d := range c.m {
+		off := len(body)
+		for i := range d {
+			body = appendEnt(body, dir, d[i].Name, &d[i].V)
+		}
+		if size := len(body) - off; size <= math.MaxUint32 {
+			runs[dir] = cacheRun{off: int64(off), size: uint32(size), count: uint32(len(d)), sum: maphash.Bytes(runSeed, body[off:])}
+		}
+	}
+	head := append(make([]byte, 0, len(cacheMagic)+3*binary.MaxVarintLen64), cacheMagic...)
+	head = binary.AppendUvarint(head, dev)
+	head = binary.AppendUvarint(head, ino)
+	head = binary.AppendUvarint(head, uint64(c.n))
+	for dir, r := range runs {
+		r.off += int64(len(head))
+		runs[dir] = r
+	}
+	h := digest.New()
+	h.Write(head)
+	h.Write(body)
+	return &encoded{head: head, body: body, sum: h.Sum(), runs: runs}
 }
 
 var errBadCache = errors.New("malformed stat cache file")
 
-// decode parses a persisted cache written for the root (dev, ino).
-func decode(b []byte, dev, ino uint64) (cacheMap, error) {
+// cacheReader reads the entries of a persisted cache.
+type cacheReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *cacheReader) uv() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.b, r.bad = nil, true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *cacheReader) sv() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.b, r.bad = nil, true
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// entry reads one entry: its path (bytes of the input) and what is
+// cached of it.
+func (r *cacheReader) entry() ([]byte, cached, bool) {
+	l := r.uv()
+	if r.bad || l == 0 || l > zerosync.MaxPathLen || l > uint64(len(r.b)) {
+		return nil, cached{}, false
+	}
+	p := r.b[:l]
+	r.b = r.b[l:]
+	var e cached
+	e.fp.size, e.fp.mtime, e.fp.ctime = r.sv(), r.sv(), r.sv()
+	e.fp.ino, e.fp.mode = r.uv(), uint32(r.uv())
+	if r.bad || len(r.b) < 32 {
+		return nil, cached{}, false
+	}
+	copy(e.digest[:], r.b)
+	r.b = r.b[32:]
+	return p, e, true
+}
+
+// decode parses a persisted cache written for the root (dev, ino), and
+// returns it with where each folder's entries lie in b (a folder whose
+// entries are not all together has no run).
+func decode(b []byte, dev, ino uint64) (cacheMap, map[string]cacheRun, error) {
 	if len(b) < len(cacheMagic)+32 || !bytes.HasPrefix(b, []byte(cacheMagic)) {
-		return nil, errBadCache
+		return nil, nil, errBadCache
 	}
 	body, sum := b[:len(b)-32], b[len(b)-32:]
 	if d := digest.Sum(body); !bytes.Equal(d[:], sum) {
-		return nil, fmt.Errorf("%w: checksum", errBadCache)
+		return nil, nil, fmt.Errorf("%w: checksum", errBadCache)
 	}
-	r := body[len(cacheMagic):]
-	uv := func() uint64 {
-		v, n := binary.Uvarint(r)
-		if n <= 0 {
-			r = nil
-			return 0
-		}
-		r = r[n:]
-		return v
+	r := cacheReader{b: body[len(cacheMagic):]}
+	if r.uv() != dev || r.uv() != ino {
+		return nil, nil, fmt.Errorf("%w: written for another root", errBadCache)
 	}
-	sv := func() int64 {
-		v, n := binary.Varint(r)
-		if n <= 0 {
-			r = nil
-			return 0
-		}
-		r = r[n:]
-		return v
-	}
-	if uv() != dev || uv() != ino {
-		return nil, fmt.Errorf("%w: written for another root", errBadCache)
-	}
-	n := uv()
-	if n > uint64(len(r)/minCacheEntry) {
-		return nil, errBadCache
+	n := r.uv()
+	if r.bad || n > uint64(len(r.b)/minCacheEntry) {
+		return nil, nil, errBadCache
 	}
 	// A file this process wrote holds each folder's entries one after
 	// another: they are read into one slice, each folder a part of it.
 	all := make([]cacheEnt, 0, n)
 	m := make(cacheMap)
+	runs := map[string]cacheRun{}
+	apart := map[string]bool{} // folders found in more than one run
 	var names chunk.Chunks
-	dir, start := "", 0
-	endRun := func() {
-		chunk.Folders[cached](m).AddRun(dir, all[start:len(all):len(all)])
-		start = len(all)
+	dir, start, runOff := "", 0, 0
+	pos := func() int { return len(body) - len(r.b) }
+	endRun := func(end int) {
+		if len(all) > start {
+			chunk.Folders[cached](m).AddRun(dir, all[start:len(all):len(all)])
+			_, twice := runs[dir]
+			if twice || apart[dir] || end-runOff > math.MaxUint32 {
+				apart[dir] = true
+				delete(runs, dir)
+			} else {
+				runs[dir] = cacheRun{off: int64(runOff), size: uint32(end - runOff), count: uint32(len(all) - start), sum: maphash.Bytes(runSeed, b[runOff:end])}
+			}
+		}
+		start, runOff = len(all), end
 	}
 	for range n {
-		l := uv()
-		if l == 0 || l > zerosync.MaxPathLen || l > uint64(len(r)) {
-			return nil, errBadCache
+		at := pos()
+		pb, e, ok := r.entry()
+		if !ok {
+			return nil, nil, errBadCache
 		}
-		p := string(r[:l])
-		r = r[l:]
-		var e cached
-		e.fp.size, e.fp.mtime, e.fp.ctime = sv(), sv(), sv()
-		e.fp.ino, e.fp.mode = uv(), uint32(uv())
-		if len(r) < 32 {
-			return nil, errBadCache
-		}
-		copy(e.digest[:], r)
-		r = r[32:]
+		p := string(pb)
 		if zerosync.ValidPath(p) != nil {
-			return nil, errBadCache
+			return nil, nil, errBadCache
 		}
 		d, name := chunk.Split(p)
 		if len(all) == start || d != dir {
-			endRun()
+			endRun(at)
 			dir = d // p is a copy of its own; seal copies the folder keys
 		}
 		all = append(all, cacheEnt{Name: names.Clone(name), V: e})
 	}
-	endRun()
-	if len(r) != 0 {
-		return nil, errBadCache
+	endRun(pos())
+	if len(r.b) != 0 {
+		return nil, nil, errBadCache
 	}
 	m, p := m.seal(&names)
 	if p != "" {
-		return nil, fmt.Errorf("%w: %q twice", errBadCache, p)
+		return nil, nil, fmt.Errorf("%w: %q twice", errBadCache, p)
 	}
-	return m, nil
+	// A run's key is the path it was read from; keys of m are copies.
+	keyed := make(map[string]cacheRun, len(runs))
+	for dir, r := range runs {
+		if d, ok := m[dir]; ok && len(d) == int(r.count) {
+			keyed[dir] = r
+		}
+	}
+	return m, keyed, nil
 }
 
 // loadBehind reads the persisted cache at file in the background, and
@@ -391,7 +640,8 @@ func (c *statCache) loadBehind(file string, dev, ino uint64, warn func(error)) {
 }
 
 // load reads the persisted cache at file; a missing file is an empty cache.
-// The caller holds c.mu.
+// The caller holds c.mu. Everything read stays in memory until the first
+// whole scan or save: a process that starts scans it all at once.
 func (c *statCache) load(file string, dev, ino uint64) error {
 	f, err := os.Open(file)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -400,7 +650,12 @@ func (c *statCache) load(file string, dev, ino uint64) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	keep := false // the file, once read: its runs are read again from it
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -412,37 +667,72 @@ func (c *statCache) load(file string, dev, ino uint64) error {
 	if _, err := io.ReadFull(f, b); err != nil {
 		return err
 	}
-	m, err := decode(b, dev, ino)
+	m, runs, err := decode(b, dev, ino)
 	if err != nil {
 		return err
 	}
 	c.m, c.n, c.dirty = m, m.count(), false
+	c.file, c.runs = f, runs
+	keep = true
 	return nil
 }
 
 // save writes the cache to file atomically (temp file, fsync, rename, fsync
-// of the directory) when it changed since the last save.
+// of the directory) when it changed since the last save; the folders the
+// new file holds as they are then leave memory.
 func (c *statCache) save(file string, dev, ino uint64) error {
 	c.mu.Lock()
-	dirty := c.dirty
-	c.dirty = false
-	c.mu.Unlock()
-	if !dirty {
+	if !c.dirty {
+		c.mu.Unlock()
 		return nil
 	}
-	err := writeAtomic(file, c.encode(dev, ino))
+	en := c.encodeLocked(dev, ino)
+	gen := c.gen
+	c.dirty = false
+	c.mu.Unlock()
+	f, err := writeAtomic(file, en.head, en.body, en.sum[:])
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if err != nil {
-		c.mu.Lock()
 		c.dirty = true
-		c.mu.Unlock()
+		return err
 	}
-	return err
+	if c.gen != gen {
+		// Changed while it was written: the file is behind the cache, and
+		// its folders stay where they are. The next save writes them.
+		return f.Close()
+	}
+	old := c.file
+	c.file, c.runs = f, en.runs
+	c.evict()
+	if old != nil {
+		return old.Close()
+	}
+	return nil
 }
 
-// writeAtomic replaces file with data: a reader sees the old file or the
-// new one, and a crash leaves one of them. Temp files that a killed
+// close lets go of the file, and of the folders only the file held.
+func (c *statCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.file == nil {
+		return nil
+	}
+	for dir, r := range c.runs {
+		if _, ok := c.m[dir]; !ok {
+			c.n -= int(r.count)
+		}
+	}
+	f := c.file
+	c.file, c.runs = nil, nil
+	return f.Close()
+}
+
+// writeAtomic replaces file with the parts of data one after another: a
+// reader sees the old file or the new one, and a crash leaves one of them.
+// It returns the new file, open for reading. Temp files that a killed
 // process left beside file more than a minute ago are removed first.
-func writeAtomic(file string, data []byte) error {
+func writeAtomic(file string, data ...[]byte) (*os.File, error) {
 	dir := filepath.Dir(file)
 	if stale, _ := filepath.Glob(filepath.Join(dir, filepath.Base(file)+".tmp-*")); len(stale) > 0 {
 		for _, p := range stale {
@@ -453,7 +743,7 @@ func writeAtomic(file string, data []byte) error {
 	}
 	f, err := os.CreateTemp(dir, filepath.Base(file)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tmp := f.Name()
 	ok := false
@@ -463,25 +753,28 @@ func writeAtomic(file string, data []byte) error {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
-		return err
+	for _, b := range data {
+		if _, err := f.Write(b); err != nil {
+			return nil, err
+		}
 	}
 	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.Rename(tmp, file); err != nil {
-		return err
+		return nil, err
 	}
 	ok = true
 	d, err := os.Open(dir)
-	if err != nil {
-		return err
+	if err == nil {
+		err = d.Sync()
+		d.Close()
 	}
-	defer d.Close()
-	return d.Sync()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // merge installs what a partial scan of the paths in scope found: entries
@@ -503,9 +796,16 @@ func (c *statCache) merge(next cacheMap, found zerosync.Snapshot, scope []string
 			dirs = append(dirs, p)
 		} else if _, ok := c.m[p]; ok {
 			dirs = append(dirs, p) // a directory with cached files is a file now
+		} else if _, ok := c.runs[p]; ok {
+			dirs = append(dirs, p)
 		}
 	}
 	if len(dirs) > 0 {
+		for dir := range c.runs {
+			if beneathAny(dir, dirs) {
+				c.folder(dir)
+			}
+		}
 		for dir, d := range c.m {
 			if !beneathAny(dir, dirs) {
 				continue
@@ -517,7 +817,7 @@ func (c *statCache) merge(next cacheMap, found zerosync.Snapshot, scope []string
 			})
 			if gone := len(c.m[dir]) - len(d); gone > 0 {
 				c.n -= gone
-				c.dirty = true
+				c.touch(dir)
 			}
 			if len(d) == 0 {
 				delete(c.m, dir)
@@ -527,10 +827,12 @@ func (c *statCache) merge(next cacheMap, found zerosync.Snapshot, scope []string
 		}
 	}
 	for dir, nd := range next {
-		d, added, changed := mergeEnts(c.m[dir], nd)
+		d, added, changed := mergeEnts(c.folder(dir), nd)
 		c.m[dir] = d
 		c.n += added
-		c.dirty = c.dirty || changed
+		if changed {
+			c.touch(dir)
+		}
 	}
 }
 

@@ -4,16 +4,19 @@ package local
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/chunk"
@@ -208,12 +211,18 @@ func flip(b []byte, i int) []byte {
 func FuzzDecodeStatCache(f *testing.F) {
 	c := newStatCache(0)
 	c.store("a/b", fingerprint{size: 3, mtime: 1, ctime: 2, ino: 9, mode: 0o100644}, digest.Sum([]byte("abc")), time.Now())
-	f.Add(c.encode(1, 2))
+	f.Add(c.encode(1, 2).bytes())
 	f.Add([]byte(cacheMagic))
+	f.Add(rawCache("a/x", "a/y", "b/q", "a/w", "top"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decode(b, 1, 2)
+		m, runs, err := decode(b, 1, 2)
 		if err != nil {
 			return
+		}
+		for dir, r := range runs {
+			if d := m[dir]; len(d) != int(r.count) || r.off < int64(len(cacheMagic)) || r.off+int64(r.size) > int64(len(b)-32) {
+				t.Fatalf("run of folder %q: %+v, for %d entries in %d bytes", dir, r, len(d), len(b))
+			}
 		}
 		for dir, d := range m {
 			for i, e := range d {
@@ -261,9 +270,11 @@ func TestSaveRemovesStaleTemps(t *testing.T) {
 	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeAtomic(file, []byte("cache")); err != nil {
+	f, err := writeAtomic(file, []byte("cache"))
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.Close()
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale temp file kept: %v", err)
 	}
@@ -481,9 +492,10 @@ func rawCache(paths ...string) []byte {
 // folder's entries come apart; a path twice is refused.
 func TestDecodeFoldersApart(t *testing.T) {
 	paths := []string{"a/x", "a/y", "b/q", "a/w", "top", "b/p", "a/v"}
-	m, err := decode(rawCache(paths...), 1, 2)
+	m, runs, err := decode(rawCache(paths...), 1, 2)
 	require.NoError(t, err)
 	require.Equal(t, len(paths), m.count())
+	require.Equal(t, []string{""}, slices.Collect(maps.Keys(runs)), "only the folder read as one run has one")
 	for i, p := range paths {
 		e, ok := m.get(p)
 		require.True(t, ok, p)
@@ -499,13 +511,13 @@ func TestDecodeFoldersApart(t *testing.T) {
 	require.Equal(t, []string{"p", "q"}, names("b"))
 	require.Equal(t, []string{"top"}, names(""))
 
-	_, err = decode(rawCache("a/x", "b/y", "a/x"), 1, 2)
+	_, _, err = decode(rawCache("a/x", "b/y", "a/x"), 1, 2)
 	require.ErrorContains(t, err, `"a/x" twice`)
 	short := rawCache("a/x")
 	short[len(cacheMagic)+2] = 2 // two entries said, one there
 	sum := digest.Sum(short[:len(short)-32])
 	copy(short[len(short)-32:], sum[:])
-	_, err = decode(short, 1, 2)
+	_, _, err = decode(short, 1, 2)
 	require.ErrorIs(t, err, errBadCache)
 }
 
@@ -551,4 +563,139 @@ func TestWholeScanKeepsUnchangedFolders(t *testing.T) {
 	hashed := e.hashed.Load()
 	scanOK(t, e)
 	require.Equal(t, hashed+1, e.hashed.Load()) // f001 alone, still too recent
+}
+
+// resident returns the folders c holds in memory, and those only its file
+// holds.
+func resident(c *statCache) (inMemory, inFile int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for dir := range c.runs {
+		if _, ok := c.m[dir]; !ok {
+			inFile++
+		}
+	}
+	return len(c.m), inFile
+}
+
+// TestStatCacheKeepsFoldersInItsFile: with a file, a whole scan leaves in
+// memory none of the folders the file holds as they are; a later scan, an
+// edit or a lookup reads a folder back and hashes nothing again; a folder
+// changed since the file was written stays in memory until the next save;
+// a folder whose bytes changed in the file is forgotten, and its files
+// alone are hashed again.
+func TestStatCacheKeepsFoldersInItsFile(t *testing.T) {
+	root := newRoot(t)
+	file := filepath.Join(t.TempDir(), "statcache")
+	oldFiles(t, root, 70) // d0 … d6, ten files each
+	e, err := New(root, WithStatCache(file))
+	must(t, err)
+	defer e.Close()
+	first := scanOK(t, e)
+	require.EqualValues(t, 70, e.hashed.Load())
+	mem, onDisk := resident(e.cache)
+	require.Equal(t, [2]int{0, 7}, [2]int{mem, onDisk}, "after the save, every folder is in the file only")
+	require.Equal(t, 70, e.cache.len())
+	require.Equal(t, 10, e.cache.folderLen("d3"))
+
+	// A whole scan reads every folder back, hashes nothing, and leaves
+	// them in the file again.
+	second := scanOK(t, e)
+	require.EqualValues(t, 70, e.hashed.Load())
+	require.Empty(t, diff(first, second))
+	mem, onDisk = resident(e.cache)
+	require.Equal(t, [2]int{0, 7}, [2]int{mem, onDisk})
+
+	// A lookup reads its folder alone.
+	var st unix.Stat_t
+	must(t, unix.Lstat(filepath.Join(root, "d4", "f004"), &st))
+	d, ok := e.cache.lookup("d4/f004", fingerprintOf(&st))
+	require.True(t, ok)
+	require.Equal(t, first["d4/f004"].Digest, d)
+	mem, onDisk = resident(e.cache)
+	require.Equal(t, [2]int{1, 6}, [2]int{mem, onDisk})
+
+	// An edit seen by a partial scan changes its folder, which stays in
+	// memory, and no other.
+	p := filepath.Join(root, "d5", "f005")
+	must(t, os.WriteFile(p, []byte("edited"), 0o644))
+	past := time.Now().Add(-time.Hour)
+	must(t, os.Chtimes(p, past, past))
+	part, _, err := e.ScanPaths(t.Context(), []string{"d5/f005"})
+	must(t, err)
+	require.Equal(t, digest.Sum([]byte("edited")), part["d5/f005"].Digest)
+	require.EqualValues(t, 71, e.hashed.Load())
+	e.cache.mu.Lock()
+	_, d5InFile := e.cache.runs["d5"]
+	_, d5InMemory := e.cache.m["d5"]
+	e.cache.mu.Unlock()
+	require.True(t, d5InMemory && !d5InFile, "a changed folder is in memory only")
+	require.Equal(t, 70, e.cache.len())
+
+	// The next whole scan saves it; the bytes of one folder then change
+	// in the file itself: that folder is hashed again, and no other.
+	scanOK(t, e)
+	require.EqualValues(t, 71, e.hashed.Load())
+	mem, onDisk = resident(e.cache)
+	require.Equal(t, [2]int{0, 7}, [2]int{mem, onDisk})
+	e.cache.mu.Lock()
+	r := e.cache.runs["d2"]
+	e.cache.mu.Unlock()
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteAt([]byte{'#'}, r.off+int64(r.size)-1) // the last byte of a digest
+	must(t, errors.Join(err, f.Close()))
+	again := scanOK(t, e)
+	require.EqualValues(t, 71+10, e.hashed.Load(), "the folder changed in the file is hashed again, alone")
+	first["d5/f005"] = again["d5/f005"]
+	require.Empty(t, diff(first, again))
+
+	// A new process finds the cache whole in the file written last.
+	must(t, e.Close())
+	e2, err := New(root, WithStatCache(file))
+	must(t, err)
+	defer e2.Close()
+	scanOK(t, e2)
+	require.Zero(t, e2.hashed.Load())
+}
+
+// TestStatCacheReadsBackWhileSaving: lookups, stores and saves from many
+// goroutines at once leave the cache holding what was stored last, in
+// memory or in its file (run with -race).
+func TestStatCacheReadsBackWhileSaving(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "statcache")
+	c := newStatCache(0)
+	fp := func(i, round int) fingerprint {
+		return fingerprint{size: int64(i), mtime: int64(round), ino: uint64(i)}
+	}
+	path := func(i int) string { return fmt.Sprintf("d%d/f%d", i%5, i) }
+	for i := range 50 {
+		c.store(path(i), fp(i, 0), digest.Sum([]byte{byte(i)}), time.Now())
+	}
+	must(t, c.save(file, 1, 2))
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for round := range 20 {
+				for i := w; i < 50; i += 4 {
+					if round%2 == 0 {
+						c.store(path(i), fp(i, round+1), digest.Sum([]byte{byte(i), byte(round)}), time.Now())
+					} else if _, ok := c.lookup(path(i), fp(i, round)); !ok {
+						t.Errorf("round %d: %s not found", round, path(i))
+					}
+				}
+				if err := c.save(file, 1, 2); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	must(t, c.save(file, 1, 2))
+	require.Equal(t, 50, c.len())
+	for i := range 50 {
+		_, ok := c.lookup(path(i), fp(i, 19))
+		require.True(t, ok, path(i))
+	}
+	must(t, c.close())
 }
