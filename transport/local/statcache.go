@@ -174,6 +174,9 @@ type statCache struct {
 	// warn reports a run that could not be read again; its folder is
 	// forgotten, and its files hashed again.
 	warn func(error)
+	// scratch holds the bytes of the last run read: a whole scan reads
+	// back every folder, one after another.
+	scratch []byte
 
 	// racy is how recent a modification time may be for an entry to be
 	// kept: two edits within one tick of the file system's clock leave the
@@ -226,7 +229,10 @@ func (c *statCache) folder(dir string) []cacheEnt {
 
 // readRun reads the entries of folder dir from run r of the file.
 func (c *statCache) readRun(dir string, r cacheRun) ([]cacheEnt, error) {
-	b := make([]byte, r.size)
+	if cap(c.scratch) < int(r.size) {
+		c.scratch = make([]byte, max(int(r.size), 4<<10))
+	}
+	b := c.scratch[:r.size]
 	if _, err := c.file.ReadAt(b, r.off); err != nil {
 		return nil, fmt.Errorf("stat cache: folder %q: %w", dir, err)
 	}
