@@ -46,7 +46,8 @@
 // change times in nanoseconds, inode, mode) moved since it was last hashed,
 // or when it was modified less than a second before it was hashed (two
 // edits within one tick of the file system's clock could leave the same
-// fingerprint). [WithStatCache] persists the cache between processes.
+// fingerprint). [WithStatCache] persists the cache between processes, and
+// keeps in memory only the folders that changed since the file was written.
 //
 // # Archive
 //

@@ -40,10 +40,14 @@ func WithLogger(l *slog.Logger) Option {
 // modification and change times, inode and mode did not move) in file, so a
 // new process starts warm. The file is read by [New] (a missing, corrupt or
 // foreign file means a cold start, never an error) and written atomically
-// after a scan that changed the cache and by [Endpoint.Close]. Keep it
-// outside the root or beneath a reserved name (such as the root's
-// .zerosync folder), or it is synced like any file. Without this option the
-// cache lives in memory only.
+// after a scan that changed the cache and by [Endpoint.Close]. Once the
+// file holds a folder's entries as they are, the endpoint keeps that
+// folder in the file only, and reads it back (checked against what was
+// written) when a scan or an edit needs it: a running engine over a tree
+// that stands still holds a few dozen bytes a folder in memory, not about
+// a hundred a file. Keep it outside the root or beneath a reserved name
+// (such as the root's .zerosync folder), or it is synced like any file.
+// Without this option the cache lives in memory only.
 func WithStatCache(file string) Option {
 	return func(c *config) error { return option.NonEmpty(&c.statCache, "stat cache file name", file) }
 }
