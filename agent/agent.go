@@ -216,7 +216,10 @@ func Serve(ctx context.Context, r io.Reader, w io.Writer, opts ...Option) error 
 		}
 		return ep, nil
 	}
-	ropts := append([]remote.Option{remote.WithVersion(Version), remote.WithLogger(c.log), remote.WithControl(dialDaemon)}, c.remote...)
+	// The sums that answer a tree's next scan with a diff wait for it
+	// beside the stat caches, in files of their own (see remote.WithSpill).
+	spill := filepath.Join(c.cacheDir, "statcache")
+	ropts := append([]remote.Option{remote.WithVersion(Version), remote.WithLogger(c.log), remote.WithControl(dialDaemon), remote.WithSpill(spill)}, c.remote...)
 	return remote.Serve(ctx, stdio{r: r, w: w}, open, ropts...)
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync/internal/bwlimit"
+
+	"github.com/zerosync/zerosync/internal/option"
 )
 
 // Option configures [Serve] and [Dial]. Options that only matter to one
@@ -41,6 +43,9 @@ type config struct {
 	// withoutCaps are capabilities this side does not offer; tests set it
 	// to play an agent or client of an older version.
 	withoutCaps uint64
+	// spill is the folder where a server keeps the sums of a tree's last
+	// whole scan between scans ([WithSpill]); "": in memory.
+	spill string
 }
 
 // Defaults and bounds of the options.
@@ -194,6 +199,16 @@ func WithMaxEntries(n int) Option {
 		c.maxEntries = n
 		return nil
 	}
+}
+
+// WithSpill makes a server keep, between two whole scans of a tree, what
+// answers the next one with a diff (a 16-byte sum of each path, about 60
+// bytes a path with its name) in an unnamed file in dir instead of in
+// memory: an agent that waits for the next scan holds a few kilobytes per
+// tree, and the page cache the rest. A file that cannot be made or read
+// back costs the next scan a whole answer, never an error.
+func WithSpill(dir string) Option {
+	return func(c *config) error { return option.NonEmpty(&c.spill, "spill folder", dir) }
 }
 
 // WithHost names the host the agent runs on, as the user calls it, in the

@@ -2,7 +2,10 @@ package remote
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"hash/maphash"
+	"os"
 	"slices"
 	"strings"
 
@@ -25,7 +28,153 @@ import (
 // where an entry is 88 and more, for every path of the tree).
 type scanState struct {
 	gen  uint64
-	last sums // nil: nothing to diff against
+	last sums // nil: nothing to diff against, unless spilled
+	// spilled holds last in a file instead ([WithSpill]); nil: none.
+	spilled *spilledSums
+}
+
+// take returns the sums of the last whole scan, read back from their file
+// when spilled, and forgets them; nil when there are none or they cannot
+// be read back (the next answer is then whole).
+func (st *scanState) take() (sums, error) {
+	last, sp := st.last, st.spilled
+	st.last, st.spilled = nil, nil
+	if sp == nil {
+		return last, nil
+	}
+	defer sp.close()
+	return sp.load()
+}
+
+// keep keeps s as the sums of the last whole scan: in a file in dir when
+// dir is not "" and one can be written there, else in memory.
+func (st *scanState) keep(s sums, dir string) error {
+	st.last = s
+	if dir == "" {
+		return nil
+	}
+	sp, err := spill(dir, s)
+	if err != nil {
+		return err
+	}
+	st.last, st.spilled = nil, sp
+	return nil
+}
+
+// close lets go of what st keeps.
+func (st *scanState) close() {
+	st.last = nil
+	if st.spilled != nil {
+		st.spilled.close()
+		st.spilled = nil
+	}
+}
+
+// spilledSums are sums written to a file no one else can open: it is
+// removed as soon as made, and lives as long as it is open.
+type spilledSums struct {
+	f     *os.File
+	size  int64
+	sum   uint64 // of the bytes written, under spillSeed
+	count int
+}
+
+var spillSeed = maphash.MakeSeed()
+
+// spill writes s to a new unnamed file in dir: each folder's path and
+// number of entries, then each entry's name and sum.
+func spill(dir string, s sums) (*spilledSums, error) {
+	var b []byte
+	for dir, d := range s {
+		b = binary.AppendUvarint(b, uint64(len(dir)))
+		b = append(b, dir...)
+		b = binary.AppendUvarint(b, uint64(len(d)))
+		for _, ns := range d {
+			b = binary.AppendUvarint(b, uint64(len(ns.Name)))
+			b = append(b, ns.Name...)
+			b = binary.LittleEndian.AppendUint64(b, ns.V[0])
+			b = binary.LittleEndian.AppendUint64(b, ns.V[1])
+		}
+	}
+	f, err := os.CreateTemp(dir, "scan-sums-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &spilledSums{f: f, size: int64(len(b)), sum: maphash.Bytes(spillSeed, b), count: s.Count()}, nil
+}
+
+// load reads the sums back.
+func (sp *spilledSums) load() (sums, error) {
+	b := make([]byte, sp.size)
+	if _, err := sp.f.ReadAt(b, 0); err != nil {
+		return nil, fmt.Errorf("read back the last scan's sums: %w", err)
+	}
+	if maphash.Bytes(spillSeed, b) != sp.sum {
+		return nil, errors.New("read back the last scan's sums: the file changed")
+	}
+	s, err := decodeSpill(b)
+	if err != nil {
+		return nil, err
+	}
+	if s.Count() != sp.count {
+		return nil, errors.New("read back the last scan's sums: entries missing")
+	}
+	return s, nil
+}
+
+func (sp *spilledSums) close() { sp.f.Close() }
+
+var errBadSpill = errors.New("malformed sums of the last scan")
+
+// decodeSpill parses what spill wrote: every folder once, its names in
+// order, each path valid.
+func decodeSpill(b []byte) (sums, error) {
+	out, names := sums{}, &chunk.Chunks{}
+	str := func() (string, bool) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) || n > zerosync.MaxPathLen {
+			return "", false
+		}
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s, true
+	}
+	for len(b) > 0 {
+		dir, ok := str()
+		if !ok {
+			return nil, errBadSpill
+		}
+		if _, twice := out[dir]; twice || dir != "" && zerosync.ValidPath(dir) != nil {
+			return nil, errBadSpill
+		}
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n == 0 || n > uint64(len(b)-k)/(1+1+16) {
+			return nil, errBadSpill
+		}
+		b = b[k:]
+		d := make([]chunk.Named[entrySum], 0, n)
+		for range n {
+			name, ok := str()
+			if !ok || len(b) < 16 || name == "" || strings.IndexByte(name, '/') >= 0 || len(d) > 0 && name <= d[len(d)-1].Name {
+				return nil, errBadSpill
+			}
+			if zerosync.ValidPath(chunk.Join(dir, name)) != nil {
+				return nil, errBadSpill
+			}
+			d = append(d, chunk.Named[entrySum]{Name: names.Clone(name), V: entrySum{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}})
+			b = b[16:]
+		}
+		out[dir] = d
+	}
+	return out, nil
 }
 
 // entrySum identifies an entry by what the wire carries of it (every

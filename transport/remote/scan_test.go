@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/chunk"
 	"github.com/zerosync/zerosync/transport/local"
 )
 
@@ -43,12 +44,24 @@ func expectSnapshot(t testing.TB, root string, got zerosync.Snapshot) {
 }
 
 // A scan that finds nothing new moves a few dozen bytes, whatever the size
-// of the tree; changes move as a diff.
+// of the tree; changes move as a diff. So too when the agent keeps the
+// last scan's sums in a file between scans ([WithSpill]).
 func TestIncrementalScan(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testIncrementalScan(t, nil) })
+	t.Run("spill", func(t *testing.T) {
+		dir := t.TempDir()
+		testIncrementalScan(t, []Option{WithSpill(dir)})
+		left, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		require.Empty(t, left, "a spilled file has no name")
+	})
+}
+
+func testIncrementalScan(t *testing.T, sopts []Option) {
 	root := newRoot(t)
 	const n = 10_000
 	makeTree(t, root, n)
-	cn := connect(t, openLocal, nil)
+	cn := connect(t, openLocal, sopts)
 	ep := cn.endpoint(t, root)
 	ctx := t.Context()
 
@@ -268,4 +281,81 @@ func sameOnWire(a, b *zerosync.Entry) bool {
 		return a.Mode.Perm() == b.Mode.Perm()
 	}
 	return a.Target == b.Target
+}
+
+// TestSpillRoundTrip: sums written to a spill file read back as they
+// were; a file changed underneath, or holding other bytes, is refused, and
+// the decoder refuses what spill never writes.
+func TestSpillRoundTrip(t *testing.T) {
+	s := zerosync.Snapshot{}
+	for i := range 300 {
+		s[fmt.Sprintf("d%02d/f%03d", i%17, i)] = zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o644, Size: int64(i)}
+		s[fmt.Sprintf("d%02d", i%17)] = zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}
+	}
+	s["top"] = zerosync.Entry{Kind: zerosync.KindSymlink, Target: "d00"}
+	want := sumsOf(s)
+	var st scanState
+	dir := t.TempDir()
+	require.NoError(t, st.keep(want, dir))
+	require.Nil(t, st.last, "spilled, not kept in memory")
+	require.NotNil(t, st.spilled)
+	got, err := st.take()
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.Nil(t, st.spilled, "taken: the file is let go")
+
+	require.NoError(t, st.keep(want, dir))
+	_, err = st.spilled.f.WriteAt([]byte{0xff}, st.spilled.size/2)
+	require.NoError(t, err)
+	_, err = st.take()
+	require.ErrorContains(t, err, "the file changed")
+
+	require.Error(t, st.keep(want, filepath.Join(dir, "missing")))
+	require.Equal(t, want, st.last, "kept in memory when no file can be made")
+	st.close()
+
+	for name, b := range map[string][]byte{
+		"folder twice":    {0, 1, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 'b', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"name with slash": append([]byte{0, 1, 3, 'a', '/', 'b'}, make([]byte, 16)...),
+		"empty folder":    {0, 0},
+		"cut short":       {0, 1, 1, 'a', 0},
+		"bad folder":      append([]byte{2, '.', '.', 1, 1, 'a'}, make([]byte, 16)...),
+	} {
+		_, err := decodeSpill(b)
+		require.ErrorIs(t, err, errBadSpill, name)
+	}
+}
+
+// FuzzDecodeSpill: whatever the bytes, the decoder returns sums of valid
+// paths, each folder's names in order, or an error; it never panics.
+func FuzzDecodeSpill(f *testing.F) {
+	s := zerosync.Snapshot{"a": {Kind: zerosync.KindDir}, "a/b": {Kind: zerosync.KindFile}, "c": {Kind: zerosync.KindSymlink, Target: "a"}}
+	var st scanState
+	dir := f.TempDir()
+	if err := st.keep(sumsOf(s), dir); err != nil {
+		f.Fatal(err)
+	}
+	b := make([]byte, st.spilled.size)
+	if _, err := st.spilled.f.ReadAt(b, 0); err != nil {
+		f.Fatal(err)
+	}
+	st.close()
+	f.Add(b)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeSpill(b)
+		if err != nil {
+			return
+		}
+		for dir, d := range got {
+			for i, ns := range d {
+				if p := chunk.Join(dir, ns.Name); zerosync.ValidPath(p) != nil {
+					t.Fatalf("decoded invalid path %q", p)
+				}
+				if i > 0 && d[i-1].Name >= ns.Name {
+					t.Fatalf("folder %q out of order", dir)
+				}
+			}
+		}
+	})
 }

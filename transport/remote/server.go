@@ -129,6 +129,13 @@ type served struct {
 	scan scanState
 }
 
+// close lets go of what the server keeps for the root (not its endpoint).
+func (r *served) close() {
+	r.mu.Lock()
+	r.scan.close()
+	r.mu.Unlock()
+}
+
 // request starts the work of a new stream. It runs on the reading
 // goroutine: it only checks and registers the stream and starts a
 // goroutine for the work.
@@ -284,6 +291,7 @@ func (s *server) closeRoot(ctx context.Context, st *stream, h uint64) error {
 	if r == nil {
 		return fmt.Errorf("no open root has handle %d", h)
 	}
+	r.close()
 	if err := r.ep.Close(); err != nil {
 		return err
 	}
@@ -297,6 +305,7 @@ func (s *server) closeRoots() {
 	s.roots = map[uint64]*served{}
 	s.mu.Unlock()
 	for _, r := range roots {
+		r.close()
 		if err := r.ep.Close(); err != nil {
 			s.log.Warn("close endpoint", "root", r.root, "err", err)
 		}
@@ -313,12 +322,20 @@ func (s *server) scan(ctx context.Context, st *stream, r *served, since uint64) 
 	}
 	r.mu.Lock()
 	var changes []change
+	var now sums
 	base := uint64(0)
-	if since != 0 && since == r.scan.gen && r.scan.last != nil {
-		changes, r.scan.last = diffSums(r.scan.last, snap)
+	last, err := r.scan.take()
+	if err != nil {
+		s.log.Warn("a whole answer to the next scan", "root", r.root, "err", err)
+	}
+	if since != 0 && since == r.scan.gen && last != nil {
+		changes, now = diffSums(last, snap)
 		base = since
 	} else {
-		changes, r.scan.last = allChanges(snap), sumsOf(snap)
+		changes, now = allChanges(snap), sumsOf(snap)
+	}
+	if err := r.scan.keep(now, s.cfg.spill); err != nil {
+		s.log.Warn("the last scan's sums kept in memory", "root", r.root, "err", err)
 	}
 	r.scan.gen++
 	gen := r.scan.gen
