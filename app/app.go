@@ -365,6 +365,9 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 // policy. The peers of --peer and those attached to a daemon share them.
 func (env *Env) sshTransport() (*ssh.Transport, error) {
 	opts := append(sshOptions(env.Log), env.bandwidthOptions()...)
+	if env.StateDir != "" {
+		opts = append(opts, ssh.WithSpill(env.StateDir))
+	}
 	if cfg := env.Config; cfg != nil {
 		if d := cfg.Deadlines.Connect; d > 0 {
 			opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))

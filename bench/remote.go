@@ -34,15 +34,15 @@ func (e sshEndpoint) Close() error { return errors.Join(e.Endpoint.Close(), e.t.
 // remoteEndpoint opens path on the host of spec with a transport of its own:
 // no ssh configuration, no ssh agent, only the benchmark's key and
 // known_hosts.
-func remoteEndpoint(ctx context.Context, spec remoteSpec, path string) (zerosync.Endpoint, error) {
-	t, err := ssh.New(
+func remoteEndpoint(ctx context.Context, spec remoteSpec, path string, opts ...ssh.Option) (zerosync.Endpoint, error) {
+	t, err := ssh.New(append([]ssh.Option{
 		ssh.WithSelfInstall(),
 		ssh.WithConfigFile("none"),
 		ssh.WithKnownHosts(spec.KnownHosts),
 		ssh.WithIdentityFile(spec.Key),
 		ssh.WithAgentSocket(""),
 		ssh.WithRemoteCacheDir(spec.CacheDir),
-	)
+	}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

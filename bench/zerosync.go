@@ -11,6 +11,7 @@ import (
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/engine"
 	"github.com/zerosync/zerosync/transport/local"
+	"github.com/zerosync/zerosync/transport/ssh"
 )
 
 // zsSpec is everything needed to build the engine of one zerosync pair, in
@@ -43,7 +44,7 @@ func openZS(ctx context.Context, spec zsSpec, opts ...engine.Option) (*zsPair, e
 	}
 	var b zerosync.Endpoint
 	if spec.Remote != nil {
-		b, err = remoteEndpoint(ctx, *spec.Remote, spec.B)
+		b, err = remoteEndpoint(ctx, *spec.Remote, spec.B, ssh.WithSpill(filepath.Dir(spec.State)))
 	} else {
 		b, err = local.New(spec.B, local.WithName("b"), local.WithStatCache(spec.CacheB))
 	}

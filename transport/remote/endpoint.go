@@ -105,6 +105,9 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 	defer e.c.finish(st)
 	dec := snapDecoder{max: e.c.cfg.maxEntries}
 	var b *snapBuilder
+	// lost is why this side could not read back its last scan (a spill
+	// file that failed): not the agent's fault, and no protocol violation.
+	var lost error
 	begin := func(base uint64) error {
 		if base != 0 && (base != e.gen || !e.last.ok) {
 			return protoErr("the scan is a diff against generation %d, but this side holds %d", base, e.gen)
@@ -113,8 +116,10 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 		if base != 0 {
 			var err error
 			if last, err = e.last.unpack(); err != nil {
-				e.gen, e.last = 0, lastScan{} // start afresh next time
-				return err
+				e.gen = 0 // start afresh next time
+				e.setLast(lastScan{})
+				lost = fmt.Errorf("%w; the next scan asks for the whole tree", err)
+				return lost
 			}
 		}
 		b = newSnapBuilder(last, base != 0)
@@ -128,6 +133,9 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 		switch f.typ {
 		case tScanChunk:
 			if err := dec.decode(f.payload, begin, func(c change) error { return b.apply(c) }); err != nil {
+				if lost != nil {
+					return nil, nil, lost
+				}
 				return nil, nil, e.c.violation(err)
 			}
 			continue
@@ -147,19 +155,38 @@ func (e *Endpoint) scan(ctx context.Context) (zerosync.Snapshot, []zerosync.Prob
 		case !dec.started:
 			err = begin(end.base)
 		}
+		if lost != nil {
+			return nil, nil, lost
+		}
 		if err != nil {
 			return nil, nil, e.c.violation(err)
 		}
 		if b.changed() {
 			if err := b.out.Validate(); err != nil {
-				e.gen, e.last = 0, lastScan{} // start afresh next time
+				e.gen = 0 // start afresh next time
+				e.setLast(lastScan{})
 				return nil, nil, fmt.Errorf("refusing the agent's snapshot: %w", err)
 			}
-			e.last = packScan(b.out)
+			l, err := packScan(b.out, e.c.cfg.spill)
+			if err != nil {
+				e.c.cfg.log.Warn("the last scan kept in memory", "root", e.root, "err", err)
+			}
+			e.setLast(l)
 		}
 		e.gen = end.gen
 		return b.out, end.problems, nil
 	}
+}
+
+// setLast makes l the last scan, letting go of the one before; e.scanMu is
+// held. A closed endpoint keeps nothing.
+func (e *Endpoint) setLast(l lastScan) {
+	e.last.spilled.close()
+	if e.closed.Load() {
+		l.spilled.close()
+		l = lastScan{}
+	}
+	e.last = l
 }
 
 // Open returns the content of the file at path. The agent declares the
@@ -684,7 +711,18 @@ func (e *Endpoint) keep(ctx context.Context, path string, ent zerosync.Entry, co
 // for the root). It is safe to call more than once; on a connection that
 // has ended it does nothing.
 func (e *Endpoint) Close() error {
-	if e.closed.Swap(true) || !e.c.m.alive() {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	// The last scan goes now unless a scan holds it: that scan lets it go
+	// when it ends (see setLast).
+	select {
+	case e.scanMu <- struct{}{}:
+		e.setLast(lastScan{})
+		<-e.scanMu
+	default:
+	}
+	if !e.c.m.alive() {
 		return nil
 	}
 	ctx := context.Background()

@@ -201,12 +201,14 @@ func WithMaxEntries(n int) Option {
 	}
 }
 
-// WithSpill makes a server keep, between two whole scans of a tree, what
-// answers the next one with a diff (a 16-byte sum of each path, about 60
-// bytes a path with its name) in an unnamed file in dir instead of in
-// memory: an agent that waits for the next scan holds a few kilobytes per
-// tree, and the page cache the rest. A file that cannot be made or read
-// back costs the next scan a whole answer, never an error.
+// WithSpill makes each side keep what answers a tree's next whole scan
+// with a diff in an unnamed file in dir instead of in memory, between two
+// such scans: on a server, a 16-byte sum of each path (about 60 bytes a
+// path with its name); on a client, the last snapshot received, encoded
+// (about 80 bytes a path). A process that waits for the next scan holds a
+// few kilobytes per tree, and the page cache the rest. A file that cannot
+// be made or read back costs the next scan a whole answer, never an
+// error.
 func WithSpill(dir string) Option {
 	return func(c *config) error { return option.NonEmpty(&c.spill, "spill folder", dir) }
 }

@@ -70,18 +70,60 @@ func (st *scanState) close() {
 	}
 }
 
-// spilledSums are sums written to a file no one else can open: it is
-// removed as soon as made, and lives as long as it is open.
-type spilledSums struct {
-	f     *os.File
-	size  int64
-	sum   uint64 // of the bytes written, under spillSeed
-	count int
+// spillFile holds bytes in a file no one else can open: it is removed as
+// soon as made, and lives as long as it is open (or, should its holder be
+// dropped without closing it, until the collector finds the file).
+type spillFile struct {
+	f    *os.File
+	size int64
+	sum  uint64 // of the bytes written, under spillSeed
 }
 
 var spillSeed = maphash.MakeSeed()
 
-// spill writes s to a new unnamed file in dir: each folder's path and
+// spillBytes writes b to a new unnamed file in dir.
+func spillBytes(dir string, b []byte) (*spillFile, error) {
+	f, err := os.CreateTemp(dir, "spill-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &spillFile{f: f, size: int64(len(b)), sum: maphash.Bytes(spillSeed, b)}, nil
+}
+
+// read returns the bytes written, checked.
+func (sp *spillFile) read() ([]byte, error) {
+	b := make([]byte, sp.size)
+	if _, err := sp.f.ReadAt(b, 0); err != nil {
+		return nil, err
+	}
+	if maphash.Bytes(spillSeed, b) != sp.sum {
+		return nil, errors.New("the file changed")
+	}
+	return b, nil
+}
+
+// close closes the file; nil is closed.
+func (sp *spillFile) close() {
+	if sp != nil {
+		sp.f.Close()
+	}
+}
+
+// spilledSums are sums written to a spill file.
+type spilledSums struct {
+	*spillFile
+	count int
+}
+
+// spill writes s to a new spill file in dir: each folder's path and
 // number of entries, then each entry's name and sum.
 func spill(dir string, s sums) (*spilledSums, error) {
 	var b []byte
@@ -96,29 +138,18 @@ func spill(dir string, s sums) (*spilledSums, error) {
 			b = binary.LittleEndian.AppendUint64(b, ns.V[1])
 		}
 	}
-	f, err := os.CreateTemp(dir, "scan-sums-*")
+	sp, err := spillBytes(dir, b)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &spilledSums{f: f, size: int64(len(b)), sum: maphash.Bytes(spillSeed, b), count: s.Count()}, nil
+	return &spilledSums{sp, s.Count()}, nil
 }
 
 // load reads the sums back.
 func (sp *spilledSums) load() (sums, error) {
-	b := make([]byte, sp.size)
-	if _, err := sp.f.ReadAt(b, 0); err != nil {
+	b, err := sp.read()
+	if err != nil {
 		return nil, fmt.Errorf("read back the last scan's sums: %w", err)
-	}
-	if maphash.Bytes(spillSeed, b) != sp.sum {
-		return nil, errors.New("read back the last scan's sums: the file changed")
 	}
 	s, err := decodeSpill(b)
 	if err != nil {
@@ -129,8 +160,6 @@ func (sp *spilledSums) load() (sums, error) {
 	}
 	return s, nil
 }
-
-func (sp *spilledSums) close() { sp.f.Close() }
 
 var errBadSpill = errors.New("malformed sums of the last scan")
 
@@ -320,26 +349,45 @@ func (b *snapBuilder) changed() bool { return b.moved }
 // next scan's diff, kept encoded as the wire encodes entries: a map holds
 // about 140 bytes an entry, its encoding about 70, and it is read only
 // when the next whole-tree scan comes (on a running engine, the safety
-// rescan). The zero value holds nothing.
+// rescan). With [WithSpill] the encoding waits in a spill file instead of
+// memory. The zero value holds nothing.
 type lastScan struct {
-	b  []byte
-	n  int
-	ok bool
+	b       []byte
+	spilled *spillFile
+	n       int
+	ok      bool
 }
 
-// packScan encodes s.
-func packScan(s zerosync.Snapshot) lastScan {
+// packScan encodes s, in a spill file in dir unless dir is "" or none can
+// be made there.
+func packScan(s zerosync.Snapshot, dir string) (lastScan, error) {
 	var enc encoder
 	for p, e := range s {
 		enc.Str(p)
 		enc.entry(&e)
 	}
-	return lastScan{b: slices.Clip(enc.B), n: len(s), ok: true}
+	l := lastScan{b: slices.Clip(enc.B), n: len(s), ok: true}
+	if dir == "" {
+		return l, nil
+	}
+	sp, err := spillBytes(dir, l.b)
+	if err != nil {
+		return l, err
+	}
+	l.b, l.spilled = nil, sp
+	return l, nil
 }
 
 // unpack decodes the snapshot l holds, a new map the caller owns.
 func (l lastScan) unpack() (zerosync.Snapshot, error) {
-	d := newDecoder("last scan", l.b)
+	b := l.b
+	if l.spilled != nil {
+		var err error
+		if b, err = l.spilled.read(); err != nil {
+			return nil, fmt.Errorf("read back the last scan: %w", err)
+		}
+	}
+	d := newDecoder("last scan", b)
 	s := make(zerosync.Snapshot, l.n)
 	for len(d.B) > 0 && d.Err == nil {
 		p := d.Str("path", maxWirePath)

@@ -47,21 +47,23 @@ func expectSnapshot(t testing.TB, root string, got zerosync.Snapshot) {
 // of the tree; changes move as a diff. So too when the agent keeps the
 // last scan's sums in a file between scans ([WithSpill]).
 func TestIncrementalScan(t *testing.T) {
-	t.Run("memory", func(t *testing.T) { testIncrementalScan(t, nil) })
+	t.Run("memory", func(t *testing.T) { testIncrementalScan(t, nil, nil) })
 	t.Run("spill", func(t *testing.T) {
-		dir := t.TempDir()
-		testIncrementalScan(t, []Option{WithSpill(dir)})
-		left, err := os.ReadDir(dir)
-		require.NoError(t, err)
-		require.Empty(t, left, "a spilled file has no name")
+		sdir, cdir := t.TempDir(), t.TempDir()
+		testIncrementalScan(t, []Option{WithSpill(sdir)}, []Option{WithSpill(cdir)})
+		for _, dir := range []string{sdir, cdir} {
+			left, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			require.Empty(t, left, "a spilled file has no name")
+		}
 	})
 }
 
-func testIncrementalScan(t *testing.T, sopts []Option) {
+func testIncrementalScan(t *testing.T, sopts, copts []Option) {
 	root := newRoot(t)
 	const n = 10_000
 	makeTree(t, root, n)
-	cn := connect(t, openLocal, sopts)
+	cn := connect(t, openLocal, sopts, copts...)
 	ep := cn.endpoint(t, root)
 	ctx := t.Context()
 
@@ -255,10 +257,21 @@ func keptPerEntry(b *testing.B, n int, keep func() any) {
 func BenchmarkLastScanBytesPerEntry(b *testing.B) {
 	const n = 100_000
 	snap := bigSnapshot(n)
-	b.Run("packed", func(b *testing.B) { keptPerEntry(b, len(snap), func() any { return packScan(snap) }) })
+	pack := func(dir string) lastScan {
+		l, err := packScan(snap, dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return l
+	}
+	b.Run("packed", func(b *testing.B) { keptPerEntry(b, len(snap), func() any { return pack("") }) })
+	b.Run("spilled", func(b *testing.B) {
+		dir := b.TempDir()
+		keptPerEntry(b, len(snap), func() any { return pack(dir) })
+	})
 	b.Run("map", func(b *testing.B) { keptPerEntry(b, len(snap), func() any { return maps.Clone(snap) }) })
 	b.Run("unpack", func(b *testing.B) {
-		l := packScan(snap)
+		l := pack("")
 		for b.Loop() {
 			if _, err := l.unpack(); err != nil {
 				b.Fatal(err)

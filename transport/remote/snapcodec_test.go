@@ -122,34 +122,60 @@ func TestDiffSnap(t *testing.T) {
 }
 
 // TestLastScanRoundTrip: the packed last snapshot unpacks to exactly what
-// was packed, each time, as a new map; an empty one too.
+// was packed, each time, as a new map; an empty one too; in memory and in
+// a spill file alike. A spill file changed underneath is refused.
 func TestLastScanRoundTrip(t *testing.T) {
 	s := bigSnapshot(300)
 	s["link"] = zerosync.Entry{Kind: zerosync.KindSymlink, Target: "project/src", ModTime: time.Unix(1, 2)}
 	s["old"] = zerosync.Entry{Kind: zerosync.KindFile, Mode: 0o600, Size: 3, Digest: digest.Sum([]byte("old")), ModTime: time.Unix(-1<<40, 5)}
-	l := packScan(s)
-	for range 2 {
-		got, err := l.unpack()
+	for _, dir := range []string{"", t.TempDir()} {
+		l, err := packScan(s, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(s) || len(diffSnap(got, s)) != 0 {
-			t.Fatalf("unpacked %d entries differing in %d, packed %d", len(got), len(diffSnap(got, s)), len(s))
+		if (l.spilled != nil) != (dir != "") || (l.b == nil) != (dir != "") {
+			t.Fatalf("spill folder %q: spilled %v, %d bytes in memory", dir, l.spilled != nil, len(l.b))
 		}
-		for p, e := range s {
-			if g := got[p]; !g.ModTime.Equal(e.ModTime) || g.Size != e.Size {
-				t.Fatalf("%s: unpacked %v %v, packed %v %v", p, g.ModTime, g.Size, e.ModTime, e.Size)
+		for range 2 {
+			got, err := l.unpack()
+			if err != nil {
+				t.Fatal(err)
 			}
+			if len(got) != len(s) || len(diffSnap(got, s)) != 0 {
+				t.Fatalf("unpacked %d entries differing in %d, packed %d", len(got), len(diffSnap(got, s)), len(s))
+			}
+			for p, e := range s {
+				if g := got[p]; !g.ModTime.Equal(e.ModTime) || g.Size != e.Size {
+					t.Fatalf("%s: unpacked %v %v, packed %v %v", p, g.ModTime, g.Size, e.ModTime, e.Size)
+				}
+			}
+			delete(got, "link") // the caller's own
 		}
-		delete(got, "link") // the caller's own
-	}
-	empty, err := packScan(zerosync.Snapshot{}).unpack()
-	if err != nil || empty == nil || len(empty) != 0 {
-		t.Fatalf("empty: %v %v", empty, err)
-	}
-	l.n++
-	if _, err := l.unpack(); err == nil {
-		t.Fatal("a count that does not match is not refused")
+		empty, err := packScan(zerosync.Snapshot{}, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := empty.unpack(); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("empty: %v %v", got, err)
+		}
+		l.n++
+		if _, err := l.unpack(); err == nil {
+			t.Fatal("a count that does not match is not refused")
+		}
+		l.n--
+		if l.spilled != nil {
+			last := make([]byte, 1)
+			if _, err := l.spilled.f.ReadAt(last, l.spilled.size-1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.spilled.f.WriteAt([]byte{last[0] ^ 0xff}, l.spilled.size-1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.unpack(); err == nil || !strings.Contains(err.Error(), "the file changed") {
+				t.Fatalf("a spill file changed underneath: %v", err)
+			}
+			l.spilled.close()
+		}
 	}
 }
 

@@ -54,6 +54,10 @@ type config struct {
 	// hosts named apart, in bytes a second; 0 is none.
 	bwlimit     int64
 	hostBWLimit map[string]int64
+
+	// spill is where the protocol clients keep each tree's last scan
+	// between whole scans ([WithSpill]); "": in memory.
+	spill string
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -253,6 +257,14 @@ func WithBandwidthLimit(bytesPerSecond int64) Option {
 		c.bwlimit = bytesPerSecond
 		return nil
 	}
+}
+
+// WithSpill keeps the last snapshot of each remote tree, the base of the
+// next scan's diff (about 80 bytes a path), in an unnamed file in dir
+// between two whole scans instead of in memory (see remote.WithSpill);
+// dir is a folder of this host, such as the engine's state folder.
+func WithSpill(dir string) Option {
+	return func(c *config) error { return option.NonEmpty(&c.spill, "spill folder", dir) }
 }
 
 // WithHostBandwidthLimit sets the bandwidth limit of the host of target

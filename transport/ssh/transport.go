@@ -161,6 +161,9 @@ func (t *Transport) remoteOptions(h *host) []remote.Option {
 	if r := t.cfg.bandwidth(h.hc.alias); r > 0 {
 		opts = append(opts, remote.WithBandwidthLimit(r))
 	}
+	if t.cfg.spill != "" {
+		opts = append(opts, remote.WithSpill(t.cfg.spill))
+	}
 	return opts
 }
 
