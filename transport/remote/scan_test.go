@@ -372,3 +372,28 @@ func FuzzDecodeSpill(f *testing.F) {
 		}
 	})
 }
+
+// TestLostSpillIsNoViolation: a client whose spilled last scan cannot be
+// read back fails that one scan with an error that says so, keeps its
+// connection, and gets the whole tree from the next scan.
+func TestLostSpillIsNoViolation(t *testing.T) {
+	root := newRoot(t)
+	makeTree(t, root, 300)
+	cn := connect(t, openLocal, []Option{WithSpill(t.TempDir())}, WithSpill(t.TempDir()))
+	ep := cn.endpoint(t, root)
+	first, _, err := ep.Scan(t.Context())
+	require.NoError(t, err)
+	require.NotNil(t, ep.last.spilled)
+	_, err = ep.last.spilled.f.WriteAt([]byte("changed"), 0)
+	require.NoError(t, err)
+
+	writeFile(t, filepath.Join(root, "d001/new.txt"), []byte("new"), 0o644)
+	_, _, err = ep.Scan(t.Context())
+	require.ErrorContains(t, err, "the next scan asks for the whole tree")
+	require.NotErrorIs(t, err, ErrProtocol)
+
+	again, _, err := ep.Scan(t.Context())
+	require.NoError(t, err, "the connection is still up")
+	expectSnapshot(t, root, again)
+	require.Len(t, again, len(first)+1)
+}
