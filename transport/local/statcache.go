@@ -22,6 +22,7 @@ import (
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/chunk"
+	"github.com/zerosync/zerosync/internal/codec"
 	"github.com/zerosync/zerosync/internal/digest"
 )
 
@@ -241,9 +242,9 @@ func (c *statCache) readRun(dir string, r cacheRun) ([]cacheEnt, error) {
 	}
 	d := make([]cacheEnt, 0, r.count)
 	var names chunk.Chunks
-	cr := cacheReader{b: b}
-	for len(cr.b) > 0 {
-		p, e, ok := cr.entry()
+	cr := codec.Reader{B: b}
+	for len(cr.B) > 0 {
+		p, e, ok := readEnt(&cr)
 		if !ok {
 			return nil, fmt.Errorf("%w: folder %q", errBadCache, dir)
 		}
@@ -506,50 +507,15 @@ func (c *statCache) encodeLocked(dev, ino uint64) *encoded {
 
 var errBadCache = errors.New("malformed stat cache file")
 
-// cacheReader reads the entries of a persisted cache.
-type cacheReader struct {
-	b   []byte
-	bad bool
-}
-
-func (r *cacheReader) uv() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.b, r.bad = nil, true
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *cacheReader) sv() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.b, r.bad = nil, true
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-// entry reads one entry: its path (bytes of the input) and what is
-// cached of it.
-func (r *cacheReader) entry() ([]byte, cached, bool) {
-	l := r.uv()
-	if r.bad || l == 0 || l > zerosync.MaxPathLen || l > uint64(len(r.b)) {
-		return nil, cached{}, false
-	}
-	p := r.b[:l]
-	r.b = r.b[l:]
+// readEnt reads one entry of a persisted cache: its path (bytes of the
+// input) and what is cached of it.
+func readEnt(r *codec.Reader) ([]byte, cached, bool) {
+	p := r.Bytes("path", zerosync.MaxPathLen)
 	var e cached
-	e.fp.size, e.fp.mtime, e.fp.ctime = r.sv(), r.sv(), r.sv()
-	e.fp.ino, e.fp.mode = r.uv(), uint32(r.uv())
-	if r.bad || len(r.b) < 32 {
-		return nil, cached{}, false
-	}
-	copy(e.digest[:], r.b)
-	r.b = r.b[32:]
-	return p, e, true
+	e.fp.size, e.fp.mtime, e.fp.ctime = r.Varint("size"), r.Varint("mtime"), r.Varint("ctime")
+	e.fp.ino, e.fp.mode = r.Uvarint("inode"), uint32(r.Uvarint("mode"))
+	copy(e.digest[:], r.RawN("digest", len(e.digest)))
+	return p, e, r.Err == nil && len(p) > 0
 }
 
 // decode parses a persisted cache written for the root (dev, ino), and
@@ -563,12 +529,12 @@ func decode(b []byte, dev, ino uint64) (cacheMap, map[string]cacheRun, error) {
 	if d := digest.Sum(body); !bytes.Equal(d[:], sum) {
 		return nil, nil, fmt.Errorf("%w: checksum", errBadCache)
 	}
-	r := cacheReader{b: body[len(cacheMagic):]}
-	if r.uv() != dev || r.uv() != ino {
+	r := codec.Reader{B: body[len(cacheMagic):]}
+	if r.Uvarint("device") != dev || r.Uvarint("inode") != ino {
 		return nil, nil, fmt.Errorf("%w: written for another root", errBadCache)
 	}
-	n := r.uv()
-	if r.bad || n > uint64(len(r.b)/minCacheEntry) {
+	n := r.Uvarint("count")
+	if r.Err != nil || n > uint64(len(r.B)/minCacheEntry) {
 		return nil, nil, errBadCache
 	}
 	// A file this process wrote holds each folder's entries one after
@@ -579,7 +545,7 @@ func decode(b []byte, dev, ino uint64) (cacheMap, map[string]cacheRun, error) {
 	apart := map[string]bool{} // folders found in more than one run
 	var names chunk.Chunks
 	dir, start, runOff := "", 0, 0
-	pos := func() int { return len(body) - len(r.b) }
+	pos := func() int { return len(body) - len(r.B) }
 	endRun := func(end int) {
 		if len(all) > start {
 			chunk.Folders[cached](m).AddRun(dir, all[start:len(all):len(all)])
@@ -595,7 +561,7 @@ func decode(b []byte, dev, ino uint64) (cacheMap, map[string]cacheRun, error) {
 	}
 	for range n {
 		at := pos()
-		pb, e, ok := r.entry()
+		pb, e, ok := readEnt(&r)
 		if !ok {
 			return nil, nil, errBadCache
 		}
@@ -611,7 +577,7 @@ func decode(b []byte, dev, ino uint64) (cacheMap, map[string]cacheRun, error) {
 		all = append(all, cacheEnt{Name: names.Clone(name), V: e})
 	}
 	endRun(pos())
-	if len(r.b) != 0 {
+	if len(r.B) != 0 {
 		return nil, nil, errBadCache
 	}
 	m, p := m.seal(&names)

@@ -1,16 +1,19 @@
 package remote
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/chunk"
+	"github.com/zerosync/zerosync/internal/codec"
 )
 
 // Incremental scans. The agent numbers the snapshots it sends for a root
@@ -167,39 +170,24 @@ var errBadSpill = errors.New("malformed sums of the last scan")
 // order, each path valid.
 func decodeSpill(b []byte) (sums, error) {
 	out, names := sums{}, &chunk.Chunks{}
-	str := func() (string, bool) {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)-k) || n > zerosync.MaxPathLen {
-			return "", false
-		}
-		s := string(b[k : k+int(n)])
-		b = b[k+int(n):]
-		return s, true
-	}
-	for len(b) > 0 {
-		dir, ok := str()
-		if !ok {
+	r := codec.Reader{B: b}
+	for len(r.B) > 0 {
+		dir := string(r.Bytes("folder", zerosync.MaxPathLen))
+		n := r.Count("entries", math.MaxInt32, 1+1+16)
+		if _, twice := out[dir]; r.Err != nil || n == 0 || twice || dir != "" && zerosync.ValidPath(dir) != nil {
 			return nil, errBadSpill
 		}
-		if _, twice := out[dir]; twice || dir != "" && zerosync.ValidPath(dir) != nil {
-			return nil, errBadSpill
-		}
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n == 0 || n > uint64(len(b)-k)/(1+1+16) {
-			return nil, errBadSpill
-		}
-		b = b[k:]
 		d := make([]chunk.Named[entrySum], 0, n)
 		for range n {
-			name, ok := str()
-			if !ok || len(b) < 16 || name == "" || strings.IndexByte(name, '/') >= 0 || len(d) > 0 && name <= d[len(d)-1].Name {
+			name := r.Bytes("name", zerosync.MaxPathLen)
+			sum := r.RawN("sum", 16)
+			if r.Err != nil || len(name) == 0 || bytes.IndexByte(name, '/') >= 0 || len(d) > 0 && string(name) <= d[len(d)-1].Name {
 				return nil, errBadSpill
 			}
-			if zerosync.ValidPath(chunk.Join(dir, name)) != nil {
+			if zerosync.ValidPath(chunk.Join(dir, string(name))) != nil {
 				return nil, errBadSpill
 			}
-			d = append(d, chunk.Named[entrySum]{Name: names.Clone(name), V: entrySum{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}})
-			b = b[16:]
+			d = append(d, chunk.Named[entrySum]{Name: names.Join("", name), V: entrySum{binary.LittleEndian.Uint64(sum), binary.LittleEndian.Uint64(sum[8:])}})
 		}
 		out[dir] = d
 	}
