@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -148,4 +151,39 @@ func FuzzRequestControl(f *testing.F) {
 	f.Add(request{typ: tControl, engine: "project"}.encode())
 	f.Add(request{typ: tControl, engine: "../etc"}.encode())
 	fuzzRequest(f, tControl)
+}
+
+// goneConn is a connection whose writes fail as they do once the other
+// side has closed it, from when gone is set.
+type goneConn struct {
+	net.Conn
+	gone atomic.Bool
+}
+
+func (c *goneConn) Write(p []byte) (int, error) {
+	if c.gone.Load() {
+		return 0, &net.OpError{Op: "write", Net: "pipe", Err: syscall.EPIPE}
+	}
+	return c.Conn.Write(p)
+}
+
+// TestServeHangupFoundByAWrite: a client that is gone is a hang-up, not
+// an error, also when the server's write finds it before its reader does.
+func TestServeHangupFoundByAWrite(t *testing.T) {
+	a, b := netPipe()
+	sc := &goneConn{Conn: b}
+	served := make(chan error, 1)
+	go func() { served <- Serve(context.Background(), sc, openLocal) }()
+	c, err := Dial(t.Context(), a)
+	require.NoError(t, err)
+	defer c.Close()
+	sc.gone.Store(true)
+	_, err = c.Endpoint(t.Context(), newRoot(t)) // the server's answer cannot be written
+	require.Error(t, err)
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve did not return")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zerosync/zerosync"
@@ -87,8 +88,13 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.C
 	s.m.start()
 	err = s.m.readLoop(s.request)
 	s.m.fail(err)
-	if errors.Is(s.m.err, ErrStalled) {
+	switch {
+	case errors.Is(s.m.err, ErrStalled):
 		err = s.m.err // a stall closed the connection under the reader
+	case peerGone(s.m.err):
+		// A write found the client gone before the reader did, and closed
+		// the connection under it.
+		err = errHangup
 	}
 	cancel()
 	s.wg.Wait()
@@ -103,6 +109,13 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, open func(ctx context.C
 	}
 	s.log.Warn("connection ended", "err", err)
 	return fmt.Errorf("remote: %w", err)
+}
+
+// peerGone reports whether err, the first failure of a connection, says
+// that the other side closed it: only this side's failure closes its own
+// end, after that failure is recorded.
+func peerGone(err error) bool {
+	return errors.Is(err, io.ErrClosedPipe) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 type server struct {
