@@ -37,16 +37,24 @@ type scanState struct {
 }
 
 // take returns the sums of the last whole scan, read back from their file
-// when spilled, and forgets them; nil when there are none or they cannot
-// be read back (the next answer is then whole).
-func (st *scanState) take() (sums, error) {
+// when spilled, when a client holding generation since can be answered
+// with a diff, and forgets them; nil when there are none, no diff is
+// asked for, or they cannot be read back (the next answer is then whole).
+func (st *scanState) take(since uint64) (sums, error) {
 	last, sp := st.last, st.spilled
 	st.last, st.spilled = nil, nil
-	if sp == nil {
-		return last, nil
+	diff := since != 0 && since == st.gen
+	if sp != nil {
+		defer sp.close()
+		if diff {
+			return sp.load()
+		}
+		return nil, nil // a whole answer: the file is not read
 	}
-	defer sp.close()
-	return sp.load()
+	if !diff {
+		return nil, nil
+	}
+	return last, nil
 }
 
 // keep keeps s as the sums of the last whole scan: in a file in dir when

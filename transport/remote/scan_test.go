@@ -307,12 +307,12 @@ func TestSpillRoundTrip(t *testing.T) {
 	}
 	s["top"] = zerosync.Entry{Kind: zerosync.KindSymlink, Target: "d00"}
 	want := sumsOf(s)
-	var st scanState
+	st := scanState{gen: 1}
 	dir := t.TempDir()
 	require.NoError(t, st.keep(want, dir))
 	require.Nil(t, st.last, "spilled, not kept in memory")
 	require.NotNil(t, st.spilled)
-	got, err := st.take()
+	got, err := st.take(1)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 	require.Nil(t, st.spilled, "taken: the file is let go")
@@ -320,8 +320,21 @@ func TestSpillRoundTrip(t *testing.T) {
 	require.NoError(t, st.keep(want, dir))
 	_, err = st.spilled.f.WriteAt([]byte{0xff}, st.spilled.size/2)
 	require.NoError(t, err)
-	_, err = st.take()
+	spilled := st.spilled
+	_, err = st.take(1)
 	require.ErrorContains(t, err, "the file changed")
+
+	// A scan that is not answered with a diff does not read the file.
+	st.spilled = spilled
+	spilled.f, err = os.Open(os.DevNull) // a read would find nothing it wrote
+	require.NoError(t, err)
+	got, err = st.take(2)
+	require.NoError(t, err)
+	require.Nil(t, got)
+	require.NoError(t, st.keep(want, ""))
+	got, err = st.take(0)
+	require.NoError(t, err)
+	require.Nil(t, got, "a first scan is whole")
 
 	require.Error(t, st.keep(want, filepath.Join(dir, "missing")))
 	require.Equal(t, want, st.last, "kept in memory when no file can be made")

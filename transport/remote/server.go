@@ -337,11 +337,11 @@ func (s *server) scan(ctx context.Context, st *stream, r *served, since uint64) 
 	var changes []change
 	var now sums
 	base := uint64(0)
-	last, err := r.scan.take()
+	last, err := r.scan.take(since)
 	if err != nil {
-		s.log.Warn("a whole answer to the next scan", "root", r.root, "err", err)
+		s.log.Warn("a whole answer to this scan", "root", r.root, "err", err)
 	}
-	if since != 0 && since == r.scan.gen && last != nil {
+	if last != nil {
 		changes, now = diffSums(last, snap)
 		base = since
 	} else {
