@@ -215,13 +215,7 @@ func (c *statCache) folder(dir string) []cacheEnt {
 	}
 	d, err := c.readRun(dir, r)
 	if err != nil {
-		delete(c.runs, dir)
-		c.n -= int(r.count)
-		c.dirty = true
-		c.gen++
-		if c.warn != nil {
-			c.warn(err)
-		}
+		c.forgetRun(dir, r, err)
 		return nil
 	}
 	c.m[strings.Clone(dir)] = d
@@ -234,11 +228,8 @@ func (c *statCache) readRun(dir string, r cacheRun) ([]cacheEnt, error) {
 		c.scratch = make([]byte, max(int(r.size), 4<<10))
 	}
 	b := c.scratch[:r.size]
-	if _, err := c.file.ReadAt(b, r.off); err != nil {
-		return nil, fmt.Errorf("stat cache: folder %q: %w", dir, err)
-	}
-	if maphash.Bytes(runSeed, b) != r.sum {
-		return nil, fmt.Errorf("%w: folder %q changed in the file", errBadCache, dir)
+	if err := c.runBytes(b, dir, r); err != nil {
+		return nil, err
 	}
 	d := make([]cacheEnt, 0, r.count)
 	var names chunk.Chunks
@@ -264,6 +255,28 @@ func (c *statCache) readRun(dir string, r cacheRun) ([]cacheEnt, error) {
 		return nil, fmt.Errorf("%w: folder %q", errBadCache, dir)
 	}
 	return d, nil
+}
+
+// forgetRun forgets folder dir, whose run r could not be read back for
+// err: its files are hashed again. c.mu is held.
+func (c *statCache) forgetRun(dir string, r cacheRun, err error) {
+	c.touch(dir)
+	c.n -= int(r.count)
+	if c.warn != nil {
+		c.warn(err)
+	}
+}
+
+// runBytes reads run r of folder dir into b, and checks them against what
+// was written or read.
+func (c *statCache) runBytes(b []byte, dir string, r cacheRun) error {
+	if _, err := c.file.ReadAt(b, r.off); err != nil {
+		return fmt.Errorf("stat cache: folder %q: %w", dir, err)
+	}
+	if maphash.Bytes(runSeed, b) != r.sum {
+		return fmt.Errorf("%w: folder %q changed in the file", errBadCache, dir)
+	}
+	return nil
 }
 
 // touch records that folder dir changed: the file no longer holds it.
@@ -470,13 +483,9 @@ func (c *statCache) encodeLocked(dev, ino uint64) *encoded {
 		r := c.runs[dir]
 		off := len(body)
 		body = append(body, make([]byte, r.size)...)
-		_, err := c.file.ReadAt(body[off:], r.off)
-		if err == nil && maphash.Bytes(runSeed, body[off:]) != r.sum {
-			err = fmt.Errorf("%w: folder %q changed in the file", errBadCache, dir)
-		}
-		if err != nil {
+		if err := c.runBytes(body[off:], dir, r); err != nil {
 			body = body[:off]
-			c.folder(dir) // forgets it
+			c.forgetRun(dir, r, err)
 			continue
 		}
 		r.off = int64(off)
@@ -584,14 +593,7 @@ func decode(b []byte, dev, ino uint64) (cacheMap, map[string]cacheRun, error) {
 	if p != "" {
 		return nil, nil, fmt.Errorf("%w: %q twice", errBadCache, p)
 	}
-	// A run's key is the path it was read from; keys of m are copies.
-	keyed := make(map[string]cacheRun, len(runs))
-	for dir, r := range runs {
-		if d, ok := m[dir]; ok && len(d) == int(r.count) {
-			keyed[dir] = r
-		}
-	}
-	return m, keyed, nil
+	return m, runs, nil
 }
 
 // loadBehind reads the persisted cache at file in the background, and
