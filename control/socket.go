@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -68,7 +69,7 @@ func Listen(path string) (net.Listener, error) {
 		lock.Close()
 		return nil, err
 	}
-	return &listener{UnixListener: l, lock: lock, uid: os.Getuid()}, nil
+	return &listener{UnixListener: l, path: path, lock: lock, uid: os.Getuid()}, nil
 }
 
 // checkDir refuses a socket directory that another user could reach or
@@ -128,23 +129,45 @@ func listenUnix(path string) (*net.UnixListener, error) {
 			return nil, fmt.Errorf("control: remove the stale socket: %w", err)
 		}
 	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	// The socket is made under a name of its own and renamed into place
+	// once it listens and has its mode: a socket bound at path is there
+	// before it listens, and a client that comes in between would be
+	// refused and take the daemon for dead. The lock held makes the name
+	// this daemon's; one left by a daemon that died is removed.
+	fresh := path + ".new"
+	if err := os.Remove(fresh); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("control: remove a socket left half made: %w", err)
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: fresh, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	// Closing the listener removes the socket at path (listener.Close),
+	// not the name it was made under.
+	l.SetUnlinkOnClose(false)
+	if err := os.Chmod(fresh, 0o600); err != nil {
 		l.Close()
+		os.Remove(fresh)
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	if err := os.Rename(fresh, path); err != nil {
+		l.Close()
+		os.Remove(fresh)
 		return nil, fmt.Errorf("control: %w", err)
 	}
 	return l, nil
 }
 
-// listener is a control socket: it holds the lock while open and accepts
-// only connections of its user (or root).
+// listener is a control socket at path: it holds the lock while open and
+// accepts only connections of its user (or root).
 type listener struct {
 	*net.UnixListener
+	path string
 	lock *os.File
 	uid  int
+
+	once sync.Once
+	err  error // of the first Close
 }
 
 // Accept returns the next connection from this user or root, closing any
@@ -162,11 +185,20 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close closes the socket, which removes it, then releases the lock.
+// Close removes the socket and closes it, then releases the lock; the
+// socket goes first, so that a client finds no socket rather than one
+// that refuses it.
 func (l *listener) Close() error {
-	err := l.UnixListener.Close()
-	l.lock.Close()
-	return err
+	l.once.Do(func() {
+		if err := os.Remove(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			l.err = fmt.Errorf("control: remove the socket: %w", err)
+		}
+		if err := l.UnixListener.Close(); err != nil && l.err == nil {
+			l.err = err
+		}
+		l.lock.Close()
+	})
+	return l.err
 }
 
 // peerUID returns the user of the process at the other end of c.

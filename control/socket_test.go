@@ -44,9 +44,17 @@ func TestListenMakesPrivateSocket(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.ModeSocket, fi.Mode().Type())
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	names, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var got []string
+	for _, n := range names {
+		got = append(got, n.Name())
+	}
+	assert.Equal(t, []string{"x.lock", "x.sock"}, got, "the name the socket was made under is gone")
 	require.NoError(t, l.Close())
 	_, err = os.Lstat(filepath.Join(dir, "x.sock"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "closing removes the socket")
+	require.NoError(t, l.Close(), "a second close")
 }
 
 // TestListenRefusesBadDirectory: a socket directory that others can
@@ -95,11 +103,19 @@ func TestListenReplacesStaleSocket(t *testing.T) {
 	_, err = os.Lstat(path)
 	require.NoError(t, err, "the stale socket is there")
 
+	// A daemon that died while it made its socket left it half made.
+	half, err := net.ListenUnix("unix", &net.UnixAddr{Name: path + ".new", Net: "unix"})
+	require.NoError(t, err)
+	half.SetUnlinkOnClose(false)
+	require.NoError(t, half.Close())
+
 	l, err := control.Listen(path)
 	require.NoError(t, err)
 	c, err := net.Dial("unix", path)
 	require.NoError(t, err, "the new socket answers")
 	c.Close()
+	_, err = os.Lstat(path + ".new")
+	assert.ErrorIs(t, err, os.ErrNotExist, "the half-made socket is gone")
 	require.NoError(t, l.Close())
 
 	require.NoError(t, os.WriteFile(path, []byte("mine"), 0o600))
