@@ -268,7 +268,10 @@ func (env *Env) engine(ctx context.Context, extra ...engine.Option) (*engine.Eng
 		}
 		if target, root, ok := remoteLocation(p.Location); ok {
 			if tr == nil {
-				if tr, err = env.sshTransport(); err != nil {
+				// The peers connect while the engine opens and scans this
+				// tree, all at once; one that cannot be reached fails its
+				// pair, and the others sync.
+				if tr, err = env.sshTransport(ssh.WithConnectLater()); err != nil {
 					return fail(err)
 				}
 				closers = append(closers, tr.Close)
@@ -363,7 +366,7 @@ func Resolvers(log *slog.Logger, extra ...zerosync.Resolver) ([]zerosync.Resolve
 // sshTransport opens the transport of the engine's SSH peers: the
 // command line's SSH settings, bandwidth limit, connect deadline and retry
 // policy. The peers of --peer and those attached to a daemon share them.
-func (env *Env) sshTransport() (*ssh.Transport, error) {
+func (env *Env) sshTransport(extra ...ssh.Option) (*ssh.Transport, error) {
 	opts := append(sshOptions(env.Log), env.bandwidthOptions()...)
 	if env.StateDir != "" {
 		opts = append(opts, ssh.WithSpill(env.StateDir))
@@ -377,7 +380,7 @@ func (env *Env) sshTransport() (*ssh.Transport, error) {
 			opts = append(opts, ssh.WithBackoff(first, slow))
 		}
 	}
-	return ssh.New(opts...)
+	return ssh.New(append(opts, extra...)...)
 }
 
 // resolvers is [Resolvers] with the AI merge as the configuration file

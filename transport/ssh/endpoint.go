@@ -41,6 +41,13 @@ type Endpoint struct {
 	ag     *agentConn // the agent rep belongs to
 	rep    *remote.Endpoint
 	closed bool
+
+	// stopConnect ends the connection made in the background
+	// ([WithConnectLater]), which closes connected when it is over and
+	// leaves its error in connectErr for the first call.
+	stopConnect context.CancelFunc
+	connected   chan struct{}
+	connectErr  error
 }
 
 // Target returns the host the endpoint reaches, as user@host:port.
@@ -49,9 +56,47 @@ func (e *Endpoint) Target() string { return e.h.hc.String() }
 // Root returns the root as it was given.
 func (e *Endpoint) Root() string { return e.root }
 
+// connectInBackground connects to the host and opens the root, for the
+// endpoint's first call to find ready or on its way: every call waits for
+// it, and the first gets its error (later ones try again, after the
+// backoff).
+func (e *Endpoint) connectInBackground() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stopConnect, e.connected = cancel, make(chan struct{})
+	go func() {
+		defer close(e.connected)
+		_, _, err := e.open(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.mu.Lock()
+			e.connectErr = err
+			e.mu.Unlock()
+		}
+	}()
+}
+
 // inner returns the remote endpoint over a live agent, reconnecting and
-// opening the root again when the agent it had is gone.
+// opening the root again when the agent it had is gone; it waits for a
+// connection made in the background first.
 func (e *Endpoint) inner(ctx context.Context) (*remote.Endpoint, *agentConn, error) {
+	if e.connected != nil {
+		select {
+		case <-e.connected:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+		e.mu.Lock()
+		err := e.connectErr
+		e.connectErr = nil
+		e.mu.Unlock()
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return e.open(ctx)
+}
+
+// open is inner without the wait.
+func (e *Endpoint) open(ctx context.Context) (*remote.Endpoint, *agentConn, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -293,11 +338,20 @@ func (e *Endpoint) Watch(ctx context.Context, notify func(zerosync.Hint)) error 
 // once.
 func (e *Endpoint) Close() error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
+		e.mu.Unlock()
 		return nil
 	}
 	e.closed = true
+	e.mu.Unlock()
+	if e.stopConnect != nil {
+		// A connection made after closed was set closes its root itself
+		// (inner); one under way gives up.
+		e.stopConnect()
+		<-e.connected
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.rep != nil && !e.ag.dead() {
 		return e.rep.Close()
 	}

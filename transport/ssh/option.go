@@ -58,6 +58,9 @@ type config struct {
 	// spill is where the protocol clients keep each tree's last scan
 	// between whole scans ([WithSpill]); "": in memory.
 	spill string
+
+	// later: Endpoint connects in the background ([WithConnectLater]).
+	later bool
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -195,6 +198,22 @@ func WithDialTimeout(d time.Duration) Option {
 			return errors.New("dial timeout must be positive")
 		}
 		c.dialTimeout = d
+		return nil
+	}
+}
+
+// WithConnectLater makes [Transport.Endpoint] return as soon as the target
+// is resolved, with the connection started in the background instead of
+// made: the endpoint's first call waits for it, and fails with its error
+// when it failed (the next call tries again, after the backoff of
+// [WithBackoff]). Meanwhile the caller does its own work: an engine opens
+// its state and scans its own tree while the peers connect, every peer at
+// once; and a peer that cannot be reached fails its own pair's cycles, not
+// the opening of the engine, so the other peers still sync. By default
+// Endpoint connects first and returns the connection's error.
+func WithConnectLater() Option {
+	return func(c *config) error {
+		c.later = true
 		return nil
 	}
 }

@@ -125,6 +125,10 @@ func (t *Transport) Endpoint(ctx context.Context, target, root string) (*Endpoin
 	}
 	given, _ := parseTarget(target) // resolve parsed it already
 	e := &Endpoint{h: h, root: root, where: given.String()}
+	if t.cfg.later {
+		e.connectInBackground()
+		return e, nil
+	}
 	if _, _, err := e.inner(ctx); err != nil {
 		return nil, err
 	}
