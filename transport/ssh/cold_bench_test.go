@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -73,5 +74,71 @@ func BenchmarkColdNoop(b *testing.B) {
 		name string
 	}{{tDial, "dial"}, {tLocal, "local"}, {tEngine, "engine"}, {tSync, "sync"}, {tClose, "close"}} {
 		b.ReportMetric(float64(m.d.Microseconds())/1000/float64(b.N), "ms-"+m.name+"/op")
+	}
+}
+
+// BenchmarkColdPeers is a cold process's one cycle with four peers, each
+// a host of its own (its own sshd), nothing to do: a new transport, four
+// endpoints, the engine, one cycle, all closed. "first" connects each
+// endpoint before the next is made, as Endpoint does by default; "later"
+// makes them with WithConnectLater, as the command line does, so they
+// connect at once while the engine opens.
+func BenchmarkColdPeers(b *testing.B) {
+	ctx := context.Background()
+	const n = 4
+	fs := make([]*fixture, n)
+	roots := make([]string, n)
+	laptop := newDir(b, "laptop")
+	benchTree(b, laptop, 100, 1024)
+	for i := range fs {
+		fs[i] = newFixture(b)
+		roots[i] = newDir(b, fmt.Sprintf("server%d", i))
+	}
+	for _, mode := range []string{"first", "later"} {
+		b.Run(mode, func(b *testing.B) {
+			statePath := filepath.Join(b.TempDir(), "state.db")
+			cycle := func() {
+				// One transport takes every fixture's key and known_hosts;
+				// the agent is installed once, in the first one's cache.
+				var keys, known []string
+				for _, f := range fs {
+					keys, known = append(keys, f.srv.KeyFile), append(known, f.srv.KnownHosts)
+				}
+				opts := []Option{WithSelfInstall(), WithConfigFile("none"), WithAgentSocket(""),
+					WithIdentityFile(keys...), WithKnownHosts(known...), WithRemoteCacheDir(fs[0].cache)}
+				if mode == "later" {
+					opts = append(opts, WithConnectLater())
+				}
+				tr, err := New(opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer tr.Close()
+				var peers []engine.Peer
+				for i, f := range fs {
+					ep, err := tr.Endpoint(ctx, f.target(), roots[i])
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer ep.Close()
+					peers = append(peers, engine.Peer{Name: fmt.Sprintf("server%d", i), Endpoint: ep})
+				}
+				lep, err := local.New(laptop)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer lep.Close()
+				e, err := engine.New(engine.Peer{Name: "laptop", Endpoint: lep}, peers, engine.WithStatePath(statePath))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer e.Close()
+				syncOnce(b, ctx, e)
+			}
+			cycle() // the first sync
+			for b.Loop() {
+				cycle()
+			}
+		})
 	}
 }
