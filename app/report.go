@@ -278,7 +278,11 @@ func printStatus(w io.Writer, name string, st control.Status, asJSON bool) error
 		if st.Running {
 			fmt.Fprintf(w, "  %s", p.State)
 			if !p.LastSync.IsZero() {
-				fmt.Fprintf(w, ", last sync %s (%s)", p.LastSync.Local().Format("2006-01-02 15:04:05"), seconds(p.LastDuration))
+				word := "last sync" // the time of the pair's last sync, or of its last failed one
+				if p.Error != "" {
+					word = "last attempt"
+				}
+				fmt.Fprintf(w, ", %s %s (%s)", word, p.LastSync.Local().Format("2006-01-02 15:04:05"), seconds(p.LastDuration))
 			}
 			fmt.Fprintln(w)
 			if p.Error != "" && p.Halted == "" {

@@ -52,7 +52,7 @@ func TestUnreachablePeer(t *testing.T) {
 	waitUntil(t, "the daemon syncs the reachable peer", func() bool { return read(h.peer, "two.txt") == "2" }, d.out.String)
 	waitUntil(t, "the status names the unreachable peer's error", func() bool {
 		out, _, err := h.cli("status")
-		return err == nil && containsAll(out, "far", "connection refused")
+		return err == nil && containsAll(out, "peer far", "retrying, last attempt ", "connection refused")
 	}, func() string { out, errs, _ := h.cli("status"); return out + errs + "\n" + d.out.String() })
 }
 
