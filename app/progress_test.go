@@ -217,7 +217,10 @@ func TestProgressThroughDaemon(t *testing.T) {
 		screen := term.Screen(t)
 		require.NoError(t, err, screen)
 		assert.Regexp(t, barFrame, screen, "%s: no progress display drawn", cmd)
-		assert.Contains(t, screen, fmt.Sprintf("%d/%d files", n, n), "%s: the last frame counts every file", cmd)
+		// On a failure, the end of the screen and the daemon's warnings
+		// (a reader dropped for falling behind) say what happened.
+		assert.Contains(t, screen, fmt.Sprintf("%d/%d files", n, n), "%s: the last frame counts every file; the screen ends:\n%q\nthe daemon said:\n%s",
+			cmd, screen[max(0, len(screen)-1500):], warnings(d.out.String()))
 		assert.Contains(t, screen, "done", cmd)
 		report := fmt.Sprintf("%d change(s)", n+20)
 		require.Contains(t, screen, report, cmd)
@@ -238,4 +241,15 @@ func TestProgressThroughDaemon(t *testing.T) {
 		assert.NotContains(t, s, "\x1b")
 	}
 	assert.Contains(t, out, fmt.Sprintf("%d change(s)", n+20))
+}
+
+// warnings is the lines of a daemon's log at level WARN or ERROR.
+func warnings(log string) string {
+	var b strings.Builder
+	for line := range strings.Lines(log) {
+		if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
 }
