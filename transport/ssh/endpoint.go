@@ -346,7 +346,7 @@ func (e *Endpoint) Close() error {
 	e.mu.Unlock()
 	if e.stopConnect != nil {
 		// A connection made after closed was set closes its root itself
-		// (inner); one under way gives up.
+		// (open); one under way gives up.
 		e.stopConnect()
 		<-e.connected
 	}
