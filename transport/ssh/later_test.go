@@ -3,6 +3,7 @@ package ssh
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -150,4 +151,58 @@ func TestConnectLaterCloseWhileConnecting(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("Close waited for a host that never answers")
 	}
+}
+
+// TestConnectLaterHostComesBack: an endpoint made while its host was down
+// reaches it once it is up, at a later call, with no new endpoint: the
+// engine's retries are enough for a peer that was off when it started.
+func TestConnectLaterHostComesBack(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	server := newDir(t, "server")
+	if err := os.WriteFile(filepath.Join(server, "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // down for now
+	f.trust(t, addr)
+	tr := f.transport(t, WithConnectLater(), WithBackoff(10*time.Millisecond, 100*time.Millisecond))
+	ep, err := tr.Endpoint(ctx, f.srv.User+"@"+addr, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	if _, _, err := ep.Scan(ctx); err == nil {
+		t.Fatal("a scan of a host that is down succeeded")
+	}
+
+	// The host comes up: its port forwards to the sshd.
+	l, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listening again on %s: %v", addr, err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", f.srv.Addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	waitFor(t, "a scan once the host is up", func() bool {
+		snap, _, err := ep.Scan(ctx)
+		return err == nil && snap["a.txt"].Size == 1
+	})
 }
