@@ -3,7 +3,6 @@ package ssh
 import (
 	"context"
 	"errors"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -181,26 +180,7 @@ func TestConnectLaterHostComesBack(t *testing.T) {
 	}
 
 	// The host comes up: its port forwards to the sshd.
-	l, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("listening again on %s: %v", addr, err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", f.srv.Addr)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
+	startProxyAt(t, addr, f.srv.Addr)
 	waitFor(t, "a scan once the host is up", func() bool {
 		snap, _, err := ep.Scan(ctx)
 		return err == nil && snap["a.txt"].Size == 1
