@@ -84,23 +84,22 @@ func (e *Endpoint) inner(ctx context.Context) (*remote.Endpoint, *agentConn, err
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
 		}
-		e.mu.Lock()
-		err := e.connectErr
-		e.connectErr = nil
-		e.mu.Unlock()
-		if err != nil {
-			return nil, nil, err
-		}
 	}
 	return e.open(ctx)
 }
 
-// open is inner without the wait.
+// open is inner without the wait; the first call after a connection
+// made in the background failed returns its error.
 func (e *Endpoint) open(ctx context.Context) (*remote.Endpoint, *agentConn, error) {
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		return nil, nil, fs.ErrClosed
+	}
+	if err := e.connectErr; err != nil {
+		e.connectErr = nil
+		e.mu.Unlock()
+		return nil, nil, err
 	}
 	if e.ag != nil && !e.ag.dead() {
 		rep, ag := e.rep, e.ag
