@@ -43,16 +43,14 @@ type scanState struct {
 func (st *scanState) take(since uint64) (sums, error) {
 	last, sp := st.last, st.spilled
 	st.last, st.spilled = nil, nil
-	diff := since != 0 && since == st.gen
 	if sp != nil {
 		defer sp.close()
-		if diff {
-			return sp.load()
-		}
-		return nil, nil // a whole answer: the file is not read
 	}
-	if !diff {
-		return nil, nil
+	switch {
+	case since == 0 || since != st.gen:
+		return nil, nil // a whole answer: nothing is read
+	case sp != nil:
+		return sp.load()
 	}
 	return last, nil
 }
