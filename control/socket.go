@@ -125,9 +125,7 @@ func listenUnix(path string) (*net.UnixListener, error) {
 			c.Close()
 			return nil, fmt.Errorf("control: a daemon is %w on %s", ErrRunning, path)
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("control: remove the stale socket: %w", err)
-		}
+		// A stale socket: the rename below replaces it.
 	}
 	// The socket is made under a name of its own and renamed into place
 	// once it listens and has its mode: a socket bound at path is there
@@ -145,12 +143,11 @@ func listenUnix(path string) (*net.UnixListener, error) {
 	// Closing the listener removes the socket at path (listener.Close),
 	// not the name it was made under.
 	l.SetUnlinkOnClose(false)
-	if err := os.Chmod(fresh, 0o600); err != nil {
-		l.Close()
-		os.Remove(fresh)
-		return nil, fmt.Errorf("control: %w", err)
+	err = os.Chmod(fresh, 0o600)
+	if err == nil {
+		err = os.Rename(fresh, path)
 	}
-	if err := os.Rename(fresh, path); err != nil {
+	if err != nil {
 		l.Close()
 		os.Remove(fresh)
 		return nil, fmt.Errorf("control: %w", err)
