@@ -55,6 +55,7 @@ func Handle() {
 }
 
 func run() int {
+	startheap.NoMemProfile()
 	startheap.Set(startheap.Limit)
 	// A write to a standard output whose reader is gone must fail, not kill
 	// the process halfway through an apply.

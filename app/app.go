@@ -121,6 +121,7 @@ type Peer struct {
 // ([ExitCode]): on an error, it prints the error and, when there is one,
 // advice naming a command to type.
 func (a *App) Main() {
+	startheap.NoMemProfile()
 	startheap.Set(startheap.Limit)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := a.Run(ctx, os.Args[1:], StdStreams())

@@ -55,13 +55,17 @@ func isChild() bool { return os.Getenv(childEnv) != "" }
 
 // childMain runs the job in the environment and returns the exit code.
 func childMain() int {
-	// As the programs built on the command-line package and the agent do.
-	startheap.Set(startheap.Limit)
 	var job childJob
 	if err := json.Unmarshal([]byte(os.Getenv(childEnv)), &job); err != nil {
 		fmt.Fprintln(os.Stderr, "bench child:", err)
 		return 2
 	}
+	// As the programs built on the command-line package and the agent do,
+	// unless a heap profile is asked for.
+	if job.HeapProfile == "" {
+		startheap.NoMemProfile()
+	}
+	startheap.Set(startheap.Limit)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := runChild(ctx, job, os.Stdin, os.Stdout); err != nil {

@@ -15,8 +15,12 @@ type config struct {
 	Dir string
 	// Keep leaves the work folder in place.
 	Keep bool
-	// Profile, when set, is a folder for CPU and heap profiles of zerosync.
+	// Profile, when set, is a folder for CPU profiles of zerosync.
 	Profile string
+	// HeapProfile, with Profile, also takes the heap profile of the
+	// running engine on the large tree; its sampler's buckets then count
+	// in the engine's memory.
+	HeapProfile bool
 	// Modes are the transports to run: "local", "ssh", "fleet".
 	Modes []string
 	// Log receives progress lines; nil discards them.

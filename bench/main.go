@@ -34,7 +34,8 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 	seed := fl.Uint64("seed", 1, "seed of the generated trees")
 	dir := fl.String("dir", "", "work `folder` (default: a new temporary folder, removed at the end)")
 	keep := fl.Bool("keep", false, "keep the generated trees in the work folder")
-	profile := fl.String("profile", "", "write CPU and heap profiles of zerosync to this `folder` and summarise them in the report")
+	profile := fl.String("profile", "", "write CPU profiles of zerosync to this `folder` and summarise them in the report")
+	heap := fl.Bool("heap", false, "with -profile, also write the heap profile of the engine on the large tree (the profiler's buckets then count in its resident memory)")
 	modes := fl.String("modes", "local,ssh,fleet", "transports to run, comma-separated: local, ssh, fleet (hosts in network namespaces; needs root)")
 	memory := fl.Bool("memory", true, "run the large-tree memory workload")
 	quiet := fl.Bool("q", false, "no progress lines on standard error")
@@ -54,7 +55,7 @@ func cliMain(args []string, stdout, stderr io.Writer) int {
 	if *quick {
 		cfg = quickConfig()
 	}
-	cfg.Seed, cfg.Dir, cfg.Keep, cfg.Profile, cfg.Memory = *seed, *dir, *keep, *profile, *memory
+	cfg.Seed, cfg.Dir, cfg.Keep, cfg.Profile, cfg.HeapProfile, cfg.Memory = *seed, *dir, *keep, *profile, *heap, *memory
 	if *gen != "" {
 		if err := os.Mkdir(*gen, 0o755); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)

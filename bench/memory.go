@@ -76,7 +76,7 @@ func (r *runner) memoryRun(ctx context.Context, sec *section, col, state string,
 		// of them keep the full run within its half hour.
 		job.Noops = max(1, min(job.Noops, 5))
 	}
-	if r.cfg.Profile != "" {
+	if r.cfg.Profile != "" && r.cfg.HeapProfile {
 		job.HeapProfile = filepath.Join(r.cfg.Profile, "memory-"+col+"-engine.heap.pprof")
 	}
 	c, err := startChild(job)

@@ -59,3 +59,24 @@ func TestSetLeavesAChoiceAlone(t *testing.T) {
 		})
 	}
 }
+
+// TestNoMemProfile: the sampler is turned off, unless GODEBUG asked for a
+// rate.
+func TestNoMemProfile(t *testing.T) {
+	was := runtime.MemProfileRate
+	t.Cleanup(func() { runtime.MemProfileRate = was })
+	for _, c := range []struct {
+		godebug string
+		want    int
+	}{
+		{"", 0},
+		{"panicnil=0", 0},
+		{"panicnil=0, memprofilerate=1", 7},
+		{"memprofilerate=0", 7},
+	} {
+		runtime.MemProfileRate = 7
+		t.Setenv("GODEBUG", c.godebug)
+		NoMemProfile()
+		require.Equal(t, c.want, runtime.MemProfileRate, "GODEBUG=%q", c.godebug)
+	}
+}
