@@ -1,10 +1,11 @@
 package engine
 
 import (
-	"hash/maphash"
 	"io/fs"
 	"iter"
 	"math"
+	"slices"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,7 @@ import (
 //
 //   - its entries live in a floor, a table of packed entries: 56 bytes
 //     without a pointer, where a [zerosync.Entry] is 88 with two, and
-//     every path in one string;
+//     every folder and every name once, in two strings;
 //   - a floor is never written once made, so several held snapshots may
 //     stand on one: a new scan stands on the floor of the scan before, and
 //     between the cycles of a running engine the common state and the
@@ -47,26 +48,36 @@ type held struct {
 }
 
 // floor is an immutable table of entries, possibly beneath several held
-// snapshots. Its paths are one string, cut at ends; its entries a slice;
-// a path is found through index, an open-addressing table of entry
-// numbers by the path's hash. An entry costs 56 bytes packed, 4 for its
-// end, 6 to 12 in the index and its path's bytes, where a map of packed
-// entries by path took 72 bytes a slot and its path's own allocation.
+// snapshots, sorted by folder and then by name. A path is cut after its
+// last slash into its folder (with the slash; "" for the root's entries)
+// and its name: every folder is kept once, in dirs, and every name in
+// names; a path is found by a binary search of the folders, then of the
+// names of its folder. An entry costs 56 bytes packed, 4 for the end of
+// its name and its name's bytes; a folder 8 bytes and its path's bytes.
+// Kept whole, the paths of a tree of 100k files, 56 bytes long on
+// average, took 5.6 MB and an index by their hash 1.2 MB more.
 type floor struct {
-	paths string   // every path, one after another
-	ends  []uint32 // where path i ends in paths
-	ents  []packed // entry i
-	// index holds i+1 for entry i, at the slot its path hashes to or, when
-	// that is taken, the first free one after it; 0 is a free slot. It has
-	// a power of two slots, at least a third of them free.
-	index []uint32
-	seed  maphash.Seed
-	links map[uint32]string // symlink targets, by entry
+	dirs    string   // every folder, sorted, one after another
+	dirEnds []uint32 // where folder d ends in dirs
+	// firsts holds the number of the first entry of folder d; one more
+	// holds len(ents).
+	firsts   []uint32
+	names    string            // the name of every entry, one after another
+	nameEnds []uint32          // where the name of entry i ends in names
+	ents     []packed          // entry i
+	links    map[uint32]string // symlink targets, by entry
 	// whole is the floor as a plain map, when a scan or a load made one
 	// that the floor holds exactly, until the end of the cycle: a held
 	// snapshot that is the floor with no differences reads it whole for
 	// nothing.
 	whole atomic.Pointer[zerosync.Snapshot]
+}
+
+// cut splits path after its last slash: its folder, with the slash, and
+// its name. A path and its two parts are one and the same.
+func cut(path string) (dir, name string) {
+	i := strings.LastIndexByte(path, '/') + 1
+	return path[:i], path[i:]
 }
 
 // len returns the number of entries of f; 0 for a nil f.
@@ -77,39 +88,51 @@ func (f *floor) len() int {
 	return len(f.ents)
 }
 
-// path returns the path of entry i, a part of f.paths.
-func (f *floor) path(i int) string {
+// part returns part i of s, cut at ends.
+func part(s string, ends []uint32, i int) string {
 	start := uint32(0)
 	if i > 0 {
-		start = f.ends[i-1]
+		start = ends[i-1]
 	}
-	return f.paths[start:f.ends[i]]
+	return s[start:ends[i]]
 }
 
 // find returns the number of the entry of path in f.
 func (f *floor) find(path string) (int, bool) {
-	if f == nil || len(f.index) == 0 {
+	if f.len() == 0 {
 		return 0, false
 	}
-	mask := uint64(len(f.index) - 1)
-	for slot := maphash.String(f.seed, path) & mask; ; slot = (slot + 1) & mask {
-		n := f.index[slot]
-		if n == 0 {
-			return 0, false
-		}
-		if i := int(n - 1); f.path(i) == path {
-			return i, true
-		}
+	dir, name := cut(path)
+	d, ok := sort.Find(len(f.dirEnds), func(d int) int { return strings.Compare(dir, part(f.dirs, f.dirEnds, d)) })
+	if !ok {
+		return 0, false
 	}
+	lo, hi := int(f.firsts[d]), int(f.firsts[d+1])
+	i, ok := sort.Find(hi-lo, func(i int) int { return strings.Compare(name, part(f.names, f.nameEnds, lo+i)) })
+	return lo + i, ok
 }
 
-// entries yields the path and packed entry of every entry of f, in the
-// order they were packed.
-func (f *floor) entries() iter.Seq2[string, *packed] {
-	return func(yield func(string, *packed) bool) {
-		for i := range f.len() {
-			if !yield(f.path(i), &f.ents[i]) {
-				return
+// entries yields the path and number of every entry of f, in its order.
+// The paths of a folder are parts of one new string.
+func (f *floor) entries() iter.Seq2[string, int] {
+	return func(yield func(string, int) bool) {
+		var b []byte
+		for d := range f.dirEnds {
+			dir := part(f.dirs, f.dirEnds, d)
+			lo, hi := int(f.firsts[d]), int(f.firsts[d+1])
+			b = b[:0]
+			for i := lo; i < hi; i++ {
+				b = append(b, dir...)
+				b = append(b, part(f.names, f.nameEnds, i)...)
+			}
+			paths := string(b)
+			at := 0
+			for i := lo; i < hi; i++ {
+				n := len(dir) + len(part(f.names, f.nameEnds, i))
+				if !yield(paths[at:at+n], i) {
+					return
+				}
+				at += n
 			}
 		}
 	}
@@ -260,8 +283,7 @@ func (h *held) All() iter.Seq2[string, zerosync.Entry] {
 			}
 			return
 		}
-		for i := range h.f.len() {
-			p := h.f.path(i)
+		for p, i := range h.f.entries() {
 			if _, ok := h.over[p]; ok {
 				continue
 			}
@@ -288,8 +310,8 @@ func (h *held) Paths() iter.Seq[string] {
 			}
 			return
 		}
-		for i := range h.f.len() {
-			if _, ok := h.over[h.f.path(i)]; !ok && !yield(h.f.path(i)) {
+		for p := range h.f.entries() {
+			if _, ok := h.over[p]; !ok && !yield(p) {
 				return
 			}
 		}
@@ -343,11 +365,11 @@ func (h *held) Delete(path string) {
 		return
 	}
 	h.n--
-	if i, ok := h.f.find(path); ok {
+	if _, ok := h.f.find(path); ok {
 		if h.over == nil {
 			h.over = map[string]*zerosync.Entry{}
 		}
-		h.over[h.f.path(i)] = nil
+		h.over[strings.Clone(path)] = nil
 		return
 	}
 	delete(h.over, path)
@@ -395,17 +417,33 @@ func (h *held) settle(like *floor) bool {
 // makeFloor packs s into a new floor; what cannot be packed is returned
 // beside it, as differences.
 func makeFloor(s zerosync.Snapshot) (*floor, map[string]*zerosync.Entry) {
-	total := 0
-	for p := range s {
-		total += len(p)
+	// A path and where its name starts.
+	type key struct {
+		path string
+		at   int
 	}
-	f := &floor{ends: make([]uint32, 0, len(s)), ents: make([]packed, 0, len(s)), seed: maphash.MakeSeed()}
-	var paths strings.Builder
-	paths.Grow(min(total, math.MaxUint32))
+	keys := make([]key, 0, len(s))
+	names := 0
+	for p := range s {
+		dir, _ := cut(p)
+		keys = append(keys, key{p, len(dir)})
+		names += len(p) - len(dir)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := strings.Compare(a.path[:a.at], b.path[:b.at]); c != 0 {
+			return c
+		}
+		return strings.Compare(a.path[a.at:], b.path[b.at:])
+	})
+	f := &floor{nameEnds: make([]uint32, 0, len(s)), ents: make([]packed, 0, len(s))}
+	var dirs, nameb strings.Builder
+	nameb.Grow(min(names, math.MaxUint32))
 	var over map[string]*zerosync.Entry
-	for p, e := range s {
+	for _, k := range keys {
+		p, dir, name := k.path, k.path[:k.at], k.path[k.at:]
+		e := s[p]
 		pk, ok := pack(&e)
-		if !ok || paths.Len()+len(p) > math.MaxUint32 {
+		if !ok || nameb.Len()+len(name) > math.MaxUint32 || dirs.Len()+len(dir) > math.MaxUint32 {
 			if over == nil {
 				over = map[string]*zerosync.Entry{}
 			}
@@ -413,39 +451,26 @@ func makeFloor(s zerosync.Snapshot) (*floor, map[string]*zerosync.Entry) {
 			over[strings.Clone(p)] = &en
 			continue
 		}
-		paths.WriteString(p)
+		if d := len(f.dirEnds); d == 0 || part(dirs.String(), f.dirEnds, d-1) != dir {
+			dirs.WriteString(dir)
+			f.dirEnds = append(f.dirEnds, uint32(dirs.Len()))
+			f.firsts = append(f.firsts, uint32(len(f.ents)))
+		}
+		nameb.WriteString(name)
 		if e.Target != "" {
 			if f.links == nil {
 				f.links = map[uint32]string{}
 			}
 			f.links[uint32(len(f.ents))] = strings.Clone(e.Target)
 		}
-		f.ends = append(f.ends, uint32(paths.Len()))
+		f.nameEnds = append(f.nameEnds, uint32(nameb.Len()))
 		f.ents = append(f.ents, pk)
 	}
-	f.paths = paths.String()
-	f.makeIndex()
+	f.firsts = append(f.firsts, uint32(len(f.ents)))
+	f.dirs, f.names = strings.Clone(dirs.String()), nameb.String()
+	f.dirEnds = slices.Clip(f.dirEnds)
+	f.firsts = slices.Clip(f.firsts)
 	return f, over
-}
-
-// makeIndex makes f.index for f's paths.
-func (f *floor) makeIndex() {
-	if len(f.ents) == 0 {
-		return
-	}
-	slots := 1
-	for slots <= len(f.ents)+len(f.ents)/2 {
-		slots <<= 1
-	}
-	f.index = make([]uint32, slots)
-	mask := uint64(slots - 1)
-	for i := range f.ents {
-		slot := maphash.String(f.seed, f.path(i)) & mask
-		for f.index[slot] != 0 {
-			slot = (slot + 1) & mask
-		}
-		f.index[slot] = uint32(i + 1)
-	}
 }
 
 // standOn makes h stand on floor f when few of their paths differ: at
@@ -468,15 +493,12 @@ func (h *held) standOn(f *floor) bool {
 			if f.same(i, &e) {
 				continue
 			}
-			p = f.path(i) // not the scan's chunk of paths
-		} else {
-			p = strings.Clone(p)
 		}
 		if len(over) == limit {
 			return false
 		}
-		en := e // only what is kept escapes
-		over[p] = &en
+		en := e                      // only what is kept escapes
+		over[strings.Clone(p)] = &en // not the scan's chunk of paths
 	}
 	if found < f.len() {
 		for p := range f.entries() {
@@ -484,7 +506,7 @@ func (h *held) standOn(f *floor) bool {
 				if len(over) == limit {
 					return false
 				}
-				over[p] = nil
+				over[strings.Clone(p)] = nil // not the folder's string
 			}
 		}
 	}
