@@ -47,6 +47,7 @@ func (p *Pair) Base(ctx context.Context) (zerosync.Snapshot, error) {
 	}
 	var snap zerosync.Snapshot
 	err := p.db.view(ctx, func(tx *bbolt.Tx) error {
+		defer p.db.unmapRead(tx)
 		pb := tx.Bucket(bucketPairs).Bucket([]byte(p.id))
 		snap = make(zerosync.Snapshot, baseCount(pb))
 		b := p.bucket(tx, bucketBase)

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -602,4 +604,58 @@ func checkQuickValid(t *testing.T, p string) {
 	if quick, err := quickValidPath(p), zerosync.ValidPath(p); quick != (err == nil) {
 		t.Errorf("quickValidPath(%q) = %v, ValidPath = %v", p, quick, err)
 	}
+}
+
+// TestBaseLeavesNothingMapped: reading the whole common state leaves none
+// of the database's pages resident in the process: the entries were
+// copied out, and a running engine would otherwise keep the pages for
+// good.
+func TestBaseLeavesNothingMapped(t *testing.T) {
+	db, path := openDB(t)
+	p := db.Pair("a")
+	want := tree(20_000)
+	mustCommit(t, p, want)
+	var size int64
+	// The same read, without giving the pages back, maps most of them:
+	// the measure sees them.
+	if err := db.bolt.View(func(tx *bbolt.Tx) error {
+		size = tx.Size()
+		return p.bucket(tx, bucketBase).ForEach(func(_, _ []byte) error { return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if kib := mappedKiB(t, path); kib < size/1024/2 {
+		t.Fatalf("a plain read left %d KiB of a %d KiB database mapped; the measure does not see the pages", kib, size/1024)
+	}
+	if got := mustBase(t, p); len(got) != len(want.Base) {
+		t.Fatalf("%d entries, want %d", len(got), len(want.Base))
+	}
+	if kib := mappedKiB(t, path); kib >= 64 {
+		t.Fatalf("reading the common state left %d KiB of a %d KiB database mapped", kib, size/1024)
+	}
+}
+
+// mappedKiB returns the resident KiB of the process's mappings of file.
+func mappedKiB(t *testing.T, file string) int64 {
+	t.Helper()
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kib int64
+	in := false
+	for line := range strings.Lines(string(smaps)) {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) >= 5 && strings.Count(fields[0], "-") == 1 && !strings.HasSuffix(fields[0], ":"):
+			in = len(fields) == 6 && fields[5] == file
+		case in && len(fields) == 3 && fields[0] == "Rss:":
+			n, err := strconv.ParseInt(fields[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kib += n
+		}
+	}
+	return kib
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/sys/unix"
 )
 
 // formatVersion is the layout of buckets this package writes. [Open]
@@ -181,6 +182,23 @@ func (db *DB) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
 		return err
 	}
 	return db.guard(func() error { return boltErr(db.bolt.View(fn)) })
+}
+
+// unmapRead gives back the pages of the database's mapping that tx read,
+// at the end of a read of a whole tree: every path and entry was copied
+// out, and a running engine would otherwise keep them resident for good
+// (13 MB of a service restarted on 100k files, more than its trees). The
+// mapping is shared and read-only, so dropping its pages loses nothing:
+// they stay in the page cache, and a later read maps them again. Within
+// tx the mapping cannot move (a write transaction remaps only when no
+// read transaction is open).
+func (db *DB) unmapRead(tx *bbolt.Tx) {
+	data, size := db.bolt.Info().Data, uintptr(tx.Size())
+	if data == 0 || size == 0 {
+		return
+	}
+	// Advice only: an error leaves the pages mapped, as before.
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, data, size, unix.MADV_DONTNEED)
 }
 
 // update runs fn in a write transaction, unless ctx is already done. The
