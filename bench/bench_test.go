@@ -149,6 +149,7 @@ func TestQuick(t *testing.T) {
 		t.Errorf("rows: %d fleet (want 9), %d far side (want 2), %d far agent (want 1)", fleetRows, farRows, agentRows)
 	}
 	var sawWire, sawRaw, sawMemory bool
+	restarted := 0
 	for key, r := range rows {
 		switch {
 		case strings.Contains(key, "bytes on the wire"):
@@ -162,7 +163,13 @@ func TestQuick(t *testing.T) {
 			sawRaw = len(r.Peers) == 2 && r.Peers[0].Fig.ok() && r.Peers[1].Fig.ok()
 		case strings.Contains(key, "resident memory"):
 			sawMemory = r.ZS.ok() && r.ZS.Value > 0
+			if strings.Contains(key, "restarted on its state") && r.ZS.ok() && r.ZS.Value > 0 {
+				restarted++
+			}
 		}
+	}
+	if restarted != 2 {
+		t.Errorf("%d rows of an engine restarted on its state with a figure, want 2 (local, ssh)", restarted)
 	}
 	if !sawWire || !sawRaw || !sawMemory {
 		t.Errorf("rows missing: wire bytes %v, raw ssh %v, memory %v", sawWire, sawRaw, sawMemory)

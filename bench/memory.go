@@ -47,7 +47,7 @@ func (r *runner) memory(ctx context.Context) error {
 		peer = single(float64(kib)*1024, unitBytes)
 	}
 
-	sec := r.res.section("Running engine on a large tree (local folders)", "A child process runs the engine with watchers on two identical trees. Once a new file written on A has reached B, it times explicit no-op cycles, and then its VmRSS is read from /proc.")
+	sec := r.res.section("Running engine on a large tree (local folders)", "A child process runs the engine with watchers on two identical trees. Once a new file written on A has reached B, it times explicit no-op cycles, and then its VmRSS is read from /proc. Then the same engine is started again on the state it left, as a service restarted, and measured the same way.")
 	if err := r.memoryRun(ctx, sec, "local", filepath.Join(dir, "state-local"), newZSSpec(a, b, "", nil), st.Entries(), peer); err != nil {
 		return err
 	}
@@ -57,8 +57,8 @@ func (r *runner) memory(ctx context.Context) error {
 	}
 	m := &mode{name: "ssh", ssh: r.ssh, dir: dir}
 	sec = r.res.section("Running engine on a large tree over SSH", "The same, with B reached through the benchmark's sshd (and its proxy): the engine's process and the zerosync agent on the far side, which watches B, each read from /proc.")
-	// The trees are identical again: the local run's probe reached B.
-	return r.memoryRun(ctx, sec, "ssh", filepath.Join(dir, "state-ssh"), newZSSpec(a, b, "", m.remote()), st.Entries()+1, peer)
+	// The trees are identical again: the local runs' two probes reached B.
+	return r.memoryRun(ctx, sec, "ssh", filepath.Join(dir, "state-ssh"), newZSSpec(a, b, "", m.remote()), st.Entries()+2, peer)
 }
 
 // memoryRun runs the engine spec describes (its state in state) in a child
@@ -69,7 +69,6 @@ func (r *runner) memoryRun(ctx context.Context, sec *section, col, state string,
 	}
 	spec.State, spec.CacheA, spec.CacheB = filepath.Join(state, "zerosync.db"), filepath.Join(state, "cache-a"), filepath.Join(state, "cache-b")
 	spec.Watch = true
-	a, b := spec.A, spec.B
 	job := childJob{Role: "watch", Spec: spec, Noops: r.cfg.MemNoops}
 	if spec.Remote != nil {
 		// Over SSH a no-op cycle on 100k files still takes seconds: fewer
@@ -79,9 +78,97 @@ func (r *runner) memoryRun(ctx context.Context, sec *section, col, state string,
 	if r.cfg.Profile != "" && r.cfg.HeapProfile {
 		job.HeapProfile = filepath.Join(r.cfg.Profile, "memory-"+col+"-engine.heap.pprof")
 	}
-	c, err := startChild(job)
+	w, err := r.watchRun(ctx, col, job, entries, true)
 	if err != nil {
 		return err
+	}
+	entries++ // the probe
+	if job.HeapProfile != "" {
+		r.profiles = append(r.profiles, &profileGroup{title: "memory: heap of the running engine on the large tree, " + col + " (in use after its no-op cycles)", files: []string{job.HeapProfile}, heap: true})
+	}
+	// A service restarted: the same engine started again on the state the
+	// first one left, which it loads where the first one built it.
+	job.HeapProfile = ""
+	again, err := r.watchRun(ctx, col+" restarted", job, entries, false)
+	if err != nil {
+		return err
+	}
+	entries++ // its probe
+
+	limit := 100*float64(entries) + 16<<20
+	target := fmt.Sprintf("≤ 100 B per entry + 16 MiB = %s", fmtBytes(limit))
+	perEntry := func(f figure) string {
+		if !f.ok() || f.Value <= 16<<20 {
+			return ""
+		}
+		return fmt.Sprintf(", %.0f B per entry above 16 MiB", (f.Value-16<<20)/float64(entries))
+	}
+	rep := w.rep
+	noop := row{Workload: fmt.Sprintf("no-op cycle, running engine, %s entries a side", thousands(entries)), ZS: measured(rep.Noops, unitSeconds), Target: "≤ 5 ms"}
+	noop.Verdict = verdictBelow(noop.ZS, 5e-3)
+	r.res.stand("noop-100k", col, noop.Verdict)
+	sec.Rows = append(sec.Rows, noop)
+	for _, m := range []struct {
+		w           watched
+		what, stand string
+	}{
+		{w, "engine watching %s entries a side", ""},
+		{again, "the same engine restarted on its state, watching %s entries a side", "restarted: "},
+	} {
+		mem := row{
+			Workload: fmt.Sprintf("resident memory (VmRSS), "+m.what+" (peak VmHWM %s; Go heap live after a collection %s)",
+				thousands(entries), fmtBytes(float64(m.w.hwm)*1024), fmtBytes(float64(m.w.rep.LiveHeap))),
+			ZS:     single(float64(m.w.rss)*1024, unitBytes),
+			Peers:  []peerFigure{{"inotifywait -m -r (one side)", peer}},
+			Target: target,
+		}
+		mem.Verdict = verdictBelow(mem.ZS, limit) + perEntry(mem.ZS)
+		sec.Rows = append(sec.Rows, mem)
+		r.res.stand("rss", col, m.stand+mem.Verdict)
+	}
+	if spec.Remote != nil {
+		ag := row{Workload: fmt.Sprintf("resident memory (VmRSS) of the far agent watching %s entries", thousands(entries)),
+			Peers: []peerFigure{{"inotifywait -m -r (one side)", peer}}, Target: target}
+		if w.agentErr != nil {
+			ag.ZS = absent("not found: " + w.agentErr.Error())
+		} else {
+			ag.Workload += fmt.Sprintf(" (peak VmHWM %s)", fmtBytes(float64(w.agentHWM)*1024))
+			ag.ZS = single(float64(w.agentRSS)*1024, unitBytes)
+		}
+		ag.Verdict = verdictBelow(ag.ZS, limit) + perEntry(ag.ZS)
+		r.res.stand("rss-agent", col, ag.Verdict)
+		sec.Rows = append(sec.Rows, ag)
+	}
+	cpu := row{Workload: "no-op cycle, running engine: CPU time of the engine's process a cycle", ZS: single(rep.CPU/float64(len(rep.Noops)), unitSeconds), Target: "—"}
+	if spec.Remote != nil {
+		cpu.Peers = []peerFigure{{"the far agent's CPU time a cycle (clock ticks of 10 ms, over all cycles)", w.agentCPU}}
+		sec.Rows = append(sec.Rows, cpu, row{Workload: "no-op cycle, running engine: bytes on the wire a cycle (both ways, SSH framing included)", ZS: single(w.wire, unitBytes), Target: "—"})
+	} else {
+		sec.Rows = append(sec.Rows, cpu)
+	}
+	return nil
+}
+
+// watched is what one run of the engine on the large tree measured: its
+// no-op cycles, its resident memory and peak (KiB) and, over SSH, the
+// far agent's, and what a no-op cycle cost beyond the engine's process.
+type watched struct {
+	rep                childReport
+	rss, hwm           int64
+	agentRSS, agentHWM int64
+	agentErr           error
+	wire               float64
+	agentCPU           figure
+}
+
+// watchRun runs job, an engine watching the large tree, in a child
+// process named col in the log: once its first cycle ended, a new file
+// written on A must reach B; then it times the no-op cycles, and reads
+// the memory of the engine and, with agent, what the far agent used.
+func (r *runner) watchRun(ctx context.Context, col string, job childJob, entries int, agent bool) (watched, error) {
+	c, err := startChild(job)
+	if err != nil {
+		return watched{}, err
 	}
 	stopped := false
 	defer func() {
@@ -94,14 +181,16 @@ func (r *runner) memoryRun(ctx context.Context, sec *section, col, state string,
 	defer stopOnCancel()
 	start := time.Now()
 	if _, err := c.next("running"); err != nil {
-		return err
+		return watched{}, err
 	}
 	r.logf("memory: %s: the engine's first cycle over %s entries a side took %v", col, thousands(entries), time.Since(start).Round(time.Millisecond))
+	a, b := job.Spec.A, job.Spec.B
+	agent = agent && job.Spec.Remote != nil
 	// The engine watches: a new file on A reaches B.
 	probe := []byte("memory probe " + col + "\n")
-	name := "memory-probe-" + col + ".txt"
+	name := "memory-probe-" + strings.ReplaceAll(col, " ", "-") + ".txt"
 	if err := os.WriteFile(filepath.Join(a, name), probe, 0o644); err != nil {
-		return err
+		return watched{}, err
 	}
 	deadline := time.Now().Add(120 * time.Second)
 	for {
@@ -110,103 +199,53 @@ func (r *runner) memoryRun(ctx context.Context, sec *section, col, state string,
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the running engine did not bring a new file to B in 120 s: %s", c.stderr.String())
+			return watched{}, fmt.Errorf("the running engine did not bring a new file to B in 120 s: %s", c.stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	entries++ // the probe
 	// What the no-op cycles cost beyond the engine's process: the bytes
 	// through the proxy and the far agent's CPU time.
 	var up0, down0 int64
 	agentPID, agentTicks0 := 0, int64(0)
-	if spec.Remote != nil {
+	if agent {
 		up0, down0 = r.ssh.proxy.counts()
-		if agentPID, err = findAgent(spec.Remote.CacheDir); err != nil {
-			return err
+		if agentPID, err = findAgent(job.Spec.Remote.CacheDir); err != nil {
+			return watched{}, err
 		}
 		if agentTicks0, err = cpuTicks(agentPID); err != nil {
-			return err
+			return watched{}, err
 		}
 	}
 	if _, err := io.WriteString(c.stdin, "noops\n"); err != nil {
-		return err
+		return watched{}, err
 	}
-	rep, err := c.next("noops")
-	if err != nil {
-		return err
+	var w watched
+	if w.rep, err = c.next("noops"); err != nil {
+		return w, err
 	}
-	var wire float64
-	agentCPU := absent("—")
-	if spec.Remote != nil {
+	w.agentCPU = absent("—")
+	if agent {
 		up, down := r.ssh.proxy.counts()
-		wire = float64(up-up0+down-down0) / float64(len(rep.Noops))
+		w.wire = float64(up-up0+down-down0) / float64(len(w.rep.Noops))
 		ticks, err := cpuTicks(agentPID)
 		if err != nil {
-			return err
+			return watched{}, err
 		}
-		agentCPU = single(float64(ticks-agentTicks0)/clockTicks/float64(len(rep.Noops)), unitSeconds)
+		w.agentCPU = single(float64(ticks-agentTicks0)/clockTicks/float64(len(w.rep.Noops)), unitSeconds)
 	}
 	time.Sleep(time.Second)
-	rss, hwm, err := rssKiB(c.cmd.Process.Pid)
-	if err != nil {
-		return err
+	if w.rss, w.hwm, err = rssKiB(c.cmd.Process.Pid); err != nil {
+		return w, err
 	}
-	var agentRSS, agentHWM int64
-	var agentErr error
-	if spec.Remote != nil {
-		agentRSS, agentHWM, agentErr = agentMemory(spec.Remote.CacheDir)
+	if agent {
+		w.agentRSS, w.agentHWM, w.agentErr = agentMemory(job.Spec.Remote.CacheDir)
 	}
 	stopped = true
 	if err := c.stop(); err != nil {
-		return err
+		return w, err
 	}
-	r.logf("memory: %s: engine VmRSS %s, VmHWM %s", col, fmtBytes(float64(rss)*1024), fmtBytes(float64(hwm)*1024))
-	if job.HeapProfile != "" {
-		r.profiles = append(r.profiles, &profileGroup{title: "memory: heap of the running engine on the large tree, " + col + " (in use after its no-op cycles)", files: []string{job.HeapProfile}, heap: true})
-	}
-
-	limit := 100*float64(entries) + 16<<20
-	target := fmt.Sprintf("≤ 100 B per entry + 16 MiB = %s", fmtBytes(limit))
-	perEntry := func(f figure) string {
-		if !f.ok() || f.Value <= 16<<20 {
-			return ""
-		}
-		return fmt.Sprintf(", %.0f B per entry above 16 MiB", (f.Value-16<<20)/float64(entries))
-	}
-	noop := row{Workload: fmt.Sprintf("no-op cycle, running engine, %s entries a side", thousands(entries)), ZS: measured(rep.Noops, unitSeconds), Target: "≤ 5 ms"}
-	noop.Verdict = verdictBelow(noop.ZS, 5e-3)
-	mem := row{
-		Workload: fmt.Sprintf("resident memory (VmRSS), engine watching %s entries a side (peak VmHWM %s; Go heap live after a collection %s)",
-			thousands(entries), fmtBytes(float64(hwm)*1024), fmtBytes(float64(rep.LiveHeap))),
-		ZS:     single(float64(rss)*1024, unitBytes),
-		Peers:  []peerFigure{{"inotifywait -m -r (one side)", peer}},
-		Target: target,
-	}
-	mem.Verdict = verdictBelow(mem.ZS, limit) + perEntry(mem.ZS)
-	r.res.stand("noop-100k", col, noop.Verdict)
-	sec.Rows = append(sec.Rows, noop, mem)
-	r.res.stand("rss", col, mem.Verdict)
-	if spec.Remote != nil {
-		ag := row{Workload: fmt.Sprintf("resident memory (VmRSS) of the far agent watching %s entries", thousands(entries)),
-			Peers: []peerFigure{{"inotifywait -m -r (one side)", peer}}, Target: target}
-		if agentErr != nil {
-			ag.ZS = absent("not found: " + agentErr.Error())
-		} else {
-			ag.Workload += fmt.Sprintf(" (peak VmHWM %s)", fmtBytes(float64(agentHWM)*1024))
-			ag.ZS = single(float64(agentRSS)*1024, unitBytes)
-		}
-		ag.Verdict = verdictBelow(ag.ZS, limit) + perEntry(ag.ZS)
-		r.res.stand("rss-agent", col, ag.Verdict)
-		sec.Rows = append(sec.Rows, ag)
-	}
-	cpu := row{Workload: "no-op cycle, running engine: CPU time of the engine's process a cycle", ZS: single(rep.CPU/float64(len(rep.Noops)), unitSeconds), Target: "—"}
-	if spec.Remote != nil {
-		cpu.Peers = []peerFigure{{"the far agent's CPU time a cycle (clock ticks of 10 ms, over all cycles)", agentCPU}}
-		sec.Rows = append(sec.Rows, cpu, row{Workload: "no-op cycle, running engine: bytes on the wire a cycle (both ways, SSH framing included)", ZS: single(wire, unitBytes), Target: "—"})
-	} else {
-		sec.Rows = append(sec.Rows, cpu)
-	}
-	return nil
+	r.logf("memory: %s: engine VmRSS %s, VmHWM %s", col, fmtBytes(float64(w.rss)*1024), fmtBytes(float64(w.hwm)*1024))
+	return w, nil
 }
 
 // clockTicks is the kernel's USER_HZ, the unit of the CPU times in
