@@ -606,6 +606,15 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 		p.base = nil // reload what the store holds
 		return fmt.Errorf("save state: %w", err)
 	}
+	if p.base.Len() == 0 && len(c.Base) == len(final[0]) {
+		// The first sync of trees that now agree everywhere: every path
+		// of our tree joined the common state as a copy of its entry, and
+		// there was nothing else. The common state is our tree's map,
+		// shared (nobody writes it), where setting each path would copy
+		// every entry once more: 20 MB of a first sync of 100k files.
+		p.base = hold(final[0])
+		return nil
+	}
 	for path, en := range c.Base {
 		if en == nil {
 			p.base.Delete(path)

@@ -317,3 +317,46 @@ func TestRunSharesFloors(t *testing.T) {
 		assert.Equal(t, int64(len("changed")), en.Size)
 	}
 }
+
+// TestFirstSyncSharesOurTree: the first sync of two trees leaves a common
+// state that is our tree's map itself, not a copy of each entry; it holds
+// what the database holds, and later cycles change it as any other.
+func TestFirstSyncSharesOurTree(t *testing.T) {
+	a, b := memory.New(), memory.New()
+	for i := range 50 {
+		require.NoError(t, a.WriteFile(fmt.Sprintf("d/f%d.txt", i), fmt.Appendf(nil, "file %d", i), 0o644))
+	}
+	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: b}}, WithVolatileState())
+	require.NoError(t, err)
+	defer e.Close()
+	ctx := context.Background()
+	_, err = e.SyncOnce(ctx)
+	require.NoError(t, err)
+	p := e.pairs[0]
+	require.NotNil(t, p.base.whole())
+	require.Equal(t, fmt.Sprintf("%p", e.ours.snap.whole()), fmt.Sprintf("%p", p.base.whole()), "the common state is our tree's map")
+	stored, err := p.store.Base(ctx)
+	require.NoError(t, err)
+	require.Equal(t, len(stored), p.base.Len())
+	for path, want := range stored {
+		got, ok := p.base.Get(path)
+		require.True(t, ok, path)
+		require.True(t, exactly(want, got), "%s: held %v, stored %v", path, got, want)
+	}
+
+	// An edit on either side moves the common state, not our tree's map.
+	require.NoError(t, b.WriteFile("d/f1.txt", []byte("edited on b"), 0o644))
+	require.NoError(t, a.Remove("d/f2.txt"))
+	_, err = e.SyncOnce(ctx)
+	require.NoError(t, err)
+	stored, err = p.store.Base(ctx)
+	require.NoError(t, err)
+	require.Equal(t, len(stored), p.base.Len())
+	for path, want := range stored {
+		got, ok := p.base.Get(path)
+		require.True(t, ok, path)
+		require.True(t, exactly(want, got), "%s: held %v, stored %v", path, got, want)
+	}
+	_, ok := p.base.Get("d/f2.txt")
+	require.False(t, ok)
+}
