@@ -68,6 +68,7 @@ func (e *Engine) runCycle(ctx context.Context, halting bool) (rep zerosync.Repor
 		}
 	}
 	defer e.clearSkips()
+	e.dropLost()
 	e.scanEarly(ctx)
 	defer e.dropEarly()
 	changed, all, err := e.ours.refresh(ctx, e, zerosync.Ours, &rep)
@@ -384,6 +385,11 @@ func (e *Engine) narrow(ctx context.Context, p *pair, hb, ho, ht *held, full boo
 		}
 		base, snaps[0], snaps[1] = vp.Base, vp.Ours, vp.Theirs
 		pt.problems = append(pt.problems, vp.Problems...)
+	}
+	if hb.lost() || ho.lost() || ht.lost() {
+		// What was read of them may be wrong: nothing is decided on it.
+		e.kick()
+		return nil, errHeldLost
 	}
 	pt.base, pt.snaps = base, snaps
 	if full {

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"encoding/binary"
 	"io/fs"
 	"iter"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -28,6 +30,12 @@ import (
 //     where it differs (see [held.standOn] and [Engine.settleHeld]);
 //   - a change is kept beside the floor, in over, until a full scan that
 //     differs in many paths makes a new floor.
+//   - between the cycles of an engine with a state file, a floor's
+//     entries wait in an unnamed file beside it ([floor.spill]), in the
+//     page cache rather than in the heap, read back when asked for; its
+//     paths stay in memory, so finding a path reads nothing. A read that
+//     fails marks the floor lost, and the engine reads the trees and the
+//     common state again ([Engine.dropLost]).
 //
 // During a cycle, a snapshot that was just scanned or loaded, or that a
 // full pass asked for whole, is also kept as the plain map it is (m), so
@@ -60,12 +68,20 @@ type floor struct {
 	dirs    string   // every folder, sorted, one after another
 	dirEnds []uint32 // where folder d ends in dirs
 	// firsts holds the number of the first entry of folder d; one more
-	// holds len(ents).
+	// holds n.
 	firsts   []uint32
-	names    string            // the name of every entry, one after another
-	nameEnds []uint32          // where the name of entry i ends in names
-	ents     []packed          // entry i
-	links    map[uint32]string // symlink targets, by entry
+	names    string   // the name of every entry, one after another
+	nameEnds []uint32 // where the name of entry i ends in names
+	// ents holds entry i; a spilled floor has none, its entries are in
+	// file instead (see [floor.spill]).
+	ents  []packed
+	file  *os.File
+	n     int               // entries
+	links map[uint32]string // symlink targets, by entry
+	// lost is set when an entry could not be read back from file: what
+	// was read from the floor since is not to be trusted, and the engine
+	// drops what stands on it (see [held.lost]).
+	lost atomic.Bool
 	// whole is the floor as a plain map, when a scan or a load made one
 	// that the floor holds exactly, until the end of the cycle: a held
 	// snapshot that is the floor with no differences reads it whole for
@@ -85,7 +101,7 @@ func (f *floor) len() int {
 	if f == nil {
 		return 0
 	}
-	return len(f.ents)
+	return f.n
 }
 
 // part returns part i of s, cut at ends.
@@ -185,13 +201,87 @@ func (p *packed) entry(target string) zerosync.Entry {
 	return e
 }
 
+// packedSize is the bytes of a packed entry in a spill file.
+const packedSize = 56
+
+// put writes p into b, packedSize bytes.
+func (p *packed) put(b []byte) {
+	binary.LittleEndian.PutUint64(b[0:], uint64(p.sec))
+	binary.LittleEndian.PutUint64(b[8:], uint64(p.size))
+	copy(b[16:48], p.digest[:])
+	binary.LittleEndian.PutUint32(b[48:], p.nsec)
+	binary.LittleEndian.PutUint16(b[52:], p.mode)
+	b[54] = byte(p.kind)
+	b[55] = 0
+	if p.utc {
+		b[55] = 1
+	}
+}
+
+// unpack returns the packed entry put into b.
+func unpack(b []byte) packed {
+	p := packed{
+		sec:  int64(binary.LittleEndian.Uint64(b[0:])),
+		size: int64(binary.LittleEndian.Uint64(b[8:])),
+		nsec: binary.LittleEndian.Uint32(b[48:]),
+		mode: binary.LittleEndian.Uint16(b[52:]),
+		kind: zerosync.Kind(b[54]),
+		utc:  b[55] == 1,
+	}
+	copy(p.digest[:], b[16:48])
+	return p
+}
+
+// spill returns a floor like f whose entries are in a new unnamed file in
+// dir, read back when asked for: a running engine's trees, 56 bytes an
+// entry, wait between cycles in the page cache rather than in its heap.
+// f is left as it is.
+func (f *floor) spill(dir string) (*floor, error) {
+	if f.file != nil || f.n == 0 {
+		return f, nil
+	}
+	file, err := os.CreateTemp(dir, "floor-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(file.Name()); err != nil {
+		file.Close()
+		return nil, err
+	}
+	b := make([]byte, 0, min(f.n, readAhead)*packedSize)
+	for i := range f.ents {
+		b = b[:len(b)+packedSize]
+		f.ents[i].put(b[len(b)-packedSize:])
+		if len(b) == cap(b) || i == f.n-1 {
+			if _, err := file.Write(b); err != nil {
+				file.Close()
+				return nil, err
+			}
+			b = b[:0]
+		}
+	}
+	g := &floor{dirs: f.dirs, dirEnds: f.dirEnds, firsts: f.firsts, names: f.names, nameEnds: f.nameEnds,
+		file: file, n: f.n, links: f.links}
+	g.whole.Store(f.whole.Load())
+	// The file is closed when the floor is dropped and the collector
+	// finds it (an *os.File closes itself then).
+	return g, nil
+}
+
+// spilled reports whether f's entries are in a file.
+func (f *floor) spilled() bool { return f != nil && f.file != nil }
+
 // get returns the entry of path in f.
 func (f *floor) get(path string) (zerosync.Entry, bool) {
 	i, ok := f.find(path)
 	if !ok {
 		return zerosync.Entry{}, false
 	}
-	return f.ents[i].entry(f.links[uint32(i)]), true
+	p, ok := f.ent(i)
+	if !ok {
+		return zerosync.Entry{}, false
+	}
+	return p.entry(f.links[uint32(i)]), true
 }
 
 // holds reports whether f holds exactly e at path.
@@ -202,8 +292,62 @@ func (f *floor) holds(path string, e *zerosync.Entry) bool {
 
 // same reports whether entry i of f is exactly e.
 func (f *floor) same(i int, e *zerosync.Entry) bool {
+	p, ok := f.ent(i)
+	return ok && f.is(i, p, e)
+}
+
+// is reports whether p, entry i of f, is exactly e.
+func (f *floor) is(i int, p packed, e *zerosync.Entry) bool {
 	q, ok := pack(e)
-	return ok && f.ents[i] == q && f.links[uint32(i)] == e.Target
+	return ok && p == q && f.links[uint32(i)] == e.Target
+}
+
+// ent returns entry i of f; false when it could not be read back, which
+// marks f lost.
+func (f *floor) ent(i int) (packed, bool) {
+	if f.file == nil {
+		return f.ents[i], true
+	}
+	var b [packedSize]byte
+	if _, err := f.file.ReadAt(b[:], int64(i)*packedSize); err != nil {
+		f.lost.Store(true)
+		return packed{}, false
+	}
+	return unpack(b[:]), true
+}
+
+// entReader reads the entries of a floor in order, many at a time.
+type entReader struct {
+	f     *floor
+	buf   []byte
+	first int // the entry buf starts with
+}
+
+// readAhead is how many entries an entReader reads at once.
+const readAhead = 1024
+
+// ent returns entry i, reading it and those after it when it is not at
+// hand; false when they could not be read back, which marks the floor
+// lost.
+func (r *entReader) ent(i int) (packed, bool) {
+	f := r.f
+	if f.file == nil {
+		return f.ents[i], true
+	}
+	if i < r.first || i >= r.first+len(r.buf)/packedSize {
+		n := min(readAhead, f.n-i)
+		if cap(r.buf) < n*packedSize {
+			r.buf = make([]byte, readAhead*packedSize)
+		}
+		r.buf, r.first = r.buf[:n*packedSize], i
+		if _, err := f.file.ReadAt(r.buf, int64(i)*packedSize); err != nil {
+			r.buf = r.buf[:0]
+			f.lost.Store(true)
+			return packed{}, false
+		}
+	}
+	at := (i - r.first) * packedSize
+	return unpack(r.buf[at : at+packedSize]), true
 }
 
 // rehold returns a held snapshot of s, a new scan of the tree old held,
@@ -283,11 +427,16 @@ func (h *held) All() iter.Seq2[string, zerosync.Entry] {
 			}
 			return
 		}
+		r := entReader{f: h.f}
 		for p, i := range h.f.entries() {
 			if _, ok := h.over[p]; ok {
 				continue
 			}
-			if !yield(p, h.f.ents[i].entry(h.f.links[uint32(i)])) {
+			pk, ok := r.ent(i)
+			if !ok {
+				return // the floor is lost: the engine drops it
+			}
+			if !yield(p, pk.entry(h.f.links[uint32(i)])) {
 				return
 			}
 		}
@@ -467,6 +616,7 @@ func makeFloor(s zerosync.Snapshot) (*floor, map[string]*zerosync.Entry) {
 		f.ents = append(f.ents, pk)
 	}
 	f.firsts = append(f.firsts, uint32(len(f.ents)))
+	f.n = len(f.ents)
 	f.dirs, f.names = strings.Clone(dirs.String()), nameb.String()
 	f.dirEnds = slices.Clip(f.dirEnds)
 	f.firsts = slices.Clip(f.firsts)
@@ -487,6 +637,45 @@ func (h *held) standOn(f *floor) bool {
 	limit := f.len()/8 + 64
 	over := map[string]*zerosync.Entry{}
 	found := 0
+	if m := h.whole(); m != nil {
+		// In the floor's order, reading its entries a run at a time.
+		r := entReader{f: f}
+		for p, i := range f.entries() {
+			e, ok := m[p]
+			if ok {
+				found++
+				pk, read := r.ent(i)
+				if !read {
+					return false // the floor is lost
+				}
+				if f.is(i, pk, &e) {
+					continue
+				}
+			}
+			if len(over) == limit {
+				return false
+			}
+			if ok {
+				en := e // only what is kept escapes
+				over[strings.Clone(p)] = &en
+			} else {
+				over[strings.Clone(p)] = nil // not the folder's string
+			}
+		}
+		if found < len(m) {
+			for p, e := range m {
+				if _, ok := f.find(p); ok {
+					continue
+				}
+				if len(over) == limit {
+					return false
+				}
+				en := e
+				over[strings.Clone(p)] = &en // not the scan's chunk of paths
+			}
+		}
+		return h.standsOn(f, over)
+	}
 	for p, e := range h.All() {
 		if i, ok := f.find(p); ok {
 			found++
@@ -510,6 +699,11 @@ func (h *held) standOn(f *floor) bool {
 			}
 		}
 	}
+	return h.standsOn(f, over)
+}
+
+// standsOn makes h stand on f with the differences over, and reports true.
+func (h *held) standsOn(f *floor, over map[string]*zerosync.Entry) bool {
 	if len(over) == 0 {
 		over = nil
 		if m := h.m.Load(); m != nil {
@@ -519,3 +713,6 @@ func (h *held) standOn(f *floor) bool {
 	h.f, h.over = f, over
 	return true
 }
+
+// lost reports whether h stands on a floor that could not be read back.
+func (h *held) lost() bool { return h != nil && h.f != nil && h.f.lost.Load() }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -81,9 +82,19 @@ func checkHeld(t *testing.T, want zerosync.Snapshot, h *held, step string) {
 }
 
 // TestHeldMatchesMap: a held snapshot, changed at random, settled (made
-// into a floor), put on another's floor and read whole in between, always
-// holds exactly what a plain map changed the same way holds.
+// into a floor), put on another's floor, its floor spilled to a file and
+// read whole in between, always holds exactly what a plain map changed
+// the same way holds.
 func TestHeldMatchesMap(t *testing.T) {
+	dir := t.TempDir()
+	spill := func(h *held) {
+		t.Helper()
+		if h.f != nil {
+			f, err := h.f.spill(dir)
+			require.NoError(t, err)
+			h.f = f
+		}
+	}
 	forms := heldEntries()
 	r := rand.New(rand.NewPCG(1, 2))
 	randomSnap := func(n int) zerosync.Snapshot {
@@ -101,7 +112,7 @@ func TestHeldMatchesMap(t *testing.T) {
 		for step := range 200 {
 			name := fmt.Sprintf("round %d step %d", round, step)
 			p := fmt.Sprintf("d%d/f%d", r.IntN(4), r.IntN(40))
-			switch op := r.IntN(10); {
+			switch op := r.IntN(11); {
 			case op < 4:
 				e := forms[r.IntN(len(forms))]
 				h.Set(p, e)
@@ -128,11 +139,14 @@ func TestHeldMatchesMap(t *testing.T) {
 				default:
 					h = rehold(h, maps.Clone(want))
 				}
-			default:
+			case op == 9:
 				h.Map()
 				if r.IntN(4) == 0 {
 					h.drop()
 				}
+			default:
+				spill(h)
+				spill(other)
 			}
 			checkHeld(t, want, h, name)
 		}
@@ -248,6 +262,18 @@ func TestFloorFinds(t *testing.T) {
 			other.Size++
 			require.False(t, f.holds(p, &other))
 		}
+		// Spilled to a file, the same entries are read back, one by one
+		// and in runs.
+		g, err := f.spill(t.TempDir())
+		require.NoError(t, err)
+		require.Equal(t, n > 0, g.spilled())
+		for p, want := range s {
+			got, ok := g.get(p)
+			require.True(t, ok && exactly(want, got), "%d paths, spilled: %q is %v, want %v", n, p, got, want)
+			require.True(t, g.holds(p, &want))
+		}
+		checkHeld(t, s, &held{f: g, n: g.len()}, fmt.Sprintf("%d paths, spilled", n))
+		require.False(t, g.lost.Load())
 	}
 	// Paths no scan makes are kept exactly all the same: a folder and a
 	// name are one path whatever their slashes.
@@ -359,4 +385,48 @@ func TestFirstSyncSharesOurTree(t *testing.T) {
 	}
 	_, ok := p.base.Get("d/f2.txt")
 	require.False(t, ok)
+}
+
+// TestLostFloorIsReadAgain: when the file a floor's entries wait in
+// cannot be read back, the pass that read it decides nothing and fails,
+// and the next cycle reads the trees and the common state again and
+// syncs as if nothing happened.
+func TestLostFloorIsReadAgain(t *testing.T) {
+	a, b := memory.New(), memory.New()
+	for i := range 50 {
+		require.NoError(t, a.WriteFile(fmt.Sprintf("d/f%d.txt", i), fmt.Appendf(nil, "file %d", i), 0o644))
+	}
+	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: b}}, WithStatePath(filepath.Join(t.TempDir(), "state.db")))
+	require.NoError(t, err)
+	defer e.Close()
+	e.mem.release = func() {}
+	ctx := context.Background()
+	_, err = e.SyncOnce(ctx)
+	require.NoError(t, err)
+	e.releaseAfterFull()
+	p := e.pairs[0]
+	f := e.ours.snap.f
+	require.True(t, f.spilled(), "our tree's floor waits in a file")
+	require.Same(t, f, p.base.f, "the common state stands on it")
+
+	require.NoError(t, f.file.Close()) // every read of it now fails
+	require.NoError(t, b.WriteFile("d/f1.txt", []byte("edited on b"), 0o644))
+	_, err = e.SyncOnce(ctx)
+	require.ErrorIs(t, err, errHeldLost)
+	got, err := a.ReadFile("d/f1.txt")
+	require.NoError(t, err)
+	require.Equal(t, "file 1", string(got), "nothing was decided on what could not be read")
+
+	rep, err := e.SyncOnce(ctx)
+	require.NoError(t, err)
+	require.Empty(t, rep.Problems)
+	got, err = a.ReadFile("d/f1.txt")
+	require.NoError(t, err)
+	require.Equal(t, "edited on b", string(got))
+	for i := range 50 {
+		_, err := a.ReadFile(fmt.Sprintf("d/f%d.txt", i))
+		require.NoError(t, err, "nothing was deleted")
+		_, err = b.ReadFile(fmt.Sprintf("d/f%d.txt", i))
+		require.NoError(t, err, "nothing was deleted")
+	}
 }

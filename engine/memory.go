@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"runtime/debug"
 	"sync/atomic"
 )
@@ -16,6 +17,33 @@ type memUse struct {
 	// release returns freed memory to the system; debug.FreeOSMemory
 	// unless a test counts the calls.
 	release func()
+	// spillDir, when set, is where the floors of the held snapshots wait
+	// between cycles (the state database's folder; none for a volatile
+	// state).
+	spillDir string
+}
+
+// errHeldLost is a pass's error when what the engine held of a tree could
+// not be read back from its spill file.
+var errHeldLost = errors.New("what the engine kept of the trees between cycles could not be read back from its file; the trees and their common state are read again in the next cycle")
+
+// dropLost drops, at the start of a cycle, the held snapshots that stand
+// on a floor that could not be read back: the trees are scanned again in
+// full and the common state is loaded again from the database.
+func (e *Engine) dropLost() {
+	if e.ours.snap.lost() {
+		e.ours.snap = nil
+		e.ours.markFull()
+	}
+	for _, p := range e.pairs {
+		if p.base.lost() {
+			p.base = nil
+		}
+		if p.peer.snap.lost() {
+			p.peer.snap = nil
+			p.peer.markFull()
+		}
+	}
 }
 
 // releaseAfterFull settles the held snapshots, and gives the memory a full
@@ -78,5 +106,34 @@ func (e *Engine) settleHeld() {
 				h.standOn(like)
 			}
 		}
+	}
+	if e.mem.spillDir != "" {
+		e.spillHeld()
+	}
+}
+
+// spillHeld moves the entries of every floor the held snapshots stand on
+// into a file (see [floor.spill]), once per floor. A floor that cannot be
+// written stays in memory.
+func (e *Engine) spillHeld() {
+	hs := []*held{e.ours.snap}
+	for _, p := range e.pairs {
+		hs = append(hs, p.base, p.peer.snap)
+	}
+	done := map[*floor]*floor{}
+	for _, h := range hs {
+		if h == nil || h.f == nil || h.f.spilled() {
+			continue
+		}
+		g, ok := done[h.f]
+		if !ok {
+			var err error
+			if g, err = h.f.spill(e.mem.spillDir); err != nil {
+				e.log.Warn("the trees wait between cycles in memory: their file could not be written", "err", err)
+				g = h.f
+			}
+			done[h.f] = g
+		}
+		h.f = g
 	}
 }

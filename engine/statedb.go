@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/state"
@@ -56,6 +57,8 @@ func (e *Engine) openDB() error {
 		return fmt.Errorf("engine: %w: %s holds the state of engine %q, not %q; give this engine its own state file",
 			zerosync.ErrForeignState, path, owner, e.name)
 	}
+	// The held trees wait between cycles beside the state (memory.go).
+	e.mem.spillDir = filepath.Dir(path)
 	commits := newCommitter(db.CommitAll, e.kick)
 	e.closeDB = func() error { return errors.Join(commits.close(), db.Close()) }
 	e.live.storeFor = func(peer string) store { return &behindStore{p: db.Pair(peer), c: commits} }
