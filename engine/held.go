@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/unnamed"
 )
 
 // What a running engine keeps between cycles is, per tree, its last
@@ -240,12 +241,8 @@ func (f *floor) spill(dir string) (*floor, error) {
 	if f.file != nil || f.n == 0 {
 		return f, nil
 	}
-	file, err := os.CreateTemp(dir, "floor-*")
+	file, err := unnamed.Create(dir, "floor-*")
 	if err != nil {
-		return nil, err
-	}
-	if err := os.Remove(file.Name()); err != nil {
-		file.Close()
 		return nil, err
 	}
 	b := make([]byte, 0, min(f.n, readAhead)*packedSize)

@@ -306,13 +306,7 @@ func TestFloorFinds(t *testing.T) {
 // our tree's floor; after an edit, only its path is kept beside it, and
 // the next full scan makes them share one floor again.
 func TestRunSharesFloors(t *testing.T) {
-	a, b := memory.New(), memory.New()
-	for i := range 50 {
-		require.NoError(t, a.WriteFile(fmt.Sprintf("d/f%d.txt", i), fmt.Appendf(nil, "file %d", i), 0o644))
-	}
-	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: b}}, WithVolatileState())
-	require.NoError(t, err)
-	defer e.Close()
+	a, b, e := fiftyFiles(t, WithVolatileState())
 	e.mem.release = func() {}
 	ctx := context.Background()
 	cycle := func() {
@@ -348,41 +342,21 @@ func TestRunSharesFloors(t *testing.T) {
 // state that is our tree's map itself, not a copy of each entry; it holds
 // what the database holds, and later cycles change it as any other.
 func TestFirstSyncSharesOurTree(t *testing.T) {
-	a, b := memory.New(), memory.New()
-	for i := range 50 {
-		require.NoError(t, a.WriteFile(fmt.Sprintf("d/f%d.txt", i), fmt.Appendf(nil, "file %d", i), 0o644))
-	}
-	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: b}}, WithVolatileState())
-	require.NoError(t, err)
-	defer e.Close()
+	a, b, e := fiftyFiles(t, WithVolatileState())
 	ctx := context.Background()
-	_, err = e.SyncOnce(ctx)
+	_, err := e.SyncOnce(ctx)
 	require.NoError(t, err)
 	p := e.pairs[0]
 	require.NotNil(t, p.base.whole())
 	require.Equal(t, fmt.Sprintf("%p", e.ours.snap.whole()), fmt.Sprintf("%p", p.base.whole()), "the common state is our tree's map")
-	stored, err := p.store.Base(ctx)
-	require.NoError(t, err)
-	require.Equal(t, len(stored), p.base.Len())
-	for path, want := range stored {
-		got, ok := p.base.Get(path)
-		require.True(t, ok, path)
-		require.True(t, exactly(want, got), "%s: held %v, stored %v", path, got, want)
-	}
+	heldIsStored(t, p)
 
 	// An edit on either side moves the common state, not our tree's map.
 	require.NoError(t, b.WriteFile("d/f1.txt", []byte("edited on b"), 0o644))
 	require.NoError(t, a.Remove("d/f2.txt"))
 	_, err = e.SyncOnce(ctx)
 	require.NoError(t, err)
-	stored, err = p.store.Base(ctx)
-	require.NoError(t, err)
-	require.Equal(t, len(stored), p.base.Len())
-	for path, want := range stored {
-		got, ok := p.base.Get(path)
-		require.True(t, ok, path)
-		require.True(t, exactly(want, got), "%s: held %v, stored %v", path, got, want)
-	}
+	heldIsStored(t, p)
 	_, ok := p.base.Get("d/f2.txt")
 	require.False(t, ok)
 }
@@ -392,16 +366,10 @@ func TestFirstSyncSharesOurTree(t *testing.T) {
 // and the next cycle reads the trees and the common state again and
 // syncs as if nothing happened.
 func TestLostFloorIsReadAgain(t *testing.T) {
-	a, b := memory.New(), memory.New()
-	for i := range 50 {
-		require.NoError(t, a.WriteFile(fmt.Sprintf("d/f%d.txt", i), fmt.Appendf(nil, "file %d", i), 0o644))
-	}
-	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: b}}, WithStatePath(filepath.Join(t.TempDir(), "state.db")))
-	require.NoError(t, err)
-	defer e.Close()
+	a, b, e := fiftyFiles(t, WithStatePath(filepath.Join(t.TempDir(), "state.db")))
 	e.mem.release = func() {}
 	ctx := context.Background()
-	_, err = e.SyncOnce(ctx)
+	_, err := e.SyncOnce(ctx)
 	require.NoError(t, err)
 	e.releaseAfterFull()
 	p := e.pairs[0]
@@ -428,5 +396,32 @@ func TestLostFloorIsReadAgain(t *testing.T) {
 		require.NoError(t, err, "nothing was deleted")
 		_, err = b.ReadFile(fmt.Sprintf("d/f%d.txt", i))
 		require.NoError(t, err, "nothing was deleted")
+	}
+}
+
+// fiftyFiles returns an engine made with opts that syncs a, holding fifty
+// files, with b, empty; it is closed when the test ends.
+func fiftyFiles(t *testing.T, opts ...Option) (a, b *memory.Endpoint, e *Engine) {
+	t.Helper()
+	a, b = memory.New(), memory.New()
+	for i := range 50 {
+		require.NoError(t, a.WriteFile(fmt.Sprintf("d/f%d.txt", i), fmt.Appendf(nil, "file %d", i), 0o644))
+	}
+	e, err := New(Peer{Name: "a", Endpoint: a}, []Peer{{Name: "b", Endpoint: b}}, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	return a, b, e
+}
+
+// heldIsStored checks that p's held common state is what its store holds.
+func heldIsStored(t *testing.T, p *pair) {
+	t.Helper()
+	stored, err := p.store.Base(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, len(stored), p.base.Len())
+	for path, want := range stored {
+		got, ok := p.base.Get(path)
+		require.True(t, ok, path)
+		require.True(t, exactly(want, got), "%s: held %v, stored %v", path, got, want)
 	}
 }

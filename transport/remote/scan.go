@@ -14,6 +14,7 @@ import (
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/internal/chunk"
 	"github.com/zerosync/zerosync/internal/codec"
+	"github.com/zerosync/zerosync/internal/unnamed"
 )
 
 // Incremental scans. The agent numbers the snapshots it sends for a root
@@ -92,12 +93,8 @@ var spillSeed = maphash.MakeSeed()
 
 // spillBytes writes b to a new unnamed file in dir.
 func spillBytes(dir string, b []byte) (*spillFile, error) {
-	f, err := os.CreateTemp(dir, "spill-*")
+	f, err := unnamed.Create(dir, "spill-*")
 	if err != nil {
-		return nil, err
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
 		return nil, err
 	}
 	if _, err := f.Write(b); err != nil {
