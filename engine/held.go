@@ -30,7 +30,7 @@ import (
 //     peer's tree stand on our tree's floor, each with only the paths
 //     where it differs (see [held.standOn] and [Engine.settleHeld]);
 //   - a change is kept beside the floor, in over, until a full scan that
-//     differs in many paths makes a new floor.
+//     differs in many paths makes a new floor;
 //   - between the cycles of an engine with a state file, a floor's
 //     entries wait in an unnamed file beside it ([floor.spill]), in the
 //     page cache rather than in the heap, read back when asked for; its
