@@ -551,6 +551,20 @@ func (e *Engine) applyPlan(ctx context.Context, p *pair, pt *pairTrees, plan zer
 // commitPair moves the common state to whatever both sides now agree on.
 func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot, final [2]zerosync.Snapshot, run *applyRun) error {
 	c := commit{Base: map[string]*zerosync.Entry{}, Bodies: run.bodies, Journal: run.journal}
+	if p.base.Len() == 0 && len(final[0]) > 0 && agree(final[0], final[1]) {
+		// The first sync of trees that now agree everywhere: the common
+		// state is our tree, given and then held as the map it is (nobody
+		// writes it), where a copy of every entry would be made twice,
+		// for the commit and for the held state: 30 MB of a first sync
+		// of 100k files.
+		c.Set = final[0]
+		if err := p.store.Commit(ctx, c); err != nil {
+			p.base = nil // reload what the store holds
+			return fmt.Errorf("save state: %w", err)
+		}
+		p.base = hold(final[0])
+		return nil
+	}
 	// record decides a path from its entries on our side, theirs and in
 	// the common state (pointers to the callers' copies: a pointer of its
 	// own is made only for an entry that joins the common state, not for
@@ -612,15 +626,6 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 		p.base = nil // reload what the store holds
 		return fmt.Errorf("save state: %w", err)
 	}
-	if p.base.Len() == 0 && len(c.Base) == len(final[0]) {
-		// The first sync of trees that now agree everywhere: every path
-		// of our tree joined the common state as a copy of its entry, and
-		// there was nothing else. The common state is our tree's map,
-		// shared (nobody writes it), where setting each path would copy
-		// every entry once more: 20 MB of a first sync of 100k files.
-		p.base = hold(final[0])
-		return nil
-	}
 	for path, en := range c.Base {
 		if en == nil {
 			p.base.Delete(path)
@@ -629,6 +634,19 @@ func (e *Engine) commitPair(ctx context.Context, p *pair, base zerosync.Snapshot
 		}
 	}
 	return nil
+}
+
+// agree reports whether a and b hold the same paths, each the same.
+func agree(a, b zerosync.Snapshot) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for path, ea := range a {
+		if eb, ok := b[path]; !ok || !ea.Same(&eb) {
+			return false
+		}
+	}
+	return true
 }
 
 // patch makes cache hold final where it held before, and returns the paths

@@ -342,23 +342,27 @@ func TestRunSharesFloors(t *testing.T) {
 // state that is our tree's map itself, not a copy of each entry; it holds
 // what the database holds, and later cycles change it as any other.
 func TestFirstSyncSharesOurTree(t *testing.T) {
-	a, b, e := fiftyFiles(t, WithVolatileState())
-	ctx := context.Background()
-	_, err := e.SyncOnce(ctx)
-	require.NoError(t, err)
-	p := e.pairs[0]
-	require.NotNil(t, p.base.whole())
-	require.Equal(t, fmt.Sprintf("%p", e.ours.snap.whole()), fmt.Sprintf("%p", p.base.whole()), "the common state is our tree's map")
-	heldIsStored(t, p)
+	for name, opt := range map[string]Option{"memory": WithVolatileState(), "database": WithStatePath(filepath.Join(t.TempDir(), "state.db"))} {
+		t.Run(name, func(t *testing.T) {
+			a, b, e := fiftyFiles(t, opt)
+			ctx := context.Background()
+			_, err := e.SyncOnce(ctx)
+			require.NoError(t, err)
+			p := e.pairs[0]
+			require.NotNil(t, p.base.whole())
+			require.Equal(t, fmt.Sprintf("%p", e.ours.snap.whole()), fmt.Sprintf("%p", p.base.whole()), "the common state is our tree's map")
+			heldIsStored(t, p)
 
-	// An edit on either side moves the common state, not our tree's map.
-	require.NoError(t, b.WriteFile("d/f1.txt", []byte("edited on b"), 0o644))
-	require.NoError(t, a.Remove("d/f2.txt"))
-	_, err = e.SyncOnce(ctx)
-	require.NoError(t, err)
-	heldIsStored(t, p)
-	_, ok := p.base.Get("d/f2.txt")
-	require.False(t, ok)
+			// An edit on either side moves the common state, not our tree's map.
+			require.NoError(t, b.WriteFile("d/f1.txt", []byte("edited on b"), 0o644))
+			require.NoError(t, a.Remove("d/f2.txt"))
+			_, err = e.SyncOnce(ctx)
+			require.NoError(t, err)
+			heldIsStored(t, p)
+			_, ok := p.base.Get("d/f2.txt")
+			require.False(t, ok)
+		})
+	}
 }
 
 // TestLostFloorIsReadAgain: when the file a floor's entries wait in
@@ -422,6 +426,9 @@ func heldIsStored(t *testing.T, p *pair) {
 	for path, want := range stored {
 		got, ok := p.base.Get(path)
 		require.True(t, ok, path)
+		// The database gives times back in the local zone.
+		require.True(t, got.ModTime.Equal(want.ModTime), "%s: held %v, stored %v", path, got.ModTime, want.ModTime)
+		got.ModTime = want.ModTime
 		require.True(t, exactly(want, got), "%s: held %v, stored %v", path, got, want)
 	}
 }

@@ -155,6 +155,7 @@ func (m *memStore) Commit(ctx context.Context, c commit) error {
 			m.base[p] = *e
 		}
 	}
+	maps.Copy(m.base, c.Set)
 	maps.Copy(m.bodies, c.Bodies)
 	used := map[zerosync.Digest]bool{}
 	for _, e := range m.base {

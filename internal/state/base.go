@@ -28,6 +28,11 @@ type Change struct {
 	// Base maps paths to their new base entries; a nil entry deletes the
 	// path from the base. Paths satisfy [zerosync.ValidPath].
 	Base map[string]*zerosync.Entry
+	// Set are more base entries to set, by value, as if each were in
+	// Base: a caller that holds a whole tree (the first sync of a pair)
+	// gives it as it is, instead of a pointer to a copy of every entry.
+	// A path may not be in both.
+	Set zerosync.Snapshot
 	// Bodies are ancestor bodies to keep, keyed by the digest of their
 	// content. A body is kept only while some base file of the pair has
 	// its digest.
@@ -208,8 +213,17 @@ func refOf(e *zerosync.Entry) ref {
 type commitStats struct{ set, deleted, bodies, pruned int }
 
 func prepare(c Change) (*prepared, error) {
+	paths := make([]string, 0, len(c.Base)+len(c.Set))
+	for path := range c.Base {
+		if _, ok := c.Set[path]; ok {
+			return nil, fmt.Errorf("%q: %w: set twice in one change", path, ErrInvalid)
+		}
+		paths = append(paths, path)
+	}
+	paths = slices.AppendSeq(paths, maps.Keys(c.Set))
+	slices.Sort(paths)
 	w := &prepared{
-		paths:  slices.Sorted(maps.Keys(c.Base)),
+		paths:  paths,
 		bodies: slices.SortedFunc(maps.Keys(c.Bodies), func(a, b zerosync.Digest) int { return bytes.Compare(a[:], b[:]) }),
 		bodyOf: c.Bodies,
 	}
@@ -219,7 +233,11 @@ func prepare(c Change) (*prepared, error) {
 	buf := make([]byte, 0, 64*len(w.paths))
 	ends := make([]int, len(w.paths))
 	for i, path := range w.paths {
-		e := c.Base[path]
+		e, ok := c.Base[path]
+		if !ok {
+			en := c.Set[path]
+			e = &en
+		}
 		if err := zerosync.ValidPath(path); err != nil {
 			return nil, err
 		}
@@ -233,8 +251,8 @@ func prepare(c Change) (*prepared, error) {
 		ends[i] = len(buf)
 	}
 	start := 0
-	for i, path := range w.paths {
-		if c.Base[path] != nil {
+	for i := range w.paths {
+		if ends[i] > start { // a deletion encodes nothing
 			w.vals[i] = buf[start:ends[i]:ends[i]]
 		}
 		start = ends[i]

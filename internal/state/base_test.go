@@ -659,3 +659,32 @@ func mappedKiB(t *testing.T, file string) int64 {
 	}
 	return kib
 }
+
+// TestCommitSet: entries given by value in Set are stored as Base stores
+// them, beside Base's own; a path in both is refused, and nothing of
+// that change is stored.
+func TestCommitSet(t *testing.T) {
+	db, _ := openDB(t)
+	p := db.Pair("a")
+	mustCommit(t, p, Change{Base: map[string]*zerosync.Entry{"old": file("old", 0o644), "gone": file("gone", 0o644)}})
+	set := zerosync.Snapshot{"d": *dir(0o755), "d/f": *file("f", 0o600), "old": *file("new", 0o644)}
+	mustCommit(t, p, Change{Base: map[string]*zerosync.Entry{"gone": nil, "e": file("e", 0o644)}, Set: set})
+	got := mustBase(t, p)
+	want := zerosync.Snapshot{"d": *dir(0o755), "d/f": *file("f", 0o600), "old": *file("new", 0o644), "e": *file("e", 0o644)}
+	if len(got) != len(want) {
+		t.Fatalf("base has %d entries, want %d: %v", len(got), len(want), got)
+	}
+	for path, w := range want {
+		if g, ok := got[path]; !ok || !g.Same(&w) || g.Size != w.Size {
+			t.Fatalf("%s: %v, want %v", path, g, w)
+		}
+	}
+
+	err := p.Commit(context.Background(), Change{Base: map[string]*zerosync.Entry{"x": file("x", 0o644)}, Set: zerosync.Snapshot{"x": *file("y", 0o644)}})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a path in Base and Set: %v, want ErrInvalid", err)
+	}
+	if _, ok := mustBase(t, p)["x"]; ok {
+		t.Fatal("a refused change was stored")
+	}
+}
