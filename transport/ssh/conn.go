@@ -55,6 +55,47 @@ func (c *sshConn) dead() bool {
 	}
 }
 
+// errSessionLost is newSession's error when the connection ended while a
+// session was being opened.
+var errSessionLost = errors.New("the connection ended while a session was being opened")
+
+// newSession opens a session on c, giving up when ctx ends or the
+// connection does. A server that never answers the request must not hang
+// us, and x/crypto/ssh itself waits forever for the answer to a request
+// sent as the connection closes (seen in CI: a cycle waited ten minutes
+// after a cut connection). A request given up on keeps one goroutine
+// waiting, which closes the session should it come after all.
+func (c *sshConn) newSession(ctx context.Context) (*ssh.Session, error) {
+	ch := make(chan openedSession, 1)
+	go func() {
+		s, err := c.client.NewSession()
+		ch <- openedSession{s, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.s, o.err
+	case <-ctx.Done():
+		go closeLate(ch)
+		return nil, ctx.Err()
+	case <-c.done:
+		go closeLate(ch)
+		return nil, errSessionLost
+	}
+}
+
+// openedSession is what opening a session gave.
+type openedSession struct {
+	s   *ssh.Session
+	err error
+}
+
+// closeLate closes the session a request given up on opened after all.
+func closeLate(ch <-chan openedSession) {
+	if o := <-ch; o.s != nil {
+		o.s.Close()
+	}
+}
+
 // agentConn is one agent session on an SSH connection.
 type agentConn struct {
 	conn   *sshConn
@@ -241,7 +282,7 @@ const maxPreamble = 64 << 10
 // the agent is missing, does not speak the protocol, or is another
 // version, it reports that installing would help.
 func (h *host) execAgent(ctx context.Context, conn *sshConn) (ag *agentConn, reinstall bool, err error) {
-	sess, err := conn.client.NewSession()
+	sess, err := conn.newSession(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("ssh: %s: new session: %w", h.hc, err)
 	}
@@ -362,7 +403,7 @@ read:
 // answer read from its output, and returns the first bytes of its
 // standard error.
 func (c *sshConn) run(ctx context.Context, cmd string, stdin io.Reader, out *answer) (stderr []byte, err error) {
-	sess, err := c.client.NewSession()
+	sess, err := c.newSession(ctx)
 	if err != nil {
 		return nil, err
 	}
