@@ -69,7 +69,7 @@ type floor struct {
 	dirs    string   // every folder, sorted, one after another
 	dirEnds []uint32 // where folder d ends in dirs
 	// firsts holds the number of the first entry of folder d; one more
-	// holds n.
+	// holds the number of entries.
 	firsts   []uint32
 	names    string   // the name of every entry, one after another
 	nameEnds []uint32 // where the name of entry i ends in names
@@ -77,7 +77,6 @@ type floor struct {
 	// file instead (see [floor.spill]).
 	ents  []packed
 	file  *os.File
-	n     int               // entries
 	links map[uint32]string // symlink targets, by entry
 	// lost is set when an entry could not be read back from file: what
 	// was read from the floor since is not to be trusted, and the engine
@@ -102,7 +101,7 @@ func (f *floor) len() int {
 	if f == nil {
 		return 0
 	}
-	return f.n
+	return int(f.firsts[len(f.firsts)-1])
 }
 
 // part returns part i of s, cut at ends.
@@ -238,18 +237,19 @@ func unpack(b []byte) packed {
 // entry, wait between cycles in the page cache rather than in its heap.
 // f is left as it is.
 func (f *floor) spill(dir string) (*floor, error) {
-	if f.file != nil || f.n == 0 {
+	n := f.len()
+	if f.file != nil || n == 0 {
 		return f, nil
 	}
 	file, err := unnamed.Create(dir, "floor-*")
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, min(f.n, readAhead)*packedSize)
+	b := make([]byte, 0, min(n, readAhead)*packedSize)
 	for i := range f.ents {
 		b = b[:len(b)+packedSize]
 		f.ents[i].put(b[len(b)-packedSize:])
-		if len(b) == cap(b) || i == f.n-1 {
+		if len(b) == cap(b) || i == n-1 {
 			if _, err := file.Write(b); err != nil {
 				file.Close()
 				return nil, err
@@ -258,7 +258,7 @@ func (f *floor) spill(dir string) (*floor, error) {
 		}
 	}
 	g := &floor{dirs: f.dirs, dirEnds: f.dirEnds, firsts: f.firsts, names: f.names, nameEnds: f.nameEnds,
-		file: file, n: f.n, links: f.links}
+		file: file, links: f.links}
 	g.whole.Store(f.whole.Load())
 	// The file is closed when the floor is dropped and the collector
 	// finds it (an *os.File closes itself then).
@@ -306,11 +306,20 @@ func (f *floor) ent(i int) (packed, bool) {
 		return f.ents[i], true
 	}
 	var b [packedSize]byte
-	if _, err := f.file.ReadAt(b[:], int64(i)*packedSize); err != nil {
-		f.lost.Store(true)
+	if !f.read(b[:], i) {
 		return packed{}, false
 	}
 	return unpack(b[:]), true
+}
+
+// read reads the entries of a spilled f from entry i into b; false when
+// they could not be read back, which marks f lost.
+func (f *floor) read(b []byte, i int) bool {
+	if _, err := f.file.ReadAt(b, int64(i)*packedSize); err != nil {
+		f.lost.Store(true)
+		return false
+	}
+	return true
 }
 
 // entReader reads the entries of a floor in order, many at a time.
@@ -332,14 +341,13 @@ func (r *entReader) ent(i int) (packed, bool) {
 		return f.ents[i], true
 	}
 	if i < r.first || i >= r.first+len(r.buf)/packedSize {
-		n := min(readAhead, f.n-i)
+		n := min(readAhead, f.len()-i)
 		if cap(r.buf) < n*packedSize {
 			r.buf = make([]byte, readAhead*packedSize)
 		}
 		r.buf, r.first = r.buf[:n*packedSize], i
-		if _, err := f.file.ReadAt(r.buf, int64(i)*packedSize); err != nil {
+		if !f.read(r.buf, i) {
 			r.buf = r.buf[:0]
-			f.lost.Store(true)
 			return packed{}, false
 		}
 	}
@@ -613,7 +621,6 @@ func makeFloor(s zerosync.Snapshot) (*floor, map[string]*zerosync.Entry) {
 		f.ents = append(f.ents, pk)
 	}
 	f.firsts = append(f.firsts, uint32(len(f.ents)))
-	f.n = len(f.ents)
 	f.dirs, f.names = strings.Clone(dirs.String()), nameb.String()
 	f.dirEnds = slices.Clip(f.dirEnds)
 	f.firsts = slices.Clip(f.firsts)
