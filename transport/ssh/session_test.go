@@ -2,8 +2,6 @@ package ssh
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"net"
 	"testing"
@@ -16,10 +14,7 @@ import (
 // never answers its requests for a session.
 func stallingServer(t *testing.T) (addr string, conns chan net.Conn) {
 	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, _ := newEd25519(t)
 	signer, err := ssh.NewSignerFromKey(key)
 	if err != nil {
 		t.Fatal(err)
