@@ -175,7 +175,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if uid, err := peerUID(c); err == nil && (uid == l.uid || uid == 0) {
+		if uid, _, err := ctlsock.Peer(c); err == nil && (uid == l.uid || uid == 0) {
 			return c, nil
 		}
 		c.Close()
@@ -196,25 +196,6 @@ func (l *listener) Close() error {
 		l.lock.Close()
 	})
 	return l.err
-}
-
-// peerUID returns the user of the process at the other end of c.
-func peerUID(c *net.UnixConn) (int, error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return 0, err
-	}
-	if cerr != nil {
-		return 0, cerr
-	}
-	return int(cred.Uid), nil
 }
 
 // Running reports whether a daemon of the engine called name answers on

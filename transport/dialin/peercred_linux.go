@@ -6,7 +6,7 @@ import (
 	"net"
 	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/zerosync/zerosync/internal/ctlsock"
 )
 
 // checkPeer refuses a connection whose other end, the process accepting
@@ -18,22 +18,12 @@ func checkPeer(c net.Conn) error {
 	if !ok {
 		return errors.New("not a UNIX socket connection")
 	}
-	raw, err := uc.SyscallConn()
+	uid, pid, err := ctlsock.Peer(uc)
 	if err != nil {
-		return err
+		return fmt.Errorf("reading who accepts on it: %w", err)
 	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return err
-	}
-	if cerr != nil {
-		return fmt.Errorf("reading who accepts on it: %w", cerr)
-	}
-	if int(cred.Uid) != os.Getuid() {
-		return fmt.Errorf("the process accepting on it (pid %d) runs as user id %d, not as this user (%d); refusing it", cred.Pid, cred.Uid, os.Getuid())
+	if uid != os.Getuid() {
+		return fmt.Errorf("the process accepting on it (pid %d) runs as user id %d, not as this user (%d); refusing it", pid, uid, os.Getuid())
 	}
 	return nil
 }
