@@ -45,7 +45,8 @@ var handled atomic.Bool
 // As the agent it serves on standard input and output until the input ends
 // or the process receives SIGTERM, SIGINT or SIGHUP, writes errors to
 // standard error, and exits with status 0 after a clean end and 1
-// otherwise.
+// otherwise. With [LingerArg] it also leaves a process that lingers (see
+// the package documentation).
 func Handle() {
 	handled.Store(true)
 	if len(os.Args) < 2 || os.Args[1] != Arg {
@@ -63,12 +64,43 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if d := argDuration(os.Args[2:], lingererArg); d > 0 {
+		return runLingerer(ctx, d, log)
+	}
+	if d := argDuration(os.Args[2:], LingerArg); d > 0 {
+		if l := lingerListener(log); l != nil {
+			if err := startLingerer(l, d); err != nil {
+				log.Warn("not lingering", "err", err)
+			}
+		}
+	}
 	err := Serve(ctx, os.Stdin, os.Stdout, WithLogger(log))
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintln(os.Stderr, "zerosync agent:", err)
 		return 1
 	}
 	return 0
+}
+
+// lingerListener listens on the socket of this agent, or returns nil,
+// when it cannot, after saying why: the agent then serves its one session.
+func lingerListener(log *slog.Logger) *net.UnixListener {
+	dir, err := CacheDir()
+	if err != nil {
+		log.Warn("not lingering", "err", err)
+		return nil
+	}
+	path := SocketPath(dir)
+	if path == "" {
+		log.Warn("not lingering: the socket's path would be too long", "dir", dir)
+		return nil
+	}
+	l, err := listenLinger(path)
+	if err != nil {
+		log.Warn("not lingering", "socket", path, "err", err)
+		return nil
+	}
+	return l
 }
 
 // Handled reports whether [Handle] was called in this process, that is,

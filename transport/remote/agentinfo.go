@@ -9,3 +9,13 @@ const AgentVersion = "0.2.0+proto1"
 // (see the agent package's Handle). It is chosen so that no program takes
 // it for one of its own arguments.
 const AgentArg = "__zerosync_agent"
+
+// AgentLingerArg, followed by a duration ("--linger=10m"), is the argument
+// after [AgentArg] that makes the agent stay that long after its last
+// session and serve later ones through its socket, [AgentSocket] in its
+// cache directory (see the agent package).
+const AgentLingerArg = "--linger="
+
+// AgentSocket is the file name of the socket a lingering agent of this
+// version serves on, beside the agent in its cache directory.
+const AgentSocket = "agent-" + AgentVersion + ".sock"

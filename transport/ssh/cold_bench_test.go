@@ -19,10 +19,18 @@ import (
 // agent with the root open (TCP, SSH handshake, session, the user's shell
 // and its start-up files, the start script, the agent's handshake),
 // ms-sync/op the cycle, ms-local/op, ms-engine/op and ms-close/op opening
-// the local endpoint and the engine and closing everything.
+// the local endpoint and the engine and closing everything. "exec" starts
+// an agent for each process; "linger" reaches the agent the first one left
+// (WithAgentLinger), as the command line does.
 func BenchmarkColdNoop(b *testing.B) {
+	b.Run("exec", func(b *testing.B) { coldNoop(b) })
+	b.Run("linger", func(b *testing.B) { coldNoop(b, WithAgentLinger(time.Minute, b.TempDir())) })
+}
+
+func coldNoop(b *testing.B, extra ...Option) {
 	ctx := context.Background()
 	f := newFixture(b)
+	b.Cleanup(func() { f.killAgents(b) })
 	laptop, server := newDir(b, "laptop"), newDir(b, "server")
 	benchTree(b, laptop, 10000, 1024)
 	statePath := filepath.Join(b.TempDir(), "state.db")
@@ -30,7 +38,7 @@ func BenchmarkColdNoop(b *testing.B) {
 	var tDial, tLocal, tEngine, tSync, tClose time.Duration
 	cycle := func() {
 		t0 := time.Now()
-		tr, err := New(append([]Option{WithSelfInstall()}, f.opts...)...)
+		tr, err := New(append(append([]Option{WithSelfInstall()}, f.opts...), extra...)...)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -98,8 +98,11 @@ func closeLate(ch <-chan openedSession) {
 
 // agentConn is one agent session on an SSH connection.
 type agentConn struct {
-	conn   *sshConn
+	conn *sshConn
+	// sess is the session the agent was started in; stream, for an agent
+	// that lingered, the channel to its socket.
 	sess   *ssh.Session
+	stream io.Closer
 	rpc    *remote.Client
 	stderr *tailWriter
 	done   chan struct{} // closed when the agent or the connection ended
@@ -130,11 +133,17 @@ func (a *agentConn) dead() bool {
 func (a *agentConn) kill() {
 	a.once.Do(func() {
 		if errors.Is(a.rpc.Err(), remote.ErrStalled) {
-			a.sess.Signal(ssh.SIGKILL)
+			if a.sess != nil {
+				a.sess.Signal(ssh.SIGKILL)
+			}
 			a.conn.client.Close()
 		}
 		a.rpc.Close()
-		a.sess.Close()
+		if a.sess != nil {
+			a.sess.Close()
+		} else {
+			a.stream.Close()
+		}
 		close(a.done)
 	})
 }
@@ -259,6 +268,16 @@ func (h *host) newConn(ctx context.Context) (*sshConn, error) {
 // startAgent starts the agent over conn, installing it first when it is
 // missing or another version.
 func (h *host) startAgent(ctx context.Context, conn *sshConn) (*agentConn, error) {
+	if h.t.cfg.linger > 0 {
+		ag, err := h.lingering(ctx, conn)
+		if err == nil {
+			return ag, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		h.log.Debug("no lingering agent", "err", err)
+	}
 	ag, reinstall, err := h.execAgent(ctx, conn)
 	if err == nil || !reinstall {
 		return ag, err
@@ -301,7 +320,7 @@ func (h *host) execAgent(ctx context.Context, conn *sshConn) (ag *agentConn, rei
 	stderr := newTailWriter(h.log)
 	sess.Stderr = stderr
 	g := newTag()
-	if err := sess.Start(startCommand(g, h.t.cfg.remoteCacheDir)); err != nil {
+	if err := sess.Start(startCommand(g, h.t.cfg.remoteCacheDir, h.t.cfg.linger)); err != nil {
 		return fail(false, fmt.Errorf("ssh: %s: start agent: %w", h.hc, err))
 	}
 	exited := make(chan error, 1)
@@ -354,6 +373,10 @@ read:
 			h.log.Info("the installed agent is not used", "why", value)
 		case wordDir:
 			dir = value
+		case wordSock:
+			if validSocket(value) {
+				h.t.memo.set(h.hc.key(), value)
+			}
 		case wordUnsafe:
 			return fail(false, &AgentError{Host: h.hc.String(), Platform: h.t.platform(), Path: dir + "/agent-" + remote.AgentVersion,
 				Err: fmt.Errorf("refusing to run the agent from the directory %q: %s; make it yours and owner-only (chown \"$USER\" %s && chmod 700 %s), or choose another",
@@ -386,17 +409,22 @@ read:
 		return fail(true, fmt.Errorf("the installed agent is version %q, not %q", v, remote.AgentVersion))
 	}
 	ag = &agentConn{conn: conn, sess: sess, rpc: rpc, stderr: stderr, done: make(chan struct{})}
+	h.watchAgent(ag)
+	h.t.stats.agents.Add(1)
+	return ag, false, nil
+}
+
+// watchAgent ends ag when its protocol session or its connection ends.
+func (h *host) watchAgent(ag *agentConn) {
 	go func() {
 		select {
-		case <-rpc.Done():
-			h.log.Warn("agent session ended", "err", rpc.Err(), "stderr", stderr.String())
-		case <-conn.done:
+		case <-ag.rpc.Done():
+			h.log.Warn("agent session ended", "err", ag.rpc.Err(), "stderr", ag.stderr.String())
+		case <-ag.conn.done:
 			h.log.Warn("connection ended")
 		}
 		ag.kill()
 	}()
-	h.t.stats.agents.Add(1)
-	return ag, false, nil
 }
 
 // run runs a script on the connection with stdin as its input and its

@@ -61,6 +61,11 @@ type config struct {
 
 	// later: Endpoint connects in the background ([WithConnectLater]).
 	later bool
+
+	// linger is how long agents stay after their last session
+	// ([WithAgentLinger]); memoDir keeps where they do.
+	linger  time.Duration
+	memoDir string
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -327,4 +332,31 @@ func (c *config) bandwidth(alias string) int64 {
 		return n
 	}
 	return c.bwlimit
+}
+
+// WithAgentLinger asks every agent this transport starts to stay on its
+// host for d after its last session ends, serving later sessions of the
+// same user through a UNIX socket in its cache directory (owner-only, and
+// only connections from the user's own processes are taken). A later
+// connection, of this process or of another one, reaches that agent
+// through sshd's stream-local forwarding ("AllowStreamLocalForwarding",
+// allowed by default): no shell, no start-up files, no start script and no
+// new agent, which is most of the time a short command takes to reach a
+// host, as ssh's ControlPersist keeps a connection. When the socket does
+// not answer, the agent is started as usual. Where the socket is comes
+// from the host's first start; memo, when not "", is a folder of this host
+// (such as the engine's state folder) where those paths are kept for the
+// next process. 0, the default, starts an agent for every connection,
+// which ends with it.
+func WithAgentLinger(d time.Duration, memo string) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("agent linger %v is negative", d)
+		}
+		if d > 0 && d < time.Second {
+			return fmt.Errorf("agent linger %v is under a second", d)
+		}
+		c.linger, c.memoDir = d, memo
+		return nil
+	}
 }

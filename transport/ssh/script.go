@@ -7,6 +7,7 @@ import (
 	"github.com/zerosync/zerosync/transport/remote"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -54,6 +55,7 @@ const (
 	wordUnsafe  = "unsafe"  // start: the agent's directory is not safe
 	wordDir     = "dir"     // start: the agent's directory, before unsafe
 	wordNote    = "note"    // start: a remark for the log
+	wordSock    = "sock"    // start: where the agent will linger
 )
 
 // prelude defines the shell functions every script uses: say prints an
@@ -131,12 +133,20 @@ func shCommand(script string) string { return "sh -c " + shellQuote(script) }
 // the agent is missing when there is none, or when the file is not the
 // user's or others may write to it (with a note why), so that it is
 // installed again; and it refuses a directory that is not the user's or
-// that others may write to (dir, then unsafe with the reason).
-func startCommand(g tag, dir string) string {
+// that others may write to (dir, then unsafe with the reason). With
+// linger set, the agent is asked to linger, with its cache directory
+// exactly the script's, and the script says where its socket will be
+// (sock).
+func startCommand(g tag, dir string, linger time.Duration) string {
+	run := `say ` + wordExec + ` "$a"; exec "$a" ` + remote.AgentArg
+	if linger > 0 {
+		run = `ZEROSYNC_CACHE_DIR="$d"; export ZEROSYNC_CACHE_DIR; say ` + wordSock + ` "$d/` + remote.AgentSocket + `"; ` +
+			run + lingerArgs(linger)
+	}
 	return shCommand(g.prelude() + cacheDirScript(dir) +
 		`if [ -d "$d" ]; then r=$(chk "$d") || { say ` + wordDir + ` "$d"; say ` + wordUnsafe + ` "$r"; exit 0; }; fi; ` +
 		`if [ -f "$a" ] && [ -x "$a" ]; then ` +
-		`if r=$(chk "$a"); then say ` + wordExec + ` "$a"; exec "$a" ` + remote.AgentArg + `; fi; ` +
+		`if r=$(chk "$a"); then ` + run + `; fi; ` +
 		`say ` + wordNote + ` "$a: $r"; ` +
 		`fi; ` +
 		`say ` + wordMissing + ` "$a"`)

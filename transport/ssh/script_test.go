@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/zerosync/zerosync/agent"
+	"github.com/zerosync/zerosync/transport/remote"
 )
 
 // runScript runs a command as the remote login shell would, with home as
@@ -188,7 +190,7 @@ func TestStartScript(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "cache dir")
 	path := filepath.Join(dir, "agent-"+agent.Version)
 	g := newTag()
-	a, _, err := runAnswer(t, g, startCommand(g, dir), home, nil)
+	a, _, err := runAnswer(t, g, startCommand(g, dir, 0), home, nil)
 	if v, _ := a.get(wordMissing); err != nil || v != path {
 		t.Fatalf("missing agent: %q, %v", a.said, err)
 	}
@@ -198,19 +200,28 @@ func TestStartScript(t *testing.T) {
 	if err := os.WriteFile(path, []byte("#!/bin/sh\necho \"args: $*\"\necho \"cache: $ZEROSYNC_CACHE_DIR\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a, _, err = runAnswer(t, g, startCommand(g, dir), home, nil)
+	a, _, err = runAnswer(t, g, startCommand(g, dir, 0), home, nil)
 	if v, _ := a.get(wordExec); err != nil || v != path {
 		t.Fatalf("installed agent: %q, %v", a.said, err)
 	}
 	if want := "args: " + agent.Arg + "\ncache: " + dir + "\n"; !strings.HasSuffix(string(a.other), want) {
 		t.Fatalf("the agent printed %q, want %q after the answer", a.other, want)
 	}
+	// Asked to linger, it is told so, and its cache directory is the
+	// script's, where its socket will be.
+	a, _, err = runAnswer(t, g, startCommand(g, dir, 90*time.Second), home, nil)
+	if v, _ := a.get(wordSock); err != nil || v != filepath.Join(dir, remote.AgentSocket) {
+		t.Fatalf("lingering agent: %q, %v", a.said, err)
+	}
+	if want := "args: " + agent.Arg + " " + agent.LingerArg + "1m30s\ncache: " + dir + "\n"; !strings.HasSuffix(string(a.other), want) {
+		t.Fatalf("the lingering agent printed %q, want %q after the answer", a.other, want)
+	}
 
 	// An agent others may write to is replaced, not run.
 	if err := os.Chmod(path, 0o757); err != nil {
 		t.Fatal(err)
 	}
-	a, _, err = runAnswer(t, g, startCommand(g, dir), home, nil)
+	a, _, err = runAnswer(t, g, startCommand(g, dir, 0), home, nil)
 	note, _ := a.get(wordNote)
 	if v, _ := a.get(wordMissing); err != nil || v != path || !strings.Contains(note, "other users write") {
 		t.Fatalf("agent others may write to: %q, %v", a.said, err)
@@ -224,7 +235,7 @@ func TestStartScript(t *testing.T) {
 		if err := os.Chmod(dir, mode); err != nil {
 			t.Fatal(err)
 		}
-		a, _, err = runAnswer(t, g, startCommand(g, dir), home, nil)
+		a, _, err = runAnswer(t, g, startCommand(g, dir, 0), home, nil)
 		d, _ := a.get(wordDir)
 		v, _ := a.get(wordUnsafe)
 		if err != nil || d != dir || !strings.Contains(v, why) {
@@ -235,7 +246,7 @@ func TestStartScript(t *testing.T) {
 		}
 	}
 	theirs := foreignDir(t)
-	a, _, err = runAnswer(t, g, startCommand(g, theirs), home, nil)
+	a, _, err = runAnswer(t, g, startCommand(g, theirs, 0), home, nil)
 	if v, _ := a.get(wordUnsafe); err != nil || !strings.Contains(v, "belongs to user id") {
 		t.Fatalf("another user's directory: %q, %v", a.said, err)
 	}

@@ -28,9 +28,11 @@ type Transport struct {
 	hosts  map[string]*host
 	closed bool
 	tofuMu sync.Mutex
+	memo   socketMemo // where agents linger
 
 	stats struct {
 		dials, agents, uploads, reconnects atomic.Int64
+		lingering                          atomic.Int64 // agent sessions through a socket
 		sent, received                     atomic.Int64
 		keepalives                         atomic.Int64 // answered
 	}
@@ -90,6 +92,7 @@ func New(opts ...Option) (*Transport, error) {
 		platform:   localPlatform,
 		executable: os.Executable,
 		handled:    func() bool { return cfg.selfInstall },
+		memo:       socketMemo{dir: cfg.memoDir},
 	}, nil
 }
 
@@ -215,6 +218,9 @@ type Stats struct {
 	// Reconnects is the number of times a lost agent or connection was
 	// replaced.
 	Reconnects int64
+	// Lingering is the number of agent sessions opened with an agent that
+	// lingered on its host ([WithAgentLinger]), not counted in Agents.
+	Lingering int64
 	// Sent and Received are the bytes that crossed the TCP connections,
 	// encrypted, headers included.
 	Sent, Received int64
@@ -227,6 +233,7 @@ func (t *Transport) Stats() Stats {
 		Agents:     t.stats.agents.Load(),
 		Uploads:    t.stats.uploads.Load(),
 		Reconnects: t.stats.reconnects.Load(),
+		Lingering:  t.stats.lingering.Load(),
 		Sent:       t.stats.sent.Load(),
 		Received:   t.stats.received.Load(),
 	}
