@@ -372,6 +372,11 @@ func (env *Env) sshTransport(extra ...ssh.Option) (*ssh.Transport, error) {
 	if env.StateDir != "" {
 		opts = append(opts, ssh.WithSpill(env.StateDir))
 	}
+	linger := defaultAgentLinger
+	if cfg := env.Config; cfg != nil && cfg.AgentLinger != nil {
+		linger = time.Duration(*cfg.AgentLinger)
+	}
+	opts = append(opts, ssh.WithAgentLinger(linger, env.StateDir))
 	if cfg := env.Config; cfg != nil {
 		if d := cfg.Deadlines.Connect; d > 0 {
 			opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))

@@ -42,6 +42,10 @@ type Config struct {
 	Trees []string `toml:"trees,omitempty"`
 	// Peers are the trees to sync with.
 	Peers []ConfigPeer `toml:"peer"`
+	// AgentLinger is how long the agent stays on each SSH host after its
+	// last session, serving the next command's sessions without a shell
+	// or a new agent started; "0s" ends it with its session. Unset: 10m.
+	AgentLinger *Duration `toml:"agent_linger"`
 	// Deadlines bound what may take long; zero keeps the default.
 	Deadlines Deadlines `toml:"deadlines"`
 	// Retry is how a running engine retries a peer that failed; a field
@@ -129,7 +133,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 // The deadlines as the engine has them without a configuration file.
 const (
 	defaultConnect = 30 * time.Second // transport/ssh's dial timeout
-	defaultAIMerge = ai.DefaultTimeout
+	// defaultAgentLinger is how long agents stay after their last session.
+	defaultAgentLinger = 10 * time.Minute
+	defaultAIMerge     = ai.DefaultTimeout
 )
 
 // configRoot returns a root as init writes it: as given when it starts
@@ -193,6 +199,9 @@ func parseConfig(path string, b []byte) (*Config, error) {
 			return nil, fmt.Errorf("%s: two peers are called %q", path, p.Name)
 		}
 		seen[p.Name] = true
+	}
+	if d := c.AgentLinger; d != nil && *d > 0 && time.Duration(*d) < time.Second {
+		return nil, fmt.Errorf("%s: agent_linger %v is under a second (\"0s\" turns it off)", path, time.Duration(*d))
 	}
 	if c.Retry.Attempts < 0 {
 		return nil, fmt.Errorf("%s: retry: %d attempts", path, c.Retry.Attempts)
@@ -258,6 +267,11 @@ rescan = {{toml .Rescan}}
 # each way, as rsync's --bwlimit: "500K", "2M", "1.5MB" (no unit: KiB).
 # A [[peer]] may have its own (over SSH, its host's). "0" is no limit.
 # bwlimit = "2M"
+
+# agent_linger keeps the agent on each SSH host for this long after its
+# last session: the next command reaches it at once, with no shell and no
+# agent started (as ssh's ControlPersist). "0s" ends it with its session.
+agent_linger = {{toml .AgentLinger}}
 
 # ai_merge lets Claude merge a conflict that no other resolver settles
 # (the file's versions are sent to Anthropic's API; it needs the
@@ -352,13 +366,15 @@ func (env *Env) configText(root string, peers []Peer) ([]byte, error) {
 		Name, Summary, Root, Example string
 		OwnInclude, OwnExclude       string
 		Rescan, Connect, AIMerge     Duration
+		AgentLinger                  Duration
 		Peers                        []Peer
 		Trees                        bool
 	}{
 		Name: a.Name, Summary: a.Summary, Root: root, Peers: peers, Trees: a.Trees,
 		OwnInclude: patternList(a.Include), OwnExclude: patternList(a.Exclude),
 		Rescan: Duration(a.Rescan), Connect: Duration(defaultConnect), AIMerge: Duration(defaultAIMerge),
-		Example: "server:" + strings.TrimPrefix(strings.TrimPrefix(root, "~/"), "~"),
+		AgentLinger: Duration(defaultAgentLinger),
+		Example:     "server:" + strings.TrimPrefix(strings.TrimPrefix(root, "~/"), "~"),
 	}
 	var b bytes.Buffer
 	if err := configTemplate.Execute(&b, data); err != nil {

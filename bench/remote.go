@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/zerosync/zerosync"
 	"github.com/zerosync/zerosync/transport/ssh"
@@ -42,6 +43,10 @@ func remoteEndpoint(ctx context.Context, spec remoteSpec, path string, opts ...s
 		ssh.WithIdentityFile(spec.Key),
 		ssh.WithAgentSocket(""),
 		ssh.WithRemoteCacheDir(spec.CacheDir),
+		// As the command line does by default: the agent stays ten
+		// minutes after its last session, and the next process reaches it
+		// through its socket.
+		ssh.WithAgentLinger(10*time.Minute, ""),
 	}, opts...)...)
 	if err != nil {
 		return nil, err
