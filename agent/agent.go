@@ -67,17 +67,17 @@ func run() int {
 	if d := argDuration(os.Args[2:], lingererArg); d > 0 {
 		return runLingerer(ctx, d, log)
 	}
-	if d := argDuration(os.Args[2:], LingerArg); d > 0 {
+	err := Serve(ctx, os.Stdin, os.Stdout, WithLogger(log))
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintln(os.Stderr, "zerosync agent:", err)
+		return 1
+	}
+	if d := argDuration(os.Args[2:], LingerArg); d > 0 && ctx.Err() == nil {
 		if l := lingerListener(log); l != nil {
 			if err := startLingerer(l, d); err != nil {
 				log.Warn("not lingering", "err", err)
 			}
 		}
-	}
-	err := Serve(ctx, os.Stdin, os.Stdout, WithLogger(log))
-	if err != nil && ctx.Err() == nil {
-		fmt.Fprintln(os.Stderr, "zerosync agent:", err)
-		return 1
 	}
 	return 0
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -21,17 +20,18 @@ import (
 )
 
 // Lingering: an agent started with [LingerArg] serves its session as any
-// other, and leaves behind a process of its own, out of the SSH session
-// (sshd ends a session only once its process has exited), that serves
-// later sessions of its user through a UNIX socket beside the agent in the
-// cache directory ([SocketPath]), and stays for the given time once no
-// session is left, the first one included. A client reaches that socket through sshd's stream-local
-// forwarding, with no shell started and no new agent, which is most of
-// the time a short-lived command takes to reach a host (as ssh's
-// ControlPersist keeps a connection). The cache directory is the user's
-// and owner-only (the start script refuses to run the agent from any
-// other), the socket is owner-only too, and every connection to it is
-// checked to come from a process of the same user.
+// other and, when it ends, leaves behind a process of its own, out of the
+// SSH session (sshd ends a session only once its process has exited),
+// that serves later sessions of its user through a UNIX socket beside the
+// agent in the cache directory ([SocketPath]), until no session has been
+// under way for the given time. A client reaches that socket through
+// sshd's stream-local forwarding, with no shell started and no new agent,
+// which is most of the time a short-lived command takes to reach a host
+// (as ssh's ControlPersist keeps a connection). While a session lasts
+// (a daemon's, for days) no process lingers beside it. The cache directory
+// is the user's and owner-only (the start script refuses to run the agent
+// from any other), the socket is owner-only too, and every connection to
+// it is checked to come from a process of the same user.
 
 // LingerArg, followed by a duration, is the argument after [Arg] that
 // makes the agent linger: "--linger=10m" ([remote.AgentLingerArg]).
@@ -147,8 +147,8 @@ func (s *sessions) end() {
 const lingerCheck = 2 * time.Second
 
 // lingererArg, followed by a duration, is the argument after [Arg] of the
-// process that lingers: it takes the listening socket as file descriptor 3
-// and, as 4, a pipe that ends when the agent that started it does.
+// process that lingers: it takes the listening socket as file descriptor
+// 3.
 const lingererArg = "--lingerer="
 
 // startLingerer starts the process that lingers on l, and closes l here.
@@ -163,29 +163,17 @@ func startLingerer(l *net.UnixListener, linger time.Duration) error {
 	if err != nil {
 		return err
 	}
-	// The pipe's write end stays open in this process until it exits.
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 	cmd := exec.Command(exe, Arg, lingererArg+linger.String())
-	cmd.ExtraFiles = []*os.File{lf, r}
+	cmd.ExtraFiles = []*os.File{lf}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		w.Close()
 		return err
 	}
-	heldOpen = w
 	return cmd.Process.Release()
 }
 
-// heldOpen is the write end of the pipe the lingering process watches.
-var heldOpen *os.File
-
 // runLingerer serves, as the process that lingers, the sessions that come
-// through the socket it was given, until linger has passed with none and
-// the agent that started it gone.
+// through the socket it was given, until linger has passed with none.
 func runLingerer(ctx context.Context, linger time.Duration, log *slog.Logger) int {
 	f := os.NewFile(3, "socket")
 	fl, err := net.FileListener(f)
@@ -207,14 +195,9 @@ func runLingerer(ctx context.Context, linger time.Duration, log *slog.Logger) in
 	defer cancel()
 	s := newSessions(linger)
 	var wg sync.WaitGroup
-	// The first session is the starting agent's.
+	// The time runs from the start.
 	s.begin()
-	go func() {
-		defer s.end()
-		parent := os.NewFile(4, "parent")
-		io.Copy(io.Discard, parent)
-		parent.Close()
-	}()
+	s.end()
 	wg.Go(func() {
 		for {
 			c, err := l.AcceptUnix()

@@ -132,6 +132,11 @@ func (h *host) socketPath() string {
 	return h.t.memo.get(h.hc.key())
 }
 
+// lingerTimeout bounds reaching a lingering agent, handshake included: one
+// that is alive answers at once, and one that is stopped must not delay
+// every connection by the whole dial timeout before an agent is started.
+const lingerTimeout = 5 * time.Second
+
 // errNoLinger: no agent lingers where one was looked for.
 var errNoLinger = errors.New("no agent lingers there")
 
@@ -143,7 +148,7 @@ func (h *host) lingering(ctx context.Context, conn *sshConn) (*agentConn, error)
 	if p == "" {
 		return nil, errNoLinger
 	}
-	dctx, cancel := context.WithTimeout(ctx, h.t.cfg.dialTimeout)
+	dctx, cancel := context.WithTimeout(ctx, min(h.t.cfg.dialTimeout, lingerTimeout))
 	defer cancel()
 	stop := make(chan struct{})
 	defer close(stop)

@@ -89,16 +89,22 @@ func TestAgentLingers(t *testing.T) {
 	if _, err := os.Lstat(sock); err != nil {
 		t.Fatalf("the killed agent's socket: %v", err)
 	}
-	st = lingerRound(t, f, root, "third", WithAgentLinger(time.Second, memo))
+	st = lingerRound(t, f, root, "third", WithAgentLinger(time.Minute, memo))
 	if st.Agents != 1 || st.Lingering != 0 {
 		t.Fatalf("connection after the agent was killed: %+v, want a new agent", st)
 	}
-	st = lingerRound(t, f, root, "fourth", WithAgentLinger(time.Second, memo))
+	st = lingerRound(t, f, root, "fourth", WithAgentLinger(time.Minute, memo))
 	if st.Agents != 0 || st.Lingering != 1 {
 		t.Fatalf("connection to the new agent: %+v, want it lingering", st)
 	}
 
-	// That one lingers for a second after its last session.
+	// One asked to linger for a second is gone after that, and its socket
+	// with it.
+	f.killAgents(t)
+	waitFor(t, "the agent to end", func() bool { return len(f.agentPIDs(t)) == 0 })
+	if st := lingerRound(t, f, root, "fifth", WithAgentLinger(time.Second, memo)); st.Agents != 1 {
+		t.Fatalf("fifth connection: %+v, want a new agent", st)
+	}
 	waitFor(t, "the lingering agent to end", func() bool { return len(f.agentPIDs(t)) == 0 })
 	if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the socket of an agent that ended: %v", err)
@@ -141,4 +147,22 @@ func TestSocketMemo(t *testing.T) {
 	if got := (&socketMemo{dir: dir}).get("u@d:22"); got != "" {
 		t.Errorf("a broken memo file gave %q", got)
 	}
+}
+
+// FuzzValidSocket: a socket path a host says is believed only when it is
+// an absolute, clean path of a socket name this version uses, short enough
+// for a socket address, with no control character a log line could carry.
+func FuzzValidSocket(f *testing.F) {
+	for _, s := range []string{"/home/u/.cache/zerosync/" + remote.AgentSocket, "/" + remote.AgentSocket, "", "relative/" + remote.AgentSocket,
+		"/a/../" + remote.AgentSocket, "/a//" + remote.AgentSocket, "/a/" + remote.AgentSocket + "/", "/a\n/" + remote.AgentSocket, "/tmp/other.sock"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !validSocket(p) {
+			return
+		}
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || filepath.Base(p) != remote.AgentSocket || len(p) > maxSocketPath || strings.ContainsAny(p, "\x00\r\n") {
+			t.Fatalf("believed %q", p)
+		}
+	})
 }
