@@ -105,7 +105,10 @@ type Env struct {
 	// running is the daemon's engine, and ev its settings for every host,
 	// in a command the daemon runs for a client (own.go).
 	running *engine.Engine
-	ev      *control.Everywhere
+	// daemonize: this process runs the engine's daemon, whose SSH
+	// peers start agents of their own.
+	daemonize bool
+	ev        *control.Everywhere
 	// trees is the engine's filter of chosen trees, once [Env.Engine]
 	// built it with App.Trees.
 	trees *treeFilter
@@ -377,6 +380,11 @@ func (env *Env) sshTransport(extra ...ssh.Option) (*ssh.Transport, error) {
 		linger = time.Duration(*cfg.AgentLinger)
 	}
 	opts = append(opts, ssh.WithAgentLinger(linger, env.StateDir))
+	if linger > 0 && !env.daemonize {
+		// A command that syncs and ends reaches the agent an earlier one
+		// left; the daemon starts its own (see ssh.WithLingeringAgents).
+		opts = append(opts, ssh.WithLingeringAgents())
+	}
 	if cfg := env.Config; cfg != nil {
 		if d := cfg.Deadlines.Connect; d > 0 {
 			opts = append(opts, ssh.WithDialTimeout(time.Duration(d)))

@@ -269,8 +269,9 @@ rescan = {{toml .Rescan}}
 # bwlimit = "2M"
 
 # agent_linger keeps the agent on each SSH host for this long after its
-# last session: the next command reaches it at once, with no shell and no
-# agent started (as ssh's ControlPersist). "0s" ends it with its session.
+# last session: the next command (not the daemon, "run") reaches it at
+# once, with no shell and no agent started (as ssh's ControlPersist).
+# "0s" ends it with its session.
 agent_linger = {{toml .AgentLinger}}
 
 # ai_merge lets Claude merge a conflict that no other resolver settles

@@ -114,6 +114,7 @@ func (env *Env) daemonRun(ctx context.Context, c *console) error {
 		d.Close()
 		return fmt.Errorf("%s is %w (process %d)", env.App.Name, control.ErrRunning, h.PID)
 	}
+	env.daemonize = true
 	return env.withEngine(ctx, func(e *engine.Engine) error {
 		runCtx, stop, err := Serve(ctx, env, e)
 		if err != nil {

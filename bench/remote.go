@@ -44,8 +44,7 @@ func remoteEndpoint(ctx context.Context, spec remoteSpec, path string, opts ...s
 		ssh.WithAgentSocket(""),
 		ssh.WithRemoteCacheDir(spec.CacheDir),
 		// As the command line does by default: the agent stays ten
-		// minutes after its last session, and the next process reaches it
-		// through its socket.
+		// minutes after its last session (agent_linger).
 		ssh.WithAgentLinger(10*time.Minute, ""),
 	}, opts...)...)
 	if err != nil {

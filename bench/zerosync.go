@@ -44,7 +44,14 @@ func openZS(ctx context.Context, spec zsSpec, opts ...engine.Option) (*zsPair, e
 	}
 	var b zerosync.Endpoint
 	if spec.Remote != nil {
-		b, err = remoteEndpoint(ctx, *spec.Remote, spec.B, ssh.WithSpill(filepath.Dir(spec.State)))
+		ropts := []ssh.Option{ssh.WithSpill(filepath.Dir(spec.State))}
+		if !spec.Watch {
+			// A process that syncs and ends reaches the agent an earlier
+			// one left, as the command line's commands do; a running
+			// engine starts its own, as its daemon does.
+			ropts = append(ropts, ssh.WithLingeringAgents())
+		}
+		b, err = remoteEndpoint(ctx, *spec.Remote, spec.B, ropts...)
 	} else {
 		b, err = local.New(spec.B, local.WithName("b"), local.WithStatCache(spec.CacheB))
 	}

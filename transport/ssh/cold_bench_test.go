@@ -21,10 +21,10 @@ import (
 // ms-sync/op the cycle, ms-local/op, ms-engine/op and ms-close/op opening
 // the local endpoint and the engine and closing everything. "exec" starts
 // an agent for each process; "linger" reaches the agent the first one left
-// (WithAgentLinger), as the command line does.
+// (WithAgentLinger, WithLingeringAgents), as the command line does.
 func BenchmarkColdNoop(b *testing.B) {
 	b.Run("exec", func(b *testing.B) { coldNoop(b) })
-	b.Run("linger", func(b *testing.B) { coldNoop(b, WithAgentLinger(time.Minute, b.TempDir())) })
+	b.Run("linger", func(b *testing.B) { coldNoop(b, WithAgentLinger(time.Minute, b.TempDir()), WithLingeringAgents()) })
 }
 
 func coldNoop(b *testing.B, extra ...Option) {

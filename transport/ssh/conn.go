@@ -268,7 +268,7 @@ func (h *host) newConn(ctx context.Context) (*sshConn, error) {
 // startAgent starts the agent over conn, installing it first when it is
 // missing or another version.
 func (h *host) startAgent(ctx context.Context, conn *sshConn) (*agentConn, error) {
-	if h.t.cfg.linger > 0 {
+	if h.t.cfg.reach {
 		ag, err := h.lingering(ctx, conn)
 		if err == nil {
 			return ag, nil

@@ -16,7 +16,7 @@ import (
 	"github.com/zerosync/zerosync/transport/remote"
 )
 
-// Lingering agents (WithAgentLinger): the start script asks the agent to
+// Lingering agents (WithAgentLinger, WithLingeringAgents): the start script asks the agent to
 // stay after its session, and says where its socket is (sock); later
 // connections, of this process or of another that remembers the path,
 // open an SSH channel straight to that socket (OpenSSH's stream-local

@@ -56,7 +56,7 @@ func TestAgentLingers(t *testing.T) {
 	memo := t.TempDir()
 	sock := filepath.Join(f.cache, remote.AgentSocket)
 
-	st := lingerRound(t, f, root, "first", WithAgentLinger(time.Minute, memo))
+	st := lingerRound(t, f, root, "first", WithAgentLinger(time.Minute, memo), WithLingeringAgents())
 	if st.Agents != 1 || st.Lingering != 0 {
 		t.Fatalf("first connection: %+v, want one agent started", st)
 	}
@@ -68,12 +68,22 @@ func TestAgentLingers(t *testing.T) {
 		t.Fatalf("%d agents run after the first session ended, want the one that lingers", len(pids))
 	}
 
-	st = lingerRound(t, f, root, "second", WithAgentLinger(time.Minute, memo))
+	st = lingerRound(t, f, root, "second", WithAgentLinger(time.Minute, memo), WithLingeringAgents())
 	if st.Agents != 0 || st.Lingering != 1 {
 		t.Fatalf("second connection: %+v, want the lingering agent", st)
 	}
 	if now := f.agentPIDs(t); len(now) != 1 || now[0] != pids[0] {
 		t.Fatalf("agents %v after the second session, want %v", now, pids)
+	}
+
+	// A transport that does not reach lingering agents (a running
+	// engine's) starts its own, which leaves the one that lingers alone.
+	st = lingerRound(t, f, root, "own", WithAgentLinger(time.Minute, memo))
+	if st.Agents != 1 || st.Lingering != 0 {
+		t.Fatalf("connection that does not reach lingering agents: %+v", st)
+	}
+	if now := f.agentPIDs(t); len(now) != 1 || now[0] != pids[0] {
+		t.Fatalf("agents %v after a session of its own, want %v", now, pids)
 	}
 
 	// A transport that does not ask for lingering starts its own agent,
@@ -89,11 +99,11 @@ func TestAgentLingers(t *testing.T) {
 	if _, err := os.Lstat(sock); err != nil {
 		t.Fatalf("the killed agent's socket: %v", err)
 	}
-	st = lingerRound(t, f, root, "third", WithAgentLinger(time.Minute, memo))
+	st = lingerRound(t, f, root, "third", WithAgentLinger(time.Minute, memo), WithLingeringAgents())
 	if st.Agents != 1 || st.Lingering != 0 {
 		t.Fatalf("connection after the agent was killed: %+v, want a new agent", st)
 	}
-	st = lingerRound(t, f, root, "fourth", WithAgentLinger(time.Minute, memo))
+	st = lingerRound(t, f, root, "fourth", WithAgentLinger(time.Minute, memo), WithLingeringAgents())
 	if st.Agents != 0 || st.Lingering != 1 {
 		t.Fatalf("connection to the new agent: %+v, want it lingering", st)
 	}
@@ -102,7 +112,7 @@ func TestAgentLingers(t *testing.T) {
 	// with it.
 	f.killAgents(t)
 	waitFor(t, "the agent to end", func() bool { return len(f.agentPIDs(t)) == 0 })
-	if st := lingerRound(t, f, root, "fifth", WithAgentLinger(time.Second, memo)); st.Agents != 1 {
+	if st := lingerRound(t, f, root, "fifth", WithAgentLinger(time.Second, memo), WithLingeringAgents()); st.Agents != 1 {
 		t.Fatalf("fifth connection: %+v, want a new agent", st)
 	}
 	waitFor(t, "the lingering agent to end", func() bool { return len(f.agentPIDs(t)) == 0 })

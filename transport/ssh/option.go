@@ -63,9 +63,11 @@ type config struct {
 	later bool
 
 	// linger is how long agents stay after their last session
-	// ([WithAgentLinger]); memoDir keeps where they do.
+	// ([WithAgentLinger]); memoDir keeps where they do; reach: agents that
+	// linger are reached ([WithLingeringAgents]).
 	linger  time.Duration
 	memoDir string
+	reach   bool
 }
 
 // WithLogger sets the logger; the default discards everything.
@@ -335,19 +337,13 @@ func (c *config) bandwidth(alias string) int64 {
 }
 
 // WithAgentLinger asks every agent this transport starts to stay on its
-// host for d after its last session ends, serving later sessions of the
-// same user through a UNIX socket in its cache directory (owner-only, and
-// only connections from the user's own processes are taken). A later
-// connection, of this process or of another one, reaches that agent
-// through sshd's stream-local forwarding ("AllowStreamLocalForwarding",
-// allowed by default): no shell, no start-up files, no start script and no
-// new agent, which is most of the time a short command takes to reach a
-// host, as ssh's ControlPersist keeps a connection. When the socket does
-// not answer, the agent is started as usual. Where the socket is comes
-// from the host's first start; memo, when not "", is a folder of this host
-// (such as the engine's state folder) where those paths are kept for the
-// next process. 0, the default, starts an agent for every connection,
-// which ends with it.
+// host for d after its session ends, serving later sessions of the same
+// user through a UNIX socket in its cache directory (owner-only, and only
+// connections from the user's own processes are taken), which a later
+// process reaches with [WithLingeringAgents]. The host says where that
+// socket is when the agent starts; memo, when not "", is a folder of this
+// host (such as the engine's state folder) where those paths are kept for
+// the next process. 0, the default, leaves nothing behind.
 func WithAgentLinger(d time.Duration, memo string) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -359,4 +355,22 @@ func WithAgentLinger(d time.Duration, memo string) Option {
 		c.linger, c.memoDir = d, memo
 		return nil
 	}
+}
+
+// WithLingeringAgents reaches the agent that lingers on a host
+// ([WithAgentLinger]), when there is one, before starting one: through
+// sshd's stream-local forwarding ("AllowStreamLocalForwarding", allowed by
+// default), with no shell, no start-up files, no start script and no new
+// agent, which is most of the time a short command takes to reach a host,
+// as ssh's ControlPersist keeps a connection. When no agent answers there,
+// one is started as usual.
+//
+// It suits a process that syncs and ends, not a running engine: sshd turns
+// off Nagle's algorithm on its end of the connection (TCP_NODELAY) only
+// when it runs a command, so over a connection that ran none the agent's
+// small answers may wait for this side's delayed acknowledgements (up to
+// 40 ms each on Linux), which a running engine's propagation of a change
+// would show.
+func WithLingeringAgents() Option {
+	return func(c *config) error { c.reach = true; return nil }
 }

@@ -219,7 +219,7 @@ type Stats struct {
 	// replaced.
 	Reconnects int64
 	// Lingering is the number of agent sessions opened with an agent that
-	// lingered on its host ([WithAgentLinger]), not counted in Agents.
+	// lingered on its host ([WithLingeringAgents]), not counted in Agents.
 	Lingering int64
 	// Sent and Received are the bytes that crossed the TCP connections,
 	// encrypted, headers included.
