@@ -64,7 +64,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if d := argDuration(os.Args[2:], lingererArg); d > 0 {
+	if d := argDuration(os.Args[2:], LingererArg); d > 0 {
 		return runLingerer(ctx, d, log)
 	}
 	err := Serve(ctx, os.Stdin, os.Stdout, WithLogger(log))

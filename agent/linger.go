@@ -146,10 +146,10 @@ func (s *sessions) end() {
 // still there.
 const lingerCheck = 2 * time.Second
 
-// lingererArg, followed by a duration, is the argument after [Arg] of the
-// process that lingers: it takes the listening socket as file descriptor
-// 3.
-const lingererArg = "--lingerer="
+// LingererArg, followed by a duration, is the argument after [Arg] of the
+// process that lingers (as a process list shows it): it takes the
+// listening socket as file descriptor 3.
+const LingererArg = "--lingerer="
 
 // startLingerer starts the process that lingers on l, and closes l here.
 func startLingerer(l *net.UnixListener, linger time.Duration) error {
@@ -163,7 +163,7 @@ func startLingerer(l *net.UnixListener, linger time.Duration) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, Arg, lingererArg+linger.String())
+	cmd := exec.Command(exe, Arg, LingererArg+linger.String())
 	cmd.ExtraFiles = []*os.File{lf}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

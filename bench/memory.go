@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zerosync/zerosync/agent"
 	"io"
 	"os"
 	"os/exec"
@@ -289,7 +290,7 @@ func agentMemory(cacheDir string) (rss, hwm int64, err error) {
 	return rss, hwm, err
 }
 
-func agentProc(cacheDir string) (agent int, rss, hwm int64, err error) {
+func agentProc(cacheDir string) (apid int, rss, hwm int64, err error) {
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, 0, 0, err
@@ -304,19 +305,24 @@ func agentProc(cacheDir string) (agent int, rss, hwm int64, err error) {
 		if err != nil || !strings.HasPrefix(exe, cacheDir+"/") {
 			continue
 		}
+		// An agent that lingers after an earlier command's session serves
+		// none of the running engine's (it starts its own).
+		if cmd, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline")); err != nil || bytes.Contains(cmd, []byte(agent.LingererArg)) {
+			continue
+		}
 		r, h, err := rssKiB(pid)
 		if err != nil {
 			continue
 		}
 		found = true
 		if r > rss {
-			agent, rss, hwm = pid, r, h
+			apid, rss, hwm = pid, r, h
 		}
 	}
 	if !found {
 		return 0, 0, 0, fmt.Errorf("no process runs an executable in %s", cacheDir)
 	}
-	return agent, rss, hwm, nil
+	return apid, rss, hwm, nil
 }
 
 // inotifyRSS returns the resident memory of inotifywait -m -r watching root,
