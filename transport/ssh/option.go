@@ -368,9 +368,13 @@ func WithAgentLinger(d time.Duration, memo string) Option {
 // It suits a process that syncs and ends, not a running engine: sshd turns
 // off Nagle's algorithm on its end of the connection (TCP_NODELAY) only
 // when it runs a command, so over a connection that ran none the agent's
-// small answers may wait for this side's delayed acknowledgements (up to
-// 40 ms each on Linux), which a running engine's propagation of a change
-// would show.
+// small answers (and sshd's window adjustments) may wait for this side's
+// delayed acknowledgements, up to 40 ms each on Linux. Measured through a
+// TCP proxy on loopback: a running engine's propagation of a change from
+// the far side 6.5 ms at the median with its own agent, 14.6 ms through a
+// lingering one (60 ms at the 90th percentile); a first sync of 282 MiB
+// about 10 % slower; a no-op sync of a process that starts cold 90 ms
+// faster.
 func WithLingeringAgents() Option {
 	return func(c *config) error { c.reach = true; return nil }
 }
