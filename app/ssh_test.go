@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/zerosync/zerosync/agent"
@@ -74,5 +76,39 @@ func TestPeerOverSSH(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "remote-cache")); err != nil {
 		t.Errorf("the agent was not installed in the test's cache directory: %v", err)
+	}
+
+	// The agent lingers (agent_linger's default), where the host said, and
+	// the next command reaches it: sshd starts no command for it.
+	t.Cleanup(func() { killLingering(t, filepath.Join(tmp, "remote-cache")) })
+	memo, err := os.ReadFile(filepath.Join(tmp, "state", "agent-sockets.json"))
+	if sock := agent.SocketPath(filepath.Join(tmp, "remote-cache")); err != nil || sock == "" || !strings.Contains(string(memo), sock) {
+		t.Fatalf("the socket's path was not kept for the next command: %q, %v", memo, err)
+	}
+	started := strings.Count(srv.Log(), "Starting session: command")
+	os.WriteFile(filepath.Join(root, "again.txt"), []byte("again\n"), 0o644)
+	out.Reset()
+	if err := app.Run(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &out}); err != nil {
+		t.Fatalf("second once over ssh: %v\n%s", err, out.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(remote, "again.txt")); string(b) != "again\n" {
+		t.Errorf("remote holds %q after the second sync", b)
+	}
+	if n := strings.Count(srv.Log(), "Starting session: command"); n != started {
+		t.Errorf("the second command started %d commands on the host, want none (the agent that lingers)", n-started)
+	}
+}
+
+// killLingering kills the agents that run from cache.
+func killLingering(t *testing.T, cache string) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && strings.HasPrefix(exe, cache+"/") {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }
