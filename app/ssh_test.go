@@ -87,8 +87,7 @@ func TestPeerOverSSH(t *testing.T) {
 	}
 	started := strings.Count(srv.Log(), "Starting session: command")
 	os.WriteFile(filepath.Join(root, "again.txt"), []byte("again\n"), 0o644)
-	// A buffer of its own: the first run's transport may still log its
-	// agent's end into the first.
+	// A buffer of its own, as a second command has.
 	var out2 bytes.Buffer
 	if err := app.Run(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out2, Err: &out2}); err != nil {
 		t.Fatalf("second once over ssh: %v\n%s", err, out2.String())

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -107,6 +108,9 @@ type agentConn struct {
 	stderr *tailWriter
 	done   chan struct{} // closed when the agent or the connection ended
 	once   sync.Once
+	// closing: this side ends it (the transport closes), which is no news
+	// to log, least of all after Close returned.
+	closing atomic.Bool
 }
 
 func (a *agentConn) dead() bool {
@@ -419,9 +423,13 @@ func (h *host) watchAgent(ag *agentConn) {
 	go func() {
 		select {
 		case <-ag.rpc.Done():
-			h.log.Warn("agent session ended", "err", ag.rpc.Err(), "stderr", ag.stderr.String())
+			if !ag.closing.Load() {
+				h.log.Warn("agent session ended", "err", ag.rpc.Err(), "stderr", ag.stderr.String())
+			}
 		case <-ag.conn.done:
-			h.log.Warn("connection ended")
+			if !ag.closing.Load() {
+				h.log.Warn("connection ended")
+			}
 		}
 		ag.kill()
 	}()

@@ -199,6 +199,7 @@ func (h *host) close() {
 	ag, conn := h.ag, h.conn
 	h.mu.Unlock()
 	if ag != nil {
+		ag.closing.Store(true)
 		ag.kill()
 	}
 	if conn != nil {
