@@ -73,34 +73,11 @@ func run() int {
 		return 1
 	}
 	if d := argDuration(os.Args[2:], LingerArg); d > 0 && ctx.Err() == nil {
-		if l := lingerListener(log); l != nil {
-			if err := startLingerer(l, d); err != nil {
-				log.Warn("not lingering", "err", err)
-			}
+		if err := startLingerer(d); err != nil {
+			log.Warn("not lingering", "err", err)
 		}
 	}
 	return 0
-}
-
-// lingerListener listens on the socket of this agent, or returns nil,
-// when it cannot, after saying why: the agent then serves its one session.
-func lingerListener(log *slog.Logger) *net.UnixListener {
-	dir, err := CacheDir()
-	if err != nil {
-		log.Warn("not lingering", "err", err)
-		return nil
-	}
-	path := SocketPath(dir)
-	if path == "" {
-		log.Warn("not lingering: the socket's path would be too long", "dir", dir)
-		return nil
-	}
-	l, err := listenLinger(path)
-	if err != nil {
-		log.Warn("not lingering", "socket", path, "err", err)
-		return nil
-	}
-	return l
 }
 
 // Handled reports whether [Handle] was called in this process, that is,

@@ -34,10 +34,11 @@
 // its session as usual and, when it ends, leaves behind a process of its
 // own, outside the SSH session, that listens on [SocketPath] in the cache
 // directory (agent-<Version>.sock, owner-only) and serves later sessions
-// that come through it, from processes of the same user only (the kernel's
-// peer credentials are checked): a client reaches it through sshd's
-// stream-local forwarding, with no shell and no agent started. That process ends
-// once no session has been under way for the given time, or when its socket
-// is removed or taken over; one that was killed leaves its socket, which
-// the next agent to linger replaces.
+// that come through it, from processes of the same user (or root) only (the
+// kernel's peer credentials are checked); a lock file beside it keeps a
+// second agent from lingering there too. A client reaches it through sshd's
+// stream-local forwarding, with no shell and no agent started. That process
+// ends once no session has been under way for the given time, or when its
+// socket is removed or taken over; one that was killed leaves its socket,
+// which the next agent to linger replaces.
 package agent

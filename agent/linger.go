@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +31,8 @@ import (
 // (a daemon's, for days) no process lingers beside it. The cache directory
 // is the user's and owner-only (the start script refuses to run the agent
 // from any other), the socket is owner-only too, and every connection to
-// it is checked to come from a process of the same user.
+// it is checked to come from a process of the same user (or root), as on
+// the daemon's control socket: both are made by [ctlsock.Listen].
 
 // LingerArg, followed by a duration, is the argument after [Arg] that
 // makes the agent linger: "--linger=10m" ([remote.AgentLingerArg]).
@@ -64,40 +65,21 @@ func argDuration(args []string, prefix string) time.Duration {
 	return 0
 }
 
-// listenLinger listens on the agent's socket at path, removing a socket
-// left by an agent that is gone. It returns nil when another agent
-// lingers there already (that one serves the later sessions) or the
-// socket cannot be made, with why.
-func listenLinger(path string) (*net.UnixListener, error) {
-	addr := &net.UnixAddr{Name: path, Net: "unix"}
-	for range 2 {
-		old := syscall.Umask(0o177)
-		l, err := net.ListenUnix("unix", addr)
-		syscall.Umask(old)
-		if err == nil {
-			l.SetUnlinkOnClose(false)
-			return l, nil
-		}
-		if !errors.Is(err, syscall.EADDRINUSE) {
-			return nil, err
-		}
-		c, derr := net.DialTimeout("unix", path, time.Second)
-		if derr == nil {
-			c.Close()
-			return nil, errors.New("another agent lingers there")
-		}
-		if !errors.Is(derr, syscall.ECONNREFUSED) {
-			return nil, derr
-		}
-		// Nothing accepts on it: a socket left behind. Only a socket is
-		// removed.
-		if fi, err := os.Lstat(path); err != nil || fi.Mode().Type() != os.ModeSocket {
-			return nil, fmt.Errorf("%s is in the way", path)
-		}
-		os.Remove(path)
+// lingerListen listens on the agent's socket in its cache directory.
+func lingerListen() (*ctlsock.Listener, error) {
+	dir, err := CacheDir()
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.New("the socket left behind could not be replaced")
+	path := SocketPath(dir)
+	if path == "" {
+		return nil, fmt.Errorf("the socket's path in %q would be too long", dir)
+	}
+	return ctlsock.Listen(path, owner)
 }
+
+// owner is the lingering agent, in the socket's messages.
+var owner = ctlsock.Owner{Who: "an agent of this version", Elsewhere: "set " + CacheDirEnv + " to a directory of your own"}
 
 // sessions counts the sessions under way and says when none has been for
 // the lingering time.
@@ -147,67 +129,79 @@ func (s *sessions) end() {
 const lingerCheck = 2 * time.Second
 
 // LingererArg, followed by a duration, is the argument after [Arg] of the
-// process that lingers (as a process list shows it): it takes the
-// listening socket as file descriptor 3.
+// process that lingers (as a process list shows it). It says on file
+// descriptor 3 why it does not linger, or nothing, and closes it, once it
+// listens or knows it will not.
 const LingererArg = "--lingerer="
 
-// startLingerer starts the process that lingers on l, and closes l here.
-func startLingerer(l *net.UnixListener, linger time.Duration) error {
-	defer l.Close()
-	lf, err := l.File()
-	if err != nil {
-		return err
-	}
-	defer lf.Close()
+// lingerStart bounds the wait for the lingering process to listen.
+const lingerStart = 5 * time.Second
+
+// startLingerer starts the process that lingers for linger, out of this
+// agent's SSH session, and returns once it listens: a client that comes
+// right after this session finds it. An agent lingering there already is
+// no error.
+func startLingerer(linger time.Duration) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(exe, Arg, LingererArg+linger.String())
-	cmd.ExtraFiles = []*os.File{lf}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	r, w, err := os.Pipe()
+	if err != nil {
 		return err
 	}
-	return cmd.Process.Release()
+	defer r.Close()
+	cmd := exec.Command(exe, Arg, LingererArg+linger.String())
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return err
+	}
+	cmd.Process.Release()
+	r.SetReadDeadline(time.Now().Add(lingerStart))
+	why, err := io.ReadAll(io.LimitReader(r, 4<<10))
+	if err != nil {
+		return fmt.Errorf("the lingering process did not say it listens: %w", err)
+	}
+	if len(why) > 0 {
+		return errors.New(string(why))
+	}
+	return nil
 }
 
 // runLingerer serves, as the process that lingers, the sessions that come
-// through the socket it was given, until linger has passed with none.
+// through the agent's socket ([SocketPath]), until linger has passed with
+// none. Another agent lingering there already is no error: it serves them.
 func runLingerer(ctx context.Context, linger time.Duration, log *slog.Logger) int {
-	f := os.NewFile(3, "socket")
-	fl, err := net.FileListener(f)
-	f.Close()
+	ready := os.NewFile(3, "ready")
+	l, err := lingerListen()
+	if err != nil && !errors.Is(err, ctlsock.ErrRunning) {
+		fmt.Fprint(ready, err)
+	}
+	ready.Close()
 	if err != nil {
-		log.Error("lingering", "err", err)
-		return 1
+		return 0
 	}
-	l, ok := fl.(*net.UnixListener)
-	if !ok {
-		fl.Close()
-		log.Error("lingering: not a UNIX socket")
-		return 1
-	}
-	l.SetUnlinkOnClose(false)
-	path := l.Addr().String()
-	st, _ := os.Lstat(path)
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	s := newSessions(linger)
 	var wg sync.WaitGroup
+	// The socket goes first (while it is still this agent's): a client then
+	// finds none, and starts an agent of its own; then the sessions end.
+	defer func() {
+		l.Close()
+		cancel()
+		wg.Wait()
+	}()
 	// The time runs from the start.
 	s.begin()
 	s.end()
 	wg.Go(func() {
 		for {
-			c, err := l.AcceptUnix()
+			c, err := l.Accept()
 			if err != nil {
 				return
-			}
-			if uid, pid, err := ctlsock.Peer(c); err != nil || uid != os.Getuid() {
-				log.Warn("refusing a connection to the agent's socket", "uid", uid, "pid", pid, "err", err)
-				c.Close()
-				continue
 			}
 			s.begin()
 			wg.Go(func() {
@@ -218,31 +212,20 @@ func runLingerer(ctx context.Context, linger time.Duration, log *slog.Logger) in
 			})
 		}
 	})
-	// A socket removed (its folder with it) or taken over by another
+	// A socket removed (its folder with it) or made again by another
 	// agent ends this one too.
 	tick := time.NewTicker(lingerCheck)
 	defer tick.Stop()
-wait:
 	for {
 		select {
 		case <-ctx.Done():
-			break wait
+			return 0
 		case <-s.idle:
-			break wait
+			return 0
 		case <-tick.C:
-			if now, err := os.Lstat(path); err != nil || st == nil || !os.SameFile(st, now) {
-				st = nil
-				break wait
+			if l.Lost() {
+				return 0
 			}
 		}
 	}
-	// The socket goes first, and only while it is still this agent's: a
-	// client then finds none, and starts an agent of its own.
-	if now, err := os.Lstat(path); err == nil && st != nil && os.SameFile(st, now) {
-		os.Remove(path)
-	}
-	l.Close()
-	cancel()
-	wg.Wait()
-	return 0
 }

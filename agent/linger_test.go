@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zerosync/zerosync/internal/ctlsock"
 	"github.com/zerosync/zerosync/transport/remote"
 )
 
@@ -42,33 +44,52 @@ func TestSocketPath(t *testing.T) {
 	}
 }
 
-// TestListenLinger: the socket is made owner-only; one an agent accepts on
-// is left to it; one left behind by an agent that is gone is replaced;
-// anything else in the way is not touched.
-func TestListenLinger(t *testing.T) {
+// ownerOnly returns a new folder only this user may use, as the agent's
+// cache folder is.
+func ownerOnly(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestListenLinger: the agent's socket is made owner-only; one an agent
+// accepts on is left to it; one left behind by an agent that is gone is
+// replaced; anything else in the way is not touched.
+func TestListenLinger(t *testing.T) {
+	dir := ownerOnly(t)
 	path := SocketPath(dir)
 	if path == "" {
 		t.Fatalf("the temporary folder %q is too long for a socket", dir)
 	}
-	l, err := listenLinger(path)
+	l, err := ctlsock.Listen(path, owner)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, err := os.Lstat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("the socket: %v, %v", fi, err)
 	}
-	if l2, err := listenLinger(path); err == nil || !strings.Contains(err.Error(), "another agent lingers") {
+	if l2, err := ctlsock.Listen(path, owner); !errors.Is(err, ctlsock.ErrRunning) || !strings.Contains(err.Error(), "an agent of this version") {
 		if l2 != nil {
 			l2.Close()
 		}
 		t.Fatalf("over a live agent's socket: %v", err)
 	}
-	l.Close() // without unlinking: a socket left behind
+	l.Close()
+
+	// A socket left behind: nothing accepts on it, and no lock is held.
+	stale, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.SetUnlinkOnClose(false)
+	stale.Close()
 	if _, err := os.Lstat(path); err != nil {
 		t.Fatal(err)
 	}
-	l, err = listenLinger(path)
+	l, err = ctlsock.Listen(path, owner)
 	if err != nil {
 		t.Fatalf("over a socket left behind: %v", err)
 	}
@@ -79,11 +100,12 @@ func TestListenLinger(t *testing.T) {
 	c.Close()
 	l.Close()
 
-	other := filepath.Join(t.TempDir(), remote.AgentSocket)
+	other := filepath.Join(ownerOnly(t), remote.AgentSocket)
 	if err := os.WriteFile(other, []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := listenLinger(other); err == nil {
+	if l, err := ctlsock.Listen(other, owner); err == nil {
+		l.Close()
 		t.Fatal("listened over a file")
 	}
 	if b, err := os.ReadFile(other); err != nil || string(b) != "mine" {
