@@ -38,15 +38,11 @@ import (
 // makes the agent linger: "--linger=10m" ([remote.AgentLingerArg]).
 const LingerArg = remote.AgentLingerArg
 
-// maxSocketPath bounds a socket's path: sockaddr_un holds 108 bytes with
-// the final NUL, and some systems fewer.
-const maxSocketPath = 100
-
 // SocketPath returns where the agent of this version run from the cache
 // directory dir lingers, or "" when that path is too long for a socket.
 func SocketPath(dir string) string {
 	p := filepath.Join(dir, remote.AgentSocket)
-	if !filepath.IsAbs(p) || len(p) > maxSocketPath {
+	if !filepath.IsAbs(p) || len(p) > remote.AgentSocketMax {
 		return ""
 	}
 	return p

@@ -19,3 +19,8 @@ const AgentLingerArg = "--linger="
 // AgentSocket is the file name of the socket a lingering agent of this
 // version serves on, beside the agent in its cache directory.
 const AgentSocket = "agent-" + AgentVersion + ".sock"
+
+// AgentSocketMax bounds the path of a lingering agent's socket, in bytes:
+// a socket address holds 108 with the final NUL, and some systems fewer.
+// An agent does not linger where the path would be longer.
+const AgentSocketMax = 100

@@ -35,7 +35,7 @@ const maxMemo = 1 << 20
 // there: an absolute path, short enough, with nothing odd in it, that
 // names the socket of this version.
 func validSocket(p string) bool {
-	return strings.HasPrefix(p, "/") && len(p) <= maxSocketPath && path.Base(p) == remote.AgentSocket &&
+	return strings.HasPrefix(p, "/") && len(p) <= remote.AgentSocketMax && path.Base(p) == remote.AgentSocket &&
 		!strings.ContainsAny(p, "\x00\n\r") && path.Clean(p) == p
 }
 

@@ -171,7 +171,7 @@ func FuzzValidSocket(f *testing.F) {
 		if !validSocket(p) {
 			return
 		}
-		if !filepath.IsAbs(p) || filepath.Clean(p) != p || filepath.Base(p) != remote.AgentSocket || len(p) > maxSocketPath || strings.ContainsAny(p, "\x00\r\n") {
+		if !filepath.IsAbs(p) || filepath.Clean(p) != p || filepath.Base(p) != remote.AgentSocket || len(p) > remote.AgentSocketMax || strings.ContainsAny(p, "\x00\r\n") {
 			t.Fatalf("believed %q", p)
 		}
 	})
