@@ -43,7 +43,7 @@ func deepTree(root string, depth int) (int, error) {
 func (r *runner) deep(ctx context.Context, m *mode) error {
 	dir := filepath.Join(m.dir, "deep")
 	if !r.cfg.Keep {
-		defer os.RemoveAll(dir)
+		defer r.discard(dir)
 	}
 	a, b, state := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "state")
 	var entries int

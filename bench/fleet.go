@@ -272,7 +272,7 @@ func (r *runner) fleetOf(ctx context.Context, n int) error {
 		"Each host is a network namespace with its own sshd, joined to this one by a veth pair on a private bridge. The zerosync hub is a running engine in a child process with one SSH peer per host; each trial waits until the hub is idle, writes, and lasts until the last host holds the new content (polled every 0.5 ms). Hub CPU is the engine process's CPU time (getrusage) per trial, work after the last arrival included, over the time to the last host. Beside it the lsyncd way: inotifywait on the hub and, after each burst of events, one `rsync -a --delete` per host, all at once (it only pushes from the hub). Trees: %s a host.", r.fleetTree()))
 	dir := filepath.Join(r.work, "fleet")
 	if !r.cfg.Keep {
-		defer os.RemoveAll(dir)
+		defer r.discard(dir)
 	}
 	start := time.Now()
 	hn, err := newHostNet(ctx, n)

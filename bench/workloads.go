@@ -12,14 +12,15 @@ import (
 )
 
 // initial times the first sync of the developer tree into an empty B, B
-// emptied and the tool's memory dropped before every run.
+// moved away (see [runner.discard]) and the tool's memory dropped before
+// every run.
 func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64) error {
 	work := fmt.Sprintf("initial sync: %s files, %s, to an empty folder", thousands(ts.tree.Files), fmtBytes(float64(ts.tree.Bytes)))
 	res := map[tool]series{}
 	for _, t := range ts.cold() {
 		b := ts.dirs[t][1]
 		before := func(int) error {
-			if err := os.RemoveAll(b); err != nil {
+			if err := r.discard(b); err != nil {
 				return err
 			}
 			if err := os.Mkdir(b, 0o755); err != nil {
