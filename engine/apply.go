@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -313,23 +314,57 @@ func (r *applyRun) apply(ctx context.Context, acts []zerosync.Action) [2]zerosyn
 	// Consecutive actions that make or replace files and symlinks do not
 	// depend on each other (the directories they need come earlier in the
 	// order), so they run together: the file system commits their syncs as
-	// a group, and a remote endpoint pipelines them. Everything else runs
-	// alone, in order.
+	// a group, and a remote endpoint pipelines them. Consecutive new
+	// directories run together a depth at a time, shallowest first: those
+	// of one depth do not depend on each other. Everything else runs alone,
+	// in order.
 	order := append(early, rest...)
 	for i := 0; i < len(order); {
 		j := i + 1
-		if leaf(order[i]) {
-			for j < len(order) && leaf(order[j]) {
+		group := leaf
+		if makesDir(order[i]) {
+			group = makesDir
+		}
+		if group(order[i]) {
+			for j < len(order) && group(order[j]) {
 				j++
 			}
 		}
-		if ctx.Err() != nil {
-			return final
+		for _, acts := range byDepth(order[i:j]) {
+			if ctx.Err() != nil {
+				return final
+			}
+			r.batch(ctx, acts, byDigest, final)
 		}
-		r.batch(ctx, order[i:j], byDigest, final)
 		i = j
 	}
 	return final
+}
+
+// makesDir reports whether a makes a directory where there was nothing.
+func makesDir(a zerosync.Action) bool {
+	return a.Old == nil && a.New != nil && a.New.Kind == zerosync.KindDir
+}
+
+// byDepth cuts a run of new directories into one group per depth,
+// shallowest first, each in the run's order; any other run is one group.
+func byDepth(acts []zerosync.Action) [][]zerosync.Action {
+	if len(acts) < 2 || !makesDir(acts[0]) {
+		return [][]zerosync.Action{acts}
+	}
+	sorted := slices.Clone(acts)
+	depth := func(a zerosync.Action) int { return strings.Count(a.Path, "/") }
+	slices.SortStableFunc(sorted, func(a, b zerosync.Action) int { return depth(a) - depth(b) })
+	var out [][]zerosync.Action
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && depth(sorted[j]) == depth(sorted[i]) {
+			j++
+		}
+		out = append(out, sorted[i:j])
+		i = j
+	}
+	return out
 }
 
 // leaf reports whether a makes or replaces a file or a symlink.

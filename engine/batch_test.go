@@ -69,8 +69,9 @@ func TestBatchCarriesFiles(t *testing.T) {
 	require.NoError(t, a.WriteFile("big", []byte(strings.Repeat("x", 3<<20)), 0o644))
 	rep := syncOK(t, e)
 	assert.Equal(t, a.Contents(), b.Contents())
-	require.Len(t, b.batches, 1, "the files go in one batch")
-	assert.Len(t, b.batches[0], 41)
+	require.Len(t, b.batches, 2, "the folders in one batch, then the files in one")
+	assert.Len(t, b.batches[0], 4)
+	assert.Len(t, b.batches[1], 41)
 	var want int64 = 3 << 20
 	for i := range 40 {
 		want += int64(len(fmt.Sprintf("file %d\n", i)))
@@ -90,6 +91,28 @@ func TestBatchCarriesFiles(t *testing.T) {
 		assert.True(t, op.Archive, op.Path)
 		assert.NotNil(t, op.Old, op.Path)
 	}
+}
+
+// New folders go to the endpoint a depth at a time, shallowest first: the
+// folders of one depth do not depend on each other, each depth depends on
+// the one before.
+func TestBatchFoldersByDepth(t *testing.T) {
+	e, a, b := batchPair(t)
+	for _, d := range []string{"x/y/z", "m", "x/q", "p/r"} {
+		require.NoError(t, a.Mkdir(d, 0o755))
+	}
+	syncOK(t, e)
+	assert.Equal(t, a.Contents(), b.Contents())
+	var got [][]string
+	for _, ops := range b.batches {
+		var paths []string
+		for _, op := range ops {
+			paths = append(paths, op.Path)
+		}
+		got = append(got, paths)
+	}
+	// x/y/z, alone at its depth, is applied alone, after the others.
+	assert.Equal(t, [][]string{{"m", "p", "x"}, {"p/r", "x/q", "x/y"}}, got)
 }
 
 func TestBatchChangedUnderOurFeet(t *testing.T) {

@@ -253,6 +253,16 @@ func (a *applier) mkdir() error {
 	if err := a.ctx.Err(); err != nil {
 		return err
 	}
+	if err := a.makeDir(); err != nil {
+		return err
+	}
+	return fsyncDir(a.dirfd)
+}
+
+// makeDir makes the directory where nothing is, and gives it its mode; the
+// caller syncs the parent.
+func (a *applier) makeDir() error {
+	perm := uint32(a.op.New.Mode.Perm())
 	a.e.putEcho(a.op.Path, echo{dir: true, mode: unix.S_IFDIR | perm})
 	if err := unix.Mkdirat(a.dirfd, a.name, 0o700); err != nil {
 		a.e.forgetEcho(a.op.Path)
@@ -270,7 +280,7 @@ func (a *applier) mkdir() error {
 		return err
 	}
 	a.e.rememberAt(a.dirfd, a.name, a.op.Path)
-	return fsyncDir(a.dirfd)
+	return nil
 }
 
 func (a *applier) remove() error {

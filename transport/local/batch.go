@@ -42,7 +42,9 @@ const syncWorkers = 8
 // when asked, and renamed into place; last, each directory that received
 // a file is synced once. A crash at any moment leaves each path with its
 // old entry or its new one, and temp files that the next scan removes.
-// Other ops (directories, removals, a change of kind) are applied one by
+// New directories are made first (each checked absent, made, given its
+// mode) and their parents synced with the files' directories. Other ops
+// (removals, a change of kind or of a directory's mode) are applied one by
 // one with [Endpoint.Apply].
 //
 // Contents are read in the order of ops, one at a time.
@@ -67,6 +69,11 @@ func batchable(op zerosync.Op) bool {
 		(op.Old == nil || op.Old.Kind == op.New.Kind)
 }
 
+// newDir reports whether op makes a directory where there was nothing.
+func newDir(op zerosync.Op) bool {
+	return op.Old == nil && op.New != nil && op.New.Kind == zerosync.KindDir
+}
+
 // staged is an op of a batch whose temp file is written.
 type staged struct {
 	i  int // in the batch
@@ -81,6 +88,7 @@ type staged struct {
 
 // batchDir is a directory a batch writes in, opened once.
 type batchDir struct {
+	path   string // in the tree ("" at the top)
 	fd     int
 	err    error // why it could not be opened
 	moved  bool  // a temp file was renamed into it
@@ -90,23 +98,26 @@ type batchDir struct {
 // applyBatch carries out one piece of a batch, setting errs.
 func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs []error) {
 	var rest []int // ops applied alone
-	var todo []int
+	var todo, mk []int
 	for i, bo := range ops {
-		if batchable(bo.Op) {
+		switch {
+		case batchable(bo.Op):
 			todo = append(todo, i)
-		} else {
+		case newDir(bo.Op):
+			mk = append(mk, i)
+		default:
 			rest = append(rest, i)
 		}
 	}
 	for _, i := range rest {
 		errs[i] = e.apply(ctx, ops[i].Op, ops[i].Content)
 	}
-	if len(todo) == 0 {
+	if len(todo) == 0 && len(mk) == 0 {
 		return
 	}
 	rootfd, err := e.openRoot()
 	if err != nil {
-		for _, i := range todo {
+		for _, i := range append(todo, mk...) {
 			errs[i] = err
 		}
 		return
@@ -120,6 +131,33 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 			}
 		}
 	}()
+	// The new directories, their parents synced below with the files'.
+	made := make([]*batchDir, 0, len(mk))
+	for _, i := range mk {
+		d, err := e.mkdirStaged(ctx, rootfd, dirs, ops[i].Op)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		made = append(made, d)
+	}
+	defer func() {
+		k := 0
+		for _, i := range mk {
+			if errs[i] != nil {
+				continue
+			}
+			if err := made[k].synced; err != nil {
+				errs[i] = fmt.Errorf("sync the directory: %w", err)
+			}
+			k++
+		}
+	}()
+	if len(todo) == 0 {
+		e.syncDirs(rootfd, dirs, len(mk) >= syncfsMin)
+		e.batchStep("dir-synced")
+		return
+	}
 	// Write the temp files.
 	var st []*staged
 	defer func() {
@@ -137,6 +175,8 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 		e.batchStep("written")
 	}
 	if len(st) == 0 {
+		e.syncDirs(rootfd, dirs, len(mk) >= syncfsMin)
+		e.batchStep("dir-synced")
 		return
 	}
 	// Keep what the ops replace: linked into the archive now, made
@@ -161,7 +201,7 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 		e.batchStep("renamed")
 	}
 	// One sync of each directory that changed (or of the file system).
-	e.syncDirs(rootfd, dirs, len(st) >= syncfsMin)
+	e.syncDirs(rootfd, dirs, len(st)+len(mk) >= syncfsMin)
 	e.batchStep("dir-synced")
 	for _, s := range st {
 		if !s.moved {
@@ -174,25 +214,22 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 	}
 }
 
-// stage checks op against the path and writes its temp file.
-func (e *Endpoint) stage(ctx context.Context, rootfd int, dirs map[string]*batchDir, i int, bo zerosync.BatchOp) (*staged, error) {
-	op := bo.Op
+// batchParent checks op's path and entry, opens its parent once a batch,
+// and checks the path still holds op.Old.
+func (e *Endpoint) batchParent(ctx context.Context, rootfd int, dirs map[string]*batchDir, op zerosync.Op) (d *batchDir, name string, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := zerosync.CheckPath(op.Path); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := validEntry(op.New); err != nil {
-		return nil, err
-	}
-	if op.New.Kind == zerosync.KindFile && bo.Content == nil {
-		return nil, fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
+		return nil, "", err
 	}
 	dir, name := splitPath(op.Path)
-	d := dirs[dir]
+	d = dirs[dir]
 	if d == nil {
-		d = &batchDir{}
+		d = &batchDir{path: dir}
 		d.fd, d.err = openDir(rootfd, dir)
 		if d.err != nil {
 			d.err = parentErr(dir, d.err)
@@ -200,17 +237,44 @@ func (e *Endpoint) stage(ctx context.Context, rootfd int, dirs map[string]*batch
 		dirs[dir] = d
 	}
 	if d.err != nil {
-		return nil, d.err
+		return nil, "", d.err
 	}
 	if _, err := e.check(ctx, d.fd, name, op.Path, op.Old); err != nil {
+		return nil, "", err
+	}
+	return d, name, nil
+}
+
+// mkdirStaged makes the new directory of op in its parent, which it marks
+// to be synced, and returns that parent.
+func (e *Endpoint) mkdirStaged(ctx context.Context, rootfd int, dirs map[string]*batchDir, op zerosync.Op) (*batchDir, error) {
+	d, name, err := e.batchParent(ctx, rootfd, dirs, op)
+	if err != nil {
+		return nil, err
+	}
+	a := &applier{e: e, ctx: ctx, rootfd: rootfd, dirfd: d.fd, dir: d.path, name: name, op: op}
+	if err := a.makeDir(); err != nil {
+		return nil, err
+	}
+	d.moved = true
+	return d, nil
+}
+
+// stage checks op against the path and writes its temp file.
+func (e *Endpoint) stage(ctx context.Context, rootfd int, dirs map[string]*batchDir, i int, bo zerosync.BatchOp) (*staged, error) {
+	op := bo.Op
+	if op.New != nil && op.New.Kind == zerosync.KindFile && bo.Content == nil {
+		return nil, fmt.Errorf("%w: no content for a file", zerosync.ErrDigestMismatch)
+	}
+	d, name, err := e.batchParent(ctx, rootfd, dirs, op)
+	if err != nil {
 		return nil, err
 	}
 	s := &staged{i: i, op: op, dir: d, name: name}
-	var err error
 	if op.New.Kind == zerosync.KindFile {
-		s.t, err = e.receiveTemp(ctx, d.fd, dir, op.New, bo.Content, false)
+		s.t, err = e.receiveTemp(ctx, d.fd, d.path, op.New, bo.Content, false)
 	} else {
-		s.t, err = e.newTemp(d.fd, dir, func(tmp string) error {
+		s.t, err = e.newTemp(d.fd, d.path, func(tmp string) error {
 			return unix.Symlinkat(op.New.Target, d.fd, tmp)
 		})
 	}

@@ -76,6 +76,53 @@ func TestApplyBatch(t *testing.T) {
 	assert.Equal(t, fileEntry([]byte("new"), 0o600).Digest, s["d/old"].Digest)
 }
 
+// New folders in a batch are made together, their parents synced once,
+// each checked as Apply checks it.
+func TestApplyBatchFolders(t *testing.T) {
+	e, root := newEndpoint(t)
+	require.NoError(t, os.Mkdir(filepath.Join(root, "top"), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(root, "there"), 0o755))
+	writeFile(t, filepath.Join(root, "file"), []byte("f"), 0o644)
+	dir := func(p string, mode fs.FileMode) zerosync.BatchOp {
+		return zerosync.BatchOp{Op: zerosync.Op{Path: p, New: &zerosync.Entry{Kind: zerosync.KindDir, Mode: mode}}}
+	}
+	var ops []zerosync.BatchOp
+	for i := range 70 {
+		ops = append(ops, dir(fmt.Sprintf("top/d%02d", i), 0o750))
+	}
+	ops = append(ops,
+		dir("there", 0o755),         // appeared since the scan
+		dir("missing/child", 0o755), // no parent
+		dir("file/child", 0o755),    // the parent is a file
+		dir("private", 0o700),
+		zerosync.BatchOp{Op: zerosync.Op{Path: "top/f", New: fileEntry([]byte("x"), 0o644)}, Content: newBytesReader([]byte("x"))},
+	)
+	errs := e.ApplyBatch(t.Context(), ops)
+	require.Len(t, errs, len(ops))
+	for i := range 70 {
+		require.NoError(t, errs[i], ops[i].Path)
+		fi, err := os.Lstat(filepath.Join(root, "top", fmt.Sprintf("d%02d", i)))
+		require.NoError(t, err)
+		assert.True(t, fi.IsDir())
+		assert.Equal(t, fs.FileMode(0o750), fi.Mode().Perm())
+	}
+	for _, i := range []int{70, 71, 72} {
+		assert.ErrorIs(t, errs[i], zerosync.ErrChanged, ops[i].Path)
+	}
+	require.NoError(t, errs[73])
+	require.NoError(t, errs[74])
+	fi, err := os.Lstat(filepath.Join(root, "private"))
+	require.NoError(t, err)
+	assert.Equal(t, fs.FileMode(0o700), fi.Mode().Perm())
+	assert.NoDirExists(t, filepath.Join(root, "missing"))
+	expectBytes(t, filepath.Join(root, "top/f"), []byte("x"))
+
+	s, _, err := e.Scan(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, zerosync.KindDir, s["top/d42"].Kind)
+	assert.Equal(t, fs.FileMode(0o750), s["top/d42"].Mode)
+}
+
 func TestApplyBatchLarge(t *testing.T) {
 	// More ops than one piece holds, and more files than syncfs needs.
 	e, root := newEndpoint(t)
