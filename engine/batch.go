@@ -201,13 +201,15 @@ func (c *batchContent) readAhead() {
 		return
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, c.a.New.Size+1))
-	c.n = int64(len(b))
-	if err != nil {
+	// One byte more than declared is enough to tell a source that lies.
+	b := make([]byte, c.a.New.Size+1)
+	n, err := io.ReadFull(rc, b)
+	c.n = int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		c.err = fmt.Errorf("read from %s: %w", c.r.names[c.a.From], err)
 		return
 	}
-	c.data, c.ready = b, true
+	c.data, c.ready = b[:n], true
 }
 
 func (c *batchContent) Read(p []byte) (int, error) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -22,9 +23,12 @@ import (
 const formatVersion = "1"
 
 // initialMmap is the size of the database's first memory mapping (it grows
-// by doubling past it): enough for the state of a tree of a few hundred
-// thousand entries without remapping.
-const initialMmap = 64 << 20
+// by doubling past it), address space only: 1 GiB on 64-bit systems, enough
+// for the state of a large tree and the ancestor bodies of its text files
+// (a first sync of 10,000 source files stores about 100 MB of them, and
+// each remapping on the way copied every node of the transaction), 64 MiB
+// where address space is short.
+const initialMmap = 64<<20 + (1<<30-64<<20)*(strconv.IntSize/64)
 
 // growStep is how far past its last page the database file grows when it
 // must grow.

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/zerosync/zerosync"
+	"github.com/zerosync/zerosync/internal/codec"
 )
 
 // Batches: with the batch capability, the client sends many ops in one
@@ -182,14 +183,24 @@ func (e *Endpoint) ApplyBatch(ctx context.Context, ops []zerosync.BatchOp) []err
 	// The inline ops, cut into requests within the limits, each sent as
 	// soon as it is full.
 	held := make(chan struct{}, maxBatchesHeld)
-	var rec encoder
+	// A request's records, in a buffer of about the size of what is left
+	// to send, up to the limit (a record that would take it past the limit
+	// goes in the next request): no buffer grows by copying.
+	left := 0
+	for _, i := range inline {
+		left += recordSize(ops[i].Op)
+	}
+	newRec := func() encoder {
+		return encoder{codec.Writer{B: make([]byte, 0, min(left, maxBatchWire/2))}}
+	}
+	rec := newRec()
 	var idx []int
 	flush := func() {
 		if len(idx) == 0 {
 			return
 		}
 		body, in := rec.B, idx
-		rec, idx = encoder{}, nil
+		rec, idx = newRec(), nil
 		select {
 		case held <- struct{}{}:
 		case <-ctx.Done():
@@ -203,6 +214,7 @@ func (e *Endpoint) ApplyBatch(ctx context.Context, ops []zerosync.BatchOp) []err
 			e.sendBatch(ctx, ops, in, body, errs)
 		})
 	}
+	var one encoder // the record of one op, reused
 	for _, i := range inline {
 		bo := ops[i]
 		var data []byte
@@ -213,7 +225,8 @@ func (e *Endpoint) ApplyBatch(ctx context.Context, ops []zerosync.BatchOp) []err
 				continue
 			}
 		}
-		var one encoder
+		left -= recordSize(bo.Op)
+		one.B = one.B[:0]
 		appendBatchRecord(&one, bo.Op, data)
 		if len(idx) == maxBatchOps || len(rec.B)+len(one.B) > maxBatchWire/2 {
 			flush()
@@ -224,6 +237,21 @@ func (e *Endpoint) ApplyBatch(ctx context.Context, ops []zerosync.BatchOp) []err
 	flush()
 	wg.Wait()
 	return errs
+}
+
+// recordSize is about the size of op's record in a batch, content
+// included: not less, for an op within the limits of the protocol.
+func recordSize(op zerosync.Op) int {
+	n := 2 * (len(op.Path) + 128)
+	for _, e := range []*zerosync.Entry{op.Old, op.New} {
+		if e != nil {
+			n += len(e.Target) + 128
+		}
+	}
+	if op.New != nil && op.New.Kind == zerosync.KindFile {
+		n += int(min(op.New.Size, batchInline))
+	}
+	return n
 }
 
 // checkBatchOp checks an op before it goes anywhere, as Apply does.
