@@ -101,6 +101,7 @@ func under(p string, paths map[string]bool) bool {
 func (e *Engine) collideSide(ctx context.Context, ep zerosync.Endpoint, side zerosync.Side, host string, tree *held, acts []zerosync.Action, out *folded) map[string]bool {
 	made := map[string][]string{} // directory -> names made there
 	removed := map[string]bool{}
+	newDirs := map[string]bool{}
 	for _, a := range acts {
 		switch {
 		case a.Side != side:
@@ -109,14 +110,41 @@ func (e *Engine) collideSide(ctx context.Context, ep zerosync.Endpoint, side zer
 		case a.Old == nil:
 			dir := zerosync.Parent(a.Path)
 			made[dir] = append(made[dir], a.Path)
+			if a.New.Kind == zerosync.KindDir {
+				newDirs[a.Path] = true
+			}
 		}
 	}
 	if len(made) == 0 {
 		return nil
 	}
+	// A directory this plan makes folds names as the directory it is made
+	// in (a new directory inherits its parent's folding; asked of a
+	// directory that does not exist, the endpoint answers for its nearest
+	// existing ancestor all the same): the endpoint is asked once for each
+	// directory that exists, not once for every new one, which over SSH
+	// is a round trip each.
+	known := map[string]zerosync.Folding{}
+	var folding func(dir string) (zerosync.Folding, error)
+	folding = func(dir string) (zerosync.Folding, error) {
+		if f, ok := known[dir]; ok {
+			return f, nil
+		}
+		var f zerosync.Folding
+		var err error
+		if dir != "" && newDirs[dir] {
+			f, err = folding(zerosync.Parent(dir))
+		} else {
+			f, err = zerosync.FoldsNames(ctx, ep, dir)
+		}
+		if err == nil {
+			known[dir] = f
+		}
+		return f, err
+	}
 	folds := map[string]zerosync.Folding{}
 	for dir := range made {
-		f, err := zerosync.FoldsNames(ctx, ep, dir)
+		f, err := folding(dir)
 		if err != nil {
 			e.log.WarnContext(ctx, "cannot tell whether a directory folds names; taking it not to", "host", host, "dir", dir, "err", err)
 			continue

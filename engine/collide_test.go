@@ -2,11 +2,13 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -28,13 +30,21 @@ import (
 type folding struct {
 	*memory.Endpoint
 	f zerosync.Folding
+
+	mu    sync.Mutex
+	asked []string // the directories FoldsNames was asked about
 }
 
 func newFolding(name string, f zerosync.Folding) *folding {
 	return &folding{Endpoint: memory.New(memory.WithName(name)), f: f}
 }
 
-func (m *folding) FoldsNames(context.Context, string) (zerosync.Folding, error) { return m.f, nil }
+func (m *folding) FoldsNames(_ context.Context, dir string) (zerosync.Folding, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.asked = append(m.asked, dir)
+	return m.f, nil
+}
 
 // resolve turns p into the path of the entry it reaches: each component
 // becomes the variant already there, if any.
@@ -149,6 +159,34 @@ func TestCaseCollisionHeldBack(t *testing.T) {
 			assert.Contains(t, pr.Error(), `"readme.md" and "README.md" differ only in case, which b does not tell apart in its top directory`)
 		}
 	}
+}
+
+// TestCaseCollisionInNewFolders: names that collide in folders the same
+// cycle makes are held back all the same, and the peer is asked how its
+// folders fold names once per folder that exists, not once per new one
+// (over SSH each question is a round trip).
+func TestCaseCollisionInNewFolders(t *testing.T) {
+	e, a, b := foldingPair(t, zerosync.Folding{Case: true})
+	require.NoError(t, a.WriteFile("old/keep", []byte("k\n"), 0o644))
+	syncOK(t, e)
+	b.mu.Lock()
+	b.asked = nil
+	b.mu.Unlock()
+	for i := range 20 {
+		require.NoError(t, a.WriteFile(fmt.Sprintf("new/d%02d/deep/f", i), []byte("f\n"), 0o644))
+	}
+	require.NoError(t, a.WriteFile("new/d07/deep/Name", []byte("upper\n"), 0o644))
+	require.NoError(t, a.WriteFile("new/d07/deep/name", []byte("lower\n"), 0o644))
+	require.NoError(t, a.WriteFile("old/In", []byte("upper\n"), 0o644))
+	require.NoError(t, a.WriteFile("old/in", []byte("lower\n"), 0o644))
+	rep, err := e.SyncOnce(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, map[string]zerosync.Side{"new/d07/deep/Name": zerosync.Theirs, "new/d07/deep/name": zerosync.Theirs, "old/In": zerosync.Theirs, "old/in": zerosync.Theirs}, collided(t, rep))
+	assert.Equal(t, "f\n", memFile(t, b, "new/d19/deep/f"))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	slices.Sort(b.asked)
+	assert.Equal(t, []string{"", "old"}, slices.Compact(b.asked), "only folders that exist are asked about")
 }
 
 // TestCaseCollisionWithSyncedName: a name new on our side never overwrites
