@@ -141,7 +141,13 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 		}
 		made = append(made, d)
 	}
+	dirsSynced := false
 	defer func() {
+		if len(made) > 0 && !dirsSynced {
+			// The files failed before their renames: the new
+			// directories are made durable all the same.
+			e.syncDirs(rootfd, dirs, len(made) >= syncfsMin)
+		}
 		k := 0
 		for _, i := range mk {
 			if errs[i] != nil {
@@ -154,8 +160,6 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 		}
 	}()
 	if len(todo) == 0 {
-		e.syncDirs(rootfd, dirs, len(mk) >= syncfsMin)
-		e.batchStep("dir-synced")
 		return
 	}
 	// Write the temp files.
@@ -175,8 +179,6 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 		e.batchStep("written")
 	}
 	if len(st) == 0 {
-		e.syncDirs(rootfd, dirs, len(mk) >= syncfsMin)
-		e.batchStep("dir-synced")
 		return
 	}
 	// Keep what the ops replace: linked into the archive now, made
@@ -202,6 +204,7 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 	}
 	// One sync of each directory that changed (or of the file system).
 	e.syncDirs(rootfd, dirs, len(st)+len(mk) >= syncfsMin)
+	dirsSynced = true
 	e.batchStep("dir-synced")
 	for _, s := range st {
 		if !s.moved {

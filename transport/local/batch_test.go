@@ -123,6 +123,38 @@ func TestApplyBatchFolders(t *testing.T) {
 	assert.Equal(t, fs.FileMode(0o750), s["top/d42"].Mode)
 }
 
+// cancelling is content whose first read cancels the batch's context.
+type cancelling struct{ cancel context.CancelFunc }
+
+func (c cancelling) Read([]byte) (int, error) {
+	c.cancel()
+	return 0, context.Canceled
+}
+
+// New folders made before the files of their batch failed are still
+// synced and reported made.
+func TestApplyBatchFoldersWhenFilesFail(t *testing.T) {
+	e, root := newEndpoint(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ops := []zerosync.BatchOp{
+		{Op: zerosync.Op{Path: "one", New: &zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}}},
+		{Op: zerosync.Op{Path: "two", New: &zerosync.Entry{Kind: zerosync.KindDir, Mode: 0o755}}},
+		{Op: zerosync.Op{Path: "f", New: fileEntry([]byte("x"), 0o644)}, Content: cancelling{cancel}},
+		{Op: zerosync.Op{Path: "g", New: fileEntry([]byte("y"), 0o644)}, Content: newBytesReader([]byte("y"))},
+	}
+	errs := e.ApplyBatch(ctx, ops)
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	assert.Error(t, errs[2])
+	assert.ErrorIs(t, errs[3], context.Canceled)
+	assert.DirExists(t, filepath.Join(root, "one"))
+	assert.DirExists(t, filepath.Join(root, "two"))
+	assert.NoFileExists(t, filepath.Join(root, "f"))
+	assert.NoFileExists(t, filepath.Join(root, "g"))
+	assert.Empty(t, tempFiles(t, root))
+}
+
 func TestApplyBatchLarge(t *testing.T) {
 	// More ops than one piece holds, and more files than syncfs needs.
 	e, root := newEndpoint(t)
