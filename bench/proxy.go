@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -79,12 +78,40 @@ func (p *proxy) forward(c *net.TCPConn) {
 	wg.Wait()
 }
 
-// pipe copies src to dst (with splice on Linux), half-closes dst when src
-// ends, and returns the bytes copied.
+// pipe copies src to dst, half-closes dst when src ends, and returns the
+// bytes copied. After each read it asks the kernel to acknowledge what
+// arrived at once (TCP_QUICKACK, which Linux clears again by itself). A
+// proxy terminates TCP: left alone, it delays its acknowledgements as an
+// end host with nothing to send does, and a sender with Nagle's algorithm
+// on then holds each small message until the acknowledgement of the one
+// before. sshd leaves Nagle on for a connection that runs no command, as
+// when a forwarded socket reaches zerosync's lingering agent: measured by
+// hand, a first sync of the developer tree through a copy of this proxy
+// took 2.55–2.72 s, 1.60–1.61 s with the acknowledgements at once, and
+// 1.51–1.59 s straight to sshd; rsync's took 1.19–1.54 s either way. A
+// router in the path delays nothing, and neither does this proxy now.
 func pipe(dst, src *net.TCPConn) int64 {
-	n, _ := io.Copy(dst, src)
-	_ = dst.CloseWrite()
-	return n
+	defer dst.CloseWrite()
+	rc, err := src.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	quickAck := func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1) }
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		k, err := src.Read(buf)
+		_ = rc.Control(quickAck)
+		if k > 0 {
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				return n
+			}
+			n += int64(k)
+		}
+		if err != nil {
+			return n
+		}
+	}
 }
 
 // tcpCounts returns the payload bytes c received from its peer and those it
