@@ -611,6 +611,20 @@ func TestHostNet(t *testing.T) {
 	if _, err := net.InterfaceByName(hn.bridge); err == nil {
 		t.Errorf("bridge %s left behind", hn.bridge)
 	}
+	for _, h := range hn.hosts {
+		if _, err := net.InterfaceByName(h.outer); err == nil {
+			t.Errorf("veth %s left behind", h.outer)
+		}
+	}
+	// The next fleet of this process has the same names: it is built at
+	// once (the full run builds 8 hosts, then 32).
+	again, err := newHostNet(t.Context(), 2)
+	if err != nil {
+		t.Fatalf("a second network right after the first: %v", err)
+	}
+	if err := again.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestStandTable(t *testing.T) {

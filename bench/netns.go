@@ -36,6 +36,8 @@ type hostNet struct {
 type netHost struct {
 	ns   string // namespace name
 	addr string // IPv4 address inside the namespace
+	// outer is the end of its veth pair on the bridge, once made.
+	outer string
 }
 
 // hubAddr is the bridge's address, where the hub is reached.
@@ -83,8 +85,11 @@ func newHostNet(ctx context.Context, n int) (hn *hostNet, err error) {
 			return hn, err
 		}
 		hn.hosts = append(hn.hosts, h)
+		if err := ipCmd(ctx, "link", "add", outer, "type", "veth", "peer", "name", inner); err != nil {
+			return hn, err
+		}
+		hn.hosts[len(hn.hosts)-1].outer = outer
 		for _, args := range [][]string{
-			{"link", "add", outer, "type", "veth", "peer", "name", inner},
 			{"link", "set", inner, "netns", h.ns},
 			{"link", "set", outer, "master", hn.bridge, "up"},
 			{"-n", h.ns, "addr", "add", h.addr + "/24", "dev", inner},
@@ -99,14 +104,20 @@ func newHostNet(ctx context.Context, n int) (hn *hostNet, err error) {
 	return hn, nil
 }
 
-// Close deletes the namespaces (which deletes their veth pairs) and the
-// bridge. Later calls return the first one's result.
+// Close deletes the veth pairs, the namespaces and the bridge. Later calls
+// return the first one's result. A pair is deleted by name, which takes
+// both ends at once: deleting its namespace would also remove it, but only
+// later, from the kernel's cleanup of the namespace, and the next fleet of
+// this process, whose names are the same, found the old ends still there.
 func (n *hostNet) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
 		for _, h := range n.hosts {
 			// Not the caller's context: this runs on the way out of a
 			// cancelled run too.
+			if h.outer != "" {
+				errs = append(errs, ipCmd(context.Background(), "link", "delete", h.outer))
+			}
 			errs = append(errs, ipCmd(context.Background(), "netns", "delete", h.ns))
 		}
 		if n.bridge != "" {
