@@ -131,32 +131,26 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 			}
 		}
 	}()
-	// The new directories, their parents synced below with the files'.
-	made := make([]*batchDir, 0, len(mk))
-	for _, i := range mk {
-		d, err := e.mkdirStaged(ctx, rootfd, dirs, ops[i].Op)
-		if err != nil {
-			errs[i] = err
-			continue
+	// The new directories: the parent of each (nil where it failed) is
+	// synced below with the files' directories.
+	parents := make([]*batchDir, len(mk))
+	made := 0
+	for j, i := range mk {
+		if parents[j], errs[i] = e.mkdirStaged(ctx, rootfd, dirs, ops[i].Op); errs[i] == nil {
+			made++
 		}
-		made = append(made, d)
 	}
 	dirsSynced := false
 	defer func() {
-		if len(made) > 0 && !dirsSynced {
+		if made > 0 && !dirsSynced {
 			// The files failed before their renames: the new
 			// directories are made durable all the same.
-			e.syncDirs(rootfd, dirs, len(made) >= syncfsMin)
+			e.syncDirs(rootfd, dirs, made >= syncfsMin)
 		}
-		k := 0
-		for _, i := range mk {
-			if errs[i] != nil {
-				continue
+		for j, i := range mk {
+			if d := parents[j]; d != nil && d.synced != nil {
+				errs[i] = fmt.Errorf("sync the directory: %w", d.synced)
 			}
-			if err := made[k].synced; err != nil {
-				errs[i] = fmt.Errorf("sync the directory: %w", err)
-			}
-			k++
 		}
 	}()
 	if len(todo) == 0 {
@@ -203,7 +197,7 @@ func (e *Endpoint) applyBatch(ctx context.Context, ops []zerosync.BatchOp, errs 
 		e.batchStep("renamed")
 	}
 	// One sync of each directory that changed (or of the file system).
-	e.syncDirs(rootfd, dirs, len(st)+len(mk) >= syncfsMin)
+	e.syncDirs(rootfd, dirs, len(st)+made >= syncfsMin)
 	dirsSynced = true
 	e.batchStep("dir-synced")
 	for _, s := range st {
