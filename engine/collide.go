@@ -124,30 +124,21 @@ func (e *Engine) collideSide(ctx context.Context, ep zerosync.Endpoint, side zer
 	// existing ancestor all the same): the endpoint is asked once for each
 	// directory that exists, not once for every new one, which over SSH
 	// is a round trip each.
-	known := map[string]zerosync.Folding{}
-	var folding func(dir string) (zerosync.Folding, error)
-	folding = func(dir string) (zerosync.Folding, error) {
-		if f, ok := known[dir]; ok {
-			return f, nil
-		}
-		var f zerosync.Folding
-		var err error
-		if dir != "" && newDirs[dir] {
-			f, err = folding(zerosync.Parent(dir))
-		} else {
-			f, err = zerosync.FoldsNames(ctx, ep, dir)
-		}
-		if err == nil {
-			known[dir] = f
-		}
-		return f, err
-	}
+	asked := map[string]zerosync.Folding{}
 	folds := map[string]zerosync.Folding{}
 	for dir := range made {
-		f, err := folding(dir)
-		if err != nil {
-			e.log.WarnContext(ctx, "cannot tell whether a directory folds names; taking it not to", "host", host, "dir", dir, "err", err)
-			continue
+		at := dir
+		for at != "" && newDirs[at] {
+			at = zerosync.Parent(at)
+		}
+		f, ok := asked[at]
+		if !ok {
+			var err error
+			if f, err = zerosync.FoldsNames(ctx, ep, at); err != nil {
+				e.log.WarnContext(ctx, "cannot tell whether a directory folds names; taking it not to", "host", host, "dir", at, "err", err)
+				continue
+			}
+			asked[at] = f
 		}
 		if f.Any() {
 			folds[dir] = f
