@@ -33,7 +33,7 @@ import (
 // committer makes queued changes durable, in the order they were queued.
 type committer struct {
 	commitAll func(context.Context, []state.PairChange) []error
-	onFail    func() // called after a change failed to commit
+	onFail    func() // called, without blocking, when a change failed to commit
 
 	mu      sync.Mutex
 	queue   []state.PairChange
@@ -90,13 +90,16 @@ func (c *committer) run() {
 				c.failed[id], failed = err, true
 			}
 		}
+		if failed && c.onFail != nil {
+			// Before the changes count as finished: whoever waited for
+			// them finds the engine already woken for the failure.
+			// onFail must not block (the engine's kick does not).
+			c.onFail()
+		}
 		c.done += uint64(len(batch))
 		close(c.moved)
 		c.moved = make(chan struct{})
 		c.mu.Unlock()
-		if failed && c.onFail != nil {
-			c.onFail()
-		}
 	}
 }
 
