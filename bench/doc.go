@@ -2,8 +2,8 @@
 // generated trees and the same private sshd, and prints the figures as a
 // markdown table with each peer's figure and the ratio zerosync/peer.
 //
-//	go run ./bench --quick            # small trees, a few runs: CI's end-to-end proof
-//	go run ./bench --out RESULTS.md   # the full run (10k files, 256 MiB, 100k files)
+//	CGO_ENABLED=0 go run ./bench --quick            # small trees, a few runs: CI's end-to-end proof
+//	CGO_ENABLED=0 go run ./bench --out RESULTS.md   # the full run (10k files, 256 MiB, 100k files)
 //
 // # What it does
 //

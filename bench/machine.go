@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,7 @@ type machineFacts struct {
 	MemTotal  string
 	Kernel    string
 	Go        string
+	Build     string // how this program (the engine and the agent measured) was linked
 	Rsync     string
 	Unison    string
 	OpenSSH   string
@@ -32,6 +34,7 @@ func readMachine() machineFacts {
 		CPUModel:  procField("/proc/cpuinfo", "model name"),
 		MemTotal:  procField("/proc/meminfo", "MemTotal"),
 		Go:        runtime.Version(),
+		Build:     buildLinking(),
 		Rsync:     version("rsync", "--version"),
 		Unison:    version("unison", "-version"),
 		OpenSSH:   version("ssh", "-V"),
@@ -51,11 +54,37 @@ func (m machineFacts) markdown(w io.Writer) {
 	fmt.Fprintf(w, "| memory | %s |\n", m.MemTotal)
 	fmt.Fprintf(w, "| kernel | %s |\n", m.Kernel)
 	fmt.Fprintf(w, "| Go | %s |\n", m.Go)
+	fmt.Fprintf(w, "| zerosync's build | %s |\n", m.Build)
 	fmt.Fprintf(w, "| rsync | %s |\n", m.Rsync)
 	fmt.Fprintf(w, "| unison | %s |\n", m.Unison)
 	fmt.Fprintf(w, "| OpenSSH | %s |\n", m.OpenSSH)
 	fmt.Fprintf(w, "| inotify-tools | %s |\n", m.Inotify)
 	fmt.Fprintf(w, "| load average (1, 5, 15 min) at start / end | %s / %s |\n", m.LoadStart, m.LoadEnd)
+}
+
+// buildLinking says how this program was linked: the engine and the
+// agent the bench measures are this program, and a build with cgo carries
+// the C library (about 2 MiB more resident, and an agent that needs this
+// machine's C library), which the README's install does not.
+func buildLinking() string {
+	if cgoBuild() {
+		return "CGO_ENABLED=1: linked against the C library, unlike the README's install (CGO_ENABLED=0)"
+	}
+	return "CGO_ENABLED=0: static, as the README installs it"
+}
+
+// cgoBuild reports whether this program was built with cgo.
+func cgoBuild() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "CGO_ENABLED" {
+			return s.Value == "1"
+		}
+	}
+	return false
 }
 
 // procField returns the value of the first "name: value" line of a /proc
@@ -91,28 +120,45 @@ func loadavg() string {
 // rssKiB returns a process's resident set (VmRSS) and its peak (VmHWM) in
 // KiB, from /proc/<pid>/status.
 func rssKiB(pid int) (rss, hwm int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := procStatus(pid)
 	if err != nil {
 		return 0, 0, err
 	}
+	if v["VmRSS"] == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS for process %d", pid)
+	}
+	return v["VmRSS"], v["VmHWM"], nil
+}
+
+// rssParts says what a process's resident set is made of: anonymous
+// memory (its heap, stacks and runtime), pages of files it maps (its
+// executable, the state database, the spilled trees) and shared memory.
+func rssParts(pid int) string {
+	v, err := procStatus(pid)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("anonymous %s, files %s, shared %s",
+		fmtBytes(float64(v["RssAnon"])*1024), fmtBytes(float64(v["RssFile"])*1024), fmtBytes(float64(v["RssShmem"])*1024))
+}
+
+// procStatus returns the fields of /proc/<pid>/status counted in kB, in
+// KiB.
+func procStatus(pid int) (map[string]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]int64{}
 	for _, l := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(l, ":")
+		k, f, ok := strings.Cut(l, ":")
 		if !ok {
 			continue
 		}
 		var n int64
-		if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &n); err != nil {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
+		if _, err := fmt.Sscanf(strings.TrimSpace(f), "%d kB", &n); err == nil {
+			v[k] = n
 		}
 	}
-	if rss == 0 {
-		return 0, 0, fmt.Errorf("no VmRSS for process %d", pid)
-	}
-	return rss, hwm, nil
+	return v, nil
 }

@@ -117,8 +117,8 @@ func (r *runner) memoryRun(ctx context.Context, sec *section, col, state string,
 		{again, "the same engine restarted on its state, watching %s entries a side", "restarted: "},
 	} {
 		mem := row{
-			Workload: fmt.Sprintf("resident memory (VmRSS), "+m.what+" (peak VmHWM %s; Go heap live after a collection %s)",
-				thousands(entries), fmtBytes(float64(m.w.hwm)*1024), fmtBytes(float64(m.w.rep.LiveHeap))),
+			Workload: fmt.Sprintf("resident memory (VmRSS), "+m.what+" (%s; peak VmHWM %s; Go heap live after a collection %s)",
+				thousands(entries), m.w.parts, fmtBytes(float64(m.w.hwm)*1024), fmtBytes(float64(m.w.rep.LiveHeap))),
 			ZS:     single(float64(m.w.rss)*1024, unitBytes),
 			Peers:  []peerFigure{{"inotifywait -m -r (one side)", peer}},
 			Target: target,
@@ -156,6 +156,7 @@ func (r *runner) memoryRun(ctx context.Context, sec *section, col, state string,
 type watched struct {
 	rep                childReport
 	rss, hwm           int64
+	parts              string // what the resident set is made of
 	agentRSS, agentHWM int64
 	agentErr           error
 	wire               float64
@@ -238,6 +239,7 @@ func (r *runner) watchRun(ctx context.Context, col string, job childJob, entries
 	if w.rss, w.hwm, err = rssKiB(c.cmd.Process.Pid); err != nil {
 		return w, err
 	}
+	w.parts = rssParts(c.cmd.Process.Pid)
 	if agent {
 		w.agentRSS, w.agentHWM, w.agentErr = agentMemory(job.Spec.Remote.CacheDir)
 	}
@@ -245,7 +247,7 @@ func (r *runner) watchRun(ctx context.Context, col string, job childJob, entries
 	if err := c.stop(); err != nil {
 		return w, err
 	}
-	r.logf("memory: %s: engine VmRSS %s, VmHWM %s", col, fmtBytes(float64(w.rss)*1024), fmtBytes(float64(w.hwm)*1024))
+	r.logf("memory: %s: engine VmRSS %s (%s), VmHWM %s", col, fmtBytes(float64(w.rss)*1024), w.parts, fmtBytes(float64(w.hwm)*1024))
 	return w, nil
 }
 

@@ -58,6 +58,9 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	res := &results{Start: time.Now(), Quick: cfg.Quick, Seed: cfg.Seed, Machine: readMachine()}
 	r := &runner{cfg: cfg, res: res, start: res.Start}
 	r.logf("load average (1, 5, 15 min) at the start: %s", res.Machine.LoadStart)
+	if cgoBuild() {
+		r.logf("this bench was built with cgo: the engine and the agent it measures carry the C library, unlike the README's install; run it as CGO_ENABLED=0 go run ./bench")
+	}
 	if cfg.LatencyPeer || slices.Contains(cfg.Modes, "fleet") && cfg.FleetLoopTrials > 0 {
 		if _, err := exec.LookPath("inotifywait"); err != nil {
 			return nil, errors.New("the inotifywait + rsync loops of the latency and fleet workloads need inotifywait: install the inotify-tools package")

@@ -3,16 +3,18 @@ package ssh
 import (
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/zerosync/zerosync/internal/bwlimit"
-	"github.com/zerosync/zerosync/transport/remote"
 	"io"
 	"os"
 	pathpkg "path"
 	"runtime"
 	"strings"
+
+	"github.com/zerosync/zerosync/internal/bwlimit"
+	"github.com/zerosync/zerosync/transport/remote"
 )
 
 // AgentError is an agent that could not be started on a host, or not
@@ -34,7 +36,7 @@ func (e *AgentError) Error() string {
 	fmt.Fprintf(&b, "ssh: cannot start the zerosync agent on %s: %v.\n", e.Host, e.Err)
 	b.WriteString("Install it by hand: build a program that calls agent.Handle() first thing in main")
 	if goos, goarch, ok := strings.Cut(plainText(e.Platform), "/"); ok {
-		fmt.Fprintf(&b, " for %s/%s (GOOS=%s GOARCH=%s go build -o zerosync-agent)", goos, goarch, goos, goarch)
+		fmt.Fprintf(&b, " for %s/%s (CGO_ENABLED=0 GOOS=%s GOARCH=%s go build -o zerosync-agent)", goos, goarch, goos, goarch)
 	}
 	path := e.Path
 	if path == "" {
@@ -66,6 +68,28 @@ func platform(sysname, machine string) string {
 		}
 	}
 	return goos + "/" + goarch
+}
+
+// errLinkedToLibc is why an agent copied from a program linked against
+// this machine's C library may not start on a host: its loader and C
+// library are not this machine's.
+var errLinkedToLibc = errors.New("this program is linked against this machine's C library (it was built with cgo), and its copy needs the same one on the host: build it with CGO_ENABLED=0 go build, which makes a program that runs on any Linux host")
+
+// linkedToLibc reports whether the executable at path is dynamically
+// linked: whether it names a program interpreter (the C library's
+// loader), as a Go program built with cgo does.
+func linkedToLibc(path string) (bool, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // localPlatform is this program's GOOS/GOARCH.
@@ -126,6 +150,9 @@ func (h *host) install(ctx context.Context, conn *sshConn) error {
 	}
 	hexSum := hex.EncodeToString(sum.Sum(nil))
 	h.log.Info("installing the agent", "path", path, "bytes", size, "sha256", hexSum)
+	if dyn, _ := linkedToLibc(exe); dyn {
+		h.log.Warn("the agent copied to the host may not start there", "why", errLinkedToLibc)
+	}
 	var body io.Reader = io.LimitReader(f, size)
 	if lim, _ := bwlimit.New(t.cfg.bandwidth(h.hc.alias)); lim != nil {
 		// The option took only rates that New takes.

@@ -36,10 +36,35 @@ func TestPlatform(t *testing.T) {
 func TestAgentErrorMessage(t *testing.T) {
 	err := &AgentError{Host: "u@h:22", Path: "/home/u/.cache/zerosync/agent-x", Platform: "linux/arm64", Err: errors.New("boom")}
 	msg := err.Error()
-	for _, want := range []string{"boom", "GOOS=linux GOARCH=arm64", "/home/u/.cache/zerosync/agent-x", "chmod 700 /home/u/.cache/zerosync /home/u/.cache/zerosync/agent-x", "agent.Handle()"} {
+	for _, want := range []string{"boom", "CGO_ENABLED=0 GOOS=linux GOARCH=arm64", "/home/u/.cache/zerosync/agent-x", "chmod 700 /home/u/.cache/zerosync /home/u/.cache/zerosync/agent-x", "agent.Handle()"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
 		}
+	}
+}
+
+// TestLinkedToLibc: a program that names the C library's loader is told
+// apart from one that names none, as a Go program built with
+// CGO_ENABLED=0.
+func TestLinkedToLibc(t *testing.T) {
+	dyn, err := linkedToLibc("/bin/true")
+	if err != nil || !dyn {
+		t.Fatalf("/bin/true: linked %v, %v; want true", dyn, err)
+	}
+	// The smallest 64-bit ELF file: its header alone, no program headers.
+	static := filepath.Join(t.TempDir(), "static")
+	hdr := make([]byte, 64)
+	copy(hdr, "\x7fELF\x02\x01\x01")
+	hdr[16], hdr[18], hdr[20] = 2, 62, 1 // ET_EXEC, EM_X86_64, EV_CURRENT
+	hdr[52] = 64                         // e_ehsize
+	if err := os.WriteFile(static, hdr, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if dyn, err := linkedToLibc(static); err != nil || dyn {
+		t.Fatalf("a header without an interpreter: linked %v, %v; want false", dyn, err)
+	}
+	if _, err := linkedToLibc(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Fatal("a missing file gave no error")
 	}
 }
 

@@ -565,6 +565,23 @@ func TestInstallRefused(t *testing.T) {
 			t.Error("an agent was installed")
 		}
 	})
+	t.Run("does-not-start", func(t *testing.T) {
+		// A copy that cannot serve on the host, as one linked against
+		// another C library: the error says the program is linked to
+		// this machine's C library and how to build one that is not.
+		tr := f.transport(t)
+		tr.executable = func() (string, error) { return "/bin/true", nil }
+		_, err := tr.Endpoint(ctx, f.target(), newDir(t, "r"))
+		var aerr *AgentError
+		if !errors.As(err, &aerr) {
+			t.Fatalf("got %v, want an AgentError", err)
+		}
+		for _, want := range []string{"the agent just installed does not work", "linked against this machine's C library", "CGO_ENABLED=0 go build"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("message lacks %q:\n%v", want, err)
+			}
+		}
+	})
 	t.Run("cache-cannot-be-made", func(t *testing.T) {
 		blocker := filepath.Join(t.TempDir(), "file")
 		if err := os.WriteFile(blocker, nil, 0o644); err != nil {
