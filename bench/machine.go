@@ -64,7 +64,7 @@ func (m machineFacts) markdown(w io.Writer) {
 
 // buildLinking says how this program was linked: the engine and the
 // agent the bench measures are this program, and a build with cgo carries
-// the C library (about 2 MiB more resident, and an agent that needs this
+// the C library (1.4 MiB more resident, and an agent that needs this
 // machine's C library), which the README's install does not.
 func buildLinking() string {
 	if cgoBuild() {
