@@ -293,10 +293,8 @@ func (h *host) startAgent(ctx context.Context, conn *sshConn) (*agentConn, error
 	ag, _, err = h.execAgent(ctx, conn)
 	if err != nil {
 		err = fmt.Errorf("the agent just installed does not work: %w", err)
-		if exe, xerr := h.t.executable(); xerr == nil {
-			if dyn, _ := linkedToLibc(exe); dyn {
-				err = fmt.Errorf("%w; %w", err, errLinkedToLibc)
-			}
+		if h.t.linkedLibc() {
+			err = fmt.Errorf("%w; %w", err, errLinkedToLibc)
 		}
 		return nil, &AgentError{Host: h.hc.String(), Platform: h.t.platform(), Err: err}
 	}

@@ -92,6 +92,18 @@ func linkedToLibc(path string) (bool, error) {
 	return false, nil
 }
 
+// linkedLibc reports whether this program is linked against the C
+// library (see [linkedToLibc]), looked up once: false when its executable
+// cannot be read.
+func (t *Transport) linkedLibc() bool {
+	t.libcOnce.Do(func() {
+		if exe, err := t.executable(); err == nil {
+			t.libc, _ = linkedToLibc(exe)
+		}
+	})
+	return t.libc
+}
+
 // localPlatform is this program's GOOS/GOARCH.
 func localPlatform() string { return runtime.GOOS + "/" + runtime.GOARCH }
 
@@ -150,7 +162,7 @@ func (h *host) install(ctx context.Context, conn *sshConn) error {
 	}
 	hexSum := hex.EncodeToString(sum.Sum(nil))
 	h.log.Info("installing the agent", "path", path, "bytes", size, "sha256", hexSum)
-	if dyn, _ := linkedToLibc(exe); dyn {
+	if t.linkedLibc() {
 		h.log.Warn("the agent copied to the host may not start there", "why", errLinkedToLibc)
 	}
 	var body io.Reader = io.LimitReader(f, size)

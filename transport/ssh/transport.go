@@ -44,6 +44,11 @@ type Transport struct {
 	executable func() (string, error)
 	handled    func() bool
 	upload     func(io.Reader) io.Reader
+
+	// libc is whether this program is linked against the C library,
+	// found once ([Transport.linkedLibc]).
+	libcOnce sync.Once
+	libc     bool
 }
 
 // New returns a transport. The local home directory ($HOME) supplies the
