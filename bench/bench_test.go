@@ -648,3 +648,48 @@ func TestStandTable(t *testing.T) {
 		t.Errorf("%d rows, want %d goals and the heading", got, len(goals)+1)
 	}
 }
+
+// The floor's plain copy makes B the same tree as A (modes and symlinks
+// included), refuses a B that already holds a file of A, and stops at a
+// cancelled context.
+func TestCopyFloor(t *testing.T) {
+	spec := treeSpec{Small: 60, SmallMax: 4 << 10, FilesPerDir: 6, Medium: 2, MediumMin: 10 << 10, MediumMax: 20 << 10,
+		Large: 1, LargeSize: 100 << 10, Symlinks: 6, EmptyDirs: 2}
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	if _, err := generate(a, spec, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 3} {
+		b := filepath.Join(dir, fmt.Sprintf("b%d", workers))
+		if err := os.Mkdir(b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := copyFloor(context.Background(), a, b, workers); err != nil {
+			t.Fatalf("%d workers: %v", workers, err)
+		}
+		want, err := listTree(a, timesNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := listTree(b, timesNone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := want.diff(got); d != "" {
+			t.Errorf("%d workers: the copy differs: %s", workers, d)
+		}
+		if err := copyFloor(context.Background(), a, b, workers); err == nil {
+			t.Errorf("%d workers: a copy over a full folder succeeded", workers)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b := filepath.Join(dir, "cancelled")
+	if err := os.Mkdir(b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFloor(ctx, a, b, 2); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled copy returned %v", err)
+	}
+}

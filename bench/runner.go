@@ -254,6 +254,9 @@ type toolset struct {
 	tree  treeStats
 	zs    *zsProcess
 	peers []tool // rsync, rsync --fsync, unison
+	// floor copies zerosync's A in the initial sync only (it never
+	// writes A).
+	floor *floorTool
 	dirs  map[tool][2]string
 }
 
@@ -295,6 +298,12 @@ func (r *runner) toolset(m *mode, name string, spec treeSpec) (*toolset, error) 
 			ts.peers = append(ts.peers, t)
 			ts.dirs[t] = [2]string{a, b}
 		}
+	}
+	a := ts.dirs[ts.zs][0]
+	ts.floor = &floorTool{a: a, b: filepath.Join(m.dir, name, "floor", "b"), ssh: m.ssh}
+	ts.dirs[ts.floor] = [2]string{a, ts.floor.b}
+	if err := os.MkdirAll(filepath.Dir(ts.floor.b), 0o755); err != nil {
+		return nil, err
 	}
 	return ts, nil
 }

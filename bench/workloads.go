@@ -17,7 +17,7 @@ import (
 func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64) error {
 	work := fmt.Sprintf("initial sync: %s files, %s, to an empty folder", thousands(ts.tree.Files), fmtBytes(float64(ts.tree.Bytes)))
 	res := map[tool]series{}
-	for _, t := range ts.cold() {
+	for _, t := range append(ts.cold(), ts.floor) {
 		b := ts.dirs[t][1]
 		before := func(int) error {
 			if err := r.discard(b); err != nil {
@@ -50,7 +50,13 @@ func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64)
 	for _, p := range ts.peers {
 		first.Peers = append(first.Peers, peerFigure{p.Name(), res[p].time()})
 	}
+	floor := res[ts.floor].time()
+	first.Peers = append(first.Peers, peerFigure{ts.floor.Name(), floor})
 	plain, durable := verdictRatio(zs, first.peer("rsync"), limit), verdictRatio(zs, first.peer("rsync --fsync"), 0.25)
+	if rs := first.peer("rsync"); zs.ok() && rs.ok() && floor.ok() && zs.Value > limit*rs.Value && limit*rs.Value < floor.Value {
+		// A goal no copy meets here: say so beside the verdict.
+		plain += fmt.Sprintf(", its %s below this machine's floor (%s)", fmtValue(limit*rs.Value, unitSeconds), fmtValue(floor.Value, unitSeconds))
+	}
 	first.Verdict = plain + "; " + durable
 	r.res.stand("initial", m.name, plain)
 	r.res.stand("initial-fsync", m.name, durable)
@@ -63,11 +69,14 @@ func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64)
 	rate := res[ts.zs].rate(size)
 	tp := row{Workload: "initial sync: throughput (tree bytes / time)", ZS: rate,
 		Target: fmt.Sprintf("≥ 60 %% of the fastest raw ssh pipe (%s)", fmtValue(raw, unitRate))}
-	for _, p := range ts.peers {
+	for _, p := range append(ts.peers, tool(ts.floor)) {
 		tp.Peers = append(tp.Peers, peerFigure{p.Name(), res[p].rate(size)})
 	}
 	tp.Peers = append(tp.Peers, peerFigure{"raw ssh pipe (fastest)", single(raw, unitRate)})
 	tp.Verdict = verdictAtLeast(rate, raw, 0.6)
+	if fr := res[ts.floor].rate(size); rate.ok() && fr.ok() && rate.Value < 0.6*raw && fr.Value < 0.6*raw {
+		tp.Verdict += fmt.Sprintf(", its %s above this machine's floor (%s)", fmtValue(0.6*raw, unitRate), fmtValue(fr.Value, unitRate))
+	}
 	r.res.stand("pipe", m.name, fmt.Sprintf("%s (%s of %s)", tp.Verdict, fmtValue(rate.Value, unitRate), fmtValue(raw, unitRate)))
 	wire := row{Workload: "initial sync: bytes on the wire", ZS: res[ts.zs].bytes(), Target: "—"}
 	for _, p := range ts.peers {
