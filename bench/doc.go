@@ -16,7 +16,10 @@
 // re-syncs (cold process and running engine), a few small edits, a small
 // change in the middle of a large file (time and bytes on the wire),
 // propagation latency in watch mode against an inotifywait + rsync loop, a
-// running engine's memory on a large tree, and the raw SSH limit.
+// running engine's memory on a large tree, and the raw SSH limit. Beside
+// the initial sync runs this machine's floor: a plain copy of the tree
+// (create and write, a worker per core, nothing made durable) locally, tar
+// piped into ssh over SSH; a goal that asks for less than the floor says so.
 //
 // Every figure is the median of several runs after a warm-up. After each
 // workload every tool's result tree is compared with its source (paths,
