@@ -55,7 +55,7 @@ func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64)
 	plain, durable := verdictRatio(zs, first.peer("rsync"), limit), verdictRatio(zs, first.peer("rsync --fsync"), 0.25)
 	if rs := first.peer("rsync"); zs.ok() && rs.ok() && floor.ok() && zs.Value > limit*rs.Value && limit*rs.Value < floor.Value {
 		// A goal under the floor: say so beside the verdict.
-		plain += fmt.Sprintf(", its %s less than a %s takes here (%s)", fmtValue(limit*rs.Value, unitSeconds), ts.floor.Name(), fmtValue(floor.Value, unitSeconds))
+		plain += fmt.Sprintf(", the goal (%s) is less than a %s takes here (%s)", fmtValue(limit*rs.Value, unitSeconds), ts.floor.Name(), fmtValue(floor.Value, unitSeconds))
 	}
 	first.Verdict = plain + "; " + durable
 	r.res.stand("initial", m.name, plain)
@@ -75,7 +75,7 @@ func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64)
 	tp.Peers = append(tp.Peers, peerFigure{"raw ssh pipe (fastest)", single(raw, unitRate)})
 	tp.Verdict = verdictAtLeast(rate, raw, 0.6)
 	if fr := res[ts.floor].rate(size); rate.ok() && fr.ok() && rate.Value < 0.6*raw && fr.Value < 0.6*raw {
-		tp.Verdict += fmt.Sprintf(", its %s more than %s reaches here (%s)", fmtValue(0.6*raw, unitRate), ts.floor.Name(), fmtValue(fr.Value, unitRate))
+		tp.Verdict += fmt.Sprintf(", the goal (%s) is more than %s reaches here (%s)", fmtValue(0.6*raw, unitRate), ts.floor.Name(), fmtValue(fr.Value, unitRate))
 	}
 	r.res.stand("pipe", m.name, fmt.Sprintf("%s (%s of %s)", tp.Verdict, fmtValue(rate.Value, unitRate), fmtValue(raw, unitRate)))
 	wire := row{Workload: "initial sync: bytes on the wire", ZS: res[ts.zs].bytes(), Target: "—"}
