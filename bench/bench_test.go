@@ -87,6 +87,11 @@ func TestQuick(t *testing.T) {
 				}
 			}
 		}
+		// The floor beside the initial sync, checked like the tools.
+		floor := map[string]string{"local": "plain copy", "ssh": "tar over ssh"}[mode]
+		if !checked[mode+"/initial sync/"+floor] {
+			t.Errorf("%s, initial sync, %s: no tree check", mode, floor)
+		}
 		if slices.Contains(tools, "zerosync") {
 			for _, w := range []string{"10 small edits (running engine)", "delta (running engine)", "latency"} {
 				if !checked[mode+"/"+w+"/zerosync"] {
@@ -119,6 +124,14 @@ func TestQuick(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("%s: no row for %q", s.Title, w)
+			}
+		}
+	}
+	// The initial sync's row has the floor's figure beside the peers'.
+	for _, s := range res.Sections[:2] {
+		for _, r := range s.Rows {
+			if strings.Contains(r.Workload, "to an empty folder") && !r.peer("plain copy").ok() && !r.peer("tar over ssh").ok() {
+				t.Errorf("%s: %s: no figure for the floor", s.Title, r.Workload)
 			}
 		}
 	}
