@@ -705,4 +705,17 @@ func TestCopyFloor(t *testing.T) {
 	if err := copyFloor(ctx, a, b, 2); !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled copy returned %v", err)
 	}
+	// A named pipe is refused, not opened (which would wait for a writer).
+	odd, oddCopy := filepath.Join(dir, "odd"), filepath.Join(dir, "odd-copy")
+	for _, d := range []string{odd, oddCopy} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(odd, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFloor(context.Background(), odd, oddCopy, 2); err == nil || !strings.Contains(err.Error(), "pipe is not a regular file") {
+		t.Errorf("copying a named pipe returned %v", err)
+	}
 }

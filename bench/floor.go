@@ -153,6 +153,9 @@ func copyOne(src, dst string, mode, mask fs.FileMode, buf []byte) error {
 		}
 		return os.Symlink(target, dst)
 	}
+	if !mode.IsRegular() {
+		return fmt.Errorf("plain copy: %s is not a regular file, a folder or a symlink", src)
+	}
 	in, err := unix.Open(src, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: src, Err: err}
