@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -52,11 +53,17 @@ func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64)
 	}
 	floor := res[ts.floor].time()
 	first.Peers = append(first.Peers, peerFigure{ts.floor.Name(), floor})
-	plain, durable := verdictRatio(zs, first.peer("rsync"), limit), verdictRatio(zs, first.peer("rsync --fsync"), 0.25)
-	if rs := first.peer("rsync"); zs.ok() && rs.ok() && floor.ok() && zs.Value > limit*rs.Value && limit*rs.Value < floor.Value {
-		// A goal under the floor: say so beside the verdict.
-		plain += fmt.Sprintf(", the goal (%s) is less than a %s takes here (%s)", fmtValue(limit*rs.Value, unitSeconds), ts.floor.Name(), fmtValue(floor.Value, unitSeconds))
+	// underFloor notes, beside a missed verdict, a goal of share × the
+	// peer's time that asks for less than the floor takes.
+	underFloor := func(peer figure, share float64) string {
+		goal := share * peer.Value
+		if !zs.ok() || !peer.ok() || !floor.ok() || zs.Value <= goal || goal >= floor.Value {
+			return ""
+		}
+		return fmt.Sprintf(", the goal (%s) is less than the %s takes here (%s)", fmtValue(goal, unitSeconds), ts.floor.Name(), fmtValue(floor.Value, unitSeconds))
 	}
+	plain := verdictRatio(zs, first.peer("rsync"), limit) + underFloor(first.peer("rsync"), limit)
+	durable := verdictRatio(zs, first.peer("rsync --fsync"), 0.25) + underFloor(first.peer("rsync --fsync"), 0.25)
 	first.Verdict = plain + "; " + durable
 	r.res.stand("initial", m.name, plain)
 	r.res.stand("initial-fsync", m.name, durable)
@@ -69,13 +76,13 @@ func (r *runner) initial(ctx context.Context, m *mode, ts *toolset, raw float64)
 	rate := res[ts.zs].rate(size)
 	tp := row{Workload: "initial sync: throughput (tree bytes / time)", ZS: rate,
 		Target: fmt.Sprintf("≥ 60 %% of the fastest raw ssh pipe (%s)", fmtValue(raw, unitRate))}
-	for _, p := range append(ts.peers, tool(ts.floor)) {
+	for _, p := range slices.Concat(ts.peers, []tool{ts.floor}) {
 		tp.Peers = append(tp.Peers, peerFigure{p.Name(), res[p].rate(size)})
 	}
 	tp.Peers = append(tp.Peers, peerFigure{"raw ssh pipe (fastest)", single(raw, unitRate)})
 	tp.Verdict = verdictAtLeast(rate, raw, 0.6)
 	if fr := res[ts.floor].rate(size); rate.ok() && fr.ok() && rate.Value < 0.6*raw && fr.Value < 0.6*raw {
-		tp.Verdict += fmt.Sprintf(", the goal (%s) is more than %s reaches here (%s)", fmtValue(0.6*raw, unitRate), ts.floor.Name(), fmtValue(fr.Value, unitRate))
+		tp.Verdict += fmt.Sprintf(", the goal (%s) is more than the %s reaches here (%s)", fmtValue(0.6*raw, unitRate), ts.floor.Name(), fmtValue(fr.Value, unitRate))
 	}
 	r.res.stand("pipe", m.name, fmt.Sprintf("%s (%s of %s)", tp.Verdict, fmtValue(rate.Value, unitRate), fmtValue(raw, unitRate)))
 	wire := row{Workload: "initial sync: bytes on the wire", ZS: res[ts.zs].bytes(), Target: "—"}
