@@ -218,9 +218,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// smallTree is a tree of every kind of entry, small enough for a unit test.
+var smallTree = treeSpec{Small: 60, SmallMax: 4 << 10, FilesPerDir: 6, Medium: 2, MediumMin: 10 << 10, MediumMax: 20 << 10,
+	Large: 1, LargeSize: 100 << 10, Symlinks: 6, EmptyDirs: 2}
+
 func TestGenerateIsDeterministic(t *testing.T) {
-	spec := treeSpec{Small: 60, SmallMax: 4 << 10, FilesPerDir: 6, Medium: 2, MediumMin: 10 << 10, MediumMax: 20 << 10,
-		Large: 1, LargeSize: 100 << 10, Symlinks: 6, EmptyDirs: 2}
+	spec := smallTree
 	dir := t.TempDir()
 	list := func(name string, seed uint64) (listing, treeStats) {
 		root := filepath.Join(dir, name)
@@ -666,8 +669,7 @@ func TestStandTable(t *testing.T) {
 // included), refuses a B that already holds a file of A, and stops at a
 // cancelled context.
 func TestCopyFloor(t *testing.T) {
-	spec := treeSpec{Small: 60, SmallMax: 4 << 10, FilesPerDir: 6, Medium: 2, MediumMin: 10 << 10, MediumMax: 20 << 10,
-		Large: 1, LargeSize: 100 << 10, Symlinks: 6, EmptyDirs: 2}
+	spec := smallTree
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a")
 	if _, err := generate(a, spec, 3); err != nil {
