@@ -675,6 +675,19 @@ func TestCopyFloor(t *testing.T) {
 	if _, err := generate(a, spec, 3); err != nil {
 		t.Fatal(err)
 	}
+	// A folder and a file with bits a usual umask takes.
+	open := filepath.Join(a, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(open, "shared"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{open, filepath.Join(open, "shared")} {
+		if err := os.Chmod(p, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, workers := range []int{1, 3} {
 		b := filepath.Join(dir, fmt.Sprintf("b%d", workers))
 		if err := os.Mkdir(b, 0o755); err != nil {

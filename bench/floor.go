@@ -79,13 +79,15 @@ func (t *floorTool) tarOverSSH(ctx context.Context) error {
 }
 
 // copyFloor copies the tree at src into the empty folder dst: folders
-// first (each with its mode), then files and symlinks by workers at once.
+// first, then files and symlinks by workers at once. Each is made with its
+// mode, given again only where the umask took bits of it.
 func copyFloor(ctx context.Context, src, dst string, workers int) error {
 	type item struct {
 		rel  string
 		mode fs.FileMode
 	}
 	var items []item
+	mask := umask()
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -99,13 +101,17 @@ func copyFloor(ctx context.Context, src, dst string, workers int) error {
 			return err
 		}
 		if d.IsDir() {
-			if rel == "." {
-				return os.Chmod(dst, info.Mode().Perm())
+			perm, to := info.Mode().Perm(), filepath.Join(dst, rel)
+			if rel != "." {
+				if err := os.Mkdir(to, perm); err != nil {
+					return err
+				}
+				if perm&mask == 0 {
+					return nil
+				}
 			}
-			if err := os.Mkdir(filepath.Join(dst, rel), 0o700); err != nil {
-				return err
-			}
-			return os.Chmod(filepath.Join(dst, rel), info.Mode().Perm())
+			// dst as it was made, or a folder the umask took bits of.
+			return os.Chmod(to, perm)
 		}
 		items = append(items, item{rel, info.Mode()})
 		return nil
@@ -113,7 +119,6 @@ func copyFloor(ctx context.Context, src, dst string, workers int) error {
 	if err != nil {
 		return fmt.Errorf("plain copy: %w", err)
 	}
-	mask := umask()
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
