@@ -116,27 +116,30 @@ func (env *Env) daemonRun(ctx context.Context, c *console) error {
 	}
 	env.daemonize = true
 	return env.withEngine(ctx, func(e *engine.Engine) error {
+		// A flag set at start pauses the engine before anyone can ask
+		// the socket for its status.
+		paused := env.paused()
+		if paused {
+			e.Pause()
+			c.say("paused")
+		}
 		runCtx, stop, err := Serve(ctx, env, e)
 		if err != nil {
 			return err
 		}
 		defer stop()
 		defer notifySystemd(runCtx, env.Log, e)() // READY, WATCHDOG, STOPPING under systemd: notify.go
-		return env.run(runCtx, e, c)
+		return env.run(runCtx, e, c, paused)
 	}, engine.WithObserver(c.observe))
 }
 
 // run is the daemon: it syncs until ctx ends, following the pause flags.
 // It follows them on their changes only: a flag set (or removed) pauses
 // (or resumes) the engine, but a pause or resume through the control
-// socket stays until the flags change again. A flag set when run starts
-// pauses it.
-func (env *Env) run(ctx context.Context, e *engine.Engine, c *console) error {
-	last := env.paused()
-	if last {
-		e.Pause()
-		c.say("paused")
-	}
+// socket stays until the flags change again. paused is whether a flag was
+// set when the engine started (the caller paused it then).
+func (env *Env) run(ctx context.Context, e *engine.Engine, c *console, paused bool) error {
+	last := paused
 	follow := func() {
 		now := env.paused()
 		if now == last {
